@@ -1,0 +1,40 @@
+# Everything a fresh machine needs: `make demo` and `make test` set up .venv and the system packages.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+BENCH  := $(VENV)/bin/bench
+# The CPU build of torch on this kind of machine; on a GPU machine install your CUDA torch first.
+TORCH_SPEC ?= torch==2.13.0
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: setup sysdeps demo test test-slow bench clean lint
+
+setup: sysdeps $(STAMP)
+
+sysdeps:
+	@bash scripts/setup_system.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+demo: setup
+	$(BENCH) run --systems all --data demo --out runs/demo
+
+test: setup
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-slow: setup
+	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) scripts/benchmark.py
+
+lint: setup
+	$(VENV)/bin/ruff check bench systems metrics listening_test reports tests
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,78 @@
+"""The Metric interface: metadata declared once in a frozen spec, computation keyword-only."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+class MetricError(RuntimeError):
+    """The metric cannot be computed for this pair (too short, silent reference, library error).
+
+    The runner stores NaN with this message as the reason: never a stand-in number.
+    """
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """What a metric is, declared once.
+
+    Attributes:
+        name: registry name, carrying the mode (``pesq_wb``, ``visqol_speech``).
+        higher_is_better: direction, shown as an arrow in every table.
+        sample_rate: the rate the metric runs at; the runner resamples once per rate and reuses it.
+        needs_reference: intrusive (True) or not.
+        unit: "MOS-LQO", "dB", "rad", ...
+        library: the PyPI distribution whose version is recorded ("" for our own code).
+        description: one line for ``bench metrics`` and report legends.
+    """
+
+    name: str
+    higher_is_better: bool
+    sample_rate: int
+    needs_reference: bool = True
+    unit: str = ""
+    library: str = ""
+    description: str = ""
+
+
+class Metric(ABC):
+    """One objective metric. Instances are created once per worker process and reused."""
+
+    spec: ClassVar[MetricSpec]
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """None when the metric's library imports here; otherwise why not and what to install."""
+        return None
+
+    @abstractmethod
+    def compute(self, *, reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float:
+        """Score one pair.
+
+        Args:
+            reference: ``[T]`` float32 at ``spec.sample_rate`` (time-aligned with ``degraded``).
+            degraded: ``[T]`` float32, same length.
+            sample_rate: equals ``spec.sample_rate`` (checked by the runner; given for clarity).
+        Returns:
+            the score as a float. Raises MetricError when it cannot be computed.
+        """
+
+    def settings(self) -> dict[str, Any]:
+        """Settings recorded in run.json and report notes (e.g. ViSQOL mode and mapper)."""
+        return {}
+
+
+def library_version(dist: str) -> str | None:
+    """The installed version of a PyPI distribution, or None."""
+    if not dist:
+        return None
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
