@@ -93,11 +93,10 @@ class Codec:
 
 def measure_delay(reference: np.ndarray, decoded: np.ndarray, max_lag: int) -> int:
     """Lag (samples, 0..max_lag) maximising the cross-correlation of ``decoded`` with ``reference``."""
+    from scipy.signal import correlate
+
     n = min(len(reference), len(decoded))
     ref, dec = reference[:n].astype(np.float64), decoded[:n].astype(np.float64)
-    best, best_lag = -np.inf, 0
-    for lag in range(0, max_lag + 1):
-        c = float(np.dot(ref[: n - lag], dec[lag:]))
-        if c > best:
-            best, best_lag = c, lag
-    return best_lag
+    corr = correlate(dec, ref, mode="full", method="fft")  # index n - 1 + lag
+    window = corr[n - 1 : n + max_lag]
+    return int(np.argmax(window))
