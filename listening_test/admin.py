@@ -24,7 +24,7 @@ def admin_page(definition: TestDefinition, storage: Storage, token: str) -> str:
     token_q = escape(token, quote=True)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Admin: {escape(definition.title)}</title>
-<link rel="stylesheet" href="/static/style.css"></head>
+<link rel="icon" href="data:,"><link rel="stylesheet" href="/static/style.css"></head>
 <body><main class="admin">
 <h1>{escape(definition.title)}: progress</h1>
 <p>{escape(definition.type.upper())} test, {n_trials} trials, systems: {escape(', '.join(definition.systems))}.

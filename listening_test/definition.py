@@ -66,6 +66,8 @@ class Trial:
 class TestDefinition:
     """The whole test. ``training`` is an item id heard (not scored) before the trials."""
 
+    __test__ = False  # not a pytest class despite the name
+
     type: str
     title: str
     systems: list[str]

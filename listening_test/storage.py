@@ -85,8 +85,8 @@ class SQLiteStorage:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._local = threading.local()
+        self._conn().executescript(SCHEMA)  # executescript manages its own transaction
         with self._tx() as db:
-            db.executescript(SCHEMA)
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
 
     def _conn(self) -> sqlite3.Connection:

@@ -277,14 +277,14 @@ async function mushraPage(trial, { index, total, training }) {
   show(el("h1", { text: training ? "Training" : `Trial ${index} of ${total}` }),
     el("p", { text: training
       ? "Listen to the reference and all conditions to learn the range of quality in this test. Your ratings here are not stored."
-      : "Compare each condition with the reference and rate it. One condition is the hidden reference: rate it 100." }),
+      : "Compare each condition with the reference and rate it. One of the conditions is identical to the reference: give it 100." }),
     el("div", { class: "row" }, el("span", { class: "stim-label" }, refBtn),
       el("span", { class: "muted", text: "Switch at any time; playback continues at the same position." })),
     transport(player),
     el("div", { class: "scale" }, ...LABELS.map((l) => el("span", { text: l }))),
     ...rows,
     training ? null : el("div", { class: "field" }, comment),
-    error, el("div", { class: "actions" }, status, next));
+    error, el("div", { class: "actions" }, status, next), sessionLink());
 }
 
 async function mosPage(trial, { index, total }) {
