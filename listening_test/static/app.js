@@ -223,7 +223,7 @@ async function mushraPage(trial, { index, total, training }) {
   const ctx = audioContext();
   const ids = ["ref", ...trial.stimuli.map((x) => x.id)];
   const urls = [trial.reference, ...trial.stimuli.map((x) => x.url)];
-  show(el("h1", { text: training ? "Training" : `Trial ${index} of ${total}` }), el("p", { text: "Loading audio…" }));
+  show(el("p", { class: "muted", text: "Loading audio…" }));
   const bufs = await Promise.all(urls.map(loadBuffer));
   const buffers = Object.fromEntries(ids.map((id, i) => [id, bufs[i]]));
   const played = new Set(), buttons = new Map(), scores = new Map();
