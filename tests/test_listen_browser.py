@@ -3,10 +3,12 @@ against the real server and SQLite: what is entered is what is stored, audio run
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from listening_test.build import BuildOptions, build_test
@@ -89,6 +91,11 @@ def test_whole_mushra_test(browser, run_dir, tmp_path):
             sids = [s.get_attribute("data-stimulus") for s in sliders.all()]
             assert len(sids) == 5 and all(v == "0" for v in (s.input_value() for s in sliders.all()))  # start at 0
             assert page.locator("#next").is_disabled()
+            if n == 1:  # the loop region never gets shorter than 500 ms
+                page.locator('input[aria-label="loop start"]').evaluate(
+                    "(el) => { el.value = el.max; el.dispatchEvent(new Event('input')); }")
+                lo, hi = map(float, re.findall(r"\d+\.\d+", page.locator(".loopctl .muted").inner_text()))
+                assert hi - lo == pytest.approx(0.5, abs=0.011)
             page.locator("button.stim").nth(1).click()  # the loop/transport is live; switch to another
             page.wait_for_timeout(150)
             assert page.evaluate("document.body.dataset.audioRate") == "48000"
@@ -150,3 +157,41 @@ def test_whole_mos_test(browser, run_dir, tmp_path):
     with sqlite3.connect(tmp_path / "results.sqlite") as conn:
         stored = {t: v for t, v in conn.execute("SELECT trial, score FROM ratings")}
     assert stored == {k: float(v) for k, v in entered.items()}
+
+
+SWITCH_JS = """
+async () => {
+  const ctx = new OfflineAudioContext(1, 48000, 48000);
+  const constant = (v) => { const b = ctx.createBuffer(1, 96000, 48000); b.getChannelData(0).fill(v); return b; };
+  const player = new window.ListeningTestPlayer(ctx, {a: constant(1.0), b: constant(0.5)}, () => {});
+  player.play("a");
+  ctx.suspend(0.5).then(() => { player.play("b"); ctx.resume(); });
+  const out = await ctx.startRendering();
+  return Array.from(out.getChannelData(0));
+}
+"""
+
+
+def test_switching_fades_out_then_in_with_5ms_raised_cosines(browser, run_dir, tmp_path):
+    build_test(BuildOptions(run_dir=run_dir, out=tmp_path, type="mushra", items=1, seconds=0.8))
+    server, _ = serve(tmp_path)
+    with server as srv:
+        page, errors = new_page(browser)
+        page.goto(srv.url + "/")
+        page.locator("#start").wait_for()
+        y = np.array(page.evaluate(SWITCH_JS))
+        assert not errors, errors
+    n = 240  # 5 ms at 48 kHz
+    start = 480  # playback starts 10 ms after the call, with a fade-in from zero
+    assert np.all(y[:start + 1] == 0) and y[start + 2] > 0
+    ramp = y[start:start + n]
+    expected = 0.5 - 0.5 * np.cos(np.pi * np.arange(n) / n)
+    assert np.max(np.abs(ramp - expected)) < 0.03 and np.all(np.diff(ramp) >= -1e-6)
+    assert np.allclose(y[start + n + 1:24000], 1.0, atol=1e-6)
+    s0 = 24000 + int(np.argmax(y[24000:] < 1 - 1e-6)) - 1  # last sample of "a" at full level
+    fade_out = y[s0:s0 + n + 1]
+    assert np.all(np.diff(fade_out) <= 1e-6) and fade_out[n // 2] == pytest.approx(0.5, abs=0.03)
+    assert abs(y[s0 + n]) < 1e-3  # down to silence before "b" starts: no cross-fade
+    fade_in = y[s0 + n:s0 + 2 * n + 1]
+    assert np.all(np.diff(fade_in) >= -1e-6) and fade_in[n // 2] == pytest.approx(0.25, abs=0.03)
+    assert np.allclose(y[s0 + 2 * n + 10:s0 + 2 * n + 4800], 0.5, atol=1e-6)

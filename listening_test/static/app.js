@@ -117,7 +117,7 @@ class Player {
     this.seg = null;
   }
   play(id) {
-    if (this.ctx.state === "suspended") this.ctx.resume();
+    if (this.ctx.state === "suspended" && !(this.ctx instanceof OfflineAudioContext)) this.ctx.resume();
     const now = this.ctx.currentTime + 0.01;
     let pos = this.seg ? this.position() + FADE + 0.01 : (this.paused ?? this.loopStart);
     if (pos < this.loopStart || pos >= this.loopEnd) pos = this.loopStart;
@@ -214,7 +214,7 @@ async function levelPage() {
   });
   show(el("h1", { text: "Level check" }), sessionLink(),
     el("p", { text: "Play the example and set your device volume to a comfortable level. Do not change it during the test." }),
-    el("p", {}, play, " ", el("button", { type: "button", text: "■ Stop", onclick: () => player.stop() })),
+    el("p", { class: "buttons" }, play, el("button", { type: "button", text: "■ Stop", onclick: () => player.stop() })),
     el("div", { class: "actions" }, el("span"), ok));
 }
 
@@ -313,9 +313,9 @@ async function mosPage(trial, { index, total }) {
   });
   show(el("h1", { text: `Trial ${index} of ${total}` }),
     el("p", { text: "Listen to the recording, then rate its overall quality." }),
-    el("p", {}, el("button", { type: "button", class: "stim", "data-stimulus": stim.id, text: "▶ Play", onclick: () => player.play("s") }),
-      " ", el("button", { type: "button", text: "■ Stop", onclick: () => player.stop() })),
-    scale, error, el("div", { class: "actions" }, el("span"), next));
+    el("p", { class: "buttons" }, el("button", { type: "button", class: "stim", "data-stimulus": stim.id, text: "▶ Play", onclick: () => player.play("s") }),
+      el("button", { type: "button", text: "■ Stop", onclick: () => player.stop() })),
+    scale, error, el("div", { class: "actions" }, el("span"), next), sessionLink());
 }
 
 async function mosTraining() {
@@ -334,8 +334,8 @@ async function mosTraining() {
   });
   show(el("h1", { text: "Training" }),
     el("p", { text: "These examples show the range of quality you will hear. Play each of them." }),
-    el("p", {}, ...t.stimuli.map((x, i) => el("button", { type: "button", class: "stim", "data-stimulus": x.id,
-      text: `▶ Example ${i + 1}`, onclick: () => player.play(x.id) })), " ",
+    el("p", { class: "buttons" }, ...t.stimuli.map((x, i) => el("button", { type: "button", class: "stim", "data-stimulus": x.id,
+      text: `▶ Example ${i + 1}`, onclick: () => player.play(x.id) })),
       el("button", { type: "button", text: "■ Stop", onclick: () => player.stop() })),
     el("div", { class: "actions" }, el("span"), next));
 }
@@ -385,4 +385,5 @@ async function main() {
     show(el("h1", { text: "Something went wrong" }), el("p", { class: "error", text: e.message }));
   }
 }
+window.ListeningTestPlayer = Player;  // for the offline-rendering test of fades
 main();
