@@ -3,7 +3,9 @@
 
 Synthetic, deterministic, band-limited speech (espeak-ng renders at 22.05 kHz, so content stops near
 10.6 kHz), resampled to 48 kHz mono 16-bit and stored as FLAC. Two voices: a male (en-us) and a female
-(en-us+f3), five sentences each, 3-6 s. Training data for the demo weights must use other sentences.
+(en-us+f3), five sentences each, 3-6 s. A seeded Gaussian noise floor at -70 dBFS (RMS) is added, as a
+microphone would have: digital silence is unlike any recording (and makes VBR codecs such as Opus spend
+fewer bits than on real speech). Training data for the demo weights must use other sentences.
 
 Usage: python scripts/make_demo_corpus.py [--out bench/data/demo]
 """
@@ -16,6 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import soundfile as sf
 
 VOICES = {"demo_m": ("en-us", "male"), "demo_f": ("en-us+f3", "female")}
@@ -28,7 +31,10 @@ SENTENCES = [
 ]
 
 
-def render(voice: str, text: str, out: Path, speed: int = 150) -> None:
+NOISE_FLOOR_DBFS = -70.0
+
+
+def render(voice: str, text: str, out: Path, seed: int, speed: int = 150) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text], check=True)
@@ -36,8 +42,10 @@ def render(voice: str, text: str, out: Path, speed: int = 150) -> None:
         # resample (very high quality), then pad 0.2 s of silence at both ends
         subprocess.run(["sox", str(raw), "-r", "48000", "-c", "1", "-b", "16", str(wav), "rate", "-v",
                         "pad", "0.2", "0.2", "gain", "-n", "-3"], check=True)
-        data, sr = sf.read(wav, dtype="int16")
-        sf.write(out, data, sr, format="FLAC", subtype="PCM_16")
+        data, sr = sf.read(wav, dtype="float64")
+        noise = np.random.default_rng(seed).normal(0.0, 10 ** (NOISE_FLOOR_DBFS / 20), len(data))
+        pcm = np.clip(np.round((data + noise) * 32767), -32768, 32767).astype(np.int16)
+        sf.write(out, pcm, sr, format="FLAC", subtype="PCM_16")
 
 
 def main() -> None:
@@ -50,7 +58,7 @@ def main() -> None:
         for i, text in enumerate(SENTENCES, start=1):
             utt = f"{speaker}_{i:03d}"
             path = args.out / f"{utt}.flac"
-            render(voice, text, path)
+            render(voice, text, path, seed=len(rows))
             info = sf.info(path)
             rows.append({"id": utt, "path": path.name, "speaker": speaker, "gender": gender, "text": text})
             print(f"{utt}: {info.duration:.2f} s")
