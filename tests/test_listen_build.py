@@ -114,3 +114,22 @@ def test_excerpt_ends_in_a_pause_and_loudness_has_a_peak_guard():
     assert la == pytest.approx(lb, abs=0.01) and la < -10.5  # common target lowered for the spiky signal
     with pytest.raises(ValueError, match="silent"):
         match_loudness({"quiet": np.zeros(48000)}, 48000, -26.0)
+
+
+def test_missing_anchors_are_made_by_the_registered_zero_phase_systems(tmp_path):
+    run = make_run_folder(tmp_path / "run", n_utts=3, seconds=3.0, with_anchors=False)
+    d = build_test(BuildOptions(run_dir=run, out=tmp_path / "t", type="mushra", items=2, seconds=2.5))
+    item = d.items[0]
+    files = {s.system: sf.read(tmp_path / "t" / s.file)[0] for s in item.stimuli}
+    ref, low, mid = files["reference"], files["anchor35"], files["anchor70"]
+
+    def band_db(x: np.ndarray, lo: float, hi: float = 24000) -> float:
+        spec = np.abs(np.fft.rfft(x)) ** 2
+        f = np.fft.rfftfreq(len(x), 1 / 48000)
+        return 10 * np.log10(spec[(f >= lo) & (f < hi)].sum() + 1e-20)
+
+    assert band_db(ref, 4500) - band_db(low, 4500) > 40  # 3.5 kHz anchor: stop band from 4.5 kHz
+    assert band_db(ref, 4500, 6500) - band_db(mid, 4500, 6500) == pytest.approx(0, abs=0.5)  # 7 kHz keeps it
+    lags = range(-48, 49)
+    xc = [np.dot(low[48 + k:len(low) - 48 + k], ref[48:len(ref) - 48]) for k in lags]
+    assert lags[int(np.argmax(xc))] == 0  # time-aligned with the reference (zero phase)
