@@ -6,6 +6,6 @@ Modules: ``definition`` (the versioned test.json), ``stimuli`` (cutting, fades, 
 (SQLite), ``server`` (FastAPI app), ``screening`` and ``analysis``.
 """
 
-from listening_test.definition import HIDDEN_REFERENCE, MID_ANCHOR, LOW_ANCHOR, TestDefinition
+from listening_test.definition import HIDDEN_REFERENCE, LOW_ANCHOR, MID_ANCHOR, TestDefinition
 
-__all__ = ["HIDDEN_REFERENCE", "MID_ANCHOR", "LOW_ANCHOR", "TestDefinition"]
+__all__ = ["HIDDEN_REFERENCE", "LOW_ANCHOR", "MID_ANCHOR", "TestDefinition"]

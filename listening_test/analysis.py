@@ -128,8 +128,8 @@ def _write_screening(s: Screening, test_type: str, path: Path) -> Path:
     if test_type != "mushra":
         lines.append("MOS test: no BS.1534-3 post-screening (no hidden reference / anchors).")
     else:
-        lines += [f"Rules (ITU-R BS.1534-3): hidden reference < 90 on > 15% of items, or {MID_ANCHOR} > 90 on > 15% "
-                  "of items (items where > 25% of assessors rate it > 90 are skipped for this rule).", "",
+        lines += [(f"Rules (ITU-R BS.1534-3): hidden reference < 90 on > 15% of items, or {MID_ANCHOR} > 90 on > 15% "
+                  "of items (items where > 25% of assessors rate it > 90 are skipped for this rule)."), "",
                   f"Items skipped for the mid-anchor rule: {', '.join(s.skipped_items) or 'none'}", "",
                   "| assessor | items | reference < 90 | anchor > 90 | decision |", "|---|---|---|---|---|"]
         for a, c in sorted(s.counts.items()):

@@ -6,8 +6,14 @@ import argparse
 import secrets
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    from listening_test.analysis import Analysis
+    from listening_test.definition import TestDefinition
+    from listening_test.storage import Storage
 
 HELP = "listening tests: build (MUSHRA/MOS) from a run, serve, analyze, import/export webMUSHRA CSV"
 EPILOG = """examples:
@@ -51,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     e.add_argument("--out", type=Path, help="CSV path (default DIR/ratings_webmushra.csv)")
 
 
-def _load(folder: Path, db: str | None):  # noqa: ANN202
+def _load(folder: Path, db: str | None) -> tuple[TestDefinition, Storage]:
     from listening_test.definition import DefinitionError, TestDefinition
     from listening_test.storage import open_storage
 
@@ -62,7 +68,7 @@ def _load(folder: Path, db: str | None):  # noqa: ANN202
     return definition, open_storage(db, folder)
 
 
-def _print_analysis(result, out: Path) -> None:  # noqa: ANN001
+def _print_analysis(result: Analysis, out: Path) -> None:
     print(f"{result.n_assessors} assessors, {result.n_kept} kept after post-screening")
     for who, why in result.excluded.items():
         print(f"  excluded {who}: {why}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 def box_plot(scores: dict[str, list[float]], path: Path, ylabel: str, ylim: tuple[float, float]) -> Path:

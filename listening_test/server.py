@@ -10,19 +10,20 @@ import hmac
 import re
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from listening_test.admin import admin_page
 from listening_test.definition import TestDefinition
 from listening_test.session import participant_plan, phase
-from listening_test.storage import PROGRESS_STEPS, Storage, TrialRating
+from listening_test.storage import PROGRESS_STEPS, Participant, Storage, TrialRating
 from listening_test.webmushra import ratings_to_csv
 
 MAX_BODY = 64 * 1024
@@ -103,14 +104,14 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
 
     @app.middleware("http")
-    async def _headers(request: Request, call_next):  # noqa: ANN001, ANN202
+    async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
 
-    def participant_or_404(pid: str):  # noqa: ANN202
+    def participant_or_404(pid: str) -> Participant:
         p = storage.participant(pid) if _ID.match(pid) else None
         if p is None:
             raise HTTPError(404, "unknown session")

@@ -22,7 +22,7 @@ def raised_cosine(n: int) -> np.ndarray:
 def apply_fades(x: np.ndarray, sample_rate: int, fade_s: float = FADE_S) -> np.ndarray:
     """Fade ``[T]`` in and out over ``fade_s`` with raised-cosine ramps (returns a copy)."""
     y = np.asarray(x, dtype=np.float64).copy()
-    n = min(int(round(fade_s * sample_rate)), len(y) // 2)
+    n = min(round(fade_s * sample_rate), len(y) // 2)
     if n > 0:
         ramp = raised_cosine(n)
         y[:n] *= ramp

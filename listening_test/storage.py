@@ -107,7 +107,7 @@ class SQLiteStorage:
             self.conn.execute("BEGIN IMMEDIATE")
             return self.conn
 
-        def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+        def __exit__(self, exc_type, exc, tb) -> None:
             self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
     def _tx(self) -> SQLiteStorage._Tx:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 from scipy import signal
+from typing_extensions import Self
 
 from bench.rundir import RunDir, system_dir
 
@@ -81,7 +82,7 @@ def free_port() -> int:
 class ServerThread:
     """Run the real app with uvicorn on 127.0.0.1 and a free port in a daemon thread."""
 
-    def __init__(self, app) -> None:  # noqa: ANN001
+    def __init__(self, app) -> None:
         import uvicorn
 
         self.port = free_port()
@@ -89,7 +90,7 @@ class ServerThread:
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> ServerThread:
+    def __enter__(self) -> Self:
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:

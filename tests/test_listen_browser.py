@@ -38,30 +38,30 @@ def run_dir(tmp_path_factory) -> Path:
     return make_run_folder(tmp_path_factory.mktemp("run"), n_utts=3, seconds=1.0)
 
 
-def serve(test_dir: Path):  # noqa: ANN201
+def serve(test_dir: Path):
     definition = TestDefinition.load(test_dir)
     return ServerThread(create_app(test_dir, definition, open_storage(None, test_dir), "tok" * 8)), definition
 
 
-def new_page(browser):  # noqa: ANN001, ANN201
+def new_page(browser):
     page = browser.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     return page, errors
 
 
-def set_slider(page, sid: str, value: int) -> None:  # noqa: ANN001
+def set_slider(page, sid: str, value: int) -> None:
     page.locator(f'input.score[data-stimulus="{sid}"]').evaluate(
         "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }", value)
 
 
-def play_all(page) -> None:  # noqa: ANN001
+def play_all(page) -> None:
     for button in page.locator("button.stim").all():
         button.click()
         page.wait_for_timeout(30)
 
 
-def start_session(page, url: str) -> str:  # noqa: ANN001
+def start_session(page, url: str) -> str:
     page.goto(url + "/")
     page.locator("#start").wait_for()
     assert page.locator("#start").is_disabled()

@@ -31,7 +31,7 @@ def mushra(run_dir, tmp_path_factory) -> tuple[Path, TestDefinition]:
 
 
 def test_items_are_balanced_and_conditions_complete(mushra):
-    out, d = mushra
+    _out, d = mushra
     assert d.systems == ["noisy", "muffled"]  # natural duplicates the hidden reference
     tests = [it for it in d.items if it.id != d.training]
     assert len(tests) == 5  # max(5, 1.5 x 2 systems)
@@ -108,7 +108,7 @@ def test_excerpt_ends_in_a_pause_and_loudness_has_a_peak_guard():
     spiky = np.zeros(48000)
     spiky[::4800] = 1.0
     spiky += 0.01 * np.sin(np.arange(48000) * 0.05)
-    scaled, _, gains = match_loudness({"a": x[:48000], "b": spiky}, 48000, -10.0)
+    scaled, _, _gains = match_loudness({"a": x[:48000], "b": spiky}, 48000, -10.0)
     assert np.abs(scaled["b"]).max() <= 10 ** (-1 / 20) + 1e-9
     la, lb = loudness(scaled["a"], 48000), loudness(scaled["b"], 48000)
     assert la == pytest.approx(lb, abs=0.01) and la < -10.5  # common target lowered for the spiky signal
