@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import signal
 import subprocess
@@ -73,7 +75,7 @@ def test_kill_and_restart_keeps_everything(tmp_path):
             assert c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": {"age": "30"}}).status_code == 200
             assert c.get(f"/api/sessions/{pid}").json()["phase"] == "done"
             csv_text = c.get(f"/admin/export.csv?token={TOKEN}").text
-        rows = [line.split(",") for line in csv_text.strip().splitlines()[1:]]
+        rows = list(csv.reader(io.StringIO(csv_text)))[1:]
         stored = {(r[3], r[4]): float(r[5]) for r in rows}  # session_test_id, age, uuid, trial, stimulus, score
         assert len(rows) == 3 * 5
         from listening_test.definition import TestDefinition
