@@ -83,6 +83,8 @@ def test_whole_mushra_test(browser, run_dir, tmp_path):
         page, errors = new_page(browser)
         pid = start_session(page, srv.url)
         page.get_by_role("heading", name="Training").wait_for()
+        page.locator("button.stim").first.wait_for()
+        assert "null" not in page.locator("main").inner_text()
         play_all(page)
         page.click("#next")
         for n in (1, 2):
@@ -195,3 +197,25 @@ def test_switching_fades_out_then_in_with_5ms_raised_cosines(browser, run_dir, t
     fade_in = y[s0 + n:s0 + 2 * n + 1]
     assert np.all(np.diff(fade_in) >= -1e-6) and fade_in[n // 2] == pytest.approx(0.25, abs=0.03)
     assert np.allclose(y[s0 + 2 * n + 10:s0 + 2 * n + 4800], 0.5, atol=1e-6)
+
+
+def test_warns_visibly_when_the_browser_cannot_play_at_48k(browser, run_dir, tmp_path):
+    build_test(BuildOptions(run_dir=run_dir, out=tmp_path, type="mos", items=1, seconds=0.6))
+    server, _ = serve(tmp_path)
+    with server as srv:
+        page, errors = new_page(browser)
+        # a browser whose audio device forces 44.1 kHz whatever the page asks for
+        page.add_init_script("""(() => { const Native = window.AudioContext;
+            window.AudioContext = function () { return new Native({sampleRate: 44100}); }; })();""")
+        page.goto(srv.url + "/")
+        page.check("#consent")
+        page.click("#start")
+        page.locator("#level-play").wait_for()
+        warning = page.locator("#rate-warning")
+        assert warning.is_visible() and "44100 Hz instead of 48000 Hz" in warning.inner_text()
+        page.click("#level-play")
+        page.click("#level-ok")
+        page.get_by_role("heading", name="Training").wait_for()
+        assert not errors, errors
+    with sqlite3.connect(tmp_path / "results.sqlite") as conn:
+        assert conn.execute("SELECT audio_rate FROM participants").fetchone()[0] == 44100

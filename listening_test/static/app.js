@@ -20,7 +20,7 @@ function el(tag, attrs, ...children) {
   for (const c of children) if (c !== null && c !== undefined) node.append(c);
   return node;
 }
-function show(...nodes) { app.replaceChildren(...nodes); window.scrollTo(0, 0); }
+function show(...nodes) { app.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined)); window.scrollTo(0, 0); }
 
 async function api(method, path, body) {
   const res = await fetch(path, {
