@@ -162,7 +162,7 @@ function transport(player) {
   startIn.addEventListener("input", update); endIn.addEventListener("input", update);
   update();
   (function tick() {
-    if (!timeline.isConnected && player.seg) { player.stop(); return; }
+    if (!timeline.isConnected) { player.stop(); return; }  // the page changed: stop and end this loop
     cursor.style.left = `${100 * player.position() / d}%`;
     requestAnimationFrame(tick);
   })();
