@@ -100,6 +100,8 @@ def test_whole_mushra_test(browser, run_dir, tmp_path):
                 assert hi - lo == pytest.approx(0.5, abs=0.011)
             page.locator("button.stim").nth(1).click()  # the loop/transport is live; switch to another
             page.wait_for_timeout(150)
+            cursor = page.locator(".timeline .cursor").evaluate("(el) => parseFloat(el.style.left)")
+            assert 0 < cursor < 100  # playing: the position moves
             assert page.evaluate("document.body.dataset.audioRate") == "48000"
             assert page.locator("#next").is_disabled()  # not every stimulus played yet
             play_all(page)

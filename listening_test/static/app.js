@@ -161,11 +161,11 @@ function transport(player) {
   }
   startIn.addEventListener("input", update); endIn.addEventListener("input", update);
   update();
-  (function tick() {
+  requestAnimationFrame(function tick() {  // first frame after the page is shown
     if (!timeline.isConnected) { player.stop(); return; }  // the page changed: stop and end this loop
     cursor.style.left = `${100 * player.position() / d}%`;
     requestAnimationFrame(tick);
-  })();
+  });
   const stopBtn = el("button", { type: "button", text: "■ Stop", onclick: () => player.stop() });
   return el("div", { class: "transport" }, timeline,
     el("div", { class: "loopctl" }, el("span", { text: "Loop start" }), startIn, el("span", { text: "end" }), endIn, label),
