@@ -167,6 +167,8 @@ def build_test(opts: BuildOptions) -> TestDefinition:
         raise UsageError(f"--type must be mushra or mos, not {opts.type!r}")
     if not 0 < opts.seconds <= MAX_SECONDS:
         raise UsageError(f"--seconds must be in (0, {MAX_SECONDS:g}] (BS.1534-3: items never longer than 12 s)")
+    if (opts.out / "results.sqlite").exists():
+        raise UsageError(f"{opts.out}: holds the results of a served test; build into another --out folder")
     run_dir = RunDir(opts.run_dir)
     if not run_dir.run_json.is_file():
         raise UsageError(f"{run_dir.run_json}: not a run folder (no run.json)")

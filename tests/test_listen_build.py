@@ -88,6 +88,11 @@ def test_refusals_name_the_problem(run_dir, tmp_path, capsys):
     assert "nope not in this run" in capsys.readouterr().err
     assert bench_main(["listen", "build", str(tmp_path), "--out", str(tmp_path / "c")]) == 2
     assert "no run.json" in capsys.readouterr().err
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "results.sqlite").write_bytes(b"")
+    assert bench_main(["listen", "build", str(run_dir), "--out", str(served)]) == 2
+    assert "holds the results of a served test" in capsys.readouterr().err
     run = json.loads((run_dir / "run.json").read_text())
     many = {f"sys{i}": {"audio_dir": f"sys{i}"} for i in range(10)}
     bad = tmp_path / "many"

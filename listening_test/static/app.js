@@ -76,8 +76,8 @@ async function loadBuffer(url) {
 
 // Plays one of several time-aligned buffers; switching keeps the position (fade out, then fade in).
 class Player {
-  constructor(ctx, buffers, onPlay) {
-    this.ctx = ctx; this.buffers = buffers; this.onPlay = onPlay;
+  constructor(ctx, buffers, onPlay, loop = true) {
+    this.ctx = ctx; this.buffers = buffers; this.onPlay = onPlay; this.loop = loop;
     this.duration = Math.min(...Object.values(buffers).map((b) => b.duration));
     this.loopStart = 0; this.loopEnd = this.duration; this.seg = null; this.current = null;
   }
@@ -98,9 +98,15 @@ class Player {
     src.start(t, offset, dur);
     const seg = { src, g, t, offset, dur, id };
     this.seg = seg;
-    seg.timer = setTimeout(() => {
-      if (this.seg === seg) this.startSegment(id, t + dur, this.loopStart);
-    }, Math.max(0, (t + dur - this.ctx.currentTime - 0.15) * 1000));
+    if (this.loop) {  // schedule the next pass shortly before this one ends
+      seg.timer = setTimeout(() => {
+        if (this.seg === seg) this.startSegment(id, t + dur, this.loopStart);
+      }, Math.max(0, (t + dur - this.ctx.currentTime - 0.15) * 1000));
+    } else {  // play once: back to the start when it ends
+      seg.timer = setTimeout(() => {
+        if (this.seg === seg) { this.seg = null; this.paused = null; this.current = null; this.onPlay(null); }
+      }, Math.max(0, (t + dur - this.ctx.currentTime) * 1000));
+    }
   }
   fadeOutCurrent(now) {
     const seg = this.seg;
@@ -295,7 +301,7 @@ async function mosPage(trial, { index, total }) {
   const next = el("button", { class: "primary", type: "button", id: "next", text: index === total ? "Finish" : "Next", disabled: true });
   const choice = () => app.querySelector("input[name=acr]:checked");
   const refresh = () => { next.disabled = !(played && choice()); };
-  const player = new Player(ctx, { s: buffer }, (id) => { if (id) { played = true; refresh(); } });
+  const player = new Player(ctx, { s: buffer }, (id) => { if (id) { played = true; refresh(); } }, false);
   const scale = el("div", { class: "acr" }, ...LABELS.map((l, i) => el("label", {},
     el("input", { type: "radio", name: "acr", value: i + 1, onchange: refresh }), el("strong", { text: String(i + 1) }), l)));
   const error = el("p", { class: "error", id: "error" });
@@ -326,7 +332,7 @@ async function mosTraining() {
   const player = new Player(ctx, Object.fromEntries(t.stimuli.map((x, i) => [x.id, bufs[i]])), (id) => {
     if (id) played.add(id);
     next.disabled = played.size < t.stimuli.length;
-  });
+  }, false);
   next.addEventListener("click", async () => {
     player.stop();
     await api("POST", `/api/sessions/${state.pid}/progress`, { step: "training" });
