@@ -114,6 +114,12 @@ def _anchor(run_dir: RunDir, name: str, utt: str, reference: np.ndarray) -> np.n
     path = run_dir.audio_wav(name, utt)
     if path.is_file():
         return _read_wav(path)
+    return compute_anchor(name, reference, utt, missing=path)
+
+
+def compute_anchor(name: str, reference: np.ndarray, utt: str, missing: Path | str = "") -> np.ndarray:
+    """``[T]`` anchor ``name`` (anchor35/anchor70) of ``reference`` made by the registered zero-phase system."""
+    path = missing or name
     try:
         from systems import build_system
         from systems.base import SystemOptions
@@ -128,6 +134,36 @@ def _opaque(*parts: object) -> str:
     return "s" + hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()[:10]
 
 
+def prepare_item(out: Path, item_id: str, utterance: str, speaker: str, signals: dict[str, np.ndarray], *,
+                 seconds: float, target_lufs: float, seed: int, source: str) -> Item:
+    """Cut, fade, loudness-match and write one item's conditions; returns its :class:`Item`.
+
+    Args:
+        signals: condition -> ``[T]`` signal at 48 kHz, all time-aligned and of the same length; must hold
+            ``HIDDEN_REFERENCE``.
+        source: where the signals came from, for error messages.
+    """
+    reference = signals[HIDDEN_REFERENCE]
+    start, end = choose_excerpt(reference, SAMPLE_RATE, seconds)
+    cut = {name: apply_fades(x[start:end], SAMPLE_RATE) for name, x in signals.items()}
+    try:
+        scaled, measured, gains = match_loudness(cut, SAMPLE_RATE, target_lufs)
+    except ValueError as exc:
+        raise InputError(f"{source}: {exc}") from exc
+    (out / "audio" / item_id).mkdir(parents=True, exist_ok=True)
+    ref_file = f"audio/{item_id}/reference.wav"
+    sf.write(out / ref_file, scaled[HIDDEN_REFERENCE], SAMPLE_RATE, subtype="PCM_16")
+    stimuli = []
+    for name, x in scaled.items():
+        sid = _opaque(seed, item_id, name, utterance)
+        rel = f"audio/{item_id}/{sid}.wav"
+        sf.write(out / rel, x, SAMPLE_RATE, subtype="PCM_16")
+        stimuli.append(Stimulus(id=sid, system=name, file=rel, loudness_lufs=round(measured[name], 2),
+                                gain_db=round(gains[name], 2)))
+    return Item(id=item_id, utterance=utterance, speaker=speaker, start_s=start / SAMPLE_RATE,
+                duration_s=(end - start) / SAMPLE_RATE, reference=ref_file, stimuli=stimuli)
+
+
 def _build_item(opts: BuildOptions, run_dir: RunDir, entry: dict, item_id: str, systems: list[str]) -> Item:
     utt = entry["id"]
     reference = _read_wav(run_dir.reference_wav(utt))
@@ -140,25 +176,8 @@ def _build_item(opts: BuildOptions, run_dir: RunDir, entry: dict, item_id: str, 
     for name, x in signals.items():
         if len(x) != len(reference):
             raise InputError(f"{run_dir.audio_wav(name, utt)}: {len(x)} samples, reference has {len(reference)}")
-    start, end = choose_excerpt(reference, SAMPLE_RATE, opts.seconds)
-    cut = {name: apply_fades(x[start:end], SAMPLE_RATE) for name, x in signals.items()}
-    try:
-        scaled, measured, gains = match_loudness(cut, SAMPLE_RATE, opts.target_lufs)
-    except ValueError as exc:
-        raise InputError(f"{run_dir.root}: utterance {utt}: {exc}") from exc
-    folder = opts.out / "audio" / item_id
-    folder.mkdir(parents=True, exist_ok=True)
-    ref_file = f"audio/{item_id}/reference.wav"
-    sf.write(opts.out / ref_file, scaled[HIDDEN_REFERENCE], SAMPLE_RATE, subtype="PCM_16")
-    stimuli = []
-    for name, x in scaled.items():
-        sid = _opaque(opts.seed, item_id, name, utt)
-        rel = f"audio/{item_id}/{sid}.wav"
-        sf.write(opts.out / rel, x, SAMPLE_RATE, subtype="PCM_16")
-        stimuli.append(Stimulus(id=sid, system=name, file=rel, loudness_lufs=round(measured[name], 2),
-                                gain_db=round(gains[name], 2)))
-    return Item(id=item_id, utterance=utt, speaker=str(entry.get("speaker", "")), start_s=start / SAMPLE_RATE,
-                duration_s=(end - start) / SAMPLE_RATE, reference=ref_file, stimuli=stimuli)
+    return prepare_item(opts.out, item_id, utt, str(entry.get("speaker", "")), signals, seconds=opts.seconds,
+                        target_lufs=opts.target_lufs, seed=opts.seed, source=f"{run_dir.root}: utterance {utt}")
 
 
 def build_test(opts: BuildOptions) -> TestDefinition:

@@ -47,10 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a.add_argument("dir", type=Path, metavar="DIR")
     a.add_argument("--db", help="database URL (default sqlite in DIR)")
     a.add_argument("--out", type=Path, help="output folder (default DIR/analysis)")
-    i = sub.add_parser("import", help="analyse a webMUSHRA MUSHRA CSV with the same analysis")
-    i.add_argument("csv", type=Path, metavar="FILE.csv")
-    i.add_argument("--type", choices=("mushra", "mos"), default="mushra")
-    i.add_argument("--out", type=Path, help="output folder (default next to the CSV: <stem>-analysis)")
+    i = sub.add_parser("import", help="analyse a webMUSHRA CSV, or make a test folder from a webMUSHRA YAML config")
+    i.add_argument("csv", type=Path, metavar="FILE.csv|CONFIG.yaml")
+    i.add_argument("--type", choices=("mushra", "mos"), default="mushra", help="test type of a CSV")
+    i.add_argument("--out", type=Path, help="output folder (default next to the input: <stem>-analysis or <stem>-test)")
     e = sub.add_parser("export", help="write the ratings of a served test in webMUSHRA's CSV columns")
     e.add_argument("dir", type=Path, metavar="DIR")
     e.add_argument("--db", help="database URL (default sqlite in DIR)")
@@ -133,6 +133,8 @@ def _import(args: argparse.Namespace) -> int:
     from listening_test.analysis import analyse
     from listening_test.webmushra import read_csv
 
+    if args.csv.suffix.lower() in (".yaml", ".yml"):
+        return _import_config(args)
     try:
         ratings, _ = read_csv(args.csv)
     except InputError as exc:
@@ -141,6 +143,21 @@ def _import(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.csv}: no ratings in the file")
     out = args.out or args.csv.with_name(f"{args.csv.stem}-analysis")
     _print_analysis(analyse(ratings, args.type, out), out)
+    return 0
+
+
+def _import_config(args: argparse.Namespace) -> int:
+    from listening_test.webmushra_config import from_webmushra_config
+
+    out = args.out or args.csv.with_name(f"{args.csv.stem}-test")
+    if (out / "results.sqlite").exists():
+        raise UsageError(f"{out}: holds the results of a served test; import into another --out folder")
+    try:
+        d = from_webmushra_config(args.csv, out)
+    except InputError as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"MUSHRA test with {len(d.items)} items from {args.csv}, conditions: {', '.join(d.systems)}")
+    print(f"wrote {out}/test.json and {out}/audio/; serve it with: bench listen serve {out}")
     return 0
 
 

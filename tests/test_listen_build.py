@@ -9,6 +9,7 @@ import numpy as np
 import pyloudnorm
 import pytest
 import soundfile as sf
+import soxr
 import yaml
 
 from bench.cli import main as bench_main
@@ -138,3 +139,38 @@ def test_missing_anchors_are_made_by_the_registered_zero_phase_systems(tmp_path)
     lags = range(-48, 49)
     xc = [np.dot(low[48 + k:len(low) - 48 + k], ref[48:len(ref) - 48]) for k in lags]
     assert lags[int(np.argmax(xc))] == 0  # time-aligned with the reference (zero phase)
+
+
+def test_import_webmushra_config_round_trip(mushra, tmp_path, capsys):
+    out, d = mushra
+    assert bench_main(["listen", "import", str(out / "webmushra.yaml"), "--out", str(tmp_path / "again")]) == 0
+    again = TestDefinition.load(tmp_path / "again")
+    assert len(again.trials) == len(d.trials) + 1  # the training page is a mushra page too
+    assert sorted(again.systems) == ["muffled", "noisy"]
+    assert all(sorted(s.system for s in it.stimuli) == ["anchor35", "anchor70", "muffled", "noisy", "reference"]
+               for it in again.items)
+
+
+def test_import_webmushra_layout_resamples_and_makes_compliant_anchors(tmp_path, capsys):
+    root = tmp_path / "webMUSHRA"
+    audio = root / "configs" / "resources" / "audio"
+    audio.mkdir(parents=True)
+    pages = []
+    for n in range(2):
+        x44 = soxr.resample(speech_like(2.0, seed=10 + n), 48000, 44100)
+        sf.write(audio / f"ref{n}.wav", x44, 44100)
+        sf.write(audio / f"codec{n}.wav", 0.5 * x44, 44100)
+        pages.append({"type": "mushra", "id": f"t{n}", "reference": f"configs/resources/audio/ref{n}.wav",
+                      "createAnchor35": True, "createAnchor70": True,
+                      "stimuli": {"codec": f"configs/resources/audio/codec{n}.wav"}})
+    config = root / "configs" / "mine.yaml"
+    config.write_text(yaml.safe_dump({"testname": "Mine", "pages": [{"type": "generic"}, pages]}))
+    assert bench_main(["listen", "import", str(config), "--out", str(tmp_path / "t")]) == 0
+    d = TestDefinition.load(tmp_path / "t")
+    assert d.title == "Mine" and d.systems == ["codec"] and len(d.trials) == 2
+    for it in d.items:
+        assert {s.system for s in it.stimuli} == {"reference", "codec", "anchor35", "anchor70"}
+        assert all(sf.info(tmp_path / "t" / s.file).samplerate == 48000 for s in it.stimuli)
+    sf.write(audio / "codec1.wav", np.zeros(1000), 44100)
+    assert bench_main(["listen", "import", str(config), "--out", str(tmp_path / "u")]) == 2
+    assert "differ in length" in capsys.readouterr().err
