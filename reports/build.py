@@ -92,8 +92,11 @@ def _speaker_tables(run: Run, options: ReportOptions) -> list[Table]:
     speakers = run.speaker_list()
     if len(speakers) < 2 and speakers[:1] in ([], [""]):
         return []
-    return [build_table(run, title=f"Speaker {spk or '(unknown)'}", speaker=spk,
-                        exclude_from_best=options.exclude_from_best) for spk in speakers]
+    tables = [build_table(run, title=f"Speaker {spk or '(unknown)'}", speaker=spk,
+                          exclude_from_best=options.exclude_from_best) for spk in speakers]
+    for t in tables[:-1]:
+        t.notes = []  # the notes are the same for every speaker: shown once, under the last table
+    return tables
 
 
 def _lag_rows(run: Run) -> list[dict[str, str]]:

@@ -124,7 +124,7 @@ def waveform_figure(run: Run, utt: str, panels: list[list[str]], window_ms: floa
                 continue
             ax.plot(t_ms, y[seg][: t_ms.size], color=colour(order.get(s, 0) + 1), linewidth=1.0, label=s)
         ax.set_ylabel("amplitude")
-        ax.legend(loc="upper right", ncol=min(4, len(panel) + 1), frameon=False)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         ax.grid(alpha=0.3)
     axes[-1, 0].set_xlabel("time [ms]")
     axes[0, 0].set_title(f"{utt}: {window_ms:g} ms window at {start / sr:.3f} s")

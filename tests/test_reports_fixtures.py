@@ -101,7 +101,7 @@ def make_run(root: Path, *, failing: bool = False, seconds: float = 1.0, seed_of
                           "sample_rate": SR, "duration": x.size / SR, "channels": 1, "resampled_from": None})
             outputs = _systems(x, seed)
             if failing:
-                outputs["broken_sys"] = (0.9 * x).astype(np.float32)
+                outputs["broken_sys"] = signal.sosfilt(signal.butter(2, 2000, fs=SR, output="sos"), x).astype(np.float32)
             for name in systems:
                 y = outputs[name]
                 broken_here = failing and name == "broken_sys" and utt == "p226/p226_002"
