@@ -136,22 +136,15 @@ def write_plots(run: Run, out: Path, options: ReportOptions, demo_utts: list[str
     sections.append({"title": "Per metric", "entries": items})
     axes = options.scatter or plots.scatter_axes(run, None)
     if axes is not None:
-        unknown = [m for m in axes if m not in run.metrics]
-        if unknown:
-            raise UsageError(f"--scatter: unknown metric(s) {', '.join(unknown)}; this run has {', '.join(run.metrics)}")
         x, y = axes
         paths = plots.scatter(run, x, y, pdir / f"scatter_{_safe(x)}_vs_{_safe(y)}")
         sections.append({"title": "Magnitude vs phase", "entries": [
             _fig(out, paths, f"{y} (sees phase) against {x}: per-system means with 95% CI whiskers.")]})
     utt = options.utterance or (demo_utts[0] if demo_utts else None)
-    if options.utterance is not None and options.utterance not in run.utterances:
-        raise UsageError(f"--utterance: unknown utterance {options.utterance!r} in {run.root}")
     if utt is not None and run.reference_path(utt).is_file():
         panels = parse_panels(options.panels, run.systems) if options.panels else default_panels(run.systems)
         paths, caption = waveform_figure(run, utt, panels, options.window_ms, pdir / f"waveform_{_safe(utt)}")
         sections.append({"title": "Waveform similarity", "entries": [_fig(out, paths, caption)]})
-    elif options.utterance is not None:
-        raise UsageError(f"--utterance: {run.reference_path(utt)} is missing")
     grids = [_fig(out, spectrogram_grid(run, u, run.systems, pdir / "spectrograms" / _safe(u)),
                   f"{u}: reference and every system.") for u in demo_utts]
     if grids:
@@ -159,8 +152,28 @@ def write_plots(run: Run, out: Path, options: ReportOptions, demo_utts: list[str
     return sections
 
 
+def check_options(run: Run, options: ReportOptions) -> None:
+    """Raise UsageError for options that do not fit the run, before anything is written."""
+    if options.panels:
+        parse_panels(options.panels, run.systems)
+    if options.scatter:
+        unknown = [m for m in options.scatter if m not in run.metrics]
+        if unknown:
+            raise UsageError(f"--scatter: unknown metric(s) {', '.join(unknown)}; this run has {', '.join(run.metrics)}")
+    if options.utterance is not None:
+        if options.utterance not in run.utterances:
+            raise UsageError(f"--utterance: unknown utterance {options.utterance!r} in {run.root}")
+        if not run.reference_path(options.utterance).is_file():
+            raise UsageError(f"--utterance: {run.reference_path(options.utterance)} is missing")
+    if options.demo_utterances:
+        demo_mod.choose_utterances(run, list(options.demo_utterances))
+    if options.demo_format not in demo_mod.DEMO_FORMATS:
+        raise UsageError(f"--demo-format: {options.demo_format!r} is not one of {', '.join(demo_mod.DEMO_FORMATS)}")
+
+
 def build_single(run: Run, out: Path, options: ReportOptions) -> Path:
     """All reports of one run into ``out``; returns ``out/index.html``."""
+    check_options(run, options)
     out.mkdir(parents=True, exist_ok=True)
     tables = write_tables(run, out, options)
     utts = demo_mod.choose_utterances(run, list(options.demo_utterances) if options.demo_utterances else None,

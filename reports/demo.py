@@ -66,7 +66,8 @@ def choose_utterances(run: Run, requested: list[str] | None, per_speaker: int = 
         for utts in by_speaker.values():
             if rank < len(utts) and len(chosen) < limit:
                 chosen.append(utts[rank])
-    return chosen
+    order = {u: i for i, u in enumerate(run.utterances)}
+    return sorted(chosen, key=order.__getitem__)
 
 
 def _link(*parts: str) -> str:

@@ -79,14 +79,20 @@ def family(name: str) -> str:
 
 
 def default_panels(systems: list[str]) -> list[list[str]]:
-    """One panel per family when some family has several members, else all systems in one panel."""
+    """Panels by family: each family with several members gets its own panel, the single-member
+    families share one (``audiodec, symad, scoredec, opus, opus_spf`` -> ``[[audiodec, symad, scoredec],
+    [opus, opus_spf]]``); all in one panel when no family has several members. The reference is left out."""
     overlay = [s for s in systems if s not in REFERENCE_SYSTEMS]
     groups: dict[str, list[str]] = {}
     for s in overlay:
         groups.setdefault(family(s), []).append(s)
-    if all(len(g) == 1 for g in groups.values()):
+    singles = [g[0] for g in groups.values() if len(g) == 1]
+    multi = [g for g in groups.values() if len(g) > 1]
+    panels = ([singles] if singles else []) + multi
+    if not multi:
         return [overlay] if overlay else []
-    return list(groups.values())
+    first = {s: i for i, s in enumerate(overlay)}
+    return sorted(panels, key=lambda p: first[p[0]])
 
 
 def parse_panels(spec: str, systems: list[str]) -> list[list[str]]:
