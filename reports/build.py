@@ -17,8 +17,17 @@ from reports import plots
 from reports.html import render
 from reports.rundata import LAG, Run, load_run
 from reports.spectrograms import spectrogram_grid
-from reports.tables import ColumnData, Table, assemble, build_table, metric_unit, table_metrics, table_notes
-from reports.tables import to_latex, to_markdown
+from reports.tables import (
+    ColumnData,
+    Table,
+    assemble,
+    build_table,
+    metric_unit,
+    table_metrics,
+    table_notes,
+    to_latex,
+    to_markdown,
+)
 from reports.waveform import default_panels, parse_panels, waveform_figure
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")

@@ -8,8 +8,8 @@ import matplotlib
 import numpy as np
 
 matplotlib.use("Agg")  # headless; must precede pyplot
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 #: Colours by position (tab10 is distinguishable for the common colour-vision deficiencies in small sets).
 PALETTE = list(plt.get_cmap("tab10").colors)

@@ -156,8 +156,8 @@ def table_notes(run: Run, exclude_from_best: tuple[str, ...]) -> list[str]:
         "Mean ± half-width of the 95% confidence interval of the mean (t distribution, std with ddof 1) "
         "over utterances; ↑ higher is better, ↓ lower is better; bold: best per column"
         + (f" (excluding {', '.join(excl)})." if excl else "."),
-        "n = utterances with results; failed = metric values that could not be computed (NaN, "
-        "listed with their reasons in index.html); a cell with failures says how many values it averages.",
+        ("n = utterances with results; failed = metric values that could not be computed (NaN, "
+         "listed with their reasons in index.html); a cell with failures says how many values it averages."),
     ]
     config = run.info.get("config", {}) or {}
     if "align" in config:
@@ -258,4 +258,4 @@ def to_latex(table: Table, label: str) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["Cell", "Column", "ColumnData", "assemble", "metric_unit", "table_metrics", "Row", "Table", "build_table", "decimals_for", "tex_escape", "to_latex", "to_markdown"]
+__all__ = ["Cell", "Column", "ColumnData", "Row", "Table", "assemble", "build_table", "decimals_for", "metric_unit", "table_metrics", "tex_escape", "to_latex", "to_markdown"]

@@ -59,7 +59,7 @@ def pick_window(x: np.ndarray, sample_rate: int, window_ms: float) -> int:
     Args:
         x: ``[T]`` reference waveform.
     """
-    length = max(16, int(round(window_ms * 1e-3 * sample_rate)))
+    length = max(16, round(window_ms * 1e-3 * sample_rate))
     hop = max(1, length // 5)
     frames = _frames(x.astype(np.float64), length, hop)
     energy = (frames**2).mean(axis=1)
@@ -115,7 +115,7 @@ def waveform_figure(run: Run, utt: str, panels: list[list[str]], window_ms: floa
         raise FileNotFoundError(f"{ref_path}: reference missing or unreadable")
     sr = audio_rate(ref_path)
     start = pick_window(ref, sr, window_ms)
-    length = int(round(window_ms * 1e-3 * sr))
+    length = round(window_ms * 1e-3 * sr)
     seg = slice(start, start + length)
     t_ms = (np.arange(start, min(start + length, ref.size)) / sr) * 1e3
     missing: list[str] = []
