@@ -15,6 +15,7 @@ import soundfile as sf
 
 from bench.errors import UsageError
 from bench.rundir import RunDir, system_dir
+from bench.stats import NOT_APPLICABLE
 
 #: Rows in results.csv that are not quality metrics (no direction; shown apart).
 BITRATE = "bitrate_kbps"
@@ -32,6 +33,11 @@ class ResultRow:
     metric: str
     value: float
     error: str
+
+    @property
+    def not_applicable(self) -> bool:
+        """A NaN that is no failure: the metric does not apply (``n/a: anchor35 spends no bits``)."""
+        return self.error.startswith(NOT_APPLICABLE)
 
 
 @dataclass(frozen=True)
@@ -99,11 +105,14 @@ class Run:
     def _index(self) -> dict[tuple[str, str], list[ResultRow]]:
         index: dict[tuple[str, str], list[ResultRow]] = {}
         for r in self.rows:
-            index.setdefault((r.system, r.metric), []).append(r)
+            if not r.not_applicable:
+                index.setdefault((r.system, r.metric), []).append(r)
         return index
 
     def values(self, system: str, metric: str, speaker: str | None = None) -> list[float]:
-        """Per-utterance values of one cell (NaN for failures), optionally for one speaker."""
+        """Per-utterance values of one cell (NaN for failures), optionally for one speaker.
+
+        Rows marked not applicable (error ``n/a: ...``, e.g. the bitrate of an uncoded system) are left out."""
         return [r.value for r in self._index.get((system, metric), []) if speaker is None or r.speaker == speaker]
 
     def value(self, system: str, metric: str, utt: str) -> float:
@@ -129,6 +138,8 @@ class Run:
                 out.append(f)
 
         for r in self.rows:
+            if r.not_applicable:
+                continue
             if not math.isfinite(r.value) or r.error:
                 add(Failure(r.utterance, r.system, r.metric, r.error or "value is not finite (no reason given)"))
         for f in self.info.get("failures", []) or []:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from reports.rundata import BITRATE, Run
-from reports.stats import Summary, describe
+from reports.stats import CellStats, describe
 
 ARROWS = {True: "↑", False: "↓", None: ""}
 TEX_ARROWS = {True: r"$\uparrow$", False: r"$\downarrow$", None: ""}
@@ -37,7 +37,7 @@ class Column:
 class Cell:
     """One (system, metric) cell: the statistics and their formatted text."""
 
-    summary: Summary
+    summary: CellStats
     mean_text: str
     half_text: str
     bold: bool = False

@@ -119,13 +119,15 @@ def make_run(root: Path, *, failing: bool = False, seconds: float = 1.0, seed_of
                     vals = {"si_sdr": (si_sdr(x, y), ""), "lsd": (lsd(x, y), ""), "lag_samples": (lag(x, y), "")}
                     if failing and name == "noisy" and utt == "p225/p225_001":
                         vals["lsd"] = (math.nan, "lsd: synthetic failure (reference too short)")
-                    if name in KBPS:
-                        meta = json.loads((sys_dir / f"{utt}.json").read_text())
+                    meta = json.loads((sys_dir / f"{utt}.json").read_text())
+                    if meta["bits"] is None:  # as the runner does: not applicable, not a failure
+                        vals["bitrate_kbps"] = (math.nan, f"n/a: {name} spends no bits")
+                    else:
                         vals["bitrate_kbps"] = (meta["bits"] / meta["seconds"] / 1000, "")
                 for metric, (value, err) in vals.items():
                     rows.append({"utterance": utt, "speaker": spk, "system": name, "metric": metric,
                                  "value": value, "error": err})
-                    if err:
+                    if err and not err.startswith("n/a"):
                         failures.append({"utterance": utt, "system": name, "metric": metric, "error": err})
     with (root / "results.jsonl").open("w") as fh:
         for r in rows:
@@ -172,7 +174,9 @@ def recompute(values: list[float]) -> tuple[int, int, float, float]:
 def write_summary_csv(root: Path, rows: list[dict]) -> None:
     groups: dict[tuple[str, str], list[float]] = {}
     for r in rows:
-        groups.setdefault((r["system"], r["metric"]), []).append(r["value"])
+        groups.setdefault((r["system"], r["metric"]), [])
+        if not r["error"].startswith("n/a"):
+            groups[(r["system"], r["metric"])].append(r["value"])
     with (root / "summary.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["system", "metric", "n", "n_failed", "mean", "std", "ci95_low", "ci95_high", "higher_is_better"])
@@ -186,5 +190,7 @@ def write_summary_csv(root: Path, rows: list[dict]) -> None:
 
 
 def read_results(root: Path) -> list[dict]:
+    """results.csv rows with float values, leaving out not-applicable rows (error ``n/a: ...``)."""
     with (root / "results.csv").open(newline="") as fh:
-        return [{**r, "value": float(r["value"]) if r["value"] else math.nan} for r in csv.DictReader(fh)]
+        return [{**r, "value": float(r["value"]) if r["value"] else math.nan} for r in csv.DictReader(fh)
+                if not r["error"].startswith("n/a")]
