@@ -92,8 +92,10 @@ class Run:
         return dict(self.info.get("systems", {}).get(system, {}) or {})
 
     def audio_dir(self, system: str) -> str:
-        """The system's folder under audio/ (run.json's ``audio_dir``, else the safe name)."""
-        return str(self.system_info(system).get("audio_dir") or system_dir(system))
+        """The system's folder name under audio/: run.json's ``audio_dir`` (given either as ``name`` or as
+        ``audio/name``), else the file-system-safe system name."""
+        given = str(self.system_info(system).get("audio_dir") or "").strip("/")
+        return given.removeprefix("audio/") or system_dir(system)
 
     def reference_path(self, utt: str) -> Path:
         return self.layout.reference_wav(utt)
