@@ -139,16 +139,21 @@ def write_plots(run: Run, out: Path, options: ReportOptions, demo_utts: list[str
     pdir = out / "plots"
     sections: list[dict[str, Any]] = []
     items = []
+    excl = options.exclude_from_best
+    left_out = [s for s in run.systems if s in excl and plots.shown(run, excl) != run.systems]
+    aside = f" {', '.join(left_out)} (the reference) is in the tables only." if left_out else ""
     for m in table_metrics(run):
-        items.append(_fig(out, plots.bar_chart(run, m, pdir / f"bar_{_safe(m)}"), f"{m}: mean per system, 95% CI."))
-        items.append(_fig(out, plots.box_plot(run, m, pdir / f"box_{_safe(m)}"), f"{m}: distribution over utterances."))
+        items.append(_fig(out, plots.bar_chart(run, m, pdir / f"bar_{_safe(m)}", excl),
+                          f"{m}: mean per system, 95% CI.{aside}"))
+        items.append(_fig(out, plots.box_plot(run, m, pdir / f"box_{_safe(m)}", excl),
+                          f"{m}: distribution over utterances.{aside}"))
     sections.append({"title": "Per metric", "entries": items})
     axes = options.scatter or plots.scatter_axes(run, None)
     if axes is not None:
         x, y = axes
-        paths = plots.scatter(run, x, y, pdir / f"scatter_{_safe(x)}_vs_{_safe(y)}")
+        paths = plots.scatter(run, x, y, pdir / f"scatter_{_safe(x)}_vs_{_safe(y)}", excl)
         sections.append({"title": "Magnitude vs phase", "entries": [
-            _fig(out, paths, f"{y} (sees phase) against {x}: per-system means with 95% CI whiskers.")]})
+            _fig(out, paths, f"{y} against {x}: per-system means with 95% CI whiskers.{aside}")]})
     utt = options.utterance or (demo_utts[0] if demo_utts else None)
     if utt is not None and run.reference_path(utt).is_file():
         panels = parse_panels(options.panels, run.systems) if options.panels else default_panels(run.systems)

@@ -24,9 +24,18 @@ def _label(run: Run, metric: str) -> str:
     return f"{metric}{' [' + unit + ']' if unit else ''}{arrow}"
 
 
-def bar_chart(run: Run, metric: str, stem: Path) -> list[Path]:
+def shown(run: Run, exclude: tuple[str, ...]) -> list[str]:
+    """Systems in the plots: all but the reference (its capped, trivial scores would squash the axes)."""
+    return [s for s in run.systems if s not in exclude] or run.systems
+
+
+def _colour(run: Run, system: str) -> tuple[float, float, float]:
+    return colour(run.systems.index(system)) if system in run.systems else colour(0)
+
+
+def bar_chart(run: Run, metric: str, stem: Path, exclude: tuple[str, ...] = ("natural",)) -> list[Path]:
     """Mean per system with 95% CI whiskers; systems with no finite value are marked "failed"."""
-    systems = run.systems
+    systems = shown(run, exclude)
     fig, axes = new_figure(max(3.0, 0.55 * len(systems) + 1.2), 2.6)
     ax = axes[0, 0]
     for i, s in enumerate(systems):
@@ -35,7 +44,7 @@ def bar_chart(run: Run, metric: str, stem: Path) -> list[Path]:
             ax.text(i, 0, "failed" if st.n_failed else "n/a", ha="center", va="bottom", rotation=90, fontsize=7)
             continue
         err = None if math.isnan(st.half_width) else [[st.half_width], [st.half_width]]
-        ax.bar(i, st.mean, color=colour(i), yerr=err, capsize=3, width=0.7)
+        ax.bar(i, st.mean, color=_colour(run, s), yerr=err, capsize=3, width=0.7)
     ax.set_xticks(range(len(systems)), systems, rotation=30, ha="right")
     ax.set_ylabel(_label(run, metric))
     ax.axhline(0, color="0.3", linewidth=0.6)
@@ -43,9 +52,9 @@ def bar_chart(run: Run, metric: str, stem: Path) -> list[Path]:
     return save(fig, stem)
 
 
-def box_plot(run: Run, metric: str, stem: Path) -> list[Path]:
+def box_plot(run: Run, metric: str, stem: Path, exclude: tuple[str, ...] = ("natural",)) -> list[Path]:
     """Distribution of per-utterance values for each system (failed values left out, counted in the label)."""
-    systems = run.systems
+    systems = shown(run, exclude)
     fig, axes = new_figure(max(3.0, 0.55 * len(systems) + 1.2), 2.6)
     ax = axes[0, 0]
     data, labels = [], []
@@ -55,9 +64,9 @@ def box_plot(run: Run, metric: str, stem: Path) -> list[Path]:
         data.append(finite if finite.size else np.array([np.nan]))
         failed = int(v.size - finite.size)
         labels.append(f"{s}\n({failed} failed)" if failed else s)
-    parts = ax.boxplot(data, patch_artist=True, widths=0.6, showfliers=True)
-    for i, box in enumerate(parts["boxes"]):
-        box.set_facecolor(colour(i))
+    parts = ax.boxplot(data, patch_artist=True, widths=0.6, showfliers=True, medianprops={"color": "black"})
+    for s, box in zip(systems, parts["boxes"]):
+        box.set_facecolor(_colour(run, s))
         box.set_alpha(0.6)
     ax.set_xticks(range(1, len(systems) + 1), labels, rotation=30, ha="right")
     ax.set_ylabel(_label(run, metric))
@@ -77,17 +86,17 @@ def scatter_axes(run: Run, requested: tuple[str, str] | None) -> tuple[str, str]
     return x, y
 
 
-def scatter(run: Run, x_metric: str, y_metric: str, stem: Path) -> list[Path]:
+def scatter(run: Run, x_metric: str, y_metric: str, stem: Path, exclude: tuple[str, ...] = ("natural",)) -> list[Path]:
     """Per-system means of a magnitude metric (x) against a phase metric (y), CI whiskers on both axes."""
     fig, axes = new_figure(4.0, 3.2)
     ax = axes[0, 0]
-    for i, s in enumerate(run.systems):
+    for s in shown(run, exclude):
         sx, sy = describe(run.values(s, x_metric)), describe(run.values(s, y_metric))
         if sx.n == 0 or sy.n == 0:
             continue
         xerr = None if math.isnan(sx.half_width) else sx.half_width
         yerr = None if math.isnan(sy.half_width) else sy.half_width
-        ax.errorbar(sx.mean, sy.mean, xerr=xerr, yerr=yerr, fmt="o", color=colour(i), capsize=3, label=s)
+        ax.errorbar(sx.mean, sy.mean, xerr=xerr, yerr=yerr, fmt="o", color=_colour(run, s), capsize=3, label=s)
         ax.annotate(s, (sx.mean, sy.mean), textcoords="offset points", xytext=(4, 4), fontsize=7)
     ax.set_xlabel(_label(run, x_metric))
     ax.set_ylabel(_label(run, y_metric))
@@ -120,4 +129,4 @@ def comparison_bars(runs: list[Run], systems: list[str], metric: str, stem: Path
     return save(fig, stem)
 
 
-__all__ = ["DEFAULT_SCATTER", "PHASE_METRICS", "bar_chart", "box_plot", "comparison_bars", "scatter", "scatter_axes"]
+__all__ = ["DEFAULT_SCATTER", "PHASE_METRICS", "bar_chart", "box_plot", "comparison_bars", "scatter", "scatter_axes", "shown"]
