@@ -231,7 +231,8 @@ def build_comparison(runs: list[Run], out: Path, options: ReportOptions) -> Path
             data.append(ColumnData(f"{m} [{r.label}]", owner.higher_is_better(m), metric_unit(owner, m),
                                    {s: r.values(s, m) for s in systems}))
     n_items = {s: max(len({x.utterance for x in r.rows if x.system == s}) for r in runs) for s in systems}
-    notes = [f"Comparison of {len(runs)} runs: {', '.join(r.label for r in runs)}; n = utterances (largest over runs)."]
+    notes = [f"Comparison of {len(runs)} runs: {', '.join(r.label for r in runs)}; n = utterances (largest over "
+             "runs); – where a system or metric is not in that run."]
     for r in runs:
         for note in table_notes(r, options.exclude_from_best):
             tagged = note if r is runs[0] else f"[{r.label}] {note}"
@@ -243,8 +244,10 @@ def build_comparison(runs: list[Run], out: Path, options: ReportOptions) -> Path
     (out / "summary.tex").write_text(
         "% codec-bench comparison table; needs \\usepackage{booktabs}\n\n" + to_latex(table, "tab:comparison"),
         encoding="utf-8")
-    figures = [_fig(out, plots.comparison_bars(runs, systems, m, out / "plots" / f"compare_{_safe(m)}"),
-                    f"{m}: mean and 95% CI per system, one bar per run.") for m in metrics]
+    shown = [s for s in systems if s not in options.exclude_from_best] or systems
+    aside = " The reference is in the table only." if len(shown) < len(systems) else ""
+    figures = [_fig(out, plots.comparison_bars(runs, shown, m, out / "plots" / f"compare_{_safe(m)}"),
+                    f"{m}: mean and 95% CI per system, one bar per run.{aside}") for m in metrics]
     return render("compare.html.j2", out / "index.html", {
         "title": "codec-bench comparison", "runs": runs, "tables": [table], "notes": notes, "figures": figures,
     })
