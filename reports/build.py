@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -194,6 +195,9 @@ def build_single(run: Run, out: Path, options: ReportOptions) -> Path:
                                       options.demo_per_speaker, options.demo_limit)
     figures = write_plots(run, out, options, utts)
     demo_link = None
+    if (out / "demo" / "index.html").is_file():  # a previous demo page of ours: drop its copies
+        for sub in ("audio", "img"):
+            shutil.rmtree(out / "demo" / sub, ignore_errors=True)
     if utts:
         rows = demo_mod.build_demo(run, out / "demo", utts, options.demo_format)
         render("demo.html.j2", out / "demo" / "index.html", {
