@@ -235,8 +235,8 @@ def build_comparison(runs: list[Run], out: Path, options: ReportOptions) -> Path
             data.append(ColumnData(f"{m} [{r.label}]", owner.higher_is_better(m), metric_unit(owner, m),
                                    {s: r.values(s, m) for s in systems}))
     n_items = {s: max(len({x.utterance for x in r.rows if x.system == s}) for r in runs) for s in systems}
-    notes = [f"Comparison of {len(runs)} runs: {', '.join(r.label for r in runs)}; n = utterances (largest over "
-             "runs); – where a system or metric is not in that run."]
+    notes = [(f"Comparison of {len(runs)} runs: {', '.join(r.label for r in runs)}; n = utterances (largest over "
+              "runs); – where a system or metric is not in that run.")]
     for r in runs:
         for note in table_notes(r, options.exclude_from_best):
             tagged = note if r is runs[0] else f"[{r.label}] {note}"

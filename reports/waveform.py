@@ -128,7 +128,10 @@ def waveform_figure(run: Run, utt: str, panels: list[list[str]], window_ms: floa
             if y is None:
                 missing.append(s)
                 continue
-            ax.plot(t_ms, y[seg][: t_ms.size], color=colour(order.get(s, 0) + 1), linewidth=1.0, label=s)
+            part = np.full(t_ms.size, np.nan, dtype=np.float32)  # a short output leaves a gap, not an error
+            got = y[seg][: t_ms.size]
+            part[: got.size] = got
+            ax.plot(t_ms, part, color=colour(order.get(s, 0)), linewidth=1.0, label=s)
         ax.set_ylabel("amplitude")
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         ax.grid(alpha=0.3)

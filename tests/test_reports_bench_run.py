@@ -27,7 +27,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "run", "--systems", "natural,anchor35", "--data", "demo", "--limit", "2",
          "--metrics", "si_sdr,lsd", "--workers", "1", "--out", str(out)],
-        capture_output=True, text=True, timeout=600, cwd=REPO,
+        check=False, capture_output=True, text=True, timeout=600, cwd=REPO,
     )
     assert proc.returncode == 0, proc.stderr
     return out, proc

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -41,3 +43,25 @@ def test_parse_panels_names_unknown_systems() -> None:
     assert parse_panels("a,b; c", ["a", "b", "c"]) == [["a", "b"], ["c"]]
     with pytest.raises(UsageError, match="zzz"):
         parse_panels("a;zzz", ["a", "b"])
+
+
+def test_figure_survives_short_and_missing_outputs(tmp_path: Path) -> None:
+    import soundfile as sf
+
+    from reports.rundata import load_run
+    from reports.waveform import waveform_figure
+
+    try:
+        from test_reports_fixtures import make_run
+    except ImportError:  # tests/ imported as a package
+        from tests.test_reports_fixtures import make_run
+
+    run = load_run(make_run(tmp_path / "run", failing=True, seconds=0.4))
+    utt = "p226/p226_002"  # broken_sys has no audio here
+    short = run.audio_path("lowpass", utt)
+    x, sr = sf.read(short, dtype="float32")
+    sf.write(short, x[: int(0.1 * sr)], sr, subtype="FLOAT")  # shorter than the reference
+    paths, caption = waveform_figure(run, utt, [["lowpass", "broken_sys"], ["delayed"]], 25.0, tmp_path / "fig")
+    assert [p.suffix for p in paths] == [".png", ".pdf"] and all(p.stat().st_size > 1000 for p in paths)
+    assert "No audio for: broken_sys." in caption
+    assert "25 ms from" in caption
