@@ -59,3 +59,19 @@ def test_report_cells_equal_the_runner_summary(tmp_path: Path) -> None:
     assert checked >= 15
     assert runner["natural", "bitrate_kbps"].n_failed == 0 and runner["noisy", "lsd"].n_failed == 1
     assert not [f for f in run.failures() if f.metric == "bitrate_kbps"]
+
+
+def test_interrupted_run_without_results_csv_reads_the_jsonl_log(tmp_path: Path) -> None:
+    root = make_run(tmp_path / "run", failing=True, seconds=0.3)
+    from_csv = load_run(root)
+    (root / "results.csv").unlink()
+    with (root / "results.jsonl").open("a") as fh:
+        fh.write('{"utterance": "p225/p225_001", "sys')  # a torn last line, as after a crash
+    from_log = load_run(root)
+    key = lambda r: (r.utterance, r.system, r.metric)
+    a = sorted(from_csv.rows, key=key)
+    b = sorted(from_log.rows, key=key)
+    assert len(a) == len(b) > 100
+    for x, y in zip(a, b):
+        assert key(x) == key(y) and x.error == y.error and x.speaker == y.speaker
+        assert (math.isnan(x.value) and math.isnan(y.value)) or x.value == y.value
