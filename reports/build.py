@@ -100,7 +100,7 @@ def provenance(run: Run) -> list[tuple[str, str]]:
 
 def _speaker_tables(run: Run, options: ReportOptions) -> list[Table]:
     speakers = run.speaker_list()
-    if len(speakers) < 2 and speakers[:1] in ([], [""]):
+    if len(speakers) < 2:  # one speaker (or none known): the overall table says it all
         return []
     tables = [build_table(run, title=f"Speaker {spk or '(unknown)'}", speaker=spk,
                           exclude_from_best=options.exclude_from_best) for spk in speakers]
