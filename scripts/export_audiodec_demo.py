@@ -76,7 +76,7 @@ def main() -> int:
     p.add_argument("--stage1", type=Path, required=True)
     p.add_argument("--stage2", type=Path)
     p.add_argument("--vocoder", type=Path)
-    p.add_argument("--eval", type=Path, required=True, help="folder of held-out wav files")
+    p.add_argument("--eval", type=Path, required=True, help="folder of held-out wav/flac files")
     args = p.parse_args()
     torch.set_num_threads(1)
     ae_dir, voc_dir = DEMO_DIR / "symad_c16_tiny", DEMO_DIR / "vocoder_c16_tiny"
@@ -88,7 +88,7 @@ def main() -> int:
         if voc_dir.exists():
             shutil.rmtree(voc_dir)
         export(args.vocoder, voc_dir / "vocoder.pt", analyzer="symad_c16_tiny/stage1.pt")
-    clips = [load_audio(f, 48000) for f in sorted(args.eval.glob("*.wav"))]
+    clips = [load_audio(f, 48000) for f in sorted(args.eval.iterdir()) if f.suffix in (".wav", ".flac")]
     results = {"audiodec_stage1": evaluate("audiodec_stage1", ae_dir / "stage1.pt", ae_dir / "stage1.pt", clips),
                "symad": evaluate("symad", ae_dir / "stage1.pt", ae_dir / "stage2.pt", clips)}  # fmt: skip
     if args.vocoder:

@@ -7,6 +7,7 @@ bits counted from the codes.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -16,6 +17,17 @@ from systems.base import System, SystemOptions, SystemOutput, SystemUnavailable
 
 #: Algorithmic latency of the hop-320 causal codec: one frame (320 samples at 48 kHz) must be buffered.
 HOP320_LATENCY_MS = 320 / 48000 * 1000
+_MANIFEST = Path(__file__).parent / "weights" / "manifest.json"
+
+
+def _demo_latency(kind: str) -> str:
+    """"x ms algorithmic latency" of the demo weights: one hop plus the delay measured on them."""
+    try:
+        delay = int(json.loads(_MANIFEST.read_text())["delay_samples"][kind])
+    except (OSError, KeyError, ValueError):
+        return f"{HOP320_LATENCY_MS:.1f} ms frame latency"
+    total = HOP320_LATENCY_MS + delay / 48
+    return f"{total:.1f} ms algorithmic latency with the demo weights: 320-sample frame + {delay}-sample delay"
 
 
 class AudioDecSystem(System):
@@ -45,7 +57,10 @@ class AudioDecSystem(System):
         self.nominal_kbps = self.codec.bits_per_frame * self.sample_rate / self.codec.hop / 1000
         self.latency_ms = (self.codec.hop + self.codec.delay) / self.sample_rate * 1000
         rate = f"{self.nominal_kbps:g} kbps"
-        self.description = f"{self._label} {rate}, causal, {self.latency_ms:.1f} ms algorithmic latency"
+        self.description = (
+            f"{self._label} {rate}, causal, {self.latency_ms:.1f} ms algorithmic latency "
+            f"({self.codec.hop}-sample frame + {self.codec.delay}-sample delay)"
+        )
         if self.choice.source == "demo":
             self.description += " (demo weights)"
         for note in self.choice.notes:
@@ -113,7 +128,7 @@ class SymAD(AudioDecSystem):
 
     kind: ClassVar[str] = "symad"
     _label: ClassVar[str] = "AudioDec symAD"
-    description: ClassVar[str] = f"AudioDec symAD 24 kbps (causal, {HOP320_LATENCY_MS:.1f} ms algorithmic latency)"
+    description: ClassVar[str] = f"AudioDec symAD 24 kbps (causal; {_demo_latency('symad')})"
 
 
 class AudioDecStage1(AudioDecSystem):
@@ -121,9 +136,7 @@ class AudioDecStage1(AudioDecSystem):
 
     kind: ClassVar[str] = "audiodec_stage1"
     _label: ClassVar[str] = "AudioDec stage-1 autoencoder"
-    description: ClassVar[str] = (
-        f"AudioDec stage-1 autoencoder 24 kbps (causal, {HOP320_LATENCY_MS:.1f} ms algorithmic latency)"
-    )
+    description: ClassVar[str] = f"AudioDec stage-1 autoencoder 24 kbps (causal; {_demo_latency('audiodec_stage1')})"
 
 
 class AudioDec(AudioDecSystem):
@@ -132,5 +145,6 @@ class AudioDec(AudioDecSystem):
     kind: ClassVar[str] = "audiodec"
     _label: ClassVar[str] = "AudioDec (HiFi-GAN vocoder)"
     description: ClassVar[str] = (
-        "AudioDec with HiFi-GAN vocoder: 24 kbps demo/trained vocoder, 12.8 kbps with the official release"
+        "AudioDec with HiFi-GAN vocoder: 24 kbps (demo or trained vocoder; 12.8 kbps with only the official "
+        f"release; {_demo_latency('audiodec')})"
     )

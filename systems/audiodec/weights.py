@@ -90,10 +90,11 @@ def demo_delays() -> dict[str, int]:
 def _demo(kind: str) -> WeightsChoice:
     enc, dec = DEMO[kind]
     dec_path = DEMO_DIR / dec
+    if not dec_path.is_file():
+        raise FileNotFoundError(f"demo weights missing: {dec_path} (reinstall the package or pass --weights-dir)")
     enc_path = DEMO_DIR / enc if enc else resolve_analyzer(dec_path)
-    for p in (enc_path, dec_path):
-        if not p.is_file():
-            raise FileNotFoundError(f"demo weights missing: {p} (reinstall the package or pass --weights-dir)")
+    if not enc_path.is_file():
+        raise FileNotFoundError(f"demo weights missing: {enc_path} (reinstall the package or pass --weights-dir)")
     return WeightsChoice(enc_path, dec_path, "demo", demo_delays().get(kind, 0))
 
 
