@@ -18,10 +18,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from systems.audiodec.checkpoint import build_model  # noqa: E402
-from systems.audiodec.codec import Codec  # noqa: E402
-from systems.audiodec.config import load_config, packaged_config  # noqa: E402
-from systems.audiodec.generator import Generator  # noqa: E402
+from systems.audiodec.checkpoint import build_model
+from systems.audiodec.codec import Codec
+from systems.audiodec.config import load_config, packaged_config
+from systems.audiodec.generator import Generator
 
 
 def main() -> int:
@@ -50,7 +50,9 @@ def main() -> int:
     best = min(times)
     params = sum(q.numel() for q in gen.parameters())
     mode = "streaming" if args.streaming else "offline"
-    print(f"{args.config}: {params:,} parameters, {mode}, batch 1, {args.threads} threads, {n / cfg.sampling_rate:.1f} s audio")
+    print(
+        f"{args.config}: {params:,} parameters, {mode}, batch 1, {args.threads} threads, {n / cfg.sampling_rate:.1f} s audio"
+    )
     print(f"encode+decode: best {best:.3f} s of {args.repeats} -> RTF {best / (n / cfg.sampling_rate):.3f}")
     return 0
 

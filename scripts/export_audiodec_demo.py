@@ -24,11 +24,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from systems.audiodec.checkpoint import load_model, read_checkpoint, sha256_file  # noqa: E402
-from systems.audiodec.codec import Codec, measure_delay  # noqa: E402
-from systems.audiodec.config import load_config, save_config  # noqa: E402
-from systems.audiodec.data import load_audio  # noqa: E402
-from systems.audiodec.weights import DEMO_DIR  # noqa: E402
+from systems.audiodec.checkpoint import load_model, read_checkpoint, sha256_file
+from systems.audiodec.codec import Codec, measure_delay
+from systems.audiodec.config import load_config, save_config
+from systems.audiodec.data import load_audio
+from systems.audiodec.weights import DEMO_DIR
 
 
 def export(src: Path, dst: Path, analyzer: str | None = None) -> None:
@@ -36,8 +36,16 @@ def export(src: Path, dst: Path, analyzer: str | None = None) -> None:
     ckpt = read_checkpoint(src)
     gen = {k: (v.half() if v.is_floating_point() else v) for k, v in ckpt["model"]["generator"].items()}
     dst.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": {"generator": gen}, "optimizer": {}, "scheduler": {}, "steps": ckpt.get("steps", 0),
-                "epochs": ckpt.get("epochs", 0)}, dst)  # fmt: skip
+    torch.save(
+        {
+            "model": {"generator": gen},
+            "optimizer": {},
+            "scheduler": {},
+            "steps": ckpt.get("steps", 0),
+            "epochs": ckpt.get("epochs", 0),
+        },
+        dst,
+    )
     cfg = load_config(src.parent / "config.yml")
     if analyzer is not None:
         cfg.raw["analyzer"] = analyzer
@@ -89,16 +97,22 @@ def main() -> int:
             shutil.rmtree(voc_dir)
         export(args.vocoder, voc_dir / "vocoder.pt", analyzer="symad_c16_tiny/stage1.pt")
     clips = [load_audio(f, 48000) for f in sorted(args.eval.iterdir()) if f.suffix in (".wav", ".flac")]
-    results = {"audiodec_stage1": evaluate("audiodec_stage1", ae_dir / "stage1.pt", ae_dir / "stage1.pt", clips),
-               "symad": evaluate("symad", ae_dir / "stage1.pt", ae_dir / "stage2.pt", clips)}  # fmt: skip
+    results = {
+        "audiodec_stage1": evaluate("audiodec_stage1", ae_dir / "stage1.pt", ae_dir / "stage1.pt", clips),
+        "symad": evaluate("symad", ae_dir / "stage1.pt", ae_dir / "stage2.pt", clips),
+    }
     if args.vocoder:
         results["audiodec"] = evaluate("audiodec", ae_dir / "stage1.pt", voc_dir / "vocoder.pt", clips)
     files = sorted(p for p in DEMO_DIR.rglob("*") if p.is_file() and p.name != "manifest.json")
     manifest = {
         "delay_samples": {k: v["delay_samples"] for k, v in results.items()},
-        "heldout_stoi": {k: round(v["stoi_mean"], 4) for k, v in results.items() if "stoi_mean" in v},
-        "sources": {"stage1": str(args.stage1), "stage2": str(args.stage2 or args.stage1),
-                    "vocoder": str(args.vocoder) if args.vocoder else None},  # fmt: skip
+        "eval_folder": str(args.eval),
+        "eval_stoi": {k: round(v["stoi_mean"], 4) for k, v in results.items() if "stoi_mean" in v},
+        "sources": {
+            "stage1": str(args.stage1),
+            "stage2": str(args.stage2 or args.stage1),
+            "vocoder": str(args.vocoder) if args.vocoder else None,
+        },
         "sha256": {str(f.relative_to(DEMO_DIR)): sha256_file(f) for f in files},
         "note": "float16 copies of the generator weights; the loader casts them back to float32",
     }

@@ -52,7 +52,10 @@ def test_official_names_load_strictly_and_counts_match(section: str, expected_pa
 def test_c16_key_counts_and_buffers() -> None:
     model = build_model(load_config(packaged_config("symAD_c16_vctk_48000_hop320")))
     sd = model.state_dict()
-    counts = {top: sum(1 for k in sd if k.startswith(top + ".")) for top in ("encoder", "decoder", "projector", "quantizer")}
+    counts = {
+        top: sum(1 for k in sd if k.startswith(top + "."))
+        for top in ("encoder", "decoder", "projector", "quantizer")
+    }
     assert counts == {"encoder": 50, "decoder": 52, "projector": 2, "quantizer": 48}
     assert sd["quantizer.codebook.layers.15.embed"].shape == (64, 1024)
     assert "encoder.conv_blocks.0.res_units.2.conv1.pad_buffer" in sd
@@ -64,7 +67,9 @@ def test_vocoder_old_weight_norm_names_round_trip() -> None:
     assert any(k.endswith(".weight_g") for k in sd) and not any("parametrizations" in k for k in sd)
     sd["output_conv.conv.weight_v"] = torch.full_like(sd["output_conv.conv.weight_v"], 0.5)
     model.load_state_dict(sd, strict=True)
-    assert torch.equal(model.output_conv.conv.parametrizations.weight.original1, sd["output_conv.conv.weight_v"])
+    assert torch.equal(
+        model.output_conv.conv.parametrizations.weight.original1, sd["output_conv.conv.weight_v"]
+    )
 
 
 def test_saved_checkpoint_round_trips_in_official_layout(tmp_path: Path) -> None:

@@ -69,7 +69,9 @@ def test_official_layout_is_resolved_by_file_name(tmp_path: Path) -> None:
     _save(exp / "autoencoder/symAD_vctk_48000_hop300/checkpoint-200000steps.pkl", hop300)
     voc = tiny_raw("AudioDec_v1_c16_tiny", in_channels=16, channels=16, upsample_scales=[5, 5, 4, 3],
                    upsample_kernel_sizes=[10, 10, 8, 6])  # fmt: skip
-    _save(exp / VOCODER_V1, voc, analyzer="exp/autoencoder/symAD_vctk_48000_hop300/checkpoint-200000steps.pkl")
+    _save(
+        exp / VOCODER_V1, voc, analyzer="exp/autoencoder/symAD_vctk_48000_hop300/checkpoint-200000steps.pkl"
+    )
     options = SystemOptions(weights_dir=tmp_path)
     symad = build_system("symad", options)
     assert symad.provenance()["files"]["decoder"].endswith("checkpoint-1000000steps.pkl")

@@ -23,7 +23,9 @@ def _one_thread():
 
 def _small(name: str = "symAD_c16_tiny", **gp: object) -> ModelConfig:
     raw = tiny_raw(name, **gp)
-    raw.update(batch_size=2, batch_length=9600, adv_batch_length=6400, log_interval_steps=1, save_interval_steps=1000)
+    raw.update(
+        batch_size=2, batch_length=9600, adv_batch_length=6400, log_interval_steps=1, save_interval_steps=1000
+    )
     return parse_config(raw, name)
 
 
@@ -37,12 +39,16 @@ def _snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def _changed(before: dict[str, torch.Tensor], module: torch.nn.Module, prefix: str) -> bool:
     now = module.state_dict()
-    return any(not torch.equal(before[k], now[k]) for k in before if k.startswith(prefix) and "pad_buffer" not in k)
+    return any(
+        not torch.equal(before[k], now[k]) for k in before if k.startswith(prefix) and "pad_buffer" not in k
+    )
 
 
 def test_stage1_lowers_mel_loss_by_30_percent_in_50_steps(tmp_path: Path) -> None:
     data = write_speech_folder(tmp_path / "data")
-    trainer = Trainer(TrainRequest("autoencoder", _ae(), str(data), tmp_path / "out", steps=50, progress=False))
+    trainer = Trainer(
+        TrainRequest("autoencoder", _ae(), str(data), tmp_path / "out", steps=50, progress=False)
+    )
     losses = [trainer.step()["mel"] for _ in range(50)]
     first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
     assert last <= 0.7 * first, (first, last)
@@ -58,7 +64,9 @@ def test_stage2_step_updates_decoder_only(tmp_path: Path) -> None:
     data = write_speech_folder(tmp_path / "data", n=2)
     cfg = _ae()
     init = _stage1_checkpoint(tmp_path, cfg)
-    trainer = Trainer(TrainRequest("autoencoder-gan", cfg, str(data), tmp_path / "gan", init=init, progress=False))
+    trainer = Trainer(
+        TrainRequest("autoencoder-gan", cfg, str(data), tmp_path / "gan", init=init, progress=False)
+    )
     assert trainer.steps == 10  # continues the stage-1 step count
     gen_before, disc_before = _snapshot(trainer.model), _snapshot(trainer.disc)
     logs = trainer.step()
@@ -73,7 +81,9 @@ def test_vocoder_step_uses_code_statistics_and_updates_weights(tmp_path: Path) -
     data = write_speech_folder(tmp_path / "data", n=2)
     analyzer = _stage1_checkpoint(tmp_path, _ae())
     vcfg = _small("AudioDec_v1_c16_tiny", in_channels=16, channels=16)
-    trainer = Trainer(TrainRequest("vocoder", vcfg, str(data), tmp_path / "voc", analyzer=analyzer, progress=False))
+    trainer = Trainer(
+        TrainRequest("vocoder", vcfg, str(data), tmp_path / "voc", analyzer=analyzer, progress=False)
+    )
     voc = trainer.model
     assert not torch.allclose(voc.mean, torch.zeros_like(voc.mean))
     assert not torch.allclose(voc.scale, torch.ones_like(voc.scale))

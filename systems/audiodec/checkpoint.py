@@ -48,7 +48,9 @@ def load_generator_state(model: nn.Module, state: dict[str, torch.Tensor], where
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         first = str(exc).splitlines()[0:3]
-        raise ValueError(f"{where}: weights do not match the config.yml next to it: {' '.join(first)}") from exc
+        raise ValueError(
+            f"{where}: weights do not match the config.yml next to it: {' '.join(first)}"
+        ) from exc
 
 
 def load_model(path: Path, device: str = "cpu") -> tuple[Generator | Vocoder, ModelConfig]:
@@ -81,8 +83,13 @@ def save_checkpoint(
     model: dict[str, Any] = {"generator": {k: v.detach().cpu() for k, v in generator.state_dict().items()}}
     if discriminator is not None:
         model["discriminator"] = {k: v.detach().cpu() for k, v in discriminator.state_dict().items()}
-    state = {"model": model, "optimizer": optimizer or {}, "scheduler": scheduler or {}, "steps": steps,
-             "epochs": epochs}  # fmt: skip
+    state = {
+        "model": model,
+        "optimizer": optimizer or {},
+        "scheduler": scheduler or {},
+        "steps": steps,
+        "epochs": epochs,
+    }
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(state, tmp)
     tmp.replace(path)

@@ -61,7 +61,9 @@ class Codec:
         for start in range(0, x.shape[-1], self.hop):
             codes = self.analyzer.stream_encode(x[:, :, start : start + self.hop])
             zq = self.analyzer.quantizer.decode(codes)
-            outs.append(self.synth.stream(zq) if isinstance(self.synth, Vocoder) else self.synth.decoder.stream(zq))
+            outs.append(
+                self.synth.stream(zq) if isinstance(self.synth, Vocoder) else self.synth.decoder.stream(zq)
+            )
         self.analyzer.reset_streams()
         self.synth.reset_streams()
         return torch.cat(outs, dim=-1)

@@ -13,13 +13,40 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
-_PERIOD_KEYS = {"in_channels", "out_channels", "kernel_sizes", "channels", "downsample_scales",
-                "max_downsample_channels", "bias", "nonlinear_activation", "nonlinear_activation_params",
-                "use_weight_norm", "use_spectral_norm"}  # fmt: skip
-_SCALE_KEYS = {"in_channels", "out_channels", "kernel_sizes", "channels", "max_downsample_channels",
-               "max_groups", "bias", "downsample_scales", "nonlinear_activation", "nonlinear_activation_params"}  # fmt: skip
-_TOP_KEYS = {"periods", "period_discriminator_params", "scales", "scale_discriminator_params",
-             "scale_downsample_pooling", "scale_downsample_pooling_params", "follow_official_norm"}  # fmt: skip
+_PERIOD_KEYS = {
+    "in_channels",
+    "out_channels",
+    "kernel_sizes",
+    "channels",
+    "downsample_scales",
+    "max_downsample_channels",
+    "bias",
+    "nonlinear_activation",
+    "nonlinear_activation_params",
+    "use_weight_norm",
+    "use_spectral_norm",
+}
+_SCALE_KEYS = {
+    "in_channels",
+    "out_channels",
+    "kernel_sizes",
+    "channels",
+    "max_downsample_channels",
+    "max_groups",
+    "bias",
+    "downsample_scales",
+    "nonlinear_activation",
+    "nonlinear_activation_params",
+}
+_TOP_KEYS = {
+    "periods",
+    "period_discriminator_params",
+    "scales",
+    "scale_discriminator_params",
+    "scale_downsample_pooling",
+    "scale_downsample_pooling_params",
+    "follow_official_norm",
+}
 
 
 def _check(d: dict[str, Any], allowed: set[str], where: str) -> None:
@@ -102,10 +129,14 @@ class Discriminator(nn.Module):
         sp = dict(params.get("scale_discriminator_params", {}))
         _check(pp, _PERIOD_KEYS, ".period_discriminator_params")
         _check(sp, _SCALE_KEYS, ".scale_discriminator_params")
-        pool = dict(params.get("scale_downsample_pooling_params", {"kernel_size": 4, "stride": 2, "padding": 2}))
+        pool = dict(
+            params.get("scale_downsample_pooling_params", {"kernel_size": 4, "stride": 2, "padding": 2})
+        )
         self.pool = nn.AvgPool1d(**pool)
         self.msd = nn.ModuleList([ScaleDiscriminator(sp) for _ in range(int(params.get("scales", 3)))])
-        self.mpd = nn.ModuleList([PeriodDiscriminator(p, pp) for p in params.get("periods", [2, 3, 5, 7, 11])])
+        self.mpd = nn.ModuleList(
+            [PeriodDiscriminator(p, pp) for p in params.get("periods", [2, 3, 5, 7, 11])]
+        )
 
     def forward(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
         """``[B, 1, T]`` -> one feature list per sub-discriminator (scales first, then periods)."""

@@ -77,7 +77,9 @@ class CausalConvTranspose1d(nn.Module):
         bias: whether the conv has a bias.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int, bias: bool = True) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, stride: int, bias: bool = True
+    ) -> None:
         super().__init__()
         self.stride = stride
         self.pad_length = math.ceil(kernel_size / stride) - 1

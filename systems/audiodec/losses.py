@@ -42,7 +42,9 @@ class MelLoss(nn.Module):
         self.resolutions = list(zip(params.fft_sizes, params.hop_sizes, params.win_lengths))
         fmax = params.fmax if params.fmax is not None else params.fs / 2
         for i, (n_fft, _, win) in enumerate(self.resolutions):
-            self.register_buffer(f"fb{i}", mel_filterbank(n_fft, params.num_mels, params.fs, params.fmin, fmax))
+            self.register_buffer(
+                f"fb{i}", mel_filterbank(n_fft, params.num_mels, params.fs, params.fmin, fmax)
+            )
             self.register_buffer(f"win{i}", torch.hann_window(win), persistent=False)
         self.log_base = params.log_base
 
@@ -50,9 +52,14 @@ class MelLoss(nn.Module):
         """``[B, 1, T]`` -> ``[B, n_mels, frames]`` log-mel magnitudes."""
         n_fft, hop, win = self.resolutions[i]
         spec = torch.stft(
-            x.squeeze(1), n_fft, hop_length=hop, win_length=win, window=getattr(self, f"win{i}"),
-            center=True, return_complex=True,
-        )  # fmt: skip
+            x.squeeze(1),
+            n_fft,
+            hop_length=hop,
+            win_length=win,
+            window=getattr(self, f"win{i}"),
+            center=True,
+            return_complex=True,
+        )
         mag = spec.abs().clamp(min=1e-7)
         mel = torch.matmul(getattr(self, f"fb{i}"), mag).clamp(min=1e-7)
         logm = torch.log(mel)
@@ -71,7 +78,9 @@ def generator_adversarial_loss(fake_outputs: list[list[torch.Tensor]]) -> torch.
     return sum(((1.0 - feats[-1]) ** 2).mean() for feats in fake_outputs)  # type: ignore[return-value]
 
 
-def discriminator_loss(real_outputs: list[list[torch.Tensor]], fake_outputs: list[list[torch.Tensor]]) -> torch.Tensor:
+def discriminator_loss(
+    real_outputs: list[list[torch.Tensor]], fake_outputs: list[list[torch.Tensor]]
+) -> torch.Tensor:
     """Least-squares: sum over discriminators of mean((1 - D(x))^2) + mean(D(G(z))^2)."""
     total = real_outputs[0][-1].new_zeros(())
     for real, fake in zip(real_outputs, fake_outputs):
@@ -79,7 +88,9 @@ def discriminator_loss(real_outputs: list[list[torch.Tensor]], fake_outputs: lis
     return total
 
 
-def feature_matching_loss(fake_outputs: list[list[torch.Tensor]], real_outputs: list[list[torch.Tensor]]) -> torch.Tensor:
+def feature_matching_loss(
+    fake_outputs: list[list[torch.Tensor]], real_outputs: list[list[torch.Tensor]]
+) -> torch.Tensor:
     """Sum of L1 distances between intermediate discriminator features (final outputs excluded)."""
     total = fake_outputs[0][-1].new_zeros(())
     for fake, real in zip(fake_outputs, real_outputs):

@@ -35,7 +35,9 @@ class EMAVectorQuantizer(nn.Module):
     def indices(self, x: torch.Tensor) -> torch.Tensor:
         """Nearest code for each vector: ``[..., D]`` -> ``[...]`` (int64)."""
         flat = x.reshape(-1, self.dim)
-        dist = flat.pow(2).sum(1, keepdim=True) - 2 * flat @ self.embed + self.embed.pow(2).sum(0, keepdim=True)
+        dist = (
+            flat.pow(2).sum(1, keepdim=True) - 2 * flat @ self.embed + self.embed.pow(2).sum(0, keepdim=True)
+        )
         return dist.argmin(dim=1).view(x.shape[:-1])
 
     def lookup(self, idx: torch.Tensor) -> torch.Tensor:

@@ -21,13 +21,15 @@ _MANIFEST = Path(__file__).parent / "weights" / "manifest.json"
 
 
 def _demo_latency(kind: str) -> str:
-    """"x ms algorithmic latency" of the demo weights: one hop plus the delay measured on them."""
+    """ "x ms algorithmic latency" of the demo weights: one hop plus the delay measured on them."""
     try:
         delay = int(json.loads(_MANIFEST.read_text())["delay_samples"][kind])
     except (OSError, KeyError, ValueError):
         return f"{HOP320_LATENCY_MS:.1f} ms frame latency"
     total = HOP320_LATENCY_MS + delay / 48
-    return f"{total:.1f} ms algorithmic latency with the demo weights: 320-sample frame + {delay}-sample delay"
+    return (
+        f"{total:.1f} ms algorithmic latency with the demo weights: 320-sample frame + {delay}-sample delay"
+    )
 
 
 class AudioDecSystem(System):
@@ -45,7 +47,7 @@ class AudioDecSystem(System):
 
         self.choice = self._choose(options)
         analyzer, acfg = load_model(self.choice.encoder, options.device)
-        synth, scfg = load_model(self.choice.decoder, options.device)
+        synth, _ = load_model(self.choice.decoder, options.device)
         if not isinstance(analyzer, Generator):
             raise SystemUnavailable(f"{self.choice.encoder}: not an autoencoder checkpoint")
         if self.kind != "audiodec" and not isinstance(synth, Generator):
@@ -94,14 +96,19 @@ class AudioDecSystem(System):
 
     def process_batch(self, audios: list[np.ndarray], *, utterance_ids: list[str]) -> list[SystemOutput]:
         res = self.codec.code(
-            [np.asarray(a, dtype=np.float32).reshape(-1) for a in audios], self.options.device,
+            [np.asarray(a, dtype=np.float32).reshape(-1) for a in audios],
+            self.options.device,
             streaming=self.options.streaming,
-        )  # fmt: skip
+        )
         return [
             SystemOutput(
                 audio=y,
                 bits=b,
-                info={"frames": f, "delay_compensated": self.codec.delay, "streaming": self.options.streaming},
+                info={
+                    "frames": f,
+                    "delay_compensated": self.codec.delay,
+                    "streaming": self.options.streaming,
+                },
             )
             for y, b, f in zip(res.audio, res.bits, res.frames)
         ]
@@ -136,7 +143,9 @@ class AudioDecStage1(AudioDecSystem):
 
     kind: ClassVar[str] = "audiodec_stage1"
     _label: ClassVar[str] = "AudioDec stage-1 autoencoder"
-    description: ClassVar[str] = f"AudioDec stage-1 autoencoder 24 kbps (causal; {_demo_latency('audiodec_stage1')})"
+    description: ClassVar[str] = (
+        f"AudioDec stage-1 autoencoder 24 kbps (causal; {_demo_latency('audiodec_stage1')})"
+    )
 
 
 class AudioDec(AudioDecSystem):

@@ -73,9 +73,11 @@ class TrainRequest:
 
 def _adam(params: Any, settings: dict[str, Any]) -> torch.optim.Adam:
     return torch.optim.Adam(
-        params, lr=float(settings.get("lr", 1e-4)), betas=tuple(settings.get("betas", (0.5, 0.9))),
+        params,
+        lr=float(settings.get("lr", 1e-4)),
+        betas=tuple(settings.get("betas", (0.5, 0.9))),
         weight_decay=float(settings.get("weight_decay", 0.0)),
-    )  # fmt: skip
+    )
 
 
 @torch.no_grad()
@@ -114,7 +116,9 @@ class Trainer:
         self.adversarial = req.recipe != "autoencoder"
         want = "vocoder" if req.recipe == "vocoder" else "autoencoder"
         if self.cfg.kind != want:
-            raise ValueError(f"recipe {req.recipe} needs a {want} config (got model_type of a {self.cfg.kind})")
+            raise ValueError(
+                f"recipe {req.recipe} needs a {want} config (got model_type of a {self.cfg.kind})"
+            )
         self.model = build_model(self.cfg).to(self.device)
         self.analyzer: Generator | None = None
         self.steps = 0
@@ -124,7 +128,9 @@ class Trainer:
         self.length = t.adv_batch_length if self.adversarial else t.batch_length
         self.sampler = CropSampler(req.data, self.cfg.sampling_rate, self.seed)
         self._setup_recipe()
-        self.opt_g = _adam([p for p in self.model.parameters() if p.requires_grad], t.generator_optimizer_params)
+        self.opt_g = _adam(
+            [p for p in self.model.parameters() if p.requires_grad], t.generator_optimizer_params
+        )
         self.opt_d = _adam(self.disc.parameters(), t.discriminator_optimizer_params) if self.disc else None
         self._resume()
 
@@ -132,7 +138,9 @@ class Trainer:
         req = self.req
         if req.recipe == "autoencoder-gan":
             if req.init is None and latest_checkpoint(req.out) is None:
-                raise ValueError("autoencoder-gan needs --init STAGE1_CHECKPOINT (or a run to resume in --out)")
+                raise ValueError(
+                    "autoencoder-gan needs --init STAGE1_CHECKPOINT (or a run to resume in --out)"
+                )
             if req.init is not None:
                 ckpt = read_checkpoint(req.init)
                 load_generator_state(self.model, ckpt["model"]["generator"], str(req.init))
@@ -144,7 +152,9 @@ class Trainer:
         elif req.recipe == "vocoder":
             path = req.analyzer or (Path(self.cfg.analyzer) if self.cfg.analyzer else None)
             if path is None:
-                raise ValueError("vocoder needs --analyzer AUTOENCODER_CHECKPOINT (or analyzer: in the config)")
+                raise ValueError(
+                    "vocoder needs --analyzer AUTOENCODER_CHECKPOINT (or analyzer: in the config)"
+                )
             acfg = config_for_checkpoint(path)
             analyzer = build_model(acfg)
             load_generator_state(analyzer, read_checkpoint(path)["model"]["generator"], str(path))
@@ -266,18 +276,21 @@ class Trainer:
         t = self.cfg.train
         out = self.req.out
         out.mkdir(parents=True, exist_ok=True)
-        jsonl = open(out / "train_log.jsonl", "a", encoding="utf-8")
         csv_path = out / "train_log.csv"
         new_csv = not csv_path.exists()
-        csv_file = open(csv_path, "a", newline="", encoding="utf-8")
         fields = ["step", "time", "loss", "mel", "vq", "adv", "fm", "disc"]
-        writer = csv.DictWriter(csv_file, fieldnames=fields, extrasaction="ignore")
-        if new_csv:
-            writer.writeheader()
         last = latest_checkpoint(out)
         t0 = time.time()
-        bar = tqdm(total=target, initial=self.steps, disable=not self.req.progress, desc=self.req.recipe)
-        try:
+        with (
+            open(out / "train_log.jsonl", "a", encoding="utf-8") as jsonl,
+            open(csv_path, "a", newline="", encoding="utf-8") as csv_file,
+            tqdm(
+                total=target, initial=self.steps, disable=not self.req.progress, desc=self.req.recipe
+            ) as bar,
+        ):
+            writer = csv.DictWriter(csv_file, fieldnames=fields, extrasaction="ignore")
+            if new_csv:
+                writer.writeheader()
             while self.steps < target:
                 logs = self.step()
                 bar.update(1)
@@ -290,10 +303,6 @@ class Trainer:
                     csv_file.flush()
                 if self.steps % t.save_interval_steps == 0 or self.steps == target:
                     last = self.save()
-        finally:
-            bar.close()
-            jsonl.close()
-            csv_file.close()
         if last is None:
             last = self.save()
         return last

@@ -40,9 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
         parser.add_argument("--init", type=Path, default=None, help="stage-1 checkpoint to start from")
     if name == "vocoder":
         parser.add_argument(
-            "--analyzer", type=Path, default=None,
+            "--analyzer",
+            type=Path,
+            default=None,
             help="autoencoder checkpoint giving the codes (default: analyzer: in the config)",
-        )  # fmt: skip
+        )
 
 
 def main(args: argparse.Namespace) -> int:

@@ -8,7 +8,6 @@ with the old API, so ``weight_g``/``weight_v`` keys are renamed to
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,13 +49,31 @@ class VocoderParams:
         return h
 
 
+def _to_parametrization_names(module: nn.Module, state_dict: dict[str, Any], prefix: str, *_: Any) -> None:
+    """Load hook: ``x.weight_g``/``x.weight_v`` -> ``x.parametrizations.weight.original0/1``."""
+    for key in [k for k in state_dict if k.startswith(prefix) and _OLD.search(k)]:
+        new = _OLD.sub(
+            lambda m: ".parametrizations.weight.original" + ("0" if m.group(1) == "g" else "1"), key
+        )
+        state_dict[new] = state_dict.pop(key)
+
+
+def _to_official_names(module: nn.Module, state_dict: dict[str, Any], prefix: str, *_: Any) -> None:
+    """State-dict hook: the reverse renaming, so saved files use the official names."""
+    for key in [k for k in list(state_dict) if k.startswith(prefix) and _NEW.search(k)]:
+        old = _NEW.sub(lambda m: ".weight_" + ("g" if m.group(1) == "0" else "v"), key)
+        state_dict[old] = state_dict.pop(key)
+
+
 class MultiGroupBlock(nn.Module):
     """The input repeated ``groups`` times, grouped HiFi-GAN residual convs, then a 1x1 merge.
 
     ``[B, C, T]`` -> ``[B, C, T]``; the grouped convs work on ``[B, groups * C, T]``.
     """
 
-    def __init__(self, channels: int, kernel_size: int, dilations: tuple[int, ...], groups: int, p: VocoderParams):
+    def __init__(
+        self, channels: int, kernel_size: int, dilations: tuple[int, ...], groups: int, p: VocoderParams
+    ):
         super().__init__()
         self.groups = groups
         wide = channels * groups
@@ -134,19 +151,8 @@ class Vocoder(nn.Module):
             for m in list(self.modules()):
                 if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d)):
                     weight_norm(m)
-        self._register_load_state_dict_pre_hook(self._rename_old_keys)
-
-    @staticmethod
-    def _rename_old_keys(state_dict: dict[str, Any], prefix: str, *_: Any) -> None:
-        for key in [k for k in state_dict if k.startswith(prefix) and _OLD.search(k)]:
-            new = _OLD.sub(lambda m: ".parametrizations.weight.original" + ("0" if m.group(1) == "g" else "1"), key)
-            state_dict[new] = state_dict.pop(key)
-
-    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:  # noqa: D102 (see module doc)
-        sd = super().state_dict(*args, **kwargs)
-        return OrderedDict(
-            (_NEW.sub(lambda m: ".weight_" + ("g" if m.group(1) == "0" else "v"), k), v) for k, v in sd.items()
-        )
+        self.register_load_state_dict_pre_hook(_to_parametrization_names)
+        self.register_state_dict_post_hook(_to_official_names)
 
     def set_stats(self, mean: torch.Tensor, scale: torch.Tensor) -> None:
         """Set the code statistics ``[in_channels]`` each."""

@@ -91,10 +91,14 @@ def _demo(kind: str) -> WeightsChoice:
     enc, dec = DEMO[kind]
     dec_path = DEMO_DIR / dec
     if not dec_path.is_file():
-        raise FileNotFoundError(f"demo weights missing: {dec_path} (reinstall the package or pass --weights-dir)")
+        raise FileNotFoundError(
+            f"demo weights missing: {dec_path} (reinstall the package or pass --weights-dir)"
+        )
     enc_path = DEMO_DIR / enc if enc else resolve_analyzer(dec_path)
     if not enc_path.is_file():
-        raise FileNotFoundError(f"demo weights missing: {enc_path} (reinstall the package or pass --weights-dir)")
+        raise FileNotFoundError(
+            f"demo weights missing: {enc_path} (reinstall the package or pass --weights-dir)"
+        )
     return WeightsChoice(enc_path, dec_path, "demo", demo_delays().get(kind, 0))
 
 
@@ -105,7 +109,9 @@ def _official(kind: str, weights_dir: Path) -> WeightsChoice:
         dec = root / (STAGE2 if kind == "symad" else STAGE1)
         for p in (enc, dec):
             if not p.is_file():
-                raise FileNotFoundError(f"{p} not found (expected the official release layout under {weights_dir})")
+                raise FileNotFoundError(
+                    f"{p} not found (expected the official release layout under {weights_dir})"
+                )
         return WeightsChoice(enc, dec, "official")
     trained = latest_checkpoint(root / VOCODER_C16) if (root / VOCODER_C16).is_dir() else None
     if trained is not None:
