@@ -240,20 +240,20 @@ class Trainer:
         mel = self.mel(y, x)
         loss = t.lambda_mel_loss * mel + t.lambda_vq_loss * vq
         logs = {"mel": mel.item(), "vq": vq.item()}
+        real: list[list[torch.Tensor]] = []
         if self.disc is not None:
+            real = self.disc(x)  # kept for the discriminator update below
             fake = self.disc(y)
-            with torch.no_grad():
-                real = self.disc(x)
             adv = generator_adversarial_loss(fake)
-            fm = feature_matching_loss(fake, real)
+            fm = feature_matching_loss(fake, real)  # real features are detached inside
             loss = loss + t.lambda_adv * adv + t.lambda_feat_match * fm
             logs.update(adv=adv.item(), fm=fm.item())
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
         if self.disc is not None and self.opt_d is not None:
-            d_loss = discriminator_loss(self.disc(x), self.disc(y.detach()))
-            self.opt_d.zero_grad(set_to_none=True)
+            self.opt_d.zero_grad(set_to_none=True)  # drop what the generator loss left on D
+            d_loss = discriminator_loss(real, self.disc(y.detach()))
             d_loss.backward()
             self.opt_d.step()
             logs["disc"] = d_loss.item()
