@@ -25,7 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from systems.audiodec.checkpoint import load_model, read_checkpoint, sha256_file
-from systems.audiodec.codec import Codec, measure_delay
+from systems.audiodec.codec import Codec, measure_common_delay, measure_delay
 from systems.audiodec.config import load_config, save_config
 from systems.audiodec.data import load_audio
 from systems.audiodec.weights import DEMO_DIR
@@ -56,14 +56,15 @@ def evaluate(kind: str, enc: Path, dec: Path, clips: list[np.ndarray]) -> dict[s
     analyzer, _ = load_model(enc)
     synth, _ = load_model(dec)
     codec = Codec(analyzer, synth)  # type: ignore[arg-type]
-    delays, stois = [], []
+    delays, stois, outputs = [], [], []
     for x in clips:
         n = len(x) // codec.hop * codec.hop + 2 * codec.hop
         padded = np.zeros(n, dtype=np.float32)
         padded[: len(x)] = x
         y = codec.run(torch.from_numpy(padded).view(1, 1, -1))[0, 0].numpy()
+        outputs.append(y)
         delays.append(measure_delay(x, y, 2 * codec.hop))
-    delay = int(np.median(delays))
+    delay = measure_common_delay(clips, outputs, 2 * codec.hop)
     try:
         from pystoi import stoi
 

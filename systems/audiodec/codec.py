@@ -93,12 +93,27 @@ class Codec:
         return CodecResult(out, bits, frames)
 
 
-def measure_delay(reference: np.ndarray, decoded: np.ndarray, max_lag: int) -> int:
-    """Lag (samples, 0..max_lag) maximising the cross-correlation of ``decoded`` with ``reference``."""
+def _xcorr(reference: np.ndarray, decoded: np.ndarray, max_lag: int) -> np.ndarray:
+    """Normalised cross-correlation of ``decoded`` against ``reference`` for lags 0..max_lag."""
     from scipy.signal import correlate
 
     n = min(len(reference), len(decoded))
     ref, dec = reference[:n].astype(np.float64), decoded[:n].astype(np.float64)
     corr = correlate(dec, ref, mode="full", method="fft")  # index n - 1 + lag
-    window = corr[n - 1 : n + max_lag]
-    return int(np.argmax(window))
+    norm = np.linalg.norm(ref) * np.linalg.norm(dec) or 1.0
+    return corr[n - 1 : n + max_lag] / norm
+
+
+def measure_delay(reference: np.ndarray, decoded: np.ndarray, max_lag: int) -> int:
+    """Lag (samples, 0..max_lag) maximising the cross-correlation of ``decoded`` with ``reference``."""
+    return int(np.argmax(_xcorr(reference, decoded, max_lag)))
+
+
+def measure_common_delay(references: list[np.ndarray], decoded: list[np.ndarray], max_lag: int) -> int:
+    """One lag for several utterances: the peak of their summed normalised cross-correlations.
+
+    Summing keeps the true delay (common to all) and averages out the pitch-period side peaks of
+    voiced speech, which differ between speakers and sentences.
+    """
+    total = sum(_xcorr(r, d, max_lag) for r, d in zip(references, decoded))
+    return int(np.argmax(total))
