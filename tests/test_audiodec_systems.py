@@ -104,4 +104,4 @@ def test_measure_delay_finds_a_known_shift() -> None:
 def test_common_delay_ignores_pitch_period_side_peaks() -> None:
     refs = [speechlike(0.5, seed=s) for s in (8, 9, 10)]
     decs = [np.concatenate([np.zeros(90, np.float32), r])[: len(r)] for r in refs]
-    assert measure_common_delay(refs, decs, 640) == 90
+    assert abs(measure_common_delay(refs, decs, 640) - 90) <= 2  # envelopes: 2-sample precision

@@ -109,11 +109,18 @@ def measure_delay(reference: np.ndarray, decoded: np.ndarray, max_lag: int) -> i
     return int(np.argmax(_xcorr(reference, decoded, max_lag)))
 
 
-def measure_common_delay(references: list[np.ndarray], decoded: list[np.ndarray], max_lag: int) -> int:
-    """One lag for several utterances: the peak of their summed normalised cross-correlations.
+def _envelope(x: np.ndarray, width: int = 96) -> np.ndarray:
+    """RMS envelope (moving window of ``width`` samples), mean removed."""
+    env = np.sqrt(np.convolve(x.astype(np.float64) ** 2, np.ones(width) / width, mode="same"))
+    return env - env.mean()
 
-    Summing keeps the true delay (common to all) and averages out the pitch-period side peaks of
-    voiced speech, which differ between speakers and sentences.
+
+def measure_common_delay(references: list[np.ndarray], decoded: list[np.ndarray], max_lag: int) -> int:
+    """One lag for several utterances: the peak of their summed envelope cross-correlations.
+
+    Correlating RMS envelopes (2 ms windows at 48 kHz) rather than waveforms, and summing over
+    utterances, avoids locking onto a pitch-period side peak of voiced speech, whose waveform
+    correlation can exceed the true one when the codec's phase is off.
     """
-    total = sum(_xcorr(r, d, max_lag) for r, d in zip(references, decoded))
+    total = sum(_xcorr(_envelope(r), _envelope(d), max_lag) for r, d in zip(references, decoded))
     return int(np.argmax(total))
