@@ -1,0 +1,64 @@
+"""Executors: ``--executor ray`` gives the same results as the local process pool; bad executors are usage errors."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from conftest import need_libopus, read_rows, run_bench
+
+from bench.executors import EXECUTORS, LocalExecutor
+
+
+def _rows(path):  # noqa: ANN001, ANN202
+    return {(r["utterance"], r["system"], r["metric"], r["value"], r["error"]) for r in read_rows(path)}
+
+
+def test_ray_and_local_give_identical_results(tmp_path):
+    if importlib.util.find_spec("ray") is None:
+        pytest.skip("ray is not installed (pip install 'codec-bench[ray]')")
+    need_libopus()
+    common = ["--systems", "natural,opus,anchor35", "--data", "demo", "--limit", "3", "--metrics", "si_sdr,lsd",
+              "--workers", "2", "--no-report", "--quiet"]
+    local = run_bench("run", *common, "--out", str(tmp_path / "local"))
+    assert local.returncode == 0, local.stderr
+    ray = run_bench("run", *common, "--executor", "ray", "--out", str(tmp_path / "ray"))
+    assert ray.returncode == 0, ray.stderr
+    a, b = _rows(tmp_path / "local" / "results.csv"), _rows(tmp_path / "ray" / "results.csv")
+    assert len(a) == 3 * 3 * 4  # utterances x systems x (2 metrics + bitrate + lag)
+    assert a == b  # every value equal to the last digit
+    for system in ("opus", "anchor35"):
+        for f in (tmp_path / "local" / "audio" / system).glob("*.wav"):
+            assert (tmp_path / "ray" / "audio" / system / f.name).exists()
+    run_json = (tmp_path / "ray" / "run.json").read_text()
+    assert '"executor": "ray"' in run_json
+
+
+def test_unknown_executor_and_misplaced_address_are_usage_errors(tmp_path, capsys):
+    from bench.cli import main
+
+    base = ["run", "--systems", "natural", "--data", "demo", "--limit", "1", "--metrics", "si_sdr", "--no-report"]
+    assert main([*base, "--executor", "dask", "--out", str(tmp_path / "a")]) == 2
+    assert "unknown executor 'dask'" in capsys.readouterr().err
+    assert main([*base, "--ray-address", "auto", "--out", str(tmp_path / "b")]) == 2
+    assert "--ray-address applies to --executor ray" in capsys.readouterr().err
+
+
+def test_local_executor_keeps_a_bounded_number_of_jobs_in_flight():
+    submitted: list[int] = []
+
+    def jobs():  # noqa: ANN202
+        for i in range(50):
+            submitted.append(i)
+            yield i
+
+    ex = LocalExecutor(workers=2)
+    try:
+        it = ex.map_unordered(abs, jobs())
+        next(it)
+        assert len(submitted) <= 2 * 2 + 1  # not the whole list
+        rest = [r for _, r in it]
+    finally:
+        ex.close()
+    assert len(rest) == 49 and sorted(rest + [0]) == sorted(set(rest + [0]))
+    assert set(EXECUTORS.names()) >= {"local", "ray"}
