@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from conftest import need_libopus, read_rows, run_bench
@@ -10,7 +12,7 @@ from conftest import need_libopus, read_rows, run_bench
 from bench.executors import EXECUTORS, LocalExecutor
 
 
-def _rows(path):  # noqa: ANN001, ANN202
+def _rows(path: Path) -> set[tuple[str, ...]]:
     return {(r["utterance"], r["system"], r["metric"], r["value"], r["error"]) for r in read_rows(path)}
 
 
@@ -47,7 +49,7 @@ def test_unknown_executor_and_misplaced_address_are_usage_errors(tmp_path, capsy
 def test_local_executor_keeps_a_bounded_number_of_jobs_in_flight():
     submitted: list[int] = []
 
-    def jobs():  # noqa: ANN202
+    def jobs() -> Iterator[int]:
         for i in range(50):
             submitted.append(i)
             yield i
