@@ -12,6 +12,7 @@ arrives, so durability and resume are the same as with the local executor. Ray i
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -108,8 +109,14 @@ class RayExecutor(Executor):
         else:
             n_actors, resources = self.slots, {"num_cpus": 1}
         n_actors = min(n_actors, len(batches))
+        try:
+            system_ref = ray.put(system)
+        except Exception as exc:  # e.g. a plugin holding an OS handle: run it here, results are the same
+            print(f"warning: {system.name} cannot be sent to Ray workers ({exc.__class__.__name__}: {exc}); "
+                  "running it in this process", file=sys.stderr)
+            yield from super().map_system(system, fn, batches)
+            return
         actor_cls = ray.remote(**resources)(_SystemWorker)
-        system_ref = ray.put(system)
         actors = [actor_cls.remote(system_ref) for _ in range(n_actors)]
         try:
             it = iter(batches)
