@@ -51,9 +51,8 @@ class TinyBatcher(System):
 '''
 
 
-@pytest.fixture(scope="module")
-def plugin_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    site = tmp_path_factory.mktemp("site")
+def install_plugin(site: Path) -> dict[str, str]:
+    """Make ``tinybatch`` an entry-point plugin in ``site``; returns the environment that sees it."""
     (site / "tinybatch.py").write_text(PLUGIN)
     dist = site / "tinybatch-0.1.dist-info"
     dist.mkdir()
@@ -63,6 +62,11 @@ def plugin_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         tinybatch = tinybatch:TinyBatcher
         """))
     return {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{REPO}"}
+
+
+@pytest.fixture(scope="module")
+def plugin_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return install_plugin(tmp_path_factory.mktemp("site"))
 
 
 def _run(env: dict[str, str], out: Path, *extra: str) -> None:

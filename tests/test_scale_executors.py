@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
-from conftest import need_libopus, read_rows, run_bench
+from conftest import REPO, bench_cmd, need_libopus, read_rows
+from test_scale_batching import install_plugin
 
+from bench.audio import read_wav
 from bench.executors import EXECUTORS, LocalExecutor
 
 
@@ -17,23 +22,27 @@ def _rows(path: Path) -> set[tuple[str, ...]]:
 
 
 def test_ray_and_local_give_identical_results(tmp_path):
+    """Metrics as Ray tasks, systems (opus, an anchor, a torch batching plugin) as Ray actors."""
     if importlib.util.find_spec("ray") is None:
         pytest.skip("ray is not installed (pip install 'codec-bench[ray]')")
     need_libopus()
-    common = ["--systems", "natural,opus,anchor35", "--data", "demo", "--limit", "3", "--metrics", "si_sdr,lsd",
-              "--workers", "2", "--no-report", "--quiet"]
-    local = run_bench("run", *common, "--out", str(tmp_path / "local"))
-    assert local.returncode == 0, local.stderr
-    ray = run_bench("run", *common, "--executor", "ray", "--out", str(tmp_path / "ray"))
-    assert ray.returncode == 0, ray.stderr
+    (tmp_path / "site").mkdir()
+    plugin_env = install_plugin(tmp_path / "site")
+    common = ["--systems", "natural,opus,anchor35,tinybatch", "--data", "demo", "--limit", "3",
+              "--metrics", "si_sdr,lsd", "--workers", "2", "--batch-size", "2", "--no-report", "--quiet"]
+    for name, extra in [("local", []), ("ray", ["--executor", "ray"])]:
+        r = subprocess.run(bench_cmd("run", *common, *extra, "--out", str(tmp_path / name)), capture_output=True,
+                           text=True, env=plugin_env, cwd=REPO, timeout=600, check=False)
+        assert r.returncode == 0, r.stderr
     a, b = _rows(tmp_path / "local" / "results.csv"), _rows(tmp_path / "ray" / "results.csv")
-    assert len(a) == 3 * 3 * 4  # utterances x systems x (2 metrics + bitrate + lag)
+    assert len(a) == 3 * 4 * 4  # utterances x systems x (2 metrics + bitrate + lag)
     assert a == b  # every value equal to the last digit
-    for system in ("opus", "anchor35"):
-        for f in (tmp_path / "local" / "audio" / system).glob("*.wav"):
-            assert (tmp_path / "ray" / "audio" / system / f.name).exists()
-    run_json = (tmp_path / "ray" / "run.json").read_text()
-    assert '"executor": "ray"' in run_json
+    for system in ("opus", "anchor35", "tinybatch"):
+        local = sorted((tmp_path / "local" / "audio" / system).glob("*.wav"))
+        assert len(local) == 3
+        for f in local:
+            assert np.array_equal(read_wav(f)[0], read_wav(tmp_path / "ray" / "audio" / system / f.name)[0])
+    assert json.loads((tmp_path / "ray" / "run.json").read_text())["config"]["executor"] == "ray"
 
 
 def test_unknown_executor_and_misplaced_address_are_usage_errors(tmp_path, capsys):
