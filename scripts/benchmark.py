@@ -133,7 +133,7 @@ def neural_rtf() -> dict[str, Any]:
                            check=False)
         lines = r.stdout.strip().splitlines()
         entry: dict[str, Any] = {"status": "ok" if r.returncode == 0 else f"failed (exit {r.returncode})",
-                                 "output": lines[-5:], "stderr": r.stderr.strip().splitlines()[-3:]}
+                                 "output": lines[-12:], "stderr": r.stderr.strip().splitlines()[-3:]}
         try:
             entry["result"] = json.loads(lines[-1])
         except (IndexError, json.JSONDecodeError):
@@ -150,7 +150,8 @@ def _rtf_cell(entry: dict[str, Any]) -> str:
         rtfs = {k: v for k, v in res.items() if "rtf" in k.lower() and isinstance(v, (int, float))}
         if rtfs:
             return ", ".join(f"{k} {v:.3g}" for k, v in rtfs.items())
-    return " / ".join(entry["output"][-1:]) or "ok (no RTF printed)"
+    lines = [line.strip() for line in entry["output"] if "rtf" in line.lower()]
+    return "; ".join(lines[-3:]).replace("|", "/") or "ok (no RTF printed)"
 
 
 def table(r: dict[str, Any]) -> str:
