@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from bench.errors import UsageError
 from bench.registry import Registry
 
 if TYPE_CHECKING:
@@ -27,8 +28,8 @@ R = TypeVar("R")
 IN_FLIGHT_PER_WORKER = 2
 
 
-class ExecutorError(RuntimeError):
-    """The executor cannot be set up as asked (missing package, bad address); the message says why."""
+class ExecutorError(UsageError):
+    """The executor cannot do what was asked (missing package, bad address, no GPU); the message says why."""
 
 
 class Executor(ABC):

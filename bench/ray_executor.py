@@ -102,6 +102,9 @@ class RayExecutor(Executor):
             return
         on_gpu = system.options.device.startswith("cuda")
         if on_gpu:
+            if system.options.device not in ("cuda", "cuda:0"):
+                raise ExecutorError(f"--device {system.options.device} with --executor ray: use --device cuda "
+                                    "(Ray gives each actor its own GPU, which it sees as cuda:0)")
             n_gpus = int(ray.cluster_resources().get("GPU", 0))
             if n_gpus < 1:
                 raise ExecutorError(f"--device {system.options.device}: the Ray cluster has no GPU")

@@ -31,7 +31,7 @@ from bench.audio import RESAMPLER, SAMPLE_RATE, load_input, sha256_file, write_t
 from bench.corpora import CorpusOptions, Utterance, open_corpus
 from bench.errors import InputError, UsageError
 from bench.evaluate import PairJob, evaluate_pair
-from bench.executors import EXECUTORS, Executor, ExecutorError
+from bench.executors import EXECUTORS, Executor
 from bench.progress import Progress
 from bench.provenance import git_revision, machine, versions
 from bench.registry import RegistryError
@@ -269,8 +269,6 @@ def _make_executor(cfg: RunConfig) -> Executor:
         return EXECUTORS.get(cfg.executor)(workers=cfg.workers, address=cfg.executor_address)
     except RegistryError as exc:
         raise UsageError(f"--executor: {exc}") from None
-    except ExecutorError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def finalize(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: list[str], utts: list[Utterance],
