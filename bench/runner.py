@@ -27,7 +27,14 @@ from typing import Any
 import numpy as np
 
 from bench import __version__
-from bench.audio import RESAMPLER, SAMPLE_RATE, load_input, sha256_file, write_text_atomic, write_wav_atomic
+from bench.audio import (
+    RESAMPLER,
+    SAMPLE_RATE,
+    load_input,
+    sha256_file,
+    write_text_atomic,
+    write_wav_atomic,
+)
 from bench.corpora import CorpusOptions, Utterance, open_corpus
 from bench.errors import InputError, UsageError
 from bench.evaluate import PairJob, evaluate_pair
@@ -320,7 +327,8 @@ def write_summary_csv(path: Path, rows: list[Row]) -> None:
 
 def format_summary_table(summary_csv: Path, systems: list[str], metrics: list[str]) -> str:
     """A plain-text systems x metrics table of mean +- CI half-width."""
-    data = {(r["system"], r["metric"]): r for r in csv.DictReader(open(summary_csv, newline=""))}
+    with open(summary_csv, newline="") as f:
+        data = {(r["system"], r["metric"]): r for r in csv.DictReader(f)}
     cols = [*metrics, "bitrate_kbps"]
     header = ["system", *[f"{m}{'↑' if m in METRICS and METRICS.get(m).spec.higher_is_better else '↓'}"
                           if m in METRICS else m for m in cols]]
