@@ -72,7 +72,8 @@ EXECUTORS.register("ray", "bench.ray_executor:RayExecutor")
 
 def _init_worker() -> None:
     # one BLAS/torch thread per worker process: the pool provides the parallelism
-    for var in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    # numba (ViSQOL) is first imported inside the worker, so this still takes effect there
+    for var in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     torch = sys.modules.get("torch")  # only if already loaded: importing it costs seconds per worker
     if torch is not None:
