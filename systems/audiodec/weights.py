@@ -92,12 +92,12 @@ def _demo(kind: str) -> WeightsChoice:
     dec_path = DEMO_DIR / dec
     if not dec_path.is_file():
         raise FileNotFoundError(
-            f"demo weights missing: {dec_path} (reinstall the package or pass --weights-dir)"
+            f"demo weights missing: {dec_path} (reinstall the package or pass --weights)"
         )
     enc_path = DEMO_DIR / enc if enc else resolve_analyzer(dec_path)
     if not enc_path.is_file():
         raise FileNotFoundError(
-            f"demo weights missing: {enc_path} (reinstall the package or pass --weights-dir)"
+            f"demo weights missing: {enc_path} (reinstall the package or pass --weights)"
         )
     return WeightsChoice(enc_path, dec_path, "demo", demo_delays().get(kind, 0))
 
