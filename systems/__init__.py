@@ -28,9 +28,13 @@ SYSTEMS.register("opus", "systems.opus:Opus")
 SYSTEMS.register("anchor35", "systems.anchors:Anchor35")
 SYSTEMS.register("anchor70", "systems.anchors:Anchor70")
 SYSTEMS.register("files", "systems.files:FilesSystem")
+POSTFILTERS.register("spf", "systems.spf.postfilter:ScorePostFilter")
 
 #: Registered compositions: name -> spec. Their results carry the composed name.
-COMPOSITES: dict[str, str] = {}
+COMPOSITES: dict[str, str] = {
+    "scoredec": "audiodec_stage1+spf",
+    "opus_spf": "opus+spf",
+}
 
 #: Systems that need an argument are never part of ``all``.
 _NEEDS_ARGUMENT = {"files"}
