@@ -1,0 +1,164 @@
+"""Audio I/O, validation, resampling and alignment helpers shared by corpora, systems and metrics."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from bench.errors import InputError
+
+SAMPLE_RATE = 48000
+#: soxr quality used for every resampling in the suite (recorded in run.json).
+RESAMPLER = "soxr VHQ"
+
+
+@dataclass
+class LoadedAudio:
+    """A validated mono waveform at 48 kHz.
+
+    Attributes:
+        audio: ``[T]`` float32.
+        source_rate: the file's sample rate before resampling.
+        channels: the file's channel count (before any downmix).
+        resampled: whether the waveform was resampled to 48 kHz.
+    """
+
+    audio: np.ndarray
+    source_rate: int
+    channels: int
+    resampled: bool
+
+
+def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    """High-quality resampling (soxr VHQ) of ``[T]`` float32; identity when the rates match."""
+    if sr_in == sr_out:
+        return x.astype(np.float32, copy=False)
+    return soxr.resample(x.astype(np.float32, copy=False), sr_in, sr_out, quality="VHQ").astype(np.float32)
+
+
+def load_input(
+    path: str | Path,
+    *,
+    downmix: bool = False,
+    min_duration: float = 0.25,
+    min_sample_rate: int = 16000,
+) -> LoadedAudio:
+    """Read and validate one corpus file, returning 48 kHz mono float32.
+
+    Raises:
+        InputError: naming the file and the problem (unreadable, empty, multichannel without
+            ``downmix``, sample rate too low, too short, NaN/inf samples, digital silence).
+    """
+    path = Path(path)
+    try:
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as exc:  # soundfile raises several types for non-audio content
+        raise InputError(f"{path}: cannot be read as audio ({exc.__class__.__name__}: {exc})") from None
+    frames, channels = data.shape
+    if frames == 0:
+        raise InputError(f"{path}: empty file (0 samples)")
+    if channels > 1 and not downmix:
+        raise InputError(f"{path}: {channels} channels; the suite evaluates mono (pass --downmix to average them)")
+    if sr < min_sample_rate:
+        raise InputError(
+            f"{path}: sample rate {sr} Hz is below {min_sample_rate} Hz; a 48 kHz evaluation of it would be "
+            "meaningless (resample it yourself if you really mean to)"
+        )
+    if not np.all(np.isfinite(data)):
+        raise InputError(f"{path}: contains NaN or infinite samples")
+    x = data.mean(axis=1) if channels > 1 else data[:, 0]
+    duration = frames / sr
+    if duration < min_duration:
+        raise InputError(f"{path}: {duration:.3f} s is shorter than the minimum {min_duration} s")
+    if not np.any(x):
+        raise InputError(f"{path}: digital silence (every sample is zero)")
+    y = resample(x, sr, SAMPLE_RATE)
+    return LoadedAudio(y, sr, channels, sr != SAMPLE_RATE)
+
+
+def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
+    """Read a mono wav written by the suite: ``([T]`` float32, rate)."""
+    x, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    return x[:, 0], sr
+
+
+def write_wav_atomic(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
+    """Write a 32-bit float wav via a temporary file and rename, so a kill never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".wav")
+    os.close(fd)
+    try:
+        sf.write(tmp, audio.astype(np.float32, copy=False), sample_rate, subtype="FLOAT")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a small text file atomically (temporary file, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def estimate_lag(reference: np.ndarray, degraded: np.ndarray, max_lag: int) -> int:
+    """Lag ``L`` (samples) with ``degraded[n] ~ reference[n - L]``, searched in ``[-max_lag, max_lag]``.
+
+    Cross-correlation by FFT. Positive L: the degraded signal is late. Returns 0 for silent input.
+    """
+    n = min(len(reference), len(degraded))
+    if n == 0 or max_lag <= 0:
+        return 0
+    r = reference[:n].astype(np.float64)
+    d = degraded[:n].astype(np.float64)
+    if not np.any(r) or not np.any(d):
+        return 0
+    size = 1 << int(np.ceil(np.log2(2 * n)))
+    xc = np.fft.irfft(np.fft.rfft(d, size) * np.conj(np.fft.rfft(r, size)), size)
+    lags = np.arange(-max_lag, max_lag + 1)
+    values = xc[lags % size]
+    return int(lags[int(np.argmax(values))])
+
+
+def shift(x: np.ndarray, lag: int) -> np.ndarray:
+    """Undo a lag found by :func:`estimate_lag`: ``y[n] = x[n + lag]``, zero-filled, same length."""
+    if lag == 0:
+        return x
+    y = np.zeros_like(x)
+    if lag > 0:
+        y[: len(x) - lag] = x[lag:]
+    else:
+        y[-lag:] = x[: len(x) + lag]
+    return y
+
+
+def fit_length(x: np.ndarray, length: int) -> np.ndarray:
+    """Crop or zero-pad ``[T]`` to ``length`` samples."""
+    if len(x) >= length:
+        return x[:length]
+    return np.pad(x, (0, length - len(x)))

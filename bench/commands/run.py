@@ -1,0 +1,120 @@
+"""``bench run``: evaluate systems on a corpus."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from bench.errors import UsageError
+
+HELP = "run systems on a corpus and compute every metric (resumable)"
+DESCRIPTION = """Run systems on a corpus, write their 48 kHz outputs, compute metrics on time-aligned signals.
+
+Writes OUT/audio/<system>/<id>.wav, OUT/results.csv (long format), OUT/summary.csv (mean, std, 95% CI),
+OUT/run.json (versions, configuration, input checksums) and OUT/report/. Rerunning the same command
+resumes: nothing that is done is recomputed, and a killed run loses nothing."""
+EPILOG = """systems (--systems, comma-separated; see `bench systems`):
+  natural, opus, anchor35, anchor70, symad, audiodec, audiodec_stage1, scoredec, opus_spf, all
+  files:NAME=DIR          outputs produced elsewhere, matched by utterance id
+  SYSTEM+spf              any system followed by the score-based post-filter
+data (--data):
+  demo | vctk:PATH | folder:PATH | manifest:FILE.csv
+
+exit status: 0 run complete (failed values are listed), 2 usage error, 1 with --strict if anything failed
+"""
+
+
+def _csv(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _checkpoint(text: str) -> tuple[str, Path]:
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH, got {text!r}")
+    return name, Path(path).expanduser()
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--systems", required=True, help="comma-separated systems, or 'all'")
+    p.add_argument("--data", required=True, help="demo | vctk:PATH | folder:PATH | manifest:FILE.csv")
+    p.add_argument("--out", required=True, type=Path, help="run folder (created; rerun to resume)")
+    p.add_argument("--metrics", default="all", help="comma-separated metrics (default: all; see `bench metrics`)")
+    p.add_argument("--limit", type=int, help="only the first N utterances (sorted by id)")
+    p.add_argument("--workers", type=int, default=None, help="metric worker processes (default: all cores)")
+    p.add_argument("--executor", default="local", help="local (process pool, default) or ray")
+    p.add_argument("--device", default="cpu", help="torch device for neural systems: cpu | cuda | cuda:N")
+    p.add_argument("--batch-size", type=int, default=4, help="utterances per batch for neural systems")
+    p.add_argument("--no-align", dest="align", action="store_false",
+                   help="do not compensate the residual lag (it is still measured and stored)")
+    p.add_argument("--max-lag-ms", type=float, default=20.0, help="residual-lag search window (default 20 ms)")
+    p.add_argument("--strict", action="store_true", help="exit 1 if any value could not be computed")
+    p.add_argument("--downmix", action="store_true", help="average multichannel input instead of rejecting it")
+    g = p.add_argument_group("corpus selection")
+    g.add_argument("--split", default="test", choices=["test", "all"],
+                   help="VCTK: 'test' = the paper's test speakers p232, p257 (default) or 'all'")
+    g.add_argument("--speakers", default="", help="comma-separated speakers to keep")
+    g.add_argument("--mic", default="mic1", choices=["mic1", "mic2"], help="VCTK 0.92 microphone")
+    g = p.add_argument_group("system settings")
+    g.add_argument("--opus-bitrate", type=int, default=24000, help="Opus target bitrate in bit/s (default 24000)")
+    g.add_argument("--opus-application", default="audio", choices=["audio", "voip", "lowdelay"])
+    g.add_argument("--weights", type=Path, help="unzipped official AudioDec exp/ folder (default: demo weights)")
+    g.add_argument("--checkpoint", type=_checkpoint, action="append", default=[], metavar="NAME=PATH",
+                   help="checkpoint for one system or part (repeatable), e.g. symad=..., spf=...")
+    g.add_argument("--streaming", action="store_true", help="run neural codecs chunk by chunk")
+    g.add_argument("--seed", type=int, default=0, help="base seed of stochastic systems (default 0)")
+    g.add_argument("--spf-sampler", default="pc", choices=["pc", "ode"], help="post-filter sampler")
+    g.add_argument("--spf-steps", type=int, default=30, help="post-filter reverse steps N (default 30)")
+    p.add_argument("--no-report", dest="report", action="store_false", help="skip the report at the end")
+    p.add_argument("--overwrite", action="store_true",
+                   help="add to a run folder even if its value-changing settings differ")
+    p.add_argument("--quiet", action="store_true", help="no progress or summary output")
+
+
+def main(args: argparse.Namespace) -> int:
+    from bench.corpora import CorpusOptions
+    from bench.runner import RunConfig, run
+    from systems import SystemOptions
+
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit must be at least 1, not {args.limit}")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, not {args.workers}")
+    if args.weights is not None and not args.weights.is_dir():
+        raise UsageError(f"--weights {args.weights}: not a folder")
+    for name, path in args.checkpoint:
+        if not path.exists():
+            raise UsageError(f"--checkpoint {name}={path}: no such file")
+    options = SystemOptions(
+        device=args.device, weights_dir=args.weights, checkpoints=dict(args.checkpoint),
+        opus_bitrate=args.opus_bitrate, opus_application=args.opus_application, streaming=args.streaming,
+        seed=args.seed, batch_size=args.batch_size, spf_sampler=args.spf_sampler, spf_steps=args.spf_steps,
+    )
+    cfg = RunConfig(
+        systems=_csv(args.systems), data=args.data, out=args.out, metrics=_csv(args.metrics), limit=args.limit,
+        workers=args.workers or os.cpu_count(), align=args.align, max_lag_ms=args.max_lag_ms, strict=args.strict,
+        downmix=args.downmix, corpus=CorpusOptions(args.split, tuple(_csv(args.speakers)), args.mic),
+        system_options=options, executor=args.executor, report=args.report, overwrite=args.overwrite,
+        quiet=args.quiet,
+    )
+    if not cfg.systems:
+        raise UsageError("--systems is empty")
+    outcome = run(cfg)
+    if cfg.report:
+        _report(cfg.out, cfg.quiet)
+    return 1 if (cfg.strict and outcome.failures) else 0
+
+
+def _report(out: Path, quiet: bool) -> None:
+    try:
+        from reports import build_report
+    except ImportError:
+        return
+    try:
+        path = build_report([out], None)
+        if not quiet:
+            print(f"report: {path}")
+    except Exception as exc:  # the numbers are safe; a report problem must not hide them
+        print(f"warning: the report could not be built ({exc.__class__.__name__}: {exc}); "
+              f"try `bench report {out}`", file=__import__("sys").stderr)

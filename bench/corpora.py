@@ -1,0 +1,223 @@
+"""Corpora: where utterances come from (``--data demo | vctk:PATH | folder:PATH | manifest:FILE.csv``).
+
+Listing a corpus never decodes audio, so one broken file cannot stop a run: it fails later, per item.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import soundfile as sf
+
+from bench.errors import UsageError
+from bench.registry import Registry, RegistryError
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
+DEMO_DIR = Path(__file__).resolve().parent / "data" / "demo"
+#: the ScoreDec paper's test speakers (Valentini clean test set)
+VCTK_TEST_SPEAKERS = ("p232", "p257")
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One evaluation item.
+
+    Attributes:
+        id: unique id within the corpus (may contain ``/`` for nested folders).
+        speaker: speaker id, ``""`` when unknown.
+        path: the audio file.
+        sample_rate: the file's rate (0 when the header cannot be read: the item fails when loaded).
+        duration: seconds (NaN when unknown).
+        gender: "male", "female" or "".
+    """
+
+    id: str
+    speaker: str
+    path: Path
+    sample_rate: int
+    duration: float
+    gender: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["path"] = str(self.path)
+        return d
+
+
+@dataclass
+class CorpusOptions:
+    """Selection options from the CLI.
+
+    Attributes:
+        split: "test" (the paper's test speakers p232, p257) or "all" (VCTK only).
+        speakers: keep only these speakers (empty: all).
+        mic: VCTK 0.92 microphone, "mic1" or "mic2".
+    """
+
+    split: str = "test"
+    speakers: tuple[str, ...] = ()
+    mic: str = "mic1"
+
+
+def _probe(path: Path, utt_id: str, speaker: str, gender: str = "") -> Utterance:
+    try:
+        info = sf.info(str(path))
+        return Utterance(utt_id, speaker, path, int(info.samplerate), float(info.duration), gender)
+    except Exception:
+        return Utterance(utt_id, speaker, path, 0, float("nan"), gender)
+
+
+class Corpus(ABC):
+    """A source of utterances. ``spec`` is the text after ``scheme:`` in ``--data``."""
+
+    scheme: str = ""
+
+    def __init__(self, spec: str, options: CorpusOptions) -> None:
+        self.spec = spec
+        self.options = options
+
+    @abstractmethod
+    def utterances(self) -> list[Utterance]:
+        """All selected utterances, sorted by id (deterministic order)."""
+
+    def _select(self, utts: list[Utterance]) -> list[Utterance]:
+        if self.options.speakers:
+            utts = [u for u in utts if u.speaker in self.options.speakers]
+        ids = [u.id for u in utts]
+        if len(set(ids)) != len(ids):
+            dup = sorted({i for i in ids if ids.count(i) > 1})[:3]
+            raise UsageError(f"corpus {self.scheme}:{self.spec} has duplicate utterance ids: {', '.join(dup)}")
+        return sorted(utts, key=lambda u: u.id)
+
+
+CORPORA: Registry[type[Corpus]] = Registry("corpus", "codec_bench.corpora")
+
+
+@CORPORA.decorator("demo")
+class DemoCorpus(Corpus):
+    """The built-in synthetic corpus: espeak-ng speech, 2 voices, 48 kHz FLAC (see scripts/make_demo_corpus.py)."""
+
+    scheme = "demo"
+
+    def utterances(self) -> list[Utterance]:
+        rows = list(csv.DictReader(open(DEMO_DIR / "manifest.csv", newline="")))
+        return self._select([_probe(DEMO_DIR / r["path"], r["id"], r["speaker"], r["gender"]) for r in rows])
+
+
+@CORPORA.decorator("folder")
+class FolderCorpus(Corpus):
+    """Every wav/flac/ogg below a folder (recursive); id = relative path without extension."""
+
+    scheme = "folder"
+
+    def utterances(self) -> list[Utterance]:
+        root = Path(self.spec).expanduser()
+        if not root.is_dir():
+            raise UsageError(f"--data folder:{self.spec}: no such folder")
+        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
+        if not files:
+            raise UsageError(f"--data folder:{self.spec}: no {'/'.join(AUDIO_EXTENSIONS)} files found")
+        utts = []
+        for p in files:
+            rel = p.relative_to(root).with_suffix("")
+            speaker = rel.parts[0] if len(rel.parts) > 1 else ""
+            utts.append(_probe(p, rel.as_posix(), speaker))
+        return self._select(utts)
+
+
+@CORPORA.decorator("manifest")
+class ManifestCorpus(Corpus):
+    """A CSV file with columns id, path[, speaker[, gender]]; relative paths are relative to the CSV."""
+
+    scheme = "manifest"
+
+    def utterances(self) -> list[Utterance]:
+        path = Path(self.spec).expanduser()
+        if not path.is_file():
+            raise UsageError(f"--data manifest:{self.spec}: no such file")
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            missing = {"id", "path"} - set(reader.fieldnames or [])
+            if missing:
+                raise UsageError(f"{path}: manifest lacks column(s) {', '.join(sorted(missing))}")
+            rows = list(reader)
+        utts = []
+        for r in rows:
+            p = Path(r["path"]).expanduser()
+            if not p.is_absolute():
+                p = path.parent / p
+            utts.append(_probe(p, r["id"], r.get("speaker") or "", r.get("gender") or ""))
+        return self._select(utts)
+
+
+_VCTK_FILE = re.compile(r"^(p\d+|s\d+)_(\d+)(?:_(mic[12]))?$")
+
+
+@CORPORA.decorator("vctk")
+class VCTKCorpus(Corpus):
+    """VCTK in the layouts people have: 0.80 (``wav48/``), 0.92 (``wav48_silence_trimmed/``, per mic),
+    and the 48 kHz Valentini set (``clean_testset_wav/``, ``clean_trainset_*_wav/``)."""
+
+    scheme = "vctk"
+
+    def _find(self, root: Path, name: str) -> list[Path]:
+        return sorted([p for p in [root / name, *root.glob(f"*/{name}")] if p.is_dir()])
+
+    def utterances(self) -> list[Utterance]:
+        root = Path(self.spec).expanduser()
+        if not root.is_dir():
+            raise UsageError(f"--data vctk:{self.spec}: no such folder")
+        opts = self.options
+        if opts.split not in ("test", "all"):
+            raise UsageError(f"--split must be 'test' or 'all', not {opts.split!r}")
+        files: list[tuple[Path, str]] = []  # (path, speaker)
+        if d := self._find(root, "wav48_silence_trimmed"):
+            for p in sorted(d[0].glob(f"p*/*_{opts.mic}.flac")) + sorted(d[0].glob(f"s*/*_{opts.mic}.flac")):
+                files.append((p, p.parent.name))
+        elif d := self._find(root, "wav48"):
+            files = [(p, p.parent.name) for p in sorted(d[0].glob("*/*.wav"))]
+        else:
+            test = self._find(root, "clean_testset_wav")
+            train = sorted(p for p in [*root.glob("clean_trainset_*_wav"), *root.glob("*/clean_trainset_*_wav")]
+                           if p.is_dir())
+            dirs = test if opts.split == "test" else test + train
+            for d_ in dirs:
+                files += [(p, p.name.split("_")[0]) for p in sorted(d_.glob("*.wav"))]
+            if not dirs:
+                raise UsageError(
+                    f"--data vctk:{self.spec}: no VCTK layout found (looked for wav48_silence_trimmed/ "
+                    "(0.92), wav48/ (0.80), clean_testset_wav/ (Valentini 48 kHz))"
+                )
+        utts = []
+        for p, speaker in files:
+            m = _VCTK_FILE.match(p.stem)
+            utt_id = f"{m.group(1)}_{m.group(2)}" if m else p.stem
+            utts.append(_probe(p, utt_id, speaker))
+        if opts.split == "test" and not opts.speakers:
+            utts = [u for u in utts if u.speaker in VCTK_TEST_SPEAKERS]
+            if not utts:
+                raise UsageError(f"--data vctk:{self.spec}: no files of the test speakers p232/p257 "
+                                 "(use --split all or --speakers)")
+        return self._select(utts)
+
+
+def open_corpus(spec: str, options: CorpusOptions | None = None) -> Corpus:
+    """``"demo"``, ``"vctk:PATH"``, ``"folder:PATH"``, ``"manifest:FILE.csv"`` -> a Corpus.
+
+    Raises:
+        UsageError: unknown scheme (with suggestions) or a missing path.
+    """
+    options = options or CorpusOptions()
+    scheme, _, rest = spec.partition(":")
+    try:
+        cls = CORPORA.get(scheme)
+    except RegistryError as exc:
+        raise UsageError(f"--data {spec!r}: {exc}") from None
+    if scheme != "demo" and not rest:
+        raise UsageError(f"--data {scheme}: needs a path, e.g. {scheme}:/data/...")
+    return cls(rest, options)

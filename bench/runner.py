@@ -1,0 +1,384 @@
+"""``bench run``: references -> systems -> metrics -> results, durable and resumable at every step.
+
+Stages (each skips what a previous, possibly killed, run already finished):
+1. references: each input is validated and resampled once to ``reference/<id>.wav`` (+ a sidecar with
+   its checksum, or the error that names the file);
+2. systems: each system writes ``audio/<sys>/<id>.wav`` and a sidecar (bits, info, or the error);
+3. metrics: (utterance, system) pairs go to the executor; each result is appended to results.jsonl and
+   fsync'ed as it arrives;
+4. results.csv, summary.csv and run.json are derived from the log.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench import __version__
+from bench.audio import SAMPLE_RATE, RESAMPLER, load_input, read_wav, sha256_file, write_text_atomic, write_wav_atomic
+from bench.corpora import CorpusOptions, Utterance, open_corpus
+from bench.errors import InputError, UsageError
+from bench.evaluate import PairJob, evaluate_pair
+from bench.executors import EXECUTORS, Executor
+from bench.progress import Progress
+from bench.provenance import git_revision, machine, versions
+from bench.rundir import FORMAT_VERSION, RunDir, system_dir
+from bench.stats import NOT_APPLICABLE, summarize
+from bench.store import ResultStore, Row
+from metrics import EXTRA_ROWS, METRICS, library_version
+from systems import System, SystemOptions, SystemUnavailable, build_system, expand_systems
+
+#: settings that change values: a run folder refuses to mix them
+VALUE_SETTINGS = ("data", "corpus", "align", "max_lag_ms", "downmix", "system_options")
+#: system options that do not change values
+NEUTRAL_SYSTEM_OPTIONS = ("device", "batch_size")
+
+
+@dataclass
+class RunConfig:
+    """Everything ``bench run`` was asked to do."""
+
+    systems: list[str]
+    data: str
+    out: Path
+    metrics: list[str] = field(default_factory=lambda: ["all"])
+    limit: int | None = None
+    workers: int | None = None
+    align: bool = True
+    max_lag_ms: float = 20.0
+    strict: bool = False
+    downmix: bool = False
+    corpus: CorpusOptions = field(default_factory=CorpusOptions)
+    system_options: SystemOptions = field(default_factory=SystemOptions)
+    executor: str = "local"
+    report: bool = True
+    overwrite: bool = False
+    quiet: bool = False
+
+    def value_settings(self) -> dict[str, Any]:
+        so = {k: v for k, v in self.system_options.to_dict().items() if k not in NEUTRAL_SYSTEM_OPTIONS}
+        return {"data": self.data, "corpus": asdict(self.corpus), "align": self.align,
+                "max_lag_ms": self.max_lag_ms, "downmix": self.downmix, "system_options": so}
+
+
+@dataclass
+class RunOutcome:
+    """What happened: rows written, failures, and where."""
+
+    out: Path
+    n_rows: int
+    failures: list[Row]
+    skipped_systems: list[tuple[str, str]]
+    seconds: float
+
+
+def _resolve_metrics(names: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Expand ``all``; explicit unknown or unavailable metrics are usage errors."""
+    out, skipped = [], []
+    for name in names:
+        if name == "all":
+            for m in METRICS.names():
+                reason = METRICS.get(m).unavailable_reason()
+                (skipped.append((m, reason)) if reason else out.append(m))
+            continue
+        try:
+            canonical = METRICS.resolve_name(name)
+        except KeyError as exc:
+            raise UsageError(f"--metrics: {exc}") from None
+        reason = METRICS.get(canonical).unavailable_reason()
+        if reason:
+            raise UsageError(f"--metrics {canonical}: {reason}")
+        out.append(canonical)
+    return list(dict.fromkeys(out)), skipped
+
+
+def _build_systems(specs: list[str], options: SystemOptions) -> tuple[list[System], list[tuple[str, str]]]:
+    expanded, skipped = expand_systems(specs, options)
+    systems = []
+    for spec in expanded:
+        try:
+            systems.append(build_system(spec, options))
+        except (SystemUnavailable, ValueError, KeyError, ImportError) as exc:
+            msg = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+            raise UsageError(f"--systems {spec}: {msg}") from None
+    names = [s.name for s in systems]
+    if len(set(names)) != len(names):
+        raise UsageError(f"--systems lists a system twice: {', '.join(names)}")
+    return systems, skipped
+
+
+def _check_compatible(rd: RunDir, cfg: RunConfig) -> dict[str, Any] | None:
+    """Refuse to resume into a folder whose run used different value-changing settings."""
+    if not rd.run_json.exists():
+        return None
+    old = json.loads(rd.run_json.read_text())
+    if cfg.overwrite:
+        return old
+    prev = old.get("config", {}).get("value_settings", {})
+    now = json.loads(json.dumps(cfg.value_settings()))
+    diffs = [k for k in VALUE_SETTINGS if k in prev and prev[k] != now[k]]
+    if diffs:
+        detail = "; ".join(f"{k}: {prev[k]} -> {now[k]}" for k in diffs)
+        raise UsageError(f"--out {rd.root} holds a run with different settings ({detail}); use another --out, "
+                         "or --overwrite to add to it anyway")
+    return old
+
+
+def _prepare_reference(rd: RunDir, utt: Utterance, downmix: bool) -> dict[str, Any]:
+    """Validate and store one reference (once). Returns its sidecar: info, or {"error": ...}."""
+    sidecar = rd.reference_wav(utt.id).with_suffix(".json")
+    if sidecar.exists():
+        return json.loads(sidecar.read_text())
+    try:
+        loaded = load_input(utt.path, downmix=downmix)
+        write_wav_atomic(rd.reference_wav(utt.id), loaded.audio)
+        info = {"sha256": sha256_file(utt.path), "source_rate": loaded.source_rate, "channels": loaded.channels,
+                "resampled_from": loaded.source_rate if loaded.resampled else None,
+                "resampler": RESAMPLER if loaded.resampled else None,
+                "samples": len(loaded.audio), "duration": len(loaded.audio) / SAMPLE_RATE}
+    except InputError as exc:
+        info = {"error": str(exc)}
+    except OSError as exc:
+        info = {"error": f"{utt.path}: {exc}"}
+    write_text_atomic(sidecar, json.dumps(info))
+    return info
+
+
+def _run_system(rd: RunDir, system: System, utts: list[Utterance], quiet: bool) -> None:
+    """Write every missing output of one system; a failing item gets an error sidecar, the rest go on."""
+    todo = [u for u in utts if not rd.audio_sidecar(system.name, u.id).exists()]
+    if not todo:
+        return
+    bs = max(1, system.options.batch_size)
+    with Progress(len(todo), f"{system.name}", quiet=quiet) as prog:
+        for start in range(0, len(todo), bs):
+            batch = todo[start:start + bs]
+            audios = [read_wav(rd.reference_wav(u.id))[0] for u in batch]
+            try:
+                t0 = time.monotonic()
+                outs = system.process_batch(audios, utterance_ids=[u.id for u in batch])
+                per_item = [(time.monotonic() - t0) / len(batch)] * len(batch)
+                results: list[Any] = list(outs)
+            except Exception:  # isolate the failing item(s)
+                results, per_item = [], []
+                for u, a in zip(batch, audios):
+                    t0 = time.monotonic()
+                    try:
+                        results.append(system.process(a, utterance_id=u.id))
+                    except Exception as exc:
+                        results.append(exc)
+                    per_item.append(time.monotonic() - t0)
+            for u, a, res, secs in zip(batch, audios, results, per_item):
+                _store_output(rd, system.name, u, a, res, secs)
+            prog.update(len(batch))
+
+
+def _store_output(rd: RunDir, name: str, utt: Utterance, ref: np.ndarray, res: Any, secs: float) -> None:
+    sidecar = rd.audio_sidecar(name, utt.id)
+    if isinstance(res, Exception):
+        write_text_atomic(sidecar, json.dumps({"error": f"{name} failed on {utt.id}: "
+                                                        f"{res.__class__.__name__}: {res}"}))
+        return
+    y = np.asarray(res.audio, dtype=np.float32)
+    if y.shape != ref.shape or not np.all(np.isfinite(y)):
+        problem = "non-finite samples" if y.shape == ref.shape else f"length {y.shape} != input {ref.shape}"
+        write_text_atomic(sidecar, json.dumps({"error": f"{name} returned {problem} for {utt.id}"}))
+        return
+    write_wav_atomic(rd.audio_wav(name, utt.id), y)
+    write_text_atomic(sidecar, json.dumps({"bits": res.bits, "seconds": secs, "info": res.info}, default=str))
+
+
+def run(cfg: RunConfig) -> RunOutcome:
+    """Execute a run (or resume it). Raises UsageError for bad arguments."""
+    t_start = time.monotonic()
+    rd = RunDir(cfg.out)
+    if cfg.system_options.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError("--device cuda: no CUDA device is available to torch here")
+    corpus = open_corpus(cfg.data, cfg.corpus)
+    utts = corpus.utterances()
+    if cfg.limit is not None:
+        utts = utts[: cfg.limit]
+    if not utts:
+        raise UsageError(f"--data {cfg.data}: no utterances selected")
+    metric_names, skipped_metrics = _resolve_metrics(cfg.metrics)
+    systems, skipped_systems = _build_systems(cfg.systems, cfg.system_options)
+    old = _check_compatible(rd, cfg)
+    rd.root.mkdir(parents=True, exist_ok=True)
+    for name, reason in skipped_metrics + skipped_systems:
+        print(f"skipped {name}: {reason}", file=sys.stderr)
+
+    created = (old or {}).get("created") or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    _write_run_json(rd, cfg, systems, metric_names, utts, {}, created, status="partial", old=old)
+
+    refs: dict[str, dict[str, Any]] = {}
+    with Progress(len(utts), "references", quiet=cfg.quiet) as prog:
+        for u in utts:
+            refs[u.id] = _prepare_reference(rd, u, cfg.downmix)
+            prog.update()
+    good = [u for u in utts if "error" not in refs[u.id]]
+    for system in systems:
+        _run_system(rd, system, good, cfg.quiet)
+
+    store = ResultStore(rd.results_jsonl)
+    wanted = (*metric_names, *EXTRA_ROWS)
+    jobs: list[PairJob] = []
+    for system in systems:
+        for u in utts:
+            missing = [m for m in wanted if (u.id, system.name, m) not in store]
+            if not missing:
+                continue
+            error = refs[u.id].get("error")
+            side = rd.audio_sidecar(system.name, u.id)
+            out = json.loads(side.read_text()) if side.exists() else {"error": "no output (not run)"}
+            error = error or out.get("error")
+            if error:
+                store.add(Row(u.id, u.speaker, system.name, m, math.nan, error) for m in missing)
+                continue
+            jobs.append(PairJob(u.id, u.speaker, system.name, str(rd.reference_wav(u.id)),
+                                str(rd.audio_wav(system.name, u.id)),
+                                tuple(m for m in metric_names if m in missing), out.get("bits"),
+                                refs[u.id]["duration"], "bitrate_kbps" in missing, "lag_samples" in missing,
+                                cfg.align, cfg.max_lag_ms))
+    executor = _make_executor(cfg)
+    try:
+        with Progress(len(jobs), "metrics", quiet=cfg.quiet) as prog:
+            for _, rows in executor.map_unordered(evaluate_pair, jobs):
+                store.add(rows)
+                prog.update()
+    finally:
+        executor.close()
+        store.close()
+    return finalize(rd, cfg, systems, metric_names, utts, refs, created, old, skipped_systems, t_start)
+
+
+def _make_executor(cfg: RunConfig) -> Executor:
+    cls = EXECUTORS.get(cfg.executor)
+    return cls(workers=cfg.workers)
+
+
+def finalize(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: list[str], utts: list[Utterance],
+             refs: dict[str, dict[str, Any]], created: str, old: dict[str, Any] | None,
+             skipped_systems: list[tuple[str, str]], t_start: float) -> RunOutcome:
+    """Derive results.csv, summary.csv and run.json from the log; print the summary table."""
+    store = ResultStore(rd.results_jsonl)
+    store.close()
+    store.write_csv(rd.results_csv)
+    rows = store.sorted_rows()
+    write_summary_csv(rd.summary_csv, rows)
+    failures = [r for r in rows if math.isnan(r.value) and not r.error.startswith(NOT_APPLICABLE)]
+    _write_run_json(rd, cfg, systems, metric_names, utts, refs, created, status="complete", old=old,
+                    failures=failures)
+    if not cfg.quiet:
+        print(format_summary_table(rd.summary_csv, [s.name for s in systems], metric_names))
+        if failures:
+            print(f"\n{len(failures)} value(s) could not be computed; e.g.:", file=sys.stderr)
+            for r in failures[:5]:
+                print(f"  {r.system} / {r.utterance} / {r.metric}: {r.error}", file=sys.stderr)
+        print(f"\nresults: {rd.results_csv}\nsummary: {rd.summary_csv}\nprovenance: {rd.run_json}")
+    return RunOutcome(rd.root, len(rows), failures, skipped_systems, time.monotonic() - t_start)
+
+
+def write_summary_csv(path: Path, rows: list[Row]) -> None:
+    """summary.csv from result rows (see docs/run_format.md)."""
+    summaries = summarize((r.system, r.metric, r.value, r.error) for r in rows)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["system", "metric", "n", "n_failed", "mean", "std", "ci95_low", "ci95_high", "higher_is_better"])
+    for s in summaries:
+        hib = ""
+        if s.metric in METRICS:
+            hib = "true" if METRICS.get(s.metric).spec.higher_is_better else "false"
+        w.writerow([s.system, s.metric, s.n, s.n_failed, *(repr(v) for v in (s.mean, s.std, s.ci95_low, s.ci95_high)),
+                    hib])
+    write_text_atomic(path, buf.getvalue())
+
+
+def format_summary_table(summary_csv: Path, systems: list[str], metrics: list[str]) -> str:
+    """A plain-text systems x metrics table of mean +- CI half-width."""
+    data = {(r["system"], r["metric"]): r for r in csv.DictReader(open(summary_csv, newline=""))}
+    cols = [*metrics, "bitrate_kbps"]
+    header = ["system", *[f"{m}{'↑' if m in METRICS and METRICS.get(m).spec.higher_is_better else '↓'}"
+                          if m in METRICS else m for m in cols]]
+    lines = []
+    for s in systems:
+        cells = [s]
+        for m in cols:
+            r = data.get((s, m))
+            if not r or r["n"] == "0":
+                cells.append("-")
+                continue
+            mean, lo = float(r["mean"]), float(r["ci95_low"])
+            half = mean - lo if math.isfinite(lo) else math.nan
+            cell = f"{mean:.3f}" + (f"±{half:.3f}" if math.isfinite(half) else "")
+            if int(r["n_failed"]):
+                cell += f" ({r['n_failed']} failed)"
+            cells.append(cell)
+        lines.append(cells)
+    widths = [max(len(str(row[i])) for row in [header, *lines]) for i in range(len(header))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join([fmt.format(*header), fmt.format(*["-" * w for w in widths]), *(fmt.format(*r) for r in lines)])
+
+
+def _write_run_json(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: list[str],
+                    utts: list[Utterance], refs: dict[str, dict[str, Any]], created: str, *, status: str,
+                    old: dict[str, Any] | None, failures: list[Row] | None = None) -> None:
+    old = old or {}
+    items = []
+    for u in utts:
+        d = u.to_dict()
+        d.update({k: v for k, v in refs.get(u.id, {}).items()})
+        items.append(d)
+    manifest = hashlib.sha256(json.dumps([(i["id"], i.get("sha256")) for i in items]).encode()).hexdigest()
+    sys_info = dict(old.get("systems", {}))
+    for s in systems:
+        sys_info[s.name] = {"description": s.description, "nominal_kbps": s.nominal_kbps,
+                            "audio_dir": f"audio/{system_dir(s.name)}", "deterministic": s.deterministic,
+                            "provenance": s.provenance()}
+    met_info = dict(old.get("metrics", {}))
+    for m in metric_names:
+        cls = METRICS.get(m)
+        inst = cls()
+        met_info[m] = {**{k: v for k, v in asdict(cls.spec).items() if k != "name"},
+                       "version": library_version(cls.spec.library) if cls.spec.library else __version__,
+                       "settings": inst.settings()}
+    old_cfg = old.get("config", {})
+    config = {
+        "systems": list(dict.fromkeys([*old_cfg.get("systems", []), *[s.name for s in systems]])),
+        "metrics": list(dict.fromkeys([*old_cfg.get("metrics", []), *metric_names])),
+        "data": cfg.data, "limit": cfg.limit, "align": cfg.align, "max_lag_ms": cfg.max_lag_ms,
+        "downmix": cfg.downmix, "corpus": asdict(cfg.corpus), "system_options": cfg.system_options.to_dict(),
+        "executor": cfg.executor, "workers": cfg.workers, "value_settings": cfg.value_settings(),
+        "resampler": RESAMPLER, "sample_rate": SAMPLE_RATE,
+    }
+    doc = {
+        "format_version": FORMAT_VERSION,
+        "package": {"name": "codec-bench", "version": __version__},
+        "created": created,
+        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds") if status == "complete" else None,
+        "status": status,
+        "command": sys.argv,
+        "git_revision": git_revision(),
+        "machine": machine(),
+        "versions": versions(),
+        "config": config,
+        "corpus": {"spec": cfg.data, "n": len(items), "manifest_sha256": manifest, "items": items},
+        "systems": sys_info,
+        "metrics": met_info,
+        "failures": [{"utterance": r.utterance, "system": r.system, "metric": r.metric, "error": r.error}
+                     for r in (failures or [])],
+    }
+    write_text_atomic(rd.run_json, json.dumps(doc, indent=1, default=str))

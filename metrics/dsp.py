@@ -1,0 +1,43 @@
+"""Small DSP helpers for our own metrics: STFT magnitude/phase and a mel filterbank."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+
+def stft(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """Complex STFT ``[F, N]`` (F = n_fft/2 + 1) with a periodic Hann window, frames fully inside ``x``.
+
+    Signals shorter than one window are zero-padded to one frame.
+    """
+    if len(x) < n_fft:
+        x = np.pad(x, (0, n_fft - len(x)))
+    n_frames = 1 + (len(x) - n_fft) // hop
+    idx = np.arange(n_fft)[None, :] + hop * np.arange(n_frames)[:, None]
+    window = np.hanning(n_fft + 1)[:-1]
+    return np.fft.rfft(x[idx] * window, axis=1).T
+
+
+@lru_cache(maxsize=16)
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0,
+                   fmax: float | None = None) -> np.ndarray:
+    """Triangular mel filters ``[n_mels, n_fft/2 + 1]`` (HTK mel scale, area-normalised)."""
+    fmax = fmax or sample_rate / 2
+
+    def hz_to_mel(f: np.ndarray) -> np.ndarray:
+        return 2595.0 * np.log10(1.0 + f / 700.0)
+
+    def mel_to_hz(m: np.ndarray) -> np.ndarray:
+        return 700.0 * (10 ** (m / 2595.0) - 1.0)
+
+    freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    edges = mel_to_hz(np.linspace(hz_to_mel(np.array(fmin)), hz_to_mel(np.array(fmax)), n_mels + 2))
+    fb = np.zeros((n_mels, len(freqs)))
+    for m in range(n_mels):
+        lo, mid, hi = edges[m], edges[m + 1], edges[m + 2]
+        up = (freqs - lo) / max(mid - lo, 1e-9)
+        down = (hi - freqs) / max(hi - mid, 1e-9)
+        fb[m] = np.maximum(0.0, np.minimum(up, down)) * (2.0 / max(hi - lo, 1e-9))
+    return fb

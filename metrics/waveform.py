@@ -1,0 +1,82 @@
+"""Waveform and phase similarity: SI-SDR, SNR and an STFT phase distance.
+
+These see phase; magnitude-only metrics (metrics/spectral.py) do not. They are meaningless unless the
+signals are time-aligned, which the runner ensures (each system compensates its delay, then the runner
+estimates and removes any residual lag).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from metrics.base import Metric, MetricError, MetricSpec
+from metrics.dsp import stft
+
+#: identical signals have infinite SI-SDR/SNR; values are capped here (documented in the spec)
+DB_CAP = 100.0
+
+
+def _energy(x: np.ndarray) -> float:
+    return float(np.dot(x, x))
+
+
+class SiSdr(Metric):
+    spec = MetricSpec("si_sdr", True, 48000, unit="dB",
+                      description=f"Scale-invariant SDR (zero-mean), 48 kHz; capped at {DB_CAP:g} dB (identical)")
+
+    def compute(self, *, reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float:
+        r = reference.astype(np.float64) - reference.mean()
+        d = degraded.astype(np.float64) - degraded.mean()
+        er = _energy(r)
+        if er == 0:
+            raise MetricError("reference is silent: SI-SDR undefined")
+        target = (np.dot(d, r) / er) * r
+        noise = d - target
+        en, et = _energy(noise), _energy(target)
+        if et == 0:
+            raise MetricError("output is orthogonal to the reference (or silent): SI-SDR is -inf")
+        if en == 0:
+            return DB_CAP
+        return float(min(DB_CAP, 10 * np.log10(et / en)))
+
+
+class Snr(Metric):
+    spec = MetricSpec("snr", True, 48000, unit="dB",
+                      description=f"Signal-to-noise ratio of the waveform, 48 kHz; capped at {DB_CAP:g} dB")
+
+    def compute(self, *, reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float:
+        r = reference.astype(np.float64)
+        er, en = _energy(r), _energy(r - degraded.astype(np.float64))
+        if er == 0:
+            raise MetricError("reference is silent: SNR undefined")
+        if en == 0:
+            return DB_CAP
+        return float(min(DB_CAP, 10 * np.log10(er / en)))
+
+
+class PhaseDistance(Metric):
+    """Magnitude-weighted mean |wrapped phase difference| (radians) over STFT bins within 40 dB of the
+    reference frame's maximum; frames more than 60 dB below the loudest frame are skipped."""
+
+    spec = MetricSpec("phase_distance", False, 48000, unit="rad",
+                      description="Magnitude-weighted mean absolute wrapped STFT phase difference (bins "
+                                  "within 40 dB of the frame maximum), 48 kHz")
+    n_fft, hop, range_db, floor_db = 1024, 256, 40.0, 60.0
+
+    def compute(self, *, reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float:
+        R = stft(reference.astype(np.float64), self.n_fft, self.hop)
+        D = stft(degraded.astype(np.float64), self.n_fft, self.hop)
+        mag = np.abs(R)
+        frame_max = mag.max(axis=0)
+        if not np.any(frame_max > 0):
+            raise MetricError("reference is silent: phase distance undefined")
+        loud = frame_max >= frame_max.max() * 10 ** (-self.floor_db / 20)
+        mask = (mag >= frame_max[None, :] * 10 ** (-self.range_db / 20)) & loud[None, :] & (mag > 0)
+        diff = np.abs(np.angle(D * np.conj(R)))
+        w = mag * mask
+        return float((w * diff).sum() / w.sum())
+
+    def settings(self) -> dict[str, Any]:
+        return {"n_fft": self.n_fft, "hop": self.hop, "range_db": self.range_db, "frame_floor_db": self.floor_db}

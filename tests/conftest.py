@@ -1,0 +1,76 @@
+"""Shared fixtures: a small real run on the demo corpus (real libopus, real PESQ), reused by many tests."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FAST_METRICS = ["pesq_wb", "stoi", "si_sdr", "phase_distance", "lsd"]
+#: two utterances per voice keep the shared run fast
+SUBSET = ["demo_f_001", "demo_f_002", "demo_m_001", "demo_m_002"]
+
+
+def bench_cmd(*args: str) -> list[str]:
+    """The CLI as a subprocess of this interpreter (works without the console script on PATH)."""
+    return [sys.executable, "-m", "bench", *args]
+
+
+def run_bench(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(bench_cmd(*args), capture_output=True, text=True, timeout=timeout, cwd=REPO)
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def values(rows: list[dict[str, str]], system: str, metric: str) -> list[float]:
+    return [float(r["value"]) for r in rows if r["system"] == system and r["metric"] == metric]
+
+
+def need_libopus() -> None:
+    from systems.opus import libopus_version
+
+    if libopus_version() is None:
+        pytest.skip("libopus is not installed (apt-get install libopus0)")
+
+
+def need_tool(name: str) -> str:
+    path = shutil.which(name)
+    if not path:
+        pytest.skip(f"{name} is not installed (make setup installs it when run as root)")
+    return path
+
+
+def demo_manifest(path: Path, keep: list[str]) -> Path:
+    """A manifest with only ``keep`` from the demo corpus (absolute paths)."""
+    from bench.corpora import DEMO_DIR
+
+    rows = [r for r in read_rows(DEMO_DIR / "manifest.csv") if r["id"] in keep]
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["id", "path", "speaker", "gender"])
+        w.writeheader()
+        for r in rows:
+            w.writerow({"id": r["id"], "path": str(DEMO_DIR / r["path"]), "speaker": r["speaker"],
+                        "gender": r["gender"]})
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """natural, opus and both anchors on 4 demo utterances (2 per voice), fast metrics, 2 workers."""
+    need_libopus()
+    from bench.runner import RunConfig, run
+
+    base = tmp_path_factory.mktemp("demo_run")
+    manifest = demo_manifest(base / "manifest.csv", SUBSET)
+    out = base / "run"
+    run(RunConfig(systems=["natural", "opus", "anchor35", "anchor70"], data=f"manifest:{manifest}", out=out,
+                  metrics=FAST_METRICS, workers=2, quiet=True, report=False))
+    return out
