@@ -54,18 +54,23 @@ def folder_utterances(folder: Path) -> list[Utterance]:
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
     if not files:
         raise FileNotFoundError(f"--data {folder}: no .wav/.flac files found")
-    return [Utterance(re.sub(r"[^\w.-]+", "_", str(p.relative_to(folder).with_suffix(""))), p) for p in files]
+    return [Utterance(p.relative_to(folder).with_suffix("").as_posix(), p) for p in files]
 
 
 def open_utterances(spec: str) -> list[Utterance]:
-    """``--data SPEC``: the corpus module's ``open_corpus`` when present, else a folder of wav/flac."""
+    """``--data SPEC``: a plain folder of wav/flac, or any corpus spec of ``bench.corpora.open_corpus``
+    (``demo``, ``folder:PATH``, ``vctk:PATH``, ``manifest:FILE.csv``)."""
     if Path(spec).is_dir():
         return folder_utterances(Path(spec))
-    try:
-        from bench.corpora import open_corpus  # type: ignore[import-not-found]
-    except ImportError as exc:
-        raise FileNotFoundError(f"--data {spec}: not a folder, and no corpus module (bench.corpora)") from exc
-    return [Utterance(str(u.id), Path(u.path)) for u in open_corpus(spec)]
+    from bench.corpora import CorpusOptions, open_corpus
+
+    corpus = open_corpus(spec, CorpusOptions(split="all") if spec.startswith("vctk:") else None)
+    return [Utterance(str(u.id), Path(u.path)) for u in corpus.utterances()]
+
+
+def cache_name(utt_id: str) -> str:
+    """A file-name-safe form of an utterance id."""
+    return re.sub(r"[^\w.-]+", "_", utt_id)
 
 
 def estimate_lag(clean: np.ndarray, coded: np.ndarray, max_lag: int) -> int:
@@ -105,7 +110,7 @@ def build_pairs(
         lags = []
         for utt in utterances:
             clean = read_audio(utt.path, sample_rate)
-            cached = folder / f"{utt.id}.flac"
+            cached = folder / f"{cache_name(utt.id)}.flac"
             if cached.is_file():
                 coded = read_audio(cached, sample_rate)
             else:
