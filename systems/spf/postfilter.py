@@ -49,9 +49,14 @@ class ScorePostFilter(PostFilter):
             import torch  # noqa: F401
         except ImportError:
             return "needs torch (pip install torch)"
-        if "spf" not in options.checkpoints and not DEMO_WEIGHTS.is_file():
-            return f"no SPF weights: {DEMO_WEIGHTS} is missing; pass a checkpoint for 'spf'"
-        return None
+        if DEMO_WEIGHTS.is_file():
+            return None
+        from systems import COMPOSITES
+
+        spf_keys = {"spf", *(n for n, spec in COMPOSITES.items() if spec.endswith("+spf"))}
+        if any(k in spf_keys or k.endswith("+spf") for k in options.checkpoints):
+            return None
+        return f"no SPF weights: {DEMO_WEIGHTS} is missing; pass a checkpoint for 'spf'"
 
     def _load(self):  # noqa: ANN202
         if self._model is None:
