@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 
-def time_nfe(model, seconds: float, evals: int, device: str) -> float:  # noqa: ANN001
+def time_nfe(model, seconds: float, evals: int, device: str) -> float:
     """Mean seconds of one network evaluation on ``seconds`` of audio (after one warm-up call)."""
     import torch
 

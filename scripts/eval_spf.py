@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             clean = read_audio(u.path, 48000)
             coded = base.process(clean, utterance_id=u.id).audio
             t0 = time.perf_counter()
-            enhanced, info = pf.process(coded, seed=filtered.utterance_seed(u.id))
+            enhanced, _ = pf.process(coded, seed=filtered.utterance_seed(u.id))
             spf_time += time.perf_counter() - t0
             seconds += len(clean) / 48000
             for label, out in (("codec", coded), ("codec+spf", enhanced)):

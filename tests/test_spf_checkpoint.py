@@ -48,7 +48,7 @@ def sgmse_layout(nf: int) -> dict[str, tuple[int, ...]]:
     d |= _res(6, nf, 2 * nf, t) | _skip(6, nf, 2 * nf)        # level 1 block
     d |= _res(7, 2 * nf, 2 * nf, t)                           # bottleneck
     c = 2 * nf
-    d |= {f"all_modules.8.GroupNorm_0.weight": (c,), f"all_modules.8.GroupNorm_0.bias": (c,)}
+    d |= {"all_modules.8.GroupNorm_0.weight": (c,), "all_modules.8.GroupNorm_0.bias": (c,)}
     for k in range(4):
         d |= {f"all_modules.8.NIN_{k}.W": (c, c), f"all_modules.8.NIN_{k}.b": (c,)}
     d |= _res(9, c, c, t)

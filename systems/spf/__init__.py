@@ -29,7 +29,23 @@ _EXPORTS: dict[str, str] = {
     "CompressedSTFT": "stft",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "OUVESDE",
+    "SAMPLERS",
+    "CompressedSTFT",
+    "NCSNpp",
+    "SPFConfig",
+    "SamplerSettings",
+    "ScoreModel",
+    "ScorePostFilter",
+    "count_parameters",
+    "enhance",
+    "load_checkpoint",
+    "load_config",
+    "preset",
+    "run_sampler",
+    "save_checkpoint",
+]
 
 
 def __getattr__(name: str) -> Any:

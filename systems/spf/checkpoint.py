@@ -77,10 +77,10 @@ def load_checkpoint(path: Path, device: str = "cpu") -> tuple[ScoreModel, dict[s
         raise FileNotFoundError(f"SPF checkpoint {path} does not exist")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - re-raised with the file name
+    except Exception as exc:
         raise ValueError(f"{path}: not a loadable torch checkpoint ({exc})") from exc
     if not isinstance(payload, dict):
-        raise ValueError(f"{path}: expected a dict checkpoint, got {type(payload).__name__}")
+        raise TypeError(f"{path}: expected a dict checkpoint, got {type(payload).__name__}")
     if payload.get("format") == FORMAT:
         if payload.get("version") != VERSION:
             raise ValueError(f"{path}: SPF checkpoint version {payload.get('version')} unsupported")

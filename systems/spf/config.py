@@ -154,7 +154,7 @@ class SPFConfig:
 
 def _parse(cls: type, data: dict[str, Any], where: str) -> Any:
     if not isinstance(data, dict):
-        raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
+        raise TypeError(f"{where}: expected a mapping, got {type(data).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
@@ -220,6 +220,6 @@ def load_config(path: Path) -> SPFConfig:
     else:
         data = json.loads(text)
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping at the top level")
+        raise TypeError(f"{path}: expected a mapping at the top level")
     base = preset(data.pop("preset", "full"))
     return base.updated(data, source=str(path))

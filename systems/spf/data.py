@@ -97,7 +97,7 @@ def align(clean: np.ndarray, coded: np.ndarray, max_lag: int = 960) -> tuple[np.
 
 def build_pairs(
     codecs: list[str], utterances: list[Utterance], cache_dir: Path, sample_rate: int, device: str = "cpu",
-    log=print,  # noqa: ANN001
+    log=print,
 ) -> list[Pair]:
     """Run each codec on each utterance (or read its cache) and return aligned pairs."""
     from systems import SystemOptions, build_system

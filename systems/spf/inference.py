@@ -83,8 +83,8 @@ def enhance(
     """
     cfg = model.cfg
     sr = cfg.sample_rate
-    chunk = max(1, int(round(cfg.sampler.chunk_seconds * sr)))
-    overlap = int(round(cfg.sampler.overlap_seconds * sr))
+    chunk = max(1, round(cfg.sampler.chunk_seconds * sr))
+    overlap = round(cfg.sampler.overlap_seconds * sr)
     peaks = [float(np.max(np.abs(c))) if c.size else 0.0 for c in coded]
     chunks: list[Chunk] = []
     for u, c in enumerate(coded):

@@ -95,9 +95,9 @@ class NCSNpp(nn.Module):
             raise ValueError(f"NCSN++: attn_levels {bad} outside 0..{len(cfg.ch_mult) - 1}")
         self.cfg = cfg
         nf, temb_dim = cfg.nf, 4 * cfg.nf
-        bk = dict(temb_dim=temb_dim, fir_kernel=list(cfg.fir_kernel), dropout=cfg.dropout,
-                  skip_rescale=cfg.skip_rescale)
-        attn = dict(skip_rescale=cfg.skip_rescale)
+        bk = {"temb_dim": temb_dim, "fir_kernel": list(cfg.fir_kernel), "dropout": cfg.dropout,
+              "skip_rescale": cfg.skip_rescale}
+        attn = {"skip_rescale": cfg.skip_rescale}
         n_levels = len(cfg.ch_mult)
 
         self.time_embed = FourierTimeEmbedding(nf, cfg.fourier_scale)

@@ -58,14 +58,14 @@ class ScorePostFilter(PostFilter):
             return None
         return f"no SPF weights: {DEMO_WEIGHTS} is missing; pass a checkpoint for 'spf'"
 
-    def _load(self):  # noqa: ANN202
+    def _load(self):
         if self._model is None:
             from systems.spf.checkpoint import load_checkpoint
 
             self._model, self._info = load_checkpoint(self.weights_path, device=self.options.device)
         return self._model
 
-    def settings(self):  # noqa: ANN201
+    def settings(self):
         """Sampler settings: SystemOptions (spf_sampler, spf_steps, spf_snr); a None there takes the
         value recommended by the weights' own config (``sampler`` section of the checkpoint)."""
         from systems.spf.sampling import SAMPLERS, SamplerSettings

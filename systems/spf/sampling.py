@@ -6,6 +6,7 @@ from t = 1 down to ``t_eps``. Noise comes from a caller-supplied function so tha
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -113,7 +114,7 @@ def sample_ode(
     b = y.shape[0]
     x = sde.prior_sample(y, noise(y))
     times = torch.linspace(1.0, sde.cfg.t_eps, steps + 1, dtype=torch.float64).tolist()
-    for t, t_next in zip(times[:-1], times[1:]):
+    for t, t_next in itertools.pairwise(times):
         vt = torch.full((b,), t, device=y.device, dtype=torch.float32)
         g = float(sde.diffusion(torch.tensor(t, dtype=torch.float64)))
         velocity = sde.drift(x, y) - 0.5 * g * g * score(x, y, vt)

@@ -53,7 +53,7 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         cfg = load_config(args.config) if args.config else preset(args.preset)
-    except (ValueError, OSError) as exc:
+    except (ValueError, TypeError, OSError) as exc:
         raise UsageError(str(exc)) from None
     updates: dict = {}
     if args.steps is not None:
