@@ -66,7 +66,9 @@ class BackboneConfig:
         fir_kernel: 1-D FIR kernel for up/down sampling.
         dropout: dropout inside residual blocks.
         skip_rescale: divide residual sums by sqrt(2).
-        output_scaling: "std" (score = -net / std(t)) or "t" (score = -net / t, SGMSE+ ncsnpp).
+        output_scaling: "std" (score = -net / std(t)), "t" (score = -net / t, SGMSE+ ncsnpp) or
+            "std_skip" (score = -(x - y) / std(t)^2 - net / std(t): the network only learns the
+            correction to the score of "clean = coded", so an untrained model leaves y unchanged).
     """
 
     nf: int = 128
@@ -187,7 +189,8 @@ _SECTIONS: dict[str, type] = {
 PRESETS: dict[str, dict[str, Any]] = {
     "full": {},
     "demo": {
-        "backbone": {"nf": 8, "ch_mult": [1, 2, 2, 2, 2, 2, 2], "num_res_blocks": 1},
+        "backbone": {"nf": 8, "ch_mult": [1, 2, 2, 2, 2, 2, 2], "num_res_blocks": 1,
+                     "output_scaling": "std_skip"},
         # recommended sampler of the demo weights (used when SystemOptions.spf_sampler/steps are None):
         # PC with N = 30 costs 60 evaluations, too slow for the CPU demo; the ODE with 4 steps costs 4.
         "sampler": {"name": "ode", "steps": 4},

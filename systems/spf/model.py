@@ -20,8 +20,10 @@ class ScoreModel(nn.Module):
 
     def __init__(self, cfg: SPFConfig) -> None:
         super().__init__()
-        if cfg.backbone.output_scaling not in ("std", "t"):
-            raise ValueError(f"backbone.output_scaling must be 'std' or 't', got {cfg.backbone.output_scaling!r}")
+        if cfg.backbone.output_scaling not in ("std", "t", "std_skip"):
+            raise ValueError(
+                f"backbone.output_scaling must be 'std', 't' or 'std_skip', got {cfg.backbone.output_scaling!r}"
+            )
         self.cfg = cfg
         self.backbone = NCSNpp(cfg.backbone)
         self.sde = OUVESDE(cfg.sde)
@@ -47,6 +49,9 @@ class ScoreModel(nn.Module):
         """
         inp = torch.cat([x.real, x.imag, y.real, y.imag], dim=1)
         out = self.backbone(inp, t)
-        scale = self.sde.std(t) if self.cfg.backbone.output_scaling == "std" else t
-        out = -out / scale.view(-1, 1, 1, 1)
-        return torch.complex(out[:, 0], out[:, 1]).unsqueeze(1)
+        mode = self.cfg.backbone.output_scaling
+        scale = (t if mode == "t" else self.sde.std(t)).view(-1, 1, 1, 1)
+        score = -torch.complex(out[:, 0], out[:, 1]).unsqueeze(1) / scale
+        if mode == "std_skip":
+            score = score - (x - y) / scale**2
+        return score

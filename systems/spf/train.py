@@ -23,17 +23,24 @@ from systems.spf.model import ScoreModel
 
 
 class EMA:
-    """Exponential moving average of a model's parameters (and a copy of its buffers)."""
+    """Exponential moving average of a model's parameters (and a copy of its buffers).
+
+    The effective decay warms up as ``min(decay, (1 + n) / (10 + n))`` after n updates (as torch_ema,
+    which SGMSE+ uses), so early checkpoints are not dominated by the random initialisation.
+    """
 
     def __init__(self, model: torch.nn.Module, decay: float) -> None:
         self.decay = decay
+        self.num_updates = 0
         self.shadow = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
     @torch.no_grad()
     def update(self, model: torch.nn.Module) -> None:
+        self.num_updates += 1
+        decay = min(self.decay, (1 + self.num_updates) / (10 + self.num_updates))
         for k, v in model.state_dict().items():
             if v.dtype.is_floating_point:
-                self.shadow[k].mul_(self.decay).add_(v.detach(), alpha=1 - self.decay)
+                self.shadow[k].mul_(decay).add_(v.detach(), alpha=1 - decay)
             else:
                 self.shadow[k].copy_(v)
 
@@ -92,7 +99,8 @@ class Trainer:
 
     def train_state(self) -> dict[str, Any]:
         """Everything needed to resume."""
-        return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step}
+        return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step,
+                "ema_updates": self.ema.num_updates}
 
     def load_train_state(self, payload: dict[str, Any]) -> None:
         """Resume from a checkpoint dict of our format (EMA from ``state_dict``)."""
@@ -103,6 +111,7 @@ class Trainer:
         self.opt.load_state_dict(ts["optimizer"])
         self.ema.shadow = {k: v.clone().to(self.device) for k, v in payload["state_dict"].items()}
         self.step = int(ts["step"])
+        self.ema.num_updates = int(ts.get("ema_updates", self.step))
 
     def save(self, path: Path, meta: dict[str, Any], with_train_state: bool = True) -> str:
         """Write our checkpoint format; returns sha256."""
