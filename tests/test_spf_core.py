@@ -118,3 +118,19 @@ def test_enhance_keeps_length_chunks_and_reports_nfe(tiny_model):
     plan = plan_chunks(30000, 12000, 2400, 64, 8)
     assert plan[0][0] == 0 and plan[-1][0] + plan[-1][1] == 30000
     assert all(n == 12000 and p >= n for _, n, p in plan)
+
+
+@pytest.mark.parametrize(("name", "steps", "min_gain_db"), [("pc", 30, 20.0), ("ode", 8, 15.0)])
+def test_samplers_recover_y_with_the_exact_score_of_clean_equals_coded(name, steps, min_gain_db):
+    """With output_scaling std_skip and a zeroed network the score is exactly -(x - y)/std^2, the score of
+    the OUVE marginal when clean == coded: both samplers must then return y (up to the t_eps noise)."""
+    model = ScoreModel(preset("tiny").updated({"backbone": {"output_scaling": "std_skip"}})).eval()
+    torch.nn.init.zeros_(model.backbone.output_layer.weight)
+    torch.nn.init.zeros_(model.backbone.output_layer.bias)
+    y = model.stft.forward(torch.from_numpy(np.random.default_rng(2).normal(0, 0.3, (1, 1500))).float())
+    y, _ = model.stft.pad_frames(y)
+    x, _ = run_sampler(SamplerSettings(name, steps, 0.5), model, model.sde, y,
+                       generator_noise([torch.Generator().manual_seed(0)]))
+    noise_energy = (x - y).abs().square().mean()
+    prior_energy = model.sde.std(torch.ones(1)).square()  # E|x_1 - y|^2 at the start
+    assert float(10 * torch.log10(prior_energy / noise_energy)) > min_gain_db
