@@ -57,6 +57,10 @@ def load_input(
             ``downmix``, sample rate too low, too short, NaN/inf samples, digital silence).
     """
     path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: empty file (0 bytes)")
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as exc:  # soundfile raises several types for non-audio content

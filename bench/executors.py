@@ -7,6 +7,7 @@ commit each result as soon as it exists.
 from __future__ import annotations
 
 import os
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -39,13 +40,11 @@ EXECUTORS: Registry[type[Executor]] = Registry("executor", "codec_bench.executor
 
 def _init_worker() -> None:
     # one BLAS/torch thread per worker process: the pool provides the parallelism
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    try:
-        import torch
-
+    for var in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    torch = sys.modules.get("torch")  # only if already loaded: importing it costs seconds per worker
+    if torch is not None:
         torch.set_num_threads(1)
-    except ImportError:
-        pass
 
 
 @EXECUTORS.decorator("local")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -43,10 +44,19 @@ class Metric(ABC):
     """One objective metric. Instances are created once per worker process and reused."""
 
     spec: ClassVar[MetricSpec]
+    #: the module the metric needs, and how to install it (checked by :meth:`unavailable_reason`)
+    requires: ClassVar[tuple[str, str] | None] = None
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
         """None when the metric's library imports here; otherwise why not and what to install."""
+        if cls.requires is None:
+            return None
+        module, install = cls.requires
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            return f"{module} cannot be imported ({exc}); install it with: {install}"
         return None
 
     @abstractmethod

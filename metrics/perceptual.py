@@ -13,14 +13,7 @@ PESQ_MIN_SECONDS = 0.25
 
 class _Pesq(Metric):
     mode: str = ""
-
-    @classmethod
-    def unavailable_reason(cls) -> str | None:
-        try:
-            import pesq  # noqa: F401
-        except ImportError:
-            return "the pesq package is not installed (pip install pesq)"
-        return None
+    requires = ("pesq", "pip install pesq")
 
     def compute(self, *, reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float:
         from pesq import pesq
@@ -51,14 +44,7 @@ class PesqNB(_Pesq):
 
 class _Stoi(Metric):
     extended: bool = False
-
-    @classmethod
-    def unavailable_reason(cls) -> str | None:
-        try:
-            import pystoi  # noqa: F401
-        except ImportError:
-            return "the pystoi package is not installed (pip install pystoi)"
-        return None
+    requires = ("pystoi", "pip install pystoi")
 
     def compute(self, *, reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float:
         from pystoi import stoi

@@ -23,13 +23,7 @@ class _Visqol(Metric):
     def __init__(self) -> None:
         self._api = None
 
-    @classmethod
-    def unavailable_reason(cls) -> str | None:
-        try:
-            import visqol  # noqa: F401
-        except ImportError:
-            return "visqol-python is not installed (pip install 'visqol-python[accel]')"
-        return None
+    requires = ("visqol", "pip install 'visqol-python[accel]'")
 
     def _get_api(self):  # noqa: ANN202
         if self._api is None:

@@ -20,14 +20,34 @@ from pathlib import Path
 VOICES = ["en-gb", "en-us+m3", "en-gb+f2", "en-us+f4", "en-sc", "en-gb+m5", "en-us+m7", "en-gb-x-rp+f1"]
 HELDOUT_VOICES = ["en-us", "en-us+f3", "en-gb+f4"]
 
-SUBJECTS = ["The old lighthouse keeper", "A curious otter", "My neighbour's cousin", "The night train",
-            "Every small garden", "The violin teacher", "A patient engineer", "The bakery on the corner",
-            "Our football captain", "The river pilot"]  # fmt: skip
-ACTIONS = ["quietly repaired the copper kettle", "counted seventeen purple umbrellas",
-           "whistled a cheerful tune at dawn", "forgot the keys beside the window",
-           "painted the fence a pale shade of green", "measured the distance to the harbour"]  # fmt: skip
-ENDINGS = ["before the storm arrived.", "while the market was closing.", "after a very long winter.",
-           "and nobody noticed at all.", "during the thirty-second minute.", "with remarkable precision."]  # fmt: skip
+SUBJECTS = [
+    "The old lighthouse keeper",
+    "A curious otter",
+    "My neighbour's cousin",
+    "The night train",
+    "Every small garden",
+    "The violin teacher",
+    "A patient engineer",
+    "The bakery on the corner",
+    "Our football captain",
+    "The river pilot",
+]
+ACTIONS = [
+    "quietly repaired the copper kettle",
+    "counted seventeen purple umbrellas",
+    "whistled a cheerful tune at dawn",
+    "forgot the keys beside the window",
+    "painted the fence a pale shade of green",
+    "measured the distance to the harbour",
+]
+ENDINGS = [
+    "before the storm arrived.",
+    "while the market was closing.",
+    "after a very long winter.",
+    "and nobody noticed at all.",
+    "during the thirty-second minute.",
+    "with remarkable precision.",
+]
 
 HELDOUT = [
     "Frozen raspberries taste wonderful on a humid August afternoon.",
@@ -55,7 +75,22 @@ def render(text: str, voice: str, speed: int, out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text], check=True)
-        cmd = ["sox", "-V1", str(raw), "-r", "48000", "-c", "1", "-b", "16", str(out), "gain", "-2", "rate", "-v"]
+        cmd = [
+            "sox",
+            "-V1",
+            str(raw),
+            "-r",
+            "48000",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            str(out),
+            "gain",
+            "-2",
+            "rate",
+            "-v",
+        ]
         subprocess.run(cmd, check=True)
 
 

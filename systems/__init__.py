@@ -28,6 +28,9 @@ SYSTEMS.register("opus", "systems.opus:Opus")
 SYSTEMS.register("anchor35", "systems.anchors:Anchor35")
 SYSTEMS.register("anchor70", "systems.anchors:Anchor70")
 SYSTEMS.register("files", "systems.files:FilesSystem")
+SYSTEMS.register("symad", "systems.audiodec.system:SymAD")
+SYSTEMS.register("audiodec_stage1", "systems.audiodec.system:AudioDecStage1")
+SYSTEMS.register("audiodec", "systems.audiodec.system:AudioDec")
 POSTFILTERS.register("spf", "systems.spf.postfilter:ScorePostFilter")
 
 #: Registered compositions: name -> spec. Their results carry the composed name.

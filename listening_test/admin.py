@@ -1,0 +1,39 @@
+"""Admin pages: progress table and comments. Everything a participant typed is HTML-escaped."""
+
+from __future__ import annotations
+
+from html import escape
+
+from listening_test.definition import TestDefinition
+from listening_test.storage import Storage
+
+
+def admin_page(definition: TestDefinition, storage: Storage, token: str) -> str:
+    """The progress page as HTML (no scripts, no external resources)."""
+    n_trials = len(definition.trials)
+    rows = []
+    for p in storage.participants():
+        done = len(storage.completed_trials(p.id))
+        answers = "; ".join(f"{k}={v}" for k, v in (p.questionnaire or {}).items())
+        rows.append(
+            f"<tr><td><code>{escape(p.id)}</code></td><td>{escape(p.created)}</td><td>{done}/{n_trials}</td>"
+            f"<td>{escape(str(p.audio_rate or ''))}</td><td>{'yes' if p.finished_at else 'no'}</td>"
+            f"<td>{escape(answers)}</td></tr>")
+    comments = [f"<tr><td><code>{escape(pid)}</code></td><td>{escape(trial)}</td><td>{escape(text)}</td></tr>"
+                for pid, trial, text in storage.comments()]
+    token_q = escape(token, quote=True)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Admin: {escape(definition.title)}</title>
+<link rel="icon" href="data:,"><link rel="stylesheet" href="/static/style.css"></head>
+<body><main class="admin">
+<h1>{escape(definition.title)}: progress</h1>
+<p>{escape(definition.type.upper())} test, {n_trials} trials, systems: {escape(', '.join(definition.systems))}.
+<a href="/admin/export.csv?token={token_q}">Download ratings (webMUSHRA CSV)</a></p>
+<table><thead><tr><th>participant</th><th>started</th><th>trials</th><th>audio rate</th><th>finished</th>
+<th>questionnaire</th></tr></thead><tbody>{''.join(rows) or '<tr><td colspan="6">nobody yet</td></tr>'}
+</tbody></table>
+<h2>Comments</h2>
+<table><thead><tr><th>participant</th><th>trial</th><th>comment</th></tr></thead>
+<tbody>{''.join(comments) or '<tr><td colspan="3">none</td></tr>'}</tbody></table>
+</main></body></html>
+"""

@@ -1,0 +1,228 @@
+"""``bench listen build``: turn a run folder into a listening-test folder (test.json + audio + webMUSHRA YAML)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from bench.errors import InputError, UsageError
+from bench.rundir import RunDir
+from listening_test.definition import (
+    HIDDEN_REFERENCE,
+    LOW_ANCHOR,
+    MID_ANCHOR,
+    Item,
+    Stimulus,
+    TestDefinition,
+    Trial,
+)
+from listening_test.stimuli import apply_fades, choose_excerpt, match_loudness
+
+SAMPLE_RATE = 48000
+MAX_SECONDS = 12.0
+MAX_SIGNALS = 12
+#: systems that duplicate the hidden reference and are therefore not rated twice
+REFERENCE_ALIASES = {"natural"}
+DEFAULT_QUESTIONNAIRE = [
+    {"name": "age", "label": "Age", "type": "number"},
+    {"name": "headphones", "label": "Headphones or loudspeakers used", "type": "text"},
+    {"name": "expert", "label": "Have you taken part in listening tests before?", "type": "choice",
+     "options": ["yes", "no"]},
+]
+
+
+@dataclass
+class BuildOptions:
+    """Options of ``bench listen build`` (see the CLI help)."""
+
+    run_dir: Path
+    out: Path
+    type: str = "mushra"
+    systems: list[str] | None = None
+    items: int | None = None
+    seconds: float = 10.0
+    target_lufs: float = -26.0
+    seed: int = 0
+    title: str = ""
+
+
+def _read_wav(path: Path) -> np.ndarray:
+    if not path.is_file():
+        raise InputError(f"{path}: missing audio file")
+    x, sr = sf.read(path, dtype="float64", always_2d=True)
+    if sr != SAMPLE_RATE:
+        raise InputError(f"{path}: sample rate {sr} Hz, the run folder format requires {SAMPLE_RATE} Hz")
+    if not np.all(np.isfinite(x)):
+        raise InputError(f"{path}: contains NaN or infinite samples")
+    return x.mean(axis=1)
+
+
+def _pick_systems(run: dict, requested: list[str] | None, test_type: str) -> tuple[list[str], list[str]]:
+    available = list(run.get("systems", {}))
+    notes = []
+    if requested:
+        unknown = [s for s in requested if s not in available and s not in (LOW_ANCHOR, MID_ANCHOR)]
+        if unknown:
+            raise UsageError(f"--systems: {', '.join(unknown)} not in this run (it has {', '.join(available)})")
+        chosen = list(requested)
+    else:
+        chosen = list(available)
+    chosen = [s for s in chosen if s not in (LOW_ANCHOR, MID_ANCHOR, HIDDEN_REFERENCE)]
+    for s in [s for s in chosen if s in REFERENCE_ALIASES]:
+        chosen.remove(s)
+        notes.append(f"system {s!r} left out: it duplicates the hidden reference")
+    if not chosen:
+        raise UsageError("no system to test: the run has none besides the reference and anchors")
+    n_signals = len(chosen) + 1 + (2 if test_type == "mushra" else 0)
+    if test_type == "mushra" and n_signals > MAX_SIGNALS:
+        raise UsageError(
+            f"{len(chosen)} systems + hidden reference + 2 anchors = {n_signals} signals per trial; "
+            f"BS.1534-3 allows at most {MAX_SIGNALS}: choose at most {MAX_SIGNALS - 3} with --systems"
+        )
+    return chosen, notes
+
+
+def _pick_items(corpus: list[dict], n: int, seed: int) -> list[dict]:
+    """``n`` utterances balanced over speakers: round robin over speakers, seeded order inside each."""
+    by_speaker: dict[str, list[dict]] = {}
+    for entry in corpus:
+        by_speaker.setdefault(str(entry.get("speaker", "")), []).append(entry)
+    rng = random.Random(seed)
+    queues = []
+    for speaker in sorted(by_speaker):
+        entries = sorted(by_speaker[speaker], key=lambda e: e["id"])
+        rng.shuffle(entries)
+        queues.append(entries)
+    picked: list[dict] = []
+    while len(picked) < n and any(queues):
+        for q in queues:
+            if q and len(picked) < n:
+                picked.append(q.pop(0))
+    return picked
+
+
+def _anchor(run_dir: RunDir, name: str, utt: str, reference: np.ndarray) -> np.ndarray:
+    """The anchor from the run folder, else computed with the registered anchor system."""
+    path = run_dir.audio_wav(name, utt)
+    if path.is_file():
+        return _read_wav(path)
+    return compute_anchor(name, reference, utt, missing=path)
+
+
+def compute_anchor(name: str, reference: np.ndarray, utt: str, missing: Path | str = "") -> np.ndarray:
+    """``[T]`` anchor ``name`` (anchor35/anchor70) of ``reference`` made by the registered zero-phase system."""
+    path = missing or name
+    try:
+        from systems import build_system
+        from systems.base import SystemOptions
+
+        system = build_system(name, SystemOptions())
+    except (ImportError, KeyError) as exc:
+        raise InputError(f"{path}: missing, and the {name} system is not available to make it ({exc})") from exc
+    return np.asarray(system.process(reference.astype(np.float32), utterance_id=utt).audio, dtype=np.float64)
+
+
+def _opaque(*parts: object) -> str:
+    return "s" + hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()[:10]
+
+
+def prepare_item(out: Path, item_id: str, utterance: str, speaker: str, signals: dict[str, np.ndarray], *,
+                 seconds: float, target_lufs: float, seed: int, source: str) -> Item:
+    """Cut, fade, loudness-match and write one item's conditions; returns its :class:`Item`.
+
+    Args:
+        signals: condition -> ``[T]`` signal at 48 kHz, all time-aligned and of the same length; must hold
+            ``HIDDEN_REFERENCE``.
+        source: where the signals came from, for error messages.
+    """
+    reference = signals[HIDDEN_REFERENCE]
+    start, end = choose_excerpt(reference, SAMPLE_RATE, seconds)
+    cut = {name: apply_fades(x[start:end], SAMPLE_RATE) for name, x in signals.items()}
+    try:
+        scaled, measured, gains = match_loudness(cut, SAMPLE_RATE, target_lufs)
+    except ValueError as exc:
+        raise InputError(f"{source}: {exc}") from exc
+    (out / "audio" / item_id).mkdir(parents=True, exist_ok=True)
+    ref_file = f"audio/{item_id}/reference.wav"
+    sf.write(out / ref_file, scaled[HIDDEN_REFERENCE], SAMPLE_RATE, subtype="PCM_16")
+    stimuli = []
+    for name, x in scaled.items():
+        sid = _opaque(seed, item_id, name, utterance)
+        rel = f"audio/{item_id}/{sid}.wav"
+        sf.write(out / rel, x, SAMPLE_RATE, subtype="PCM_16")
+        stimuli.append(Stimulus(id=sid, system=name, file=rel, loudness_lufs=round(measured[name], 2),
+                                gain_db=round(gains[name], 2)))
+    return Item(id=item_id, utterance=utterance, speaker=speaker, start_s=start / SAMPLE_RATE,
+                duration_s=(end - start) / SAMPLE_RATE, reference=ref_file, stimuli=stimuli)
+
+
+def _build_item(opts: BuildOptions, run_dir: RunDir, entry: dict, item_id: str, systems: list[str]) -> Item:
+    utt = entry["id"]
+    reference = _read_wav(run_dir.reference_wav(utt))
+    signals = {HIDDEN_REFERENCE: reference}
+    for s in systems:
+        signals[s] = _read_wav(run_dir.audio_wav(s, utt))
+    if opts.type == "mushra":
+        for a in (LOW_ANCHOR, MID_ANCHOR):
+            signals[a] = _anchor(run_dir, a, utt, reference)
+    for name, x in signals.items():
+        if len(x) != len(reference):
+            raise InputError(f"{run_dir.audio_wav(name, utt)}: {len(x)} samples, reference has {len(reference)}")
+    return prepare_item(opts.out, item_id, utt, str(entry.get("speaker", "")), signals, seconds=opts.seconds,
+                        target_lufs=opts.target_lufs, seed=opts.seed, source=f"{run_dir.root}: utterance {utt}")
+
+
+def build_test(opts: BuildOptions) -> TestDefinition:
+    """Build the test folder ``opts.out`` from the run folder ``opts.run_dir``; returns the definition."""
+    if opts.type not in ("mushra", "mos"):
+        raise UsageError(f"--type must be mushra or mos, not {opts.type!r}")
+    if not 0 < opts.seconds <= MAX_SECONDS:
+        raise UsageError(f"--seconds must be in (0, {MAX_SECONDS:g}] (BS.1534-3: items never longer than 12 s)")
+    if (opts.out / "results.sqlite").exists():
+        raise UsageError(f"{opts.out}: holds the results of a served test; build into another --out folder")
+    run_dir = RunDir(opts.run_dir)
+    if not run_dir.run_json.is_file():
+        raise UsageError(f"{run_dir.run_json}: not a run folder (no run.json)")
+    run = json.loads(run_dir.run_json.read_text())
+    systems, notes = _pick_systems(run, opts.systems, opts.type)
+    recommended = max(5, math.ceil(1.5 * len(systems)))
+    n_items = opts.items or recommended
+    if n_items < recommended:
+        notes.append(f"{n_items} items: BS.1534-3 recommends at least {recommended} for {len(systems)} systems")
+    corpus = [e for e in run.get("corpus", {}).get("items", [])
+              if all(run_dir.audio_wav(s, e["id"]).is_file() for s in systems)]
+    picked = _pick_items(corpus, n_items + 1, opts.seed)  # one more for training
+    if len(picked) < 2:
+        raise UsageError(f"{run_dir.root}: needs at least 2 utterances with audio for every system, found {len(picked)}")
+    if len(picked) < n_items + 1:
+        notes.append(f"only {len(picked) - 1} test items available (asked for {n_items})")
+    training_entry, test_entries = picked[-1], picked[:-1]
+    opts.out.mkdir(parents=True, exist_ok=True)
+    items = [_build_item(opts, run_dir, e, f"item{i + 1:02d}", systems) for i, e in enumerate(test_entries)]
+    training = _build_item(opts, run_dir, training_entry, "training", systems)
+    if opts.type == "mushra":
+        trials = [Trial(id=it.id, item=it.id, stimuli=[s.id for s in it.stimuli]) for it in items]
+    else:
+        trials = [Trial(id=f"{it.id}-{s.id}", item=it.id, stimuli=[s.id]) for it in items for s in it.stimuli]
+    definition = TestDefinition(
+        type=opts.type, title=opts.title or f"{opts.type.upper()} listening test", systems=systems,
+        items=[*items, training], trials=trials, training="training", target_lufs=opts.target_lufs,
+        source_run=str(Path(opts.run_dir).resolve()), created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        questionnaire=DEFAULT_QUESTIONNAIRE, notes=notes,
+    )
+    definition.save(opts.out)
+    from listening_test.webmushra import write_yaml
+
+    write_yaml(definition, opts.out / "webmushra.yaml")
+    return definition
+
+
+__all__ = ["BuildOptions", "build_test"]

@@ -1,0 +1,180 @@
+"""``bench listen``: build, serve, analyze, import and export listening tests."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    from listening_test.analysis import Analysis
+    from listening_test.definition import TestDefinition
+    from listening_test.storage import Storage
+
+HELP = "listening tests: build (MUSHRA/MOS) from a run, serve, analyze, import/export webMUSHRA CSV"
+EPILOG = """examples:
+  bench listen build runs/demo --type mushra --out listen/mushra
+  bench listen serve listen/mushra --port 8000          # prints the participant and admin links
+  bench listen analyze listen/mushra                    # tables + plots in listen/mushra/analysis
+  bench listen export listen/mushra --out ratings.csv   # webMUSHRA CSV columns
+  bench listen import their_results.csv --out analysis/ # analyse a webMUSHRA MUSHRA CSV
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="listen_command", metavar="ACTION", required=True)
+    b = sub.add_parser("build", help="make a test folder (test.json, audio, webmushra.yaml) from a run folder")
+    b.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    b.add_argument("--type", choices=("mushra", "mos"), default="mushra")
+    b.add_argument("--systems", help="comma-separated systems from the run (default: all but natural/anchors)")
+    b.add_argument("--items", type=int, help="number of test items (default: max(5, 1.5 x systems))")
+    b.add_argument("--seconds", type=float, default=10.0, help="maximum excerpt length, <= 12 s (default 10)")
+    b.add_argument("--lufs", type=float, default=-26.0, help="loudness target (BS.1770), default -26 LUFS")
+    b.add_argument("--seed", type=int, default=0, help="seed for item choice and stimulus ids")
+    b.add_argument("--title", default="", help="title shown to participants")
+    b.add_argument("--out", type=Path, help="test folder (default RUN_DIR/listen-TYPE)")
+    s = sub.add_parser("serve", help="serve a test folder to participants (SQLite results in the folder)")
+    s.add_argument("dir", type=Path, metavar="DIR")
+    s.add_argument("--host", default="127.0.0.1", help="bind address (default localhost only)")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--db", help="database URL (default sqlite in DIR; PostgreSQL is not supported yet)")
+    s.add_argument("--admin-token", help="token for /admin (default: a fresh random token, printed)")
+    a = sub.add_parser("analyze", help="post-screening, statistics, tables and plots for a served test")
+    a.add_argument("dir", type=Path, metavar="DIR")
+    a.add_argument("--db", help="database URL (default sqlite in DIR)")
+    a.add_argument("--out", type=Path, help="output folder (default DIR/analysis)")
+    i = sub.add_parser("import", help="analyse a webMUSHRA CSV, or make a test folder from a webMUSHRA YAML config")
+    i.add_argument("csv", type=Path, metavar="FILE.csv|CONFIG.yaml")
+    i.add_argument("--type", choices=("mushra", "mos"), default="mushra", help="test type of a CSV")
+    i.add_argument("--out", type=Path, help="output folder (default next to the input: <stem>-analysis or <stem>-test)")
+    e = sub.add_parser("export", help="write the ratings of a served test in webMUSHRA's CSV columns")
+    e.add_argument("dir", type=Path, metavar="DIR")
+    e.add_argument("--db", help="database URL (default sqlite in DIR)")
+    e.add_argument("--out", type=Path, help="CSV path (default DIR/ratings_webmushra.csv)")
+
+
+def _load(folder: Path, db: str | None) -> tuple[TestDefinition, Storage]:
+    from listening_test.definition import DefinitionError, TestDefinition
+    from listening_test.storage import open_storage
+
+    try:
+        definition = TestDefinition.load(folder)
+    except DefinitionError as exc:
+        raise UsageError(str(exc)) from exc
+    return definition, open_storage(db, folder)
+
+
+def _print_analysis(result: Analysis, out: Path) -> None:
+    print(f"{result.n_assessors} assessors, {result.n_kept} kept after post-screening")
+    for who, why in result.excluded.items():
+        print(f"  excluded {who}: {why}")
+    for row in result.summary:
+        print(f"  {row['condition']:<24} n={row['n']:<4} mean {row['mean']:.2f} +- {row['ci95']:.2f}"
+              f"  median {row['median']:.1f} IQR {row['iqr']:.1f}")
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"tables and plots in {out}")
+
+
+def _build(args: argparse.Namespace) -> int:
+    from listening_test.build import BuildOptions, build_test
+
+    out = args.out or args.run_dir / f"listen-{args.type}"
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()] if args.systems else None
+    if args.items is not None and args.items < 1:
+        raise UsageError("--items must be at least 1")
+    opts = BuildOptions(run_dir=args.run_dir, out=out, type=args.type, systems=systems, items=args.items,
+                        seconds=args.seconds, target_lufs=args.lufs, seed=args.seed, title=args.title)
+    try:
+        d = build_test(opts)
+    except InputError as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"{d.type.upper()} test with {len(d.items) - 1} items, {len(d.trials)} trials, systems: {', '.join(d.systems)}")
+    for note in d.notes:
+        print(f"note: {note}")
+    print(f"wrote {out}/test.json, {out}/audio/ and {out}/webmushra.yaml")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from listening_test.server import create_app
+
+    definition, storage = _load(args.dir, args.db)
+    token = args.admin_token or secrets.token_urlsafe(16)
+    app = create_app(args.dir, definition, storage, token)
+    base = f"http://{args.host}:{args.port}"
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: listening on {args.host}: reachable from other machines", file=sys.stderr)
+    print(f"participants: {base}/", flush=True)
+    print(f"admin: {base}/admin?token={token}", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from listening_test.analysis import analyse
+
+    definition, storage = _load(args.dir, args.db)
+    ratings = storage.ratings()
+    if not ratings:
+        raise UsageError(f"{args.dir}: no ratings stored yet")
+    out = args.out or args.dir / "analysis"
+    _print_analysis(analyse(ratings, definition.type, out, definition.systems), out)
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from listening_test.analysis import analyse
+    from listening_test.webmushra import read_csv
+
+    if args.csv.suffix.lower() in (".yaml", ".yml"):
+        return _import_config(args)
+    try:
+        ratings, _ = read_csv(args.csv)
+    except InputError as exc:
+        raise UsageError(str(exc)) from exc
+    if not ratings:
+        raise UsageError(f"{args.csv}: no ratings in the file")
+    out = args.out or args.csv.with_name(f"{args.csv.stem}-analysis")
+    _print_analysis(analyse(ratings, args.type, out), out)
+    return 0
+
+
+def _import_config(args: argparse.Namespace) -> int:
+    from listening_test.webmushra_config import from_webmushra_config
+
+    out = args.out or args.csv.with_name(f"{args.csv.stem}-test")
+    if (out / "results.sqlite").exists():
+        raise UsageError(f"{out}: holds the results of a served test; import into another --out folder")
+    try:
+        d = from_webmushra_config(args.csv, out)
+    except InputError as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"MUSHRA test with {len(d.items)} items from {args.csv}, conditions: {', '.join(d.systems)}")
+    print(f"wrote {out}/test.json and {out}/audio/; serve it with: bench listen serve {out}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from listening_test.webmushra import ratings_to_csv
+
+    _, storage = _load(args.dir, args.db)
+    answers = {p.id: p.questionnaire or {} for p in storage.participants()}
+    ratings = storage.ratings()
+    out = args.out or args.dir / "ratings_webmushra.csv"
+    out.write_text(ratings_to_csv(ratings, args.dir.resolve().name, answers))
+    print(f"wrote {len(ratings)} ratings to {out}")
+    return 0
+
+
+ACTIONS = {"build": _build, "serve": _serve, "analyze": _analyze, "import": _import, "export": _export}
+
+
+def main(args: argparse.Namespace) -> int:
+    return ACTIONS[args.listen_command](args)

@@ -1,0 +1,50 @@
+"""What one participant sees: trial order and stimulus order, seeded by the participant id."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from typing import Any
+
+from listening_test.definition import TestDefinition
+from listening_test.storage import Participant
+
+
+def participant_seed(participant_id: str) -> int:
+    """A stable 64-bit seed from the participant id (the same on every server start)."""
+    return int(hashlib.sha256(participant_id.encode()).hexdigest()[:16], 16)
+
+
+def _item_view(definition: TestDefinition, item_id: str, stimuli: list[str], rng: random.Random) -> dict[str, Any]:
+    item = definition.item(item_id)
+    order = list(stimuli)
+    rng.shuffle(order)
+    return {"item": item_id, "reference": "/" + item.reference, "duration": item.duration_s,
+            "stimuli": [{"id": sid, "url": "/" + item.stimulus(sid).file} for sid in order]}  # type: ignore[union-attr]
+
+
+def participant_plan(definition: TestDefinition, participant_id: str) -> dict[str, Any]:
+    """Training and trials in this participant's randomised order (stimuli shuffled within each trial)."""
+    rng = random.Random(participant_seed(participant_id))
+    trials = list(definition.trials)
+    rng.shuffle(trials)
+    training_item = definition.item(definition.training)
+    training = _item_view(definition, training_item.id, [s.id for s in training_item.stimuli], rng)
+    training["id"] = "training"
+    return {
+        "training": training,
+        "trials": [{"id": t.id, **_item_view(definition, t.item, t.stimuli, rng)} for t in trials],
+    }
+
+
+def phase(definition: TestDefinition, participant: Participant, completed: list[str]) -> str:
+    """Where the participant is: level -> training -> trials -> questionnaire -> done."""
+    if participant.finished_at:
+        return "done"
+    if not participant.level_at:
+        return "level"
+    if not participant.training_at:
+        return "training"
+    if len(set(completed)) < len(definition.trials):
+        return "trials"
+    return "questionnaire"

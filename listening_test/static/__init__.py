@@ -1,0 +1,1 @@
+"""Static files of the listening-test web app (HTML, JS, CSS), served by listening_test.server."""

@@ -1,0 +1,187 @@
+"""Result storage behind one small interface; SQLite (stdlib, WAL mode) is the implementation.
+
+Every submitted trial is committed in its own transaction, so a participant resumes where they left
+off after closing the tab or a server restart. A trial is stored once per participant: resending the
+same submission (same idempotency key) is acknowledged as a duplicate, a different one is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Protocol
+
+from bench.errors import UsageError
+from listening_test.ratings import Rating
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS participants (
+    id TEXT PRIMARY KEY, created TEXT NOT NULL, consent_at TEXT, level_at TEXT, training_at TEXT,
+    questionnaire TEXT, finished_at TEXT, audio_rate INTEGER);
+CREATE TABLE IF NOT EXISTS submissions (
+    participant TEXT NOT NULL REFERENCES participants(id), trial TEXT NOT NULL, idem_key TEXT NOT NULL,
+    submitted_at TEXT NOT NULL, time_ms INTEGER NOT NULL, comment TEXT NOT NULL,
+    PRIMARY KEY (participant, trial));
+CREATE TABLE IF NOT EXISTS ratings (
+    participant TEXT NOT NULL, trial TEXT NOT NULL, item TEXT NOT NULL, stimulus TEXT NOT NULL,
+    system TEXT NOT NULL, score REAL NOT NULL CHECK (score >= 0 AND score <= 100),
+    PRIMARY KEY (participant, trial, stimulus),
+    FOREIGN KEY (participant, trial) REFERENCES submissions(participant, trial));
+"""
+SCHEMA_VERSION = "1"
+PROGRESS_STEPS = ("level", "training")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class Participant:
+    """A participant's session state."""
+
+    id: str
+    created: str
+    consent_at: str | None
+    level_at: str | None
+    training_at: str | None
+    questionnaire: dict[str, str] | None
+    finished_at: str | None
+    audio_rate: int | None
+
+
+@dataclass
+class TrialRating:
+    """One stimulus score inside a submission."""
+
+    stimulus: str
+    system: str
+    score: float
+
+
+class Storage(Protocol):
+    """What the server and the analysis need from a result store."""
+
+    def create_participant(self, participant_id: str) -> Participant: ...
+    def participant(self, participant_id: str) -> Participant | None: ...
+    def set_progress(self, participant_id: str, step: str, audio_rate: int | None = None) -> None: ...
+    def submit_trial(self, participant_id: str, trial: str, item: str, key: str, ratings: list[TrialRating],
+                     time_ms: int, comment: str) -> str: ...
+    def completed_trials(self, participant_id: str) -> list[str]: ...
+    def save_questionnaire(self, participant_id: str, answers: dict[str, str]) -> None: ...
+    def participants(self) -> list[Participant]: ...
+    def ratings(self) -> list[Rating]: ...
+    def comments(self) -> list[tuple[str, str, str]]: ...
+
+
+class SQLiteStorage:
+    """SQLite in WAL mode; one connection per thread, explicit ``BEGIN IMMEDIATE`` transactions."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._conn().executescript(SCHEMA)  # executescript manages its own transaction
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    class _Tx:
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            self.conn = conn
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.conn.execute("BEGIN IMMEDIATE")
+            return self.conn
+
+        def __exit__(self, exc_type, exc, tb) -> None:
+            self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+    def _tx(self) -> SQLiteStorage._Tx:
+        return self._Tx(self._conn())
+
+    def create_participant(self, participant_id: str) -> Participant:
+        with self._tx() as db:
+            db.execute("INSERT INTO participants (id, created, consent_at) VALUES (?, ?, ?)",
+                       (participant_id, _now(), _now()))
+        return self.participant(participant_id)  # type: ignore[return-value]
+
+    def participant(self, participant_id: str) -> Participant | None:
+        row = self._conn().execute(
+            "SELECT id, created, consent_at, level_at, training_at, questionnaire, finished_at, audio_rate "
+            "FROM participants WHERE id = ?", (participant_id,)).fetchone()
+        if row is None:
+            return None
+        return Participant(*row[:5], json.loads(row[5]) if row[5] else None, row[6], row[7])
+
+    def participants(self) -> list[Participant]:
+        ids = [r[0] for r in self._conn().execute("SELECT id FROM participants ORDER BY created")]
+        return [p for p in (self.participant(i) for i in ids) if p]
+
+    def set_progress(self, participant_id: str, step: str, audio_rate: int | None = None) -> None:
+        if step not in PROGRESS_STEPS:
+            raise ValueError(f"unknown progress step {step!r}")
+        with self._tx() as db:
+            db.execute(f"UPDATE participants SET {step}_at = COALESCE({step}_at, ?) WHERE id = ?",
+                       (_now(), participant_id))
+            if audio_rate is not None:
+                db.execute("UPDATE participants SET audio_rate = ? WHERE id = ?", (audio_rate, participant_id))
+
+    def submit_trial(self, participant_id: str, trial: str, item: str, key: str, ratings: list[TrialRating],
+                     time_ms: int, comment: str) -> str:
+        """Store one trial atomically. Returns ``"stored"``, ``"duplicate"`` (same key) or ``"conflict"``."""
+        with self._tx() as db:
+            row = db.execute("SELECT idem_key FROM submissions WHERE participant = ? AND trial = ?",
+                             (participant_id, trial)).fetchone()
+            if row is not None:
+                return "duplicate" if row[0] == key else "conflict"
+            db.execute("INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?)",
+                       (participant_id, trial, key, _now(), time_ms, comment))
+            db.executemany("INSERT INTO ratings VALUES (?, ?, ?, ?, ?, ?)",
+                           [(participant_id, trial, item, r.stimulus, r.system, r.score) for r in ratings])
+        return "stored"
+
+    def completed_trials(self, participant_id: str) -> list[str]:
+        return [r[0] for r in self._conn().execute(
+            "SELECT trial FROM submissions WHERE participant = ? ORDER BY submitted_at", (participant_id,))]
+
+    def save_questionnaire(self, participant_id: str, answers: dict[str, str]) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE participants SET questionnaire = COALESCE(questionnaire, ?), "
+                       "finished_at = COALESCE(finished_at, ?) WHERE id = ?",
+                       (json.dumps(answers), _now(), participant_id))
+
+    def ratings(self) -> list[Rating]:
+        rows = self._conn().execute(
+            "SELECT r.participant, r.trial, r.item, r.system, r.score, s.time_ms, s.comment FROM ratings r "
+            "JOIN submissions s USING (participant, trial) ORDER BY s.submitted_at, r.trial, r.system")
+        return [Rating(*row) for row in rows]
+
+    def comments(self) -> list[tuple[str, str, str]]:
+        """(participant, trial, comment) for every non-empty comment."""
+        return list(self._conn().execute(
+            "SELECT participant, trial, comment FROM submissions WHERE comment != '' ORDER BY submitted_at"))
+
+
+def open_storage(url: str | None, test_dir: Path) -> Storage:
+    """``None`` or ``sqlite:///PATH`` -> SQLite (default ``TEST_DIR/results.sqlite``); anything else is refused."""
+    if url is None:
+        return SQLiteStorage(Path(test_dir) / "results.sqlite")
+    if url.startswith("sqlite:///"):
+        return SQLiteStorage(Path(url[len("sqlite:///"):]))
+    if url.split(":", 1)[0] in ("postgres", "postgresql", "postgresql+psycopg"):
+        raise UsageError("--db: PostgreSQL storage is not supported yet; leave --db out to use SQLite in the test folder")
+    raise UsageError(f"--db: unsupported database URL {url!r} (use sqlite:///PATH)")

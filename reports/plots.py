@@ -1,0 +1,132 @@
+"""Statistical plots of a run: per-metric bar charts with 95% CIs and box plots, the magnitude-vs-phase scatter."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from reports.figures import colour, new_figure, save
+from reports.rundata import BITRATE, Run
+from reports.stats import describe
+
+#: Metrics that see the waveform / phase (the rest are magnitude-only or perceptual).
+PHASE_METRICS = ("si_sdr", "snr", "seg_snr", "sdr", "wave_corr", "waveform_corr", "phase_distance", "phase_dist")
+#: Default axes of the scatter (the paper's point: magnitude quality vs phase preservation).
+DEFAULT_SCATTER = ("pesq_wb", "si_sdr")
+
+
+def _label(run: Run, metric: str) -> str:
+    unit = "kbps" if metric == BITRATE else run.metric_info(metric).get("unit") or ""
+    hib = run.higher_is_better(metric)
+    arrow = {True: " (↑ better)", False: " (↓ better)", None: ""}[hib]
+    return f"{metric}{' [' + unit + ']' if unit else ''}{arrow}"
+
+
+def shown(run: Run, exclude: tuple[str, ...]) -> list[str]:
+    """Systems in the plots: all but the reference (its capped, trivial scores would squash the axes)."""
+    return [s for s in run.systems if s not in exclude] or run.systems
+
+
+def _colour(run: Run, system: str) -> tuple[float, float, float]:
+    return colour(run.systems.index(system)) if system in run.systems else colour(0)
+
+
+def bar_chart(run: Run, metric: str, stem: Path, exclude: tuple[str, ...] = ("natural",)) -> list[Path]:
+    """Mean per system with 95% CI whiskers; systems with no finite value are marked "failed"."""
+    systems = shown(run, exclude)
+    fig, axes = new_figure(max(3.0, 0.55 * len(systems) + 1.2), 2.6)
+    ax = axes[0, 0]
+    for i, s in enumerate(systems):
+        st = describe(run.values(s, metric))
+        if st.n == 0:
+            ax.text(i, 0, "failed" if st.n_failed else "n/a", ha="center", va="bottom", rotation=90, fontsize=7)
+            continue
+        err = None if math.isnan(st.half_width) else [[st.half_width], [st.half_width]]
+        ax.bar(i, st.mean, color=_colour(run, s), yerr=err, capsize=3, width=0.7)
+    ax.set_xticks(range(len(systems)), systems, rotation=30, ha="right")
+    ax.set_ylabel(_label(run, metric))
+    ax.axhline(0, color="0.3", linewidth=0.6)
+    ax.set_title(f"{metric}: mean and 95% CI")
+    return save(fig, stem)
+
+
+def box_plot(run: Run, metric: str, stem: Path, exclude: tuple[str, ...] = ("natural",)) -> list[Path]:
+    """Distribution of per-utterance values for each system (failed values left out, counted in the label)."""
+    systems = shown(run, exclude)
+    fig, axes = new_figure(max(3.0, 0.55 * len(systems) + 1.2), 2.6)
+    ax = axes[0, 0]
+    data, labels = [], []
+    for s in systems:
+        v = np.asarray(run.values(s, metric), dtype=float)
+        finite = v[np.isfinite(v)]
+        data.append(finite if finite.size else np.array([np.nan]))
+        failed = int(v.size - finite.size)
+        labels.append(f"{s}\n({failed} failed)" if failed else s)
+    parts = ax.boxplot(data, patch_artist=True, widths=0.6, showfliers=True, medianprops={"color": "black"})
+    for s, box in zip(systems, parts["boxes"]):
+        box.set_facecolor(_colour(run, s))
+        box.set_alpha(0.6)
+    ax.set_xticks(range(1, len(systems) + 1), labels, rotation=30, ha="right")
+    ax.set_ylabel(_label(run, metric))
+    ax.set_title(f"{metric}: per-utterance values")
+    return save(fig, stem)
+
+
+def scatter_axes(run: Run, requested: tuple[str, str] | None) -> tuple[str, str] | None:
+    """The (x = magnitude, y = phase) metrics for the scatter: the request, pesq_wb vs si_sdr, or a fallback."""
+    if requested is not None:
+        return requested
+    metrics = run.metrics
+    x = DEFAULT_SCATTER[0] if DEFAULT_SCATTER[0] in metrics else next((m for m in metrics if m not in PHASE_METRICS), None)
+    y = DEFAULT_SCATTER[1] if DEFAULT_SCATTER[1] in metrics else next((m for m in metrics if m in PHASE_METRICS), None)
+    if x is None or y is None or x == y:
+        return None
+    return x, y
+
+
+def scatter(run: Run, x_metric: str, y_metric: str, stem: Path, exclude: tuple[str, ...] = ("natural",)) -> list[Path]:
+    """Per-system means of a magnitude metric (x) against a phase metric (y), CI whiskers on both axes."""
+    fig, axes = new_figure(4.0, 3.2)
+    ax = axes[0, 0]
+    for s in shown(run, exclude):
+        sx, sy = describe(run.values(s, x_metric)), describe(run.values(s, y_metric))
+        if sx.n == 0 or sy.n == 0:
+            continue
+        xerr = None if math.isnan(sx.half_width) else sx.half_width
+        yerr = None if math.isnan(sy.half_width) else sy.half_width
+        ax.errorbar(sx.mean, sy.mean, xerr=xerr, yerr=yerr, fmt="o", color=_colour(run, s), capsize=3, label=s)
+        ax.annotate(s, (sx.mean, sy.mean), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.set_xlabel(_label(run, x_metric))
+    ax.set_ylabel(_label(run, y_metric))
+    ax.set_title(f"{y_metric} vs {x_metric} (mean, 95% CI)")
+    ax.grid(alpha=0.3)
+    return save(fig, stem)
+
+
+def comparison_bars(runs: list[Run], systems: list[str], metric: str, stem: Path) -> list[Path]:
+    """Grouped bars: for each system one bar per run (mean and 95% CI)."""
+    k = len(runs)
+    fig, axes = new_figure(max(3.5, 0.35 * k * len(systems) + 1.5), 2.8)
+    ax = axes[0, 0]
+    width = 0.8 / k
+    for j, run in enumerate(runs):
+        xs, means, errs = [], [], []
+        for i, s in enumerate(systems):
+            st = describe(run.values(s, metric))
+            if st.n == 0:
+                continue
+            xs.append(i - 0.4 + width * (j + 0.5))
+            means.append(st.mean)
+            errs.append(0.0 if math.isnan(st.half_width) else st.half_width)
+        ax.bar(xs, means, width=width * 0.95, yerr=errs, capsize=2, color=colour(j), label=run.label)
+    ax.set_xticks(range(len(systems)), systems, rotation=30, ha="right")
+    ax.set_ylabel(_label(runs[0], metric))
+    ax.axhline(0, color="0.3", linewidth=0.6)
+    ax.legend(frameon=False)
+    ax.set_title(f"{metric}: mean and 95% CI per run")
+    return save(fig, stem)
+
+
+__all__ = ["DEFAULT_SCATTER", "PHASE_METRICS", "bar_chart", "box_plot", "comparison_bars", "scatter", "scatter_axes", "shown"]

@@ -1,0 +1,238 @@
+"""Reading one run folder (docs/run_format.md) into what the reports need. Never reads the corpus."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+from bench.errors import UsageError
+from bench.rundir import RunDir, system_dir
+from bench.stats import NOT_APPLICABLE
+
+#: Rows in results.csv that are not quality metrics (no direction; shown apart).
+BITRATE = "bitrate_kbps"
+LAG = "lag_samples"
+AUXILIARY = (BITRATE, LAG)
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One row of results.csv."""
+
+    utterance: str
+    speaker: str
+    system: str
+    metric: str
+    value: float
+    error: str
+
+    @property
+    def not_applicable(self) -> bool:
+        """A NaN that is no failure: the metric does not apply (``n/a: anchor35 spends no bits``)."""
+        return self.error.startswith(NOT_APPLICABLE)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Something that went wrong for one item: a NaN metric, a missing or unreadable audio file."""
+
+    utterance: str
+    system: str
+    metric: str
+    error: str
+
+
+@dataclass
+class Run:
+    """A loaded run folder.
+
+    Attributes:
+        root: the run folder.
+        label: short name used in comparison reports (the folder name unless made unique).
+        info: run.json as a dict (``{}`` keys filled with empty defaults when absent).
+        rows: every row of results.csv (or results.jsonl when the CSV is absent).
+        systems: system names in the order of run.json ``systems``, then any others found in rows.
+        metrics: quality metrics in the order of run.json ``metrics``, then any others found in rows.
+        utterances: utterance ids in corpus order, then any others found in rows.
+        speakers: utterance id -> speaker id ("" when unknown).
+    """
+
+    root: Path
+    label: str
+    info: dict[str, Any]
+    rows: list[ResultRow]
+    systems: list[str] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=list)
+    utterances: list[str] = field(default_factory=list)
+    speakers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def layout(self) -> RunDir:
+        return RunDir(self.root)
+
+    def higher_is_better(self, metric: str) -> bool | None:
+        """The direction of ``metric`` from run.json, None when unknown (bitrate, lag)."""
+        value = self.info.get("metrics", {}).get(metric, {}).get("higher_is_better")
+        return bool(value) if isinstance(value, bool) else None
+
+    def metric_info(self, metric: str) -> dict[str, Any]:
+        """run.json ``metrics[metric]`` (empty when absent)."""
+        return dict(self.info.get("metrics", {}).get(metric, {}) or {})
+
+    def system_info(self, system: str) -> dict[str, Any]:
+        """run.json ``systems[system]`` (empty when absent)."""
+        return dict(self.info.get("systems", {}).get(system, {}) or {})
+
+    def audio_dir(self, system: str) -> str:
+        """The system's folder name under audio/: run.json's ``audio_dir`` (given either as ``name`` or as
+        ``audio/name``), else the file-system-safe system name."""
+        given = str(self.system_info(system).get("audio_dir") or "").strip("/")
+        return given.removeprefix("audio/") or system_dir(system)
+
+    def reference_path(self, utt: str) -> Path:
+        return self.layout.reference_wav(utt)
+
+    def audio_path(self, system: str, utt: str) -> Path:
+        return self.root / "audio" / self.audio_dir(system) / f"{utt}.wav"
+
+    @cached_property
+    def _index(self) -> dict[tuple[str, str], list[ResultRow]]:
+        index: dict[tuple[str, str], list[ResultRow]] = {}
+        for r in self.rows:
+            if not r.not_applicable:
+                index.setdefault((r.system, r.metric), []).append(r)
+        return index
+
+    def values(self, system: str, metric: str, speaker: str | None = None) -> list[float]:
+        """Per-utterance values of one cell (NaN for failures), optionally for one speaker.
+
+        Rows marked not applicable (error ``n/a: ...``, e.g. the bitrate of an uncoded system) are left out."""
+        return [r.value for r in self._index.get((system, metric), []) if speaker is None or r.speaker == speaker]
+
+    def value(self, system: str, metric: str, utt: str) -> float:
+        """One value (NaN when absent or failed)."""
+        for r in self._index.get((system, metric), []):
+            if r.utterance == utt:
+                return r.value
+        return float("nan")
+
+    def speaker_list(self) -> list[str]:
+        """Distinct speakers in utterance order."""
+        return list(dict.fromkeys(self.speakers.get(u, "") for u in self.utterances))
+
+    def failures(self) -> list[Failure]:
+        """Every failed item: NaN rows with their reason, run.json failures, missing audio files."""
+        seen: set[tuple[str, str, str]] = set()
+        out: list[Failure] = []
+
+        def add(f: Failure) -> None:
+            key = (f.utterance, f.system, f.metric)
+            if key not in seen:
+                seen.add(key)
+                out.append(f)
+
+        for r in self.rows:
+            if r.not_applicable:
+                continue
+            if not math.isfinite(r.value) or r.error:
+                add(Failure(r.utterance, r.system, r.metric, r.error or "value is not finite (no reason given)"))
+        for f in self.info.get("failures", []) or []:
+            add(Failure(str(f.get("utterance", "")), str(f.get("system", "")), str(f.get("metric", "")),
+                        str(f.get("error", ""))))
+        for system in self.systems:
+            for utt in self.utterances:
+                path = self.audio_path(system, utt)
+                if not path.is_file():
+                    add(Failure(utt, system, "audio", f"{path.relative_to(self.root)}: file missing"))
+        return out
+
+
+def read_audio(path: Path) -> np.ndarray | None:
+    """``[T]`` float32 mono from a run's WAV, or None when the file is missing or unreadable."""
+    if not path.is_file():
+        return None
+    try:
+        x, _ = sf.read(str(path), dtype="float32", always_2d=True)
+    except (RuntimeError, sf.LibsndfileError):
+        return None
+    return x.mean(axis=1) if x.shape[1] > 1 else x[:, 0]
+
+
+def audio_rate(path: Path) -> int:
+    """The sample rate of a WAV file (48000 per the contract)."""
+    return int(sf.info(str(path)).samplerate)
+
+
+def _float(text: str | float | None) -> float:
+    if text is None or text == "":
+        return float("nan")
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
+def _read_rows(layout: RunDir) -> list[ResultRow]:
+    if layout.results_csv.is_file():
+        with layout.results_csv.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            need = {"utterance", "speaker", "system", "metric", "value", "error"}
+            missing = need - set(reader.fieldnames or [])
+            if missing:
+                raise UsageError(f"{layout.results_csv}: missing columns {', '.join(sorted(missing))}")
+            return [
+                ResultRow(r["utterance"], r["speaker"] or "", r["system"], r["metric"], _float(r["value"]),
+                          r["error"] or "")
+                for r in reader
+            ]
+    if layout.results_jsonl.is_file():
+        rows: list[ResultRow] = []
+        for i, line in enumerate(layout.results_jsonl.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a partial last line of an interrupted run
+            if "metric" not in d:
+                continue
+            rows.append(ResultRow(str(d.get("utterance", "")), str(d.get("speaker") or ""), str(d.get("system", "")),
+                                  str(d["metric"]), _float(d.get("value")), str(d.get("error") or "")))
+        return rows
+    raise UsageError(f"{layout.root}: neither results.csv nor results.jsonl found; is this a run folder?")
+
+
+def load_run(root: str | Path, label: str | None = None) -> Run:
+    """Load a run folder. Raises UsageError naming the file when it is not a readable run folder."""
+    layout = RunDir(root)
+    if not layout.root.is_dir():
+        raise UsageError(f"{layout.root}: not a directory")
+    if not layout.run_json.is_file():
+        raise UsageError(f"{layout.run_json}: missing; is {layout.root} a run folder (bench run --out)?")
+    try:
+        info = json.loads(layout.run_json.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{layout.run_json}: not valid JSON ({exc})") from exc
+    if not isinstance(info, dict):
+        raise UsageError(f"{layout.run_json}: expected a JSON object")
+    rows = _read_rows(layout)
+    systems = list(dict.fromkeys([*(info.get("systems") or {}), *(r.system for r in rows)]))
+    declared = [m for m in (info.get("metrics") or {}) if m not in AUXILIARY]
+    metrics = list(dict.fromkeys([*declared, *(r.metric for r in rows if r.metric not in AUXILIARY)]))
+    items = (info.get("corpus", {}) or {}).get("items") or []
+    speakers = {str(it["id"]): str(it.get("speaker") or "") for it in items if "id" in it}
+    for r in rows:
+        speakers.setdefault(r.utterance, r.speaker)
+    utterances = list(dict.fromkeys([*speakers]))
+    return Run(layout.root, label or layout.root.resolve().name, info, rows, systems, metrics, utterances, speakers)
+
+
+__all__ = ["AUXILIARY", "BITRATE", "LAG", "Failure", "ResultRow", "Run", "audio_rate", "load_run", "read_audio"]

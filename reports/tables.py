@@ -1,0 +1,261 @@
+"""Summary tables (systems x metrics): one model, rendered as Markdown, LaTeX (booktabs) and HTML.
+
+Cells are ``mean ± half-width of the 95% CI``; each metric header carries its direction arrow; the
+best mean per column is bold (systems in ``exclude_from_best``, e.g. the natural reference, are not
+candidates); failed values are noted in the cell.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from reports.rundata import BITRATE, Run
+from reports.stats import CellStats, describe
+
+ARROWS = {True: "↑", False: "↓", None: ""}
+TEX_ARROWS = {True: r"$\uparrow$", False: r"$\downarrow$", None: ""}
+
+
+@dataclass
+class Column:
+    """One metric column."""
+
+    metric: str
+    higher_is_better: bool | None
+    unit: str
+    decimals: int
+
+    @property
+    def arrow(self) -> str:
+        return ARROWS[self.higher_is_better]
+
+
+@dataclass
+class Cell:
+    """One (system, metric) cell: the statistics and their formatted text."""
+
+    summary: CellStats
+    mean_text: str
+    half_text: str
+    bold: bool = False
+
+    @property
+    def failed_note(self) -> str:
+        """``"n=4, 2 failed"`` when some values failed, else ``""``."""
+        s = self.summary
+        return f"n={s.n}, {s.n_failed} failed" if s.n_failed else ""
+
+
+@dataclass
+class Row:
+    """One system."""
+
+    system: str
+    n_items: int
+    n_failed: int
+    cells: list[Cell]
+
+
+@dataclass
+class Table:
+    """A systems x metrics table with its caption and notes."""
+
+    title: str
+    columns: list[Column]
+    rows: list[Row]
+    notes: list[str] = field(default_factory=list)
+
+
+def decimals_for(means: list[float]) -> int:
+    """Decimals for a column: 3 below 10, 2 below 100, else 1 (by the median absolute mean)."""
+    finite = [abs(m) for m in means if math.isfinite(m)]
+    if not finite:
+        return 2
+    med = float(np.median(finite))
+    return 3 if med < 10 else 2 if med < 100 else 1
+
+
+def _fmt(x: float, decimals: int) -> str:
+    return f"{x:.{decimals}f}" if math.isfinite(x) else ""
+
+
+@dataclass
+class ColumnData:
+    """What a column is built from: its label, direction, unit and the values of each system."""
+
+    label: str
+    higher_is_better: bool | None
+    unit: str
+    values: dict[str, list[float]]
+
+
+def assemble(
+    title: str,
+    systems: list[str],
+    data: list[ColumnData],
+    n_items: dict[str, int],
+    *,
+    exclude_from_best: tuple[str, ...] = ("natural",),
+    notes: list[str] | None = None,
+) -> Table:
+    """Compute every cell's statistics, format them, and mark the best per column."""
+    stats = [{s: describe(d.values.get(s, [])) for s in systems} for d in data]
+    columns = [Column(d.label, d.higher_is_better, d.unit, decimals_for([st[s].mean for s in systems]))
+               for d, st in zip(data, stats)]
+    rows: list[Row] = []
+    for s in systems:
+        cells = [Cell(st[s], _fmt(st[s].mean, c.decimals), _fmt(st[s].half_width, c.decimals))
+                 for c, st in zip(columns, stats)]
+        rows.append(Row(s, n_items.get(s, 0), sum(c.summary.n_failed for c in cells), cells))
+    for j, col in enumerate(columns):
+        if col.higher_is_better is None:
+            continue
+        candidates = [r.cells[j] for r in rows if r.system not in exclude_from_best and r.cells[j].summary.n > 0]
+        if not candidates:
+            continue
+        keyed = [float(c.mean_text) for c in candidates]
+        best = max(keyed) if col.higher_is_better else min(keyed)
+        for c, k in zip(candidates, keyed):
+            c.bold = k == best
+    return Table(title, columns, rows, list(notes or []))
+
+
+def table_metrics(run: Run) -> list[str]:
+    """The columns of a run's tables: its quality metrics, then the achieved bitrate when recorded."""
+    return [*run.metrics, *([BITRATE] if any(r.metric == BITRATE for r in run.rows) else [])]
+
+
+def metric_unit(run: Run, metric: str) -> str:
+    """The unit shown in headers."""
+    return "kbps" if metric == BITRATE else str(run.metric_info(metric).get("unit") or "")
+
+
+def build_table(
+    run: Run,
+    *,
+    title: str,
+    speaker: str | None = None,
+    exclude_from_best: tuple[str, ...] = ("natural",),
+) -> Table:
+    """The summary table of a run (or of one speaker's utterances), statistics from results.csv rows."""
+    data = [ColumnData(m, run.higher_is_better(m), metric_unit(run, m),
+                       {s: run.values(s, m, speaker) for s in run.systems}) for m in table_metrics(run)]
+    n_items = {s: len({r.utterance for r in run.rows if r.system == s and (speaker is None or r.speaker == speaker)})
+               for s in run.systems}
+    return assemble(title, run.systems, data, n_items, exclude_from_best=exclude_from_best,
+                    notes=table_notes(run, exclude_from_best))
+
+
+def table_notes(run: Run, exclude_from_best: tuple[str, ...]) -> list[str]:
+    """Plain-text notes: statistics, failures, alignment and metric settings from run.json."""
+    excl = [s for s in exclude_from_best if s in run.systems]
+    notes = [
+        "Mean ± half-width of the 95% confidence interval of the mean (t distribution, std with ddof 1) "
+        "over utterances; ↑ higher is better, ↓ lower is better; bold: best per column"
+        + (f" (excluding {', '.join(excl)})." if excl else "."),
+        ("n = utterances with results; failed = metric values that could not be computed (NaN, "
+         "listed with their reasons in index.html); a cell with failures says how many values it averages."),
+    ]
+    config = run.info.get("config", {}) or {}
+    if "align" in config:
+        align = "on" if config.get("align") else "off"
+        lag = config.get("max_lag_ms")
+        notes.append(f"Residual-lag alignment before intrusive metrics: {align}"
+                     + (f" (search window ±{lag} ms)." if lag is not None and config.get("align") else "."))
+    for m in run.metrics:
+        info = run.metric_info(m)
+        settings = info.get("settings") or {}
+        parts = [f"{k}={v}" for k, v in settings.items()]
+        lib = info.get("library")
+        if lib:
+            parts.append(f"library {lib} {info.get('version') or ''}".strip())
+        if info.get("sample_rate"):
+            parts.append(f"{int(info['sample_rate']) // 1000} kHz")
+        if parts:
+            notes.append(f"{m}: {', '.join(parts)}.")
+    if any(r.metric == BITRATE for r in run.rows):
+        notes.append(f"{BITRATE}: achieved bitrate (bits spent / duration), no direction.")
+    return notes
+
+
+# ----------------------------------------------------------------------------------------- Markdown
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("*", "\\*")
+
+
+def to_markdown(table: Table, heading: str = "##") -> str:
+    """A GitHub-flavoured Markdown table with notes below."""
+    head = ["system", "n", "failed"] + [
+        f"{c.metric}{' (' + c.unit + ')' if c.unit else ''} {c.arrow}".strip() for c in table.columns
+    ]
+    lines = [f"{heading} {table.title}", "", "| " + " | ".join(_md_escape(h) for h in head) + " |",
+             "|" + "|".join([":--", "--:", "--:"] + ["--:"] * len(table.columns)) + "|"]
+    for row in table.rows:
+        cells = []
+        for c in row.cells:
+            if not c.mean_text:
+                cells.append(f"– (all {c.summary.n_failed} failed)" if c.summary.n_failed else "–")
+                continue
+            text = f"**{c.mean_text}**" if c.bold else c.mean_text
+            if c.half_text:
+                text += f" ± {c.half_text}"
+            if c.failed_note:
+                text += f" ({c.failed_note})"
+            cells.append(text)
+        lines.append("| " + " | ".join([_md_escape(row.system), str(row.n_items), str(row.n_failed), *cells]) + " |")
+    lines.append("")
+    lines.extend(f"- {n}" for n in table.notes)
+    lines.append("")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------- LaTeX
+
+_TEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+}
+
+
+def tex_escape(text: str) -> str:
+    """Escape LaTeX special characters in plain text (system and metric names, notes)."""
+    out = "".join(_TEX_SPECIAL.get(ch, ch) for ch in text)
+    return out.replace("±", r"$\pm$").replace("↑", r"$\uparrow$").replace("↓", r"$\downarrow$")
+
+
+def to_latex(table: Table, label: str) -> str:
+    """A booktabs ``table`` environment (needs ``\\usepackage{booktabs}``)."""
+    spec = "lrr" + "r" * len(table.columns)
+    head = ["System", "$n$", "failed"] + [
+        tex_escape(c.metric) + (f" ({tex_escape(c.unit)})" if c.unit else "")
+        + (f" {TEX_ARROWS[c.higher_is_better]}" if c.higher_is_better is not None else "")
+        for c in table.columns
+    ]
+    lines = [
+        r"\begin{table}[t]", r"\centering", rf"\caption{{{tex_escape(table.title)}}}", rf"\label{{{label}}}",
+        rf"\begin{{tabular}}{{{spec}}}", r"\toprule", " & ".join(head) + r" \\", r"\midrule",
+    ]
+    for row in table.rows:
+        cells = []
+        for c in row.cells:
+            if not c.mean_text:
+                cells.append(f"-- (all {c.summary.n_failed} failed)" if c.summary.n_failed else "--")
+                continue
+            mean = rf"\mathbf{{{c.mean_text}}}" if c.bold else c.mean_text
+            text = f"${mean}" + (rf" \pm {c.half_text}" if c.half_text else "") + "$"
+            if c.failed_note:
+                text += rf" {{\scriptsize ({c.failed_note})}}"
+            cells.append(text)
+        lines.append(" & ".join([tex_escape(row.system), str(row.n_items), str(row.n_failed), *cells]) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\par\smallskip", r"\begin{minipage}{\linewidth}\footnotesize"]
+    lines += [tex_escape(n) + r"\par" for n in table.notes]
+    lines += [r"\end{minipage}", r"\end{table}", ""]
+    return "\n".join(lines)
+
+
+__all__ = ["Cell", "Column", "ColumnData", "Row", "Table", "assemble", "build_table", "decimals_for", "metric_unit", "table_metrics", "tex_escape", "to_latex", "to_markdown"]

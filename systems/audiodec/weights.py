@@ -1,0 +1,137 @@
+"""Which checkpoint files each AudioDec system uses: overrides, an official ``exp/`` folder, or the demo.
+
+Official file names (``SystemOptions.weights_dir`` is the unzipped ``exp/`` folder or its parent):
+
+=================  =========================================================  ==================================
+system             encoder                                                    decoder
+=================  =========================================================  ==================================
+symad              autoencoder/symAD_c16_vctk_48000_hop320/checkpoint-500000   same folder, checkpoint-1000000
+audiodec_stage1    autoencoder/symAD_c16_vctk_48000_hop320/checkpoint-500000   same file
+audiodec           the vocoder config's ``analyzer``                          vocoder/AudioDec_v1_symAD_c16_... (24 kbps,
+                                                                              if trained) else AudioDec_v1_symAD_vctk_48000_hop300_clean
+=================  =========================================================  ==================================
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from systems.audiodec.checkpoint import latest_checkpoint
+from systems.audiodec.config import config_for_checkpoint
+
+DEMO_DIR = Path(__file__).parent / "weights"
+C16 = "autoencoder/symAD_c16_vctk_48000_hop320"
+STAGE1 = f"{C16}/checkpoint-500000steps.pkl"
+STAGE2 = f"{C16}/checkpoint-1000000steps.pkl"
+VOCODER_C16 = "vocoder/AudioDec_v1_symAD_c16_vctk_48000_hop320_clean"
+VOCODER_V1 = "vocoder/AudioDec_v1_symAD_vctk_48000_hop300_clean/checkpoint-500000steps.pkl"
+
+DEMO = {
+    "symad": ("symad_c16_tiny/stage1.pt", "symad_c16_tiny/stage2.pt"),
+    "audiodec_stage1": ("symad_c16_tiny/stage1.pt", "symad_c16_tiny/stage1.pt"),
+    "audiodec": (None, "vocoder_c16_tiny/vocoder.pt"),
+}
+
+
+@dataclass
+class WeightsChoice:
+    """Resolved files for one system.
+
+    Attributes:
+        encoder: checkpoint giving encoder, projector and quantizer.
+        decoder: checkpoint giving the decoder (autoencoder) or the vocoder.
+        source: "demo", "official" or "override".
+        delay: known output delay in samples (measured for the demo weights; 0 otherwise).
+        notes: human-readable remarks (e.g. "12.8 kbps pair: no 24 kbps vocoder released").
+    """
+
+    encoder: Path
+    decoder: Path
+    source: str
+    delay: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _exp_root(weights_dir: Path) -> Path:
+    """Accept the ``exp/`` folder itself or the folder that holds it."""
+    return weights_dir / "exp" if (weights_dir / "exp").is_dir() else weights_dir
+
+
+def resolve_analyzer(vocoder_ckpt: Path) -> Path:
+    """The encoder checkpoint named by ``analyzer:`` in the vocoder's config.yml.
+
+    Relative paths are tried against the vocoder folder and then each of its ancestors (the official
+    value ``exp/autoencoder/...`` is relative to the folder holding ``exp/``).
+    """
+    cfg = config_for_checkpoint(vocoder_ckpt)
+    if not cfg.analyzer:
+        raise FileNotFoundError(f"{cfg.path}: no analyzer: entry naming the encoder checkpoint")
+    candidate = Path(cfg.analyzer)
+    if candidate.is_absolute():
+        if candidate.is_file():
+            return candidate
+    else:
+        for base in [vocoder_ckpt.parent, *vocoder_ckpt.parent.parents]:
+            if (base / candidate).is_file():
+                return base / candidate
+    raise FileNotFoundError(f"{cfg.path}: analyzer {cfg.analyzer} not found near {vocoder_ckpt.parent}")
+
+
+def demo_delays() -> dict[str, int]:
+    """Measured output delays of the demo weights (``weights/manifest.json``)."""
+    path = DEMO_DIR / "manifest.json"
+    if not path.is_file():
+        return {}
+    return {k: int(v) for k, v in json.loads(path.read_text())["delay_samples"].items()}
+
+
+def _demo(kind: str) -> WeightsChoice:
+    enc, dec = DEMO[kind]
+    dec_path = DEMO_DIR / dec
+    if not dec_path.is_file():
+        raise FileNotFoundError(
+            f"demo weights missing: {dec_path} (reinstall the package or pass --weights-dir)"
+        )
+    enc_path = DEMO_DIR / enc if enc else resolve_analyzer(dec_path)
+    if not enc_path.is_file():
+        raise FileNotFoundError(
+            f"demo weights missing: {enc_path} (reinstall the package or pass --weights-dir)"
+        )
+    return WeightsChoice(enc_path, dec_path, "demo", demo_delays().get(kind, 0))
+
+
+def _official(kind: str, weights_dir: Path) -> WeightsChoice:
+    root = _exp_root(weights_dir)
+    if kind in ("symad", "audiodec_stage1"):
+        enc = root / STAGE1
+        dec = root / (STAGE2 if kind == "symad" else STAGE1)
+        for p in (enc, dec):
+            if not p.is_file():
+                raise FileNotFoundError(
+                    f"{p} not found (expected the official release layout under {weights_dir})"
+                )
+        return WeightsChoice(enc, dec, "official")
+    trained = latest_checkpoint(root / VOCODER_C16) if (root / VOCODER_C16).is_dir() else None
+    if trained is not None:
+        return WeightsChoice(resolve_analyzer(trained), trained, "official", notes=["24 kbps vocoder"])
+    voc = root / VOCODER_V1
+    if not voc.is_file():
+        raise FileNotFoundError(f"{voc} not found (expected the official release layout under {weights_dir})")
+    note = "12.8 kbps pair (hop 300, 8 codebooks): no 24 kbps vocoder was released; train one with bench train vocoder"
+    return WeightsChoice(resolve_analyzer(voc), voc, "official", notes=[note])
+
+
+def choose_weights(kind: str, weights_dir: Path | None, override: Path | None) -> WeightsChoice:
+    """Resolve the files of system ``kind``. Raises FileNotFoundError with a clear message."""
+    if override is not None:
+        override = Path(override)
+        if not override.is_file():
+            raise FileNotFoundError(f"checkpoint override for {kind}: {override} not found")
+        if kind == "audiodec":
+            return WeightsChoice(resolve_analyzer(override), override, "override")
+        return WeightsChoice(override, override, "override")
+    if weights_dir is not None:
+        return _official(kind, Path(weights_dir))
+    return _demo(kind)

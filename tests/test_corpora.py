@@ -1,0 +1,81 @@
+"""Corpus sources: demo, VCTK layouts (0.80, 0.92, Valentini), folders, manifests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from bench.corpora import CorpusOptions, open_corpus
+from bench.errors import UsageError
+
+
+def _wav(path, seconds=0.5, sr=48000, fmt=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    x = np.random.default_rng(len(str(path))).normal(0, 0.1, int(seconds * sr)).astype(np.float32)
+    sf.write(path, x, sr, format=fmt)
+
+
+def test_demo_corpus_is_what_the_readme_says():
+    utts = open_corpus("demo").utterances()
+    assert len(utts) >= 8
+    genders = {u.gender for u in utts}
+    assert genders == {"male", "female"} and len({u.speaker for u in utts}) >= 2
+    for u in utts:
+        assert u.sample_rate == 48000 and 3.0 <= u.duration <= 6.0 and u.path.suffix == ".flac"
+        assert sf.info(u.path).channels == 1
+
+
+def test_vctk_080(tmp_path):
+    for spk in ("p225", "p232", "p257"):
+        for n in (1, 2):
+            _wav(tmp_path / "VCTK-Corpus" / "wav48" / spk / f"{spk}_{n:03d}.wav")
+    test = open_corpus(f"vctk:{tmp_path}").utterances()
+    assert [u.id for u in test] == ["p232_001", "p232_002", "p257_001", "p257_002"]
+    assert len(open_corpus(f"vctk:{tmp_path}", CorpusOptions(split="all")).utterances()) == 6
+    sel = open_corpus(f"vctk:{tmp_path}", CorpusOptions(speakers=("p225",))).utterances()
+    assert {u.speaker for u in sel} == {"p225"}
+
+
+def test_vctk_092_microphones(tmp_path):
+    root = tmp_path / "wav48_silence_trimmed"
+    for mic in ("mic1", "mic2"):
+        _wav(root / "p232" / f"p232_003_{mic}.flac", fmt="FLAC")
+        _wav(root / "p257" / f"p257_004_{mic}.flac", fmt="FLAC")
+    utts = open_corpus(f"vctk:{tmp_path}", CorpusOptions(mic="mic2")).utterances()
+    assert [u.id for u in utts] == ["p232_003", "p257_004"]
+    assert all(u.path.name.endswith("_mic2.flac") for u in utts)
+
+
+def test_valentini(tmp_path):
+    for f in ("p232_001", "p257_002"):
+        _wav(tmp_path / "clean_testset_wav" / f"{f}.wav")
+    _wav(tmp_path / "clean_trainset_28spk_wav" / "p226_001.wav")
+    assert [u.id for u in open_corpus(f"vctk:{tmp_path}").utterances()] == ["p232_001", "p257_002"]
+    assert len(open_corpus(f"vctk:{tmp_path}", CorpusOptions(split="all")).utterances()) == 3
+
+
+def test_vctk_without_a_layout_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="no VCTK layout"):
+        open_corpus(f"vctk:{tmp_path}").utterances()
+
+
+def test_folder_and_manifest(tmp_path):
+    _wav(tmp_path / "f" / "spk1" / "a.wav")
+    _wav(tmp_path / "f" / "b.flac", fmt="FLAC")
+    (tmp_path / "f" / "notes.txt").write_text("x")
+    utts = open_corpus(f"folder:{tmp_path / 'f'}").utterances()
+    assert [(u.id, u.speaker) for u in utts] == [("b", ""), ("spk1/a", "spk1")]
+    m = tmp_path / "m.csv"
+    m.write_text("id,path,speaker\nx1,f/b.flac,s9\n")
+    (u,) = open_corpus(f"manifest:{m}").utterances()
+    assert (u.id, u.speaker, u.path) == ("x1", "s9", tmp_path / "f" / "b.flac")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,file\n")
+    with pytest.raises(UsageError, match="lacks column"):
+        open_corpus(f"manifest:{bad}").utterances()
+
+
+def test_unknown_scheme_suggests():
+    with pytest.raises(UsageError, match="did you mean vctk"):
+        open_corpus("vtck:/x")

@@ -1,0 +1,223 @@
+"""Headless Chromium (system binary, via Playwright) through a whole MUSHRA and a whole MOS test
+against the real server and SQLite: what is entered is what is stored, audio runs at 48 kHz."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from listening_test.build import BuildOptions, build_test
+from listening_test.definition import TestDefinition
+from listening_test.server import create_app
+from listening_test.storage import open_storage
+from listening_test.testing import ServerThread, make_run_folder
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic", "--autoplay-policy=no-user-gesture-required"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} not found (install Debian's chromium)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    return make_run_folder(tmp_path_factory.mktemp("run"), n_utts=3, seconds=1.0)
+
+
+def serve(test_dir: Path):
+    definition = TestDefinition.load(test_dir)
+    return ServerThread(create_app(test_dir, definition, open_storage(None, test_dir), "tok" * 8)), definition
+
+
+def new_page(browser):
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page, errors
+
+
+def set_slider(page, sid: str, value: int) -> None:
+    page.locator(f'input.score[data-stimulus="{sid}"]').evaluate(
+        "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }", value)
+
+
+def play_all(page) -> None:
+    for button in page.locator("button.stim").all():
+        button.click()
+        page.wait_for_timeout(30)
+
+
+def start_session(page, url: str) -> str:
+    page.goto(url + "/")
+    page.locator("#start").wait_for()
+    assert page.locator("#start").is_disabled()
+    page.check("#consent")
+    page.click("#start")
+    page.locator("#level-play").wait_for()
+    assert page.evaluate("document.body.dataset.audioRate") == "48000"
+    assert page.locator("#rate-warning").is_hidden()
+    page.click("#level-play")
+    page.click("#level-ok")
+    return page.url.rsplit("/", 1)[1]
+
+
+def test_whole_mushra_test(browser, run_dir, tmp_path):
+    build_test(BuildOptions(run_dir=run_dir, out=tmp_path, type="mushra", items=2, seconds=0.8))
+    server, definition = serve(tmp_path)
+    entered: dict[tuple[str, str], int] = {}
+    with server as srv:
+        page, errors = new_page(browser)
+        pid = start_session(page, srv.url)
+        page.get_by_role("heading", name="Training").wait_for()
+        page.locator("button.stim").first.wait_for()
+        assert "null" not in page.locator("main").inner_text()
+        play_all(page)
+        page.click("#next")
+        for n in (1, 2):
+            page.get_by_role("heading", name=f"Trial {n} of 2").wait_for()
+            sliders = page.locator("input.score")
+            sids = [s.get_attribute("data-stimulus") for s in sliders.all()]
+            assert len(sids) == 5 and all(v == "0" for v in (s.input_value() for s in sliders.all()))  # start at 0
+            assert page.locator("#next").is_disabled()
+            if n == 1:  # the loop region never gets shorter than 500 ms
+                page.locator('input[aria-label="loop start"]').evaluate(
+                    "(el) => { el.value = el.max; el.dispatchEvent(new Event('input')); }")
+                lo, hi = map(float, re.findall(r"\d+\.\d+", page.locator(".loopctl .muted").inner_text()))
+                assert hi - lo == pytest.approx(0.5, abs=0.011)
+            page.locator("button.stim").nth(1).click()  # the loop/transport is live; switch to another
+            page.wait_for_timeout(150)
+            cursor = page.locator(".timeline .cursor").evaluate("(el) => parseFloat(el.style.left)")
+            assert 0 < cursor < 100  # playing: the position moves
+            assert page.evaluate("document.body.dataset.audioRate") == "48000"
+            assert page.locator("#next").is_disabled()  # not every stimulus played yet
+            play_all(page)
+            trial_id = next(t.id for t in definition.trials if set(t.stimuli) == set(sids))
+            for i, sid in enumerate(sids):
+                value = (17 * n + 23 * i) % 101
+                set_slider(page, sid, value)
+                entered[(trial_id, sid)] = value
+            page.fill("#comment", f"trial {n} <b>ok</b>")
+            assert page.locator("#next").is_enabled()
+            page.click("#next")
+            if n == 1:  # close the tab and come back with the session link: resumes at trial 2
+                page.get_by_role("heading", name="Trial 2 of 2").wait_for()
+                page.goto(f"{srv.url}/s/{pid}")
+        page.get_by_role("heading", name="A few questions").wait_for()
+        page.fill("input[name=age]", "31")
+        page.select_option("select[name=expert]", "no")
+        page.click("#submit-questionnaire")
+        page.locator("#done").wait_for()
+        page.screenshot(path=str(tmp_path / "done.png"))
+        assert not errors, errors
+    with sqlite3.connect(tmp_path / "results.sqlite") as conn:
+        stored = {(t, s): v for t, s, v in conn.execute("SELECT trial, stimulus, score FROM ratings")}
+        comments = sorted(r[0] for r in conn.execute("SELECT comment FROM submissions"))
+        answers = conn.execute("SELECT questionnaire, audio_rate FROM participants WHERE id = ?", (pid,)).fetchone()
+    assert stored == {k: float(v) for k, v in entered.items()}
+    assert comments == ["trial 1 <b>ok</b>", "trial 2 <b>ok</b>"]
+    assert '"age": "31"' in answers[0] and answers[1] == 48000
+
+
+def test_whole_mos_test(browser, run_dir, tmp_path):
+    build_test(BuildOptions(run_dir=run_dir, out=tmp_path, type="mos", items=2, seconds=0.6))
+    server, definition = serve(tmp_path)
+    entered: dict[str, int] = {}
+    with server as srv:
+        page, errors = new_page(browser)
+        start_session(page, srv.url)
+        page.get_by_role("heading", name="Training").wait_for()
+        play_all(page)
+        page.click("#next")
+        total = len(definition.trials)
+        assert total == 6
+        for n in range(1, total + 1):
+            page.get_by_role("heading", name=f"Trial {n} of {total}").wait_for()
+            sid = page.locator("button.stim").get_attribute("data-stimulus")
+            score = 1 + (n * 2) % 5
+            page.locator(f"input[name=acr][value='{score}']").check()
+            assert page.locator("#next").is_disabled()  # must be played first
+            page.locator("button.stim").click()
+            page.click("#next")
+            trial = next(t.id for t in definition.trials if t.stimuli == [sid])
+            entered[trial] = score
+        page.get_by_role("heading", name="A few questions").wait_for()
+        page.click("#submit-questionnaire")
+        page.locator("#done").wait_for()
+        assert not errors, errors
+    with sqlite3.connect(tmp_path / "results.sqlite") as conn:
+        stored = {t: v for t, v in conn.execute("SELECT trial, score FROM ratings")}
+    assert stored == {k: float(v) for k, v in entered.items()}
+
+
+SWITCH_JS = """
+async () => {
+  const ctx = new OfflineAudioContext(1, 48000, 48000);
+  const constant = (v) => { const b = ctx.createBuffer(1, 96000, 48000); b.getChannelData(0).fill(v); return b; };
+  const player = new window.ListeningTestPlayer(ctx, {a: constant(1.0), b: constant(0.5)}, () => {});
+  player.play("a");
+  ctx.suspend(0.5).then(() => { player.play("b"); ctx.resume(); });
+  const out = await ctx.startRendering();
+  return Array.from(out.getChannelData(0));
+}
+"""
+
+
+def test_switching_fades_out_then_in_with_5ms_raised_cosines(browser, run_dir, tmp_path):
+    build_test(BuildOptions(run_dir=run_dir, out=tmp_path, type="mushra", items=1, seconds=0.8))
+    server, _ = serve(tmp_path)
+    with server as srv:
+        page, errors = new_page(browser)
+        page.goto(srv.url + "/")
+        page.locator("#start").wait_for()
+        y = np.array(page.evaluate(SWITCH_JS))
+        assert not errors, errors
+    n = 240  # 5 ms at 48 kHz
+    start = 480  # playback starts 10 ms after the call, with a fade-in from zero
+    assert np.all(y[:start + 1] == 0) and y[start + 2] > 0
+    ramp = y[start:start + n]
+    expected = 0.5 - 0.5 * np.cos(np.pi * np.arange(n) / n)
+    assert np.max(np.abs(ramp - expected)) < 0.03 and np.all(np.diff(ramp) >= -1e-6)
+    assert np.allclose(y[start + n + 1:24000], 1.0, atol=1e-6)
+    s0 = 24000 + int(np.argmax(y[24000:] < 1 - 1e-6)) - 1  # last sample of "a" at full level
+    fade_out = y[s0:s0 + n + 1]
+    assert np.all(np.diff(fade_out) <= 1e-6) and fade_out[n // 2] == pytest.approx(0.5, abs=0.03)
+    assert abs(y[s0 + n]) < 1e-3  # down to silence before "b" starts: no cross-fade
+    fade_in = y[s0 + n:s0 + 2 * n + 1]
+    assert np.all(np.diff(fade_in) >= -1e-6) and fade_in[n // 2] == pytest.approx(0.25, abs=0.03)
+    assert np.allclose(y[s0 + 2 * n + 10:s0 + 2 * n + 4800], 0.5, atol=1e-6)
+
+
+def test_warns_visibly_when_the_browser_cannot_play_at_48k(browser, run_dir, tmp_path):
+    build_test(BuildOptions(run_dir=run_dir, out=tmp_path, type="mos", items=1, seconds=0.6))
+    server, _ = serve(tmp_path)
+    with server as srv:
+        page, errors = new_page(browser)
+        # a browser whose audio device forces 44.1 kHz whatever the page asks for
+        page.add_init_script("""(() => { const Native = window.AudioContext;
+            window.AudioContext = function () { return new Native({sampleRate: 44100}); }; })();""")
+        page.goto(srv.url + "/")
+        page.check("#consent")
+        page.click("#start")
+        page.locator("#level-play").wait_for()
+        warning = page.locator("#rate-warning")
+        assert warning.is_visible() and "44100 Hz instead of 48000 Hz" in warning.inner_text()
+        page.click("#level-play")
+        page.click("#level-ok")
+        page.get_by_role("heading", name="Training").wait_for()
+        assert not errors, errors
+    with sqlite3.connect(tmp_path / "results.sqlite") as conn:
+        assert conn.execute("SELECT audio_rate FROM participants").fetchone()[0] == 44100

@@ -1,0 +1,73 @@
+"""End to end: ``bench run`` on the demo corpus writes its report at the end; ``bench report`` on the same
+folder gives tables whose numbers equal results.csv, and a demo page whose audio matches the run's."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from bench.cli import main
+
+try:
+    from test_reports_fixtures import read_results, recompute
+except ImportError:  # tests/ imported as a package
+    from tests.test_reports_fixtures import read_results, recompute
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("bench_run") / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "--systems", "natural,anchor35", "--data", "demo", "--limit", "2",
+         "--metrics", "si_sdr,lsd", "--workers", "1", "--out", str(out)],
+        check=False, capture_output=True, text=True, timeout=600, cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+def test_bench_run_writes_the_report(demo_run: tuple[Path, subprocess.CompletedProcess]) -> None:
+    out, proc = demo_run
+    assert "could not be built" not in proc.stderr
+    assert f"report: {out / 'report' / 'index.html'}" in proc.stdout
+    for name in ("index.html", "summary.md", "summary.tex", "demo/index.html", "plots/bar_si_sdr.pdf",
+                 "plots/scatter_lsd_vs_si_sdr.png"):
+        assert (out / "report" / name).is_file(), name
+
+
+def test_bench_report_numbers_and_demo_audio(demo_run: tuple[Path, subprocess.CompletedProcess], tmp_path: Path) -> None:
+    out, _ = demo_run
+    rep = tmp_path / "rep"
+    assert main(["report", str(out), "--out", str(rep)]) == 0
+    results = read_results(out)
+    md = (rep / "summary.md").read_text().splitlines()
+    start = md.index(f"## Summary of {out.name}")
+    header = [h.strip() for h in md[start + 2].strip("|").split(" | ")]
+    assert header[3:5] == ["si_sdr (dB) ↑", "lsd ↓"]
+    end = md.index("", start + 2)
+    rows = md[start + 4: end]
+    assert [r.split(" | ")[0].strip("| ") for r in rows] == ["natural", "anchor35"]
+    for line in rows:
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        for metric, text in zip(("si_sdr", "lsd"), cells[3:5]):
+            n, _, mean, half = recompute([r["value"] for r in results if r["system"] == cells[0] and r["metric"] == metric])
+            m = re.match(r"^\**(-?\d+\.\d+)\**(?: ± (\d+\.\d+))?$", text)
+            assert m and n == 2, text
+            for got, want in ((m.group(1), mean), (m.group(2), half)):
+                assert abs(float(got) - want) <= 0.5 * 10 ** -len(got.split(".")[1]) + 1e-9, (cells[0], metric, text)
+    # every demo player is the run's audio, sample for sample at 16-bit precision
+    utts = sorted({r["utterance"] for r in results})
+    for u in utts:
+        for folder, src in (("_reference", out / "reference" / f"{u}.wav"), ("anchor35", out / "audio" / "anchor35" / f"{u}.wav")):
+            a, sr_a = sf.read(rep / "demo" / "audio" / folder / f"{u}.wav", dtype="float32")
+            b, sr_b = sf.read(src, dtype="float32")
+            assert sr_a == sr_b == 48000 and a.shape == b.shape
+            assert float(abs(a - b.clip(-1, 1)).max()) <= 1.0 / 32768 + 1e-6
+    assert len(utts) == 2

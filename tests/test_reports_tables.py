@@ -1,0 +1,130 @@
+"""summary.md and summary.tex: their numbers equal those recomputed from results.csv; best in bold."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from reports.build import ReportOptions, write_tables
+from reports.rundata import load_run
+
+try:
+    from test_reports_fixtures import make_run, read_results, recompute
+except ImportError:  # tests/ imported as a package
+    from tests.test_reports_fixtures import make_run, read_results, recompute
+
+MD_CELL = re.compile(r"^(\*\*)?(-?\d+\.\d+)(?:\*\*)?(?: ± (\d+\.\d+))?(?: \(n=(\d+), (\d+) failed\))?$")
+TEX_CELL = re.compile(r"^\$(\\mathbf\{)?(-?\d+\.\d+)\}?(?: \\pm (\d+\.\d+))?\$(?: \{\\scriptsize \(n=(\d+), (\d+) failed\)\})?$")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = make_run(tmp_path_factory.mktemp("run") / "run_ok", failing=True)
+    (run / "report").mkdir()
+    write_tables(load_run(run), run / "report", ReportOptions())  # the tables only (plots: test_reports_pages)
+    return run
+
+
+def _close(text: str, value: float) -> bool:
+    decimals = len(text.split(".")[1])
+    return abs(float(text) - value) <= 0.5 * 10 ** -decimals + 1e-9
+
+
+def _parse_md(md: str, title: str) -> tuple[list[str], dict[str, list[str]]]:
+    lines = md.splitlines()
+    i = lines.index(title)
+    header = [h.strip() for h in lines[i + 2].strip("|").split(" | ")]
+    rows = {}
+    for line in lines[i + 4:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        rows[cells[0]] = cells
+    return header, rows
+
+
+def _parse_tex(tex: str, caption: str) -> tuple[list[str], dict[str, list[str]]]:
+    block = tex[tex.index(caption):]
+    block = block[: block.index(r"\end{table}")]
+    head = block[block.index(r"\toprule") + 8: block.index(r"\midrule")].strip()
+    body = block[block.index(r"\midrule") + 8: block.index(r"\bottomrule")].strip()
+    header = [h.strip() for h in head.removesuffix(r"\\").split(" & ")]
+    rows = {}
+    for line in body.splitlines():
+        cells = [c.strip() for c in line.strip().removesuffix(r"\\").split(" & ")]
+        rows[cells[0].replace(r"\_", "_")] = cells
+    return header, rows
+
+
+def _check(rows: dict[str, list[str]], header: list[str], results: list[dict], speaker: str | None,
+           pattern: re.Pattern[str]) -> int:
+    """Compare every numeric cell with the recomputation; returns how many cells were checked."""
+    metrics = ["si_sdr", "lsd", "bitrate_kbps"]
+    assert len(header) == 3 + len(metrics)
+    checked = 0
+    best: dict[str, tuple[float, set[str]]] = {}
+    for system, cells in rows.items():
+        for metric, text in zip(metrics, cells[3:]):
+            vals = [r["value"] for r in results if r["system"] == system and r["metric"] == metric
+                    and (speaker is None or r["speaker"] == speaker)]
+            n, n_failed, mean, half = recompute(vals)
+            if n == 0:
+                assert "failed" in text if n_failed else text in ("–", "--")
+                continue
+            m = pattern.match(text)
+            assert m, f"{system}/{metric}: unparsable cell {text!r}"
+            assert _close(m.group(2), mean), (system, metric, text, mean)
+            if math.isnan(half):
+                assert m.group(3) is None
+            else:
+                assert _close(m.group(3), half), (system, metric, text, half)
+            if n_failed:
+                assert (int(m.group(4)), int(m.group(5))) == (n, n_failed)
+            else:
+                assert m.group(4) is None
+            if metric != "bitrate_kbps" and system != "natural":
+                sign = 1 if metric == "si_sdr" else -1
+                key = round(sign * float(m.group(2)), 6)
+                cur = best.get(metric)
+                if cur is None or key > cur[0]:
+                    best[metric] = (key, {system})
+                elif key == cur[0]:
+                    cur[1].add(system)
+            checked += 1
+    for metric, (_, winners) in best.items():
+        j = 3 + metrics.index(metric)
+        bold = {s for s, cells in rows.items() if pattern.match(cells[j]) and pattern.match(cells[j]).group(1)}
+        assert bold == winners, (metric, bold, winners)
+    return checked
+
+
+def test_markdown_numbers_equal_recomputation(report: Path) -> None:
+    md = (report / "report" / "summary.md").read_text()
+    results = read_results(report)
+    header, rows = _parse_md(md, f"## Summary of {report.name}")
+    assert header[3] == "si_sdr (dB) ↑" and header[4] == "lsd ↓"
+    assert list(rows) == ["natural", "lowpass", "delayed", "noisy", "broken_sys"]
+    assert _check(rows, header, results, None, MD_CELL) >= 12
+    for speaker in ("p225", "p226", "p227"):
+        header, rows = _parse_md(md, f"### Speaker {speaker}")
+        assert _check(rows, header, results, speaker, MD_CELL) >= 12
+    assert "alignment before intrusive metrics: on" in md
+    assert "n_fft=1024" in md  # metric settings from run.json
+
+
+def test_latex_numbers_equal_recomputation_and_names_are_escaped(report: Path) -> None:
+    tex = (report / "report" / "summary.tex").read_text()
+    results = read_results(report)
+    header, rows = _parse_tex(tex, rf"\caption{{Summary of {report.name.replace('_', chr(92) + '_')}}}")
+    assert header[3] == r"si\_sdr (dB) $\uparrow$" and header[4] == r"lsd $\downarrow$"
+    assert "broken_sys" in rows and r"broken\_sys" in tex and "broken_sys" not in tex.replace(r"\_", "")
+    assert _check(rows, header, results, None, TEX_CELL) >= 12
+    header, rows = _parse_tex(tex, r"\caption{Speaker p226}")
+    assert _check(rows, header, results, "p226", TEX_CELL) >= 12
+    assert tex.count(r"\toprule") == 4 and tex.count(r"\bottomrule") == 4  # overall + 3 speakers
+    # every brace opened is closed (a broken escape would unbalance them)
+    stripped = tex.replace(r"\{", "").replace(r"\}", "")
+    assert stripped.count("{") == stripped.count("}")
