@@ -1,12 +1,14 @@
 """Training pairs for the SPF: sample-aligned (clean, coded) waveforms, cached on disk, and random crops.
 
 Coded audio is produced by running a registered system (``systems.build_system``) on each clean file
-and cached as ``<cache>/<system>/<utterance id>.flac`` (float32 FLAC-safe: written as 24-bit), so
-re-training on the same data does not re-run the codec.
+and cached as ``<cache>/<system>-<provenance hash>/<utterance id>.flac`` (24-bit), so re-training on the
+same data with the same codec build does not re-run the codec, and new codec weights never reuse stale audio.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,8 +106,12 @@ def build_pairs(
 
     pairs: list[Pair] = []
     for codec in codecs:
-        system = None
-        folder = Path(cache_dir) / re.sub(r"[^\w.+-]+", "_", codec)
+        system = build_system(codec, SystemOptions(device=device))
+        if system.sample_rate != sample_rate:
+            raise ValueError(f"{codec}: works at {system.sample_rate} Hz, the SPF at {sample_rate}")
+        # the cache is keyed by the system's provenance (weights sha256, library versions, settings)
+        key = hashlib.sha256(json.dumps(system.provenance(), sort_keys=True, default=str).encode()).hexdigest()
+        folder = Path(cache_dir) / f"{cache_name(codec)}-{key[:12]}"
         folder.mkdir(parents=True, exist_ok=True)
         lags = []
         for utt in utterances:
@@ -114,10 +120,6 @@ def build_pairs(
             if cached.is_file():
                 coded = read_audio(cached, sample_rate)
             else:
-                if system is None:
-                    system = build_system(codec, SystemOptions(device=device))
-                    if system.sample_rate != sample_rate:
-                        raise ValueError(f"{codec}: works at {system.sample_rate} Hz, the SPF at {sample_rate}")
                 coded = np.asarray(system.process(clean, utterance_id=utt.id).audio, dtype=np.float32)
                 sf.write(str(cached), np.clip(coded, -1, 1), sample_rate, subtype="PCM_24")
             coded, lag = align(clean, coded)
