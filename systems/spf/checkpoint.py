@@ -66,6 +66,17 @@ def save_checkpoint(
     return sha256_file(path)
 
 
+def export_inference(src: Path, dst: Path) -> str:
+    """Copy a training checkpoint (``last.pt``) without its ``train_state``; returns the new sha256."""
+    payload = torch.load(Path(src), map_location="cpu", weights_only=True)
+    if payload.get("format") != FORMAT:
+        raise ValueError(f"{src}: not a codec-bench SPF checkpoint")
+    payload.pop("train_state", None)
+    Path(dst).parent.mkdir(parents=True, exist_ok=True)
+    torch.save(payload, Path(dst))
+    return sha256_file(Path(dst))
+
+
 def load_checkpoint(path: Path, device: str = "cpu") -> tuple[ScoreModel, dict[str, Any]]:
     """Load our format or an SGMSE+ ``.ckpt`` (detected by its keys).
 
