@@ -71,10 +71,10 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError(f"--resume: {last} does not exist")
         payload = torch.load(last, map_location="cpu", weights_only=True)
         saved = SPFConfig.from_dict(payload["config"], source=str(last))
-        keep = {"train": {"steps": cfg.train.steps, "threads": cfg.train.threads}}
-        if args.config and saved.updated(keep).to_dict() != cfg.to_dict():
+        if args.config and saved.updated({"train": {"steps": cfg.train.steps, "threads": cfg.train.threads}}
+                                         ).to_dict() != cfg.to_dict():
             raise UsageError(f"--resume: {args.config} differs from the config inside {last}")
-        cfg = saved.updated(keep)
+        cfg = saved.updated({"train": updates})  # only what the command line sets explicitly
     elif last.is_file():
         raise UsageError(f"{last} exists: pass --resume to continue, or choose another --out")
     if cfg.train.threads:
