@@ -25,7 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from systems.audiodec.checkpoint import load_model, read_checkpoint, sha256_file
-from systems.audiodec.codec import Codec, measure_delay
+from systems.audiodec.codec import Codec, measure_common_delay, measure_delay
 from systems.audiodec.config import load_config, save_config
 from systems.audiodec.data import load_audio
 from systems.audiodec.weights import DEMO_DIR
@@ -52,18 +52,19 @@ def export(src: Path, dst: Path, analyzer: str | None = None) -> None:
     save_config(cfg, dst.parent / "config.yml")
 
 
-def evaluate(kind: str, enc: Path, dec: Path, clips: list[np.ndarray]) -> dict[str, float]:
+def evaluate(kind: str, enc: Path, dec: Path, clips: list[np.ndarray], delay_clips: list[np.ndarray]) -> dict:
     analyzer, _ = load_model(enc)
     synth, _ = load_model(dec)
     codec = Codec(analyzer, synth)  # type: ignore[arg-type]
-    delays, stois = [], []
-    for x in clips:
+    delays, stois, outputs = [], [], []
+    for x in delay_clips:
         n = len(x) // codec.hop * codec.hop + 2 * codec.hop
         padded = np.zeros(n, dtype=np.float32)
         padded[: len(x)] = x
         y = codec.run(torch.from_numpy(padded).view(1, 1, -1))[0, 0].numpy()
+        outputs.append(y)
         delays.append(measure_delay(x, y, 2 * codec.hop))
-    delay = int(np.median(delays))
+    delay = measure_common_delay(delay_clips, outputs, 2 * codec.hop)
     try:
         from pystoi import stoi
 
@@ -84,7 +85,10 @@ def main() -> int:
     p.add_argument("--stage1", type=Path, required=True)
     p.add_argument("--stage2", type=Path)
     p.add_argument("--vocoder", type=Path)
-    p.add_argument("--eval", type=Path, required=True, help="folder of held-out wav/flac files")
+    p.add_argument("--eval", type=Path, required=True, help="folder of wav/flac files for STOI")
+    p.add_argument(
+        "--delay-data", type=Path, required=True, help="held-out wav/flac files to measure the delay on"
+    )
     args = p.parse_args()
     torch.set_num_threads(1)
     ae_dir, voc_dir = DEMO_DIR / "symad_c16_tiny", DEMO_DIR / "vocoder_c16_tiny"
@@ -97,15 +101,24 @@ def main() -> int:
             shutil.rmtree(voc_dir)
         export(args.vocoder, voc_dir / "vocoder.pt", analyzer="symad_c16_tiny/stage1.pt")
     clips = [load_audio(f, 48000) for f in sorted(args.eval.iterdir()) if f.suffix in (".wav", ".flac")]
+    delay_clips = [
+        load_audio(f, 48000) for f in sorted(args.delay_data.iterdir()) if f.suffix in (".wav", ".flac")
+    ]
     results = {
-        "audiodec_stage1": evaluate("audiodec_stage1", ae_dir / "stage1.pt", ae_dir / "stage1.pt", clips),
-        "symad": evaluate("symad", ae_dir / "stage1.pt", ae_dir / "stage2.pt", clips),
+        "audiodec_stage1": evaluate(
+            "audiodec_stage1", ae_dir / "stage1.pt", ae_dir / "stage1.pt", clips, delay_clips
+        ),
+        "symad": evaluate("symad", ae_dir / "stage1.pt", ae_dir / "stage2.pt", clips, delay_clips),
     }
     if args.vocoder:
-        results["audiodec"] = evaluate("audiodec", ae_dir / "stage1.pt", voc_dir / "vocoder.pt", clips)
+        results["audiodec"] = evaluate(
+            "audiodec", ae_dir / "stage1.pt", voc_dir / "vocoder.pt", clips, delay_clips
+        )
     files = sorted(p for p in DEMO_DIR.rglob("*") if p.is_file() and p.name != "manifest.json")
     manifest = {
         "delay_samples": {k: v["delay_samples"] for k, v in results.items()},
+        "delay_folder": str(args.delay_data),
+        "delay_method": "peak of the summed RMS-envelope cross-correlations (measure_common_delay)",
         "eval_folder": str(args.eval),
         "eval_stoi": {k: round(v["stoi_mean"], 4) for k, v in results.items() if "stoi_mean" in v},
         "sources": {

@@ -10,7 +10,7 @@ import torch
 
 from systems import SystemOptions, build_system, describe_systems
 from systems.audiodec.checkpoint import build_model, save_checkpoint
-from systems.audiodec.codec import measure_delay
+from systems.audiodec.codec import measure_common_delay, measure_delay
 from systems.audiodec.config import load_config, packaged_config, parse_config
 from systems.audiodec.weights import STAGE1, STAGE2, VOCODER_V1
 from systems.base import SystemUnavailable
@@ -99,3 +99,9 @@ def test_measure_delay_finds_a_known_shift() -> None:
     x = speechlike(0.5, seed=7)
     shifted = np.concatenate([np.zeros(137, np.float32), x])[: len(x)]
     assert measure_delay(x, shifted, 640) == 137
+
+
+def test_common_delay_ignores_pitch_period_side_peaks() -> None:
+    refs = [speechlike(0.5, seed=s) for s in (8, 9, 10)]
+    decs = [np.concatenate([np.zeros(90, np.float32), r])[: len(r)] for r in refs]
+    assert abs(measure_common_delay(refs, decs, 640) - 90) <= 2  # envelopes: 2-sample precision
