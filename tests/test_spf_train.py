@@ -67,6 +67,10 @@ def test_align_undoes_a_codec_delay():
     coded, lag = align(clean, delayed)
     assert lag == 37 and len(coded) == len(clean)
     np.testing.assert_allclose(coded[: 4800 - 37], clean[: 4800 - 37])
+    from systems.spf.data import common_lag
+
+    pairs = [(clean, delayed), (clean[::-1].copy(), np.concatenate([np.zeros(37, np.float32), clean[::-1][:-37]]))]
+    assert common_lag(pairs, 100) == 37
 
 
 def test_bench_train_spf_runs_opus_end_to_end(tmp_path):

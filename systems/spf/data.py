@@ -85,6 +85,21 @@ def estimate_lag(clean: np.ndarray, coded: np.ndarray, max_lag: int) -> int:
     return idx if idx <= max_lag else idx - len(lags)
 
 
+def common_lag(pairs: list[tuple[np.ndarray, np.ndarray]], max_lag: int) -> int:
+    """One lag for many (clean, coded) pairs: the peak of their summed normalised cross-correlations
+    (robust where per-file peaks jump to pitch side lobes on poor codecs)."""
+    acc = np.zeros(2 * max_lag + 1)
+    for clean, coded in pairs:
+        x, c = clean.astype(np.float64), coded.astype(np.float64)
+        norm = np.sqrt(np.dot(x, x) * np.dot(c, c))
+        if norm == 0:
+            continue
+        size = 1 << (len(x) + len(c) - 1).bit_length()
+        xc = np.fft.irfft(np.fft.rfft(c, size) * np.conj(np.fft.rfft(x, size)), size)
+        acc += np.concatenate([xc[-max_lag:], xc[: max_lag + 1]]) / norm
+    return int(np.argmax(acc)) - max_lag
+
+
 def align(
     clean: np.ndarray, coded: np.ndarray, max_lag: int = 960, lag: int | None = None
 ) -> tuple[np.ndarray, int]:
@@ -119,7 +134,6 @@ def build_pairs(
         key = hashlib.sha256(json.dumps(system.provenance(), sort_keys=True, default=str).encode()).hexdigest()
         folder = Path(cache_dir) / f"{cache_name(codec)}-{key[:12]}"
         folder.mkdir(parents=True, exist_ok=True)
-        lags = []
         raw: list[tuple[Utterance, np.ndarray, np.ndarray]] = []
         for utt in utterances:
             clean = read_audio(utt.path, sample_rate)
@@ -129,15 +143,12 @@ def build_pairs(
             else:
                 coded = np.asarray(system.process(clean, utterance_id=utt.id).audio, dtype=np.float32)
                 sf.write(str(cached), np.clip(coded, -1, 1), sample_rate, subtype="PCM_24")
-            lags.append(estimate_lag(clean.astype(np.float64), coded.astype(np.float64), 960))
             raw.append((utt, clean, coded))
-        # a codec's delay is one constant: per-file estimates scatter on poor codecs, the median does not
-        lag = int(np.median(lags))
+        # a codec's delay is one constant: per-file peaks scatter on poor codecs, the summed one does not
+        lag = common_lag([(c, y) for _, c, y in raw], 960)
         for utt, clean, coded in raw:
             pairs.append(Pair(clean, align(clean, coded, lag=lag)[0], codec, utt.id))
-        spread = int(np.percentile(np.abs(np.array(lags) - lag), 90))
-        log(f"{codec}: {len(utterances)} pairs; residual delay {lag} samples corrected "
-            f"(90% of per-file estimates within +-{spread})")
+        log(f"{codec}: {len(utterances)} pairs; residual delay {lag} samples corrected")
     return pairs
 
 
