@@ -105,3 +105,22 @@ def test_common_delay_ignores_pitch_period_side_peaks() -> None:
     refs = [speechlike(0.5, seed=s) for s in (8, 9, 10)]
     decs = [np.concatenate([np.zeros(90, np.float32), r])[: len(r)] for r in refs]
     assert abs(measure_common_delay(refs, decs, 640) - 90) <= 2  # envelopes: 2-sample precision
+
+
+@pytest.fixture
+def one_thread():
+    """Hop-sized streaming chunks are tiny ops: one thread avoids spinning on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("kind", ["symad", "audiodec"])
+def test_demo_systems_offline_and_streaming_agree(kind: str, one_thread: None) -> None:
+    x = speechlike(0.3, seed=11)
+    offline = build_system(kind, SystemOptions()).process(x, utterance_id="o")
+    streamed = build_system(kind, SystemOptions(streaming=True)).process(x, utterance_id="s")
+    assert offline.audio.shape == streamed.audio.shape == x.shape
+    assert offline.bits == streamed.bits == 16 * 10 * int(np.ceil(len(x) / 320))
+    assert np.max(np.abs(offline.audio - streamed.audio)) < 1e-4
