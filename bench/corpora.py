@@ -105,7 +105,8 @@ class DemoCorpus(Corpus):
     scheme = "demo"
 
     def utterances(self) -> list[Utterance]:
-        rows = list(csv.DictReader(open(DEMO_DIR / "manifest.csv", newline="")))
+        with open(DEMO_DIR / "manifest.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
         return self._select([_probe(DEMO_DIR / r["path"], r["id"], r["speaker"], r["gender"]) for r in rows])
 
 

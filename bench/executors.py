@@ -1,7 +1,9 @@
-"""Executors run the metric stage: one interface, a local process pool by default.
+"""Executors run the system and metric stages: one interface, a local process pool by default.
 
 ``Executor.map_unordered(fn, jobs)`` yields ``(job, result)`` as results arrive, so the runner can
-commit each result as soon as it exists.
+commit each result as soon as it exists. ``Executor.map_system(system, fn, batches)`` runs a system
+on batches of utterances, the system loaded once per worker; the local executor does that in this
+process, in order. Executors are registered in :data:`EXECUTORS` (``--executor local|ray``).
 """
 
 from __future__ import annotations
@@ -11,36 +13,67 @@ import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from bench.errors import UsageError
 from bench.registry import Registry
+
+if TYPE_CHECKING:
+    from systems import System
 
 J = TypeVar("J")
 R = TypeVar("R")
 
+#: jobs in flight per worker: enough to keep workers busy, bounded so memory does not grow with the corpus
+IN_FLIGHT_PER_WORKER = 2
+
+
+class ExecutorError(UsageError):
+    """The executor cannot do what was asked (missing package, bad address, no GPU); the message says why."""
+
 
 class Executor(ABC):
-    """Runs independent jobs; results come back in any order."""
+    """Runs independent jobs; results come back in any order.
+
+    Args:
+        workers: parallel workers (default: all cores).
+        address: where to find a cluster (only executors that use one accept it).
+    """
 
     name: str = ""
+
+    def __init__(self, workers: int | None = None, address: str | None = None) -> None:
+        if address is not None:
+            raise ExecutorError(f"--ray-address applies to --executor ray, not --executor {self.name}")
+        self.workers = max(1, workers or os.cpu_count() or 1)
 
     @abstractmethod
     def map_unordered(self, fn: Callable[[J], R], jobs: Iterable[J]) -> Iterator[tuple[J, R]]:
         """Apply ``fn`` to each job; yield (job, result) as each finishes."""
 
+    def map_system(self, system: System, fn: Callable[[System, J], R], batches: Iterable[J]) -> Iterator[tuple[J, R]]:
+        """Apply ``fn(system, batch)`` to each batch; yield (batch, result) as each finishes.
+
+        The default runs in this process, in order, with the system as it is (weights loaded once).
+        """
+        for batch in batches:
+            yield batch, fn(system, batch)
+
     def close(self) -> None:
         """Release workers."""
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name}
+        return {"name": self.name, "workers": self.workers}
 
 
 EXECUTORS: Registry[type[Executor]] = Registry("executor", "codec_bench.executors")
+EXECUTORS.register("ray", "bench.ray_executor:RayExecutor")
 
 
 def _init_worker() -> None:
     # one BLAS/torch thread per worker process: the pool provides the parallelism
-    for var in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    # numba (ViSQOL) is first imported inside the worker, so this still takes effect there
+    for var in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     torch = sys.modules.get("torch")  # only if already loaded: importing it costs seconds per worker
     if torch is not None:
@@ -53,12 +86,11 @@ class LocalExecutor(Executor):
 
     name = "local"
 
-    def __init__(self, workers: int | None = None) -> None:
-        self.workers = max(1, workers or os.cpu_count() or 1)
+    def __init__(self, workers: int | None = None, address: str | None = None) -> None:
+        super().__init__(workers, address)
         self._pool: ProcessPoolExecutor | None = None
 
     def map_unordered(self, fn: Callable[[J], R], jobs: Iterable[J]) -> Iterator[tuple[J, R]]:
-        jobs = list(jobs)
         if self.workers == 1:
             for job in jobs:
                 yield job, fn(job)
@@ -70,7 +102,7 @@ class LocalExecutor(Executor):
         # keep a bounded number of jobs in flight so memory does not grow with the corpus
         for job in it:
             pending[self._pool.submit(fn, job)] = job
-            if len(pending) >= 2 * self.workers:
+            if len(pending) >= IN_FLIGHT_PER_WORKER * self.workers:
                 break
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -85,6 +117,3 @@ class LocalExecutor(Executor):
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
-
-    def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "workers": self.workers}

@@ -13,7 +13,7 @@ T = TypeVar("T")
 class Progress:
     """``with Progress(total, "metrics") as p: ... p.update()``."""
 
-    def __init__(self, total: int, desc: str, *, stream=None, quiet: bool = False) -> None:  # noqa: ANN001
+    def __init__(self, total: int, desc: str, *, stream=None, quiet: bool = False) -> None:
         self.total, self.desc, self.quiet = total, desc, quiet
         self.stream = stream or sys.stderr
         self.done = 0

@@ -54,7 +54,7 @@ class Registry(Generic[T]):
         for alias in aliases:
             self._aliases[alias] = name
 
-    def decorator(self, name: str, *, aliases: tuple[str, ...] = ()):  # noqa: ANN201
+    def decorator(self, name: str, *, aliases: tuple[str, ...] = ()):
         """``@REGISTRY.decorator("name")`` registers a class or function."""
 
         def wrap(obj: T) -> T:

@@ -4,6 +4,7 @@ Stages (each skips what a previous, possibly killed, run already finished):
 1. references: each input is validated and resampled once to ``reference/<id>.wav`` (+ a sidecar with
    its checksum, or the error that names the file);
 2. systems: each system writes ``audio/<sys>/<id>.wav`` and a sidecar (bits, info, or the error);
+   batches of similar length run where the executor puts the system (this process, or Ray actors);
 3. metrics: (utterance, system) pairs go to the executor; each result is appended to results.jsonl and
    fsync'ed as it arrives;
 4. results.csv, summary.csv and run.json are derived from the log.
@@ -26,16 +27,26 @@ from typing import Any
 import numpy as np
 
 from bench import __version__
-from bench.audio import SAMPLE_RATE, RESAMPLER, load_input, read_wav, sha256_file, write_text_atomic, write_wav_atomic
+from bench.audio import (
+    RESAMPLER,
+    SAMPLE_RATE,
+    load_input,
+    sha256_file,
+    write_text_atomic,
+    write_wav_atomic,
+)
 from bench.corpora import CorpusOptions, Utterance, open_corpus
 from bench.errors import InputError, UsageError
 from bench.evaluate import PairJob, evaluate_pair
 from bench.executors import EXECUTORS, Executor
 from bench.progress import Progress
 from bench.provenance import git_revision, machine, versions
+from bench.registry import RegistryError
 from bench.rundir import FORMAT_VERSION, RunDir, system_dir
+from bench.shards import Shard
 from bench.stats import NOT_APPLICABLE, summarize
 from bench.store import ResultStore, Row
+from bench.system_stage import BatchResult, SystemBatch, length_batches, run_batch
 from metrics import EXTRA_ROWS, METRICS, library_version
 from systems import System, SystemOptions, SystemUnavailable, build_system, expand_systems
 
@@ -62,6 +73,8 @@ class RunConfig:
     corpus: CorpusOptions = field(default_factory=CorpusOptions)
     system_options: SystemOptions = field(default_factory=SystemOptions)
     executor: str = "local"
+    executor_address: str | None = None
+    shard: Shard | None = None
     report: bool = True
     overwrite: bool = False
     quiet: bool = False
@@ -155,48 +168,35 @@ def _prepare_reference(rd: RunDir, utt: Utterance, downmix: bool) -> dict[str, A
     return info
 
 
-def _run_system(rd: RunDir, system: System, utts: list[Utterance], quiet: bool) -> None:
+def _run_system(rd: RunDir, system: System, utts: list[Utterance], refs: dict[str, dict[str, Any]],
+                executor: Executor, quiet: bool) -> None:
     """Write every missing output of one system; a failing item gets an error sidecar, the rest go on."""
     todo = [u for u in utts if not rd.audio_sidecar(system.name, u.id).exists()]
     if not todo:
         return
-    bs = max(1, system.options.batch_size)
+    batches = length_batches([(u.id, str(rd.reference_wav(u.id)), int(refs[u.id]["samples"])) for u in todo],
+                             system.options.batch_size)
     with Progress(len(todo), f"{system.name}", quiet=quiet) as prog:
-        for start in range(0, len(todo), bs):
-            batch = todo[start:start + bs]
-            audios = [read_wav(rd.reference_wav(u.id))[0] for u in batch]
-            try:
-                t0 = time.monotonic()
-                outs = system.process_batch(audios, utterance_ids=[u.id for u in batch])
-                per_item = [(time.monotonic() - t0) / len(batch)] * len(batch)
-                results: list[Any] = list(outs)
-            except Exception:  # isolate the failing item(s)
-                results, per_item = [], []
-                for u, a in zip(batch, audios):
-                    t0 = time.monotonic()
-                    try:
-                        results.append(system.process(a, utterance_id=u.id))
-                    except Exception as exc:
-                        results.append(exc)
-                    per_item.append(time.monotonic() - t0)
-            for u, a, res, secs in zip(batch, audios, results, per_item):
-                _store_output(rd, system.name, u, a, res, secs)
-            prog.update(len(batch))
+        for batch, result in executor.map_system(system, run_batch, batches):
+            _store_batch(rd, system.name, batch, result, refs)
+            prog.update(len(batch.ids))
 
 
-def _store_output(rd: RunDir, name: str, utt: Utterance, ref: np.ndarray, res: Any, secs: float) -> None:
-    sidecar = rd.audio_sidecar(name, utt.id)
-    if isinstance(res, Exception):
-        write_text_atomic(sidecar, json.dumps({"error": f"{name} failed on {utt.id}: "
-                                                        f"{res.__class__.__name__}: {res}"}))
-        return
-    y = np.asarray(res.audio, dtype=np.float32)
-    if y.shape != ref.shape or not np.all(np.isfinite(y)):
-        problem = "non-finite samples" if y.shape == ref.shape else f"length {y.shape} != input {ref.shape}"
-        write_text_atomic(sidecar, json.dumps({"error": f"{name} returned {problem} for {utt.id}"}))
-        return
-    write_wav_atomic(rd.audio_wav(name, utt.id), y)
-    write_text_atomic(sidecar, json.dumps({"bits": res.bits, "seconds": secs, "info": res.info}, default=str))
+def _store_batch(rd: RunDir, name: str, batch: SystemBatch, result: BatchResult,
+                 refs: dict[str, dict[str, Any]]) -> None:
+    for uid, res, secs in zip(batch.ids, result.outputs, result.seconds):
+        sidecar = rd.audio_sidecar(name, uid)
+        if isinstance(res, str):
+            write_text_atomic(sidecar, json.dumps({"error": f"{name} failed on {uid}: {res}"}))
+            continue
+        y = np.asarray(res.audio, dtype=np.float32)
+        n = int(refs[uid]["samples"])
+        if y.shape != (n,) or not np.all(np.isfinite(y)):
+            problem = "non-finite samples" if y.shape == (n,) else f"length {y.shape} != input {(n,)}"
+            write_text_atomic(sidecar, json.dumps({"error": f"{name} returned {problem} for {uid}"}))
+            continue
+        write_wav_atomic(rd.audio_wav(name, uid), y)
+        write_text_atomic(sidecar, json.dumps({"bits": res.bits, "seconds": secs, "info": res.info}, default=str))
 
 
 def run(cfg: RunConfig) -> RunOutcome:
@@ -212,6 +212,8 @@ def run(cfg: RunConfig) -> RunOutcome:
     utts = corpus.utterances()
     if cfg.limit is not None:
         utts = utts[: cfg.limit]
+    if cfg.shard is not None:
+        utts = cfg.shard.select(utts)
     if not utts:
         raise UsageError(f"--data {cfg.data}: no utterances selected")
     metric_names, skipped_metrics = _resolve_metrics(cfg.metrics)
@@ -230,8 +232,13 @@ def run(cfg: RunConfig) -> RunOutcome:
             refs[u.id] = _prepare_reference(rd, u, cfg.downmix)
             prog.update()
     good = [u for u in utts if "error" not in refs[u.id]]
-    for system in systems:
-        _run_system(rd, system, good, cfg.quiet)
+    executor = _make_executor(cfg)
+    try:
+        for system in systems:
+            _run_system(rd, system, good, refs, executor, cfg.quiet)
+    except BaseException:
+        executor.close()
+        raise
 
     store = ResultStore(rd.results_jsonl)
     wanted = (*metric_names, *EXTRA_ROWS)
@@ -253,7 +260,6 @@ def run(cfg: RunConfig) -> RunOutcome:
                                 tuple(m for m in metric_names if m in missing), out.get("bits"),
                                 refs[u.id]["duration"], "bitrate_kbps" in missing, "lag_samples" in missing,
                                 cfg.align, cfg.max_lag_ms))
-    executor = _make_executor(cfg)
     try:
         with Progress(len(jobs), "metrics", quiet=cfg.quiet) as prog:
             for _, rows in executor.map_unordered(evaluate_pair, jobs):
@@ -266,8 +272,10 @@ def run(cfg: RunConfig) -> RunOutcome:
 
 
 def _make_executor(cfg: RunConfig) -> Executor:
-    cls = EXECUTORS.get(cfg.executor)
-    return cls(workers=cfg.workers)
+    try:
+        return EXECUTORS.get(cfg.executor)(workers=cfg.workers, address=cfg.executor_address)
+    except RegistryError as exc:
+        raise UsageError(f"--executor: {exc}") from None
 
 
 def finalize(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: list[str], utts: list[Utterance],
@@ -279,7 +287,7 @@ def finalize(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: li
     store.write_csv(rd.results_csv)
     rows = store.sorted_rows()
     write_summary_csv(rd.summary_csv, rows)
-    failures = [r for r in rows if math.isnan(r.value) and not r.error.startswith(NOT_APPLICABLE)]
+    failures = failed_rows(rows)
     _write_run_json(rd, cfg, systems, metric_names, utts, refs, created, status="complete", old=old,
                     failures=failures)
     if not cfg.quiet:
@@ -290,6 +298,16 @@ def finalize(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: li
                 print(f"  {r.system} / {r.utterance} / {r.metric}: {r.error}", file=sys.stderr)
         print(f"\nresults: {rd.results_csv}\nsummary: {rd.summary_csv}\nprovenance: {rd.run_json}")
     return RunOutcome(rd.root, len(rows), failures, skipped_systems, time.monotonic() - t_start)
+
+
+def failed_rows(rows: list[Row]) -> list[Row]:
+    """Rows whose value could not be computed (not-applicable rows, e.g. bitrate of an anchor, excluded)."""
+    return [r for r in rows if math.isnan(r.value) and not r.error.startswith(NOT_APPLICABLE)]
+
+
+def manifest_sha256(items: list[dict[str, Any]]) -> str:
+    """Checksum of a corpus selection: its (id, sha256) pairs in order."""
+    return hashlib.sha256(json.dumps([(i["id"], i.get("sha256")) for i in items]).encode()).hexdigest()
 
 
 def write_summary_csv(path: Path, rows: list[Row]) -> None:
@@ -309,7 +327,8 @@ def write_summary_csv(path: Path, rows: list[Row]) -> None:
 
 def format_summary_table(summary_csv: Path, systems: list[str], metrics: list[str]) -> str:
     """A plain-text systems x metrics table of mean +- CI half-width."""
-    data = {(r["system"], r["metric"]): r for r in csv.DictReader(open(summary_csv, newline=""))}
+    with open(summary_csv, newline="") as f:
+        data = {(r["system"], r["metric"]): r for r in csv.DictReader(f)}
     cols = [*metrics, "bitrate_kbps"]
     header = ["system", *[f"{m}{'↑' if m in METRICS and METRICS.get(m).spec.higher_is_better else '↓'}"
                           if m in METRICS else m for m in cols]]
@@ -342,7 +361,7 @@ def _write_run_json(rd: RunDir, cfg: RunConfig, systems: list[System], metric_na
         d = u.to_dict()
         d.update({k: v for k, v in refs.get(u.id, {}).items()})
         items.append(d)
-    manifest = hashlib.sha256(json.dumps([(i["id"], i.get("sha256")) for i in items]).encode()).hexdigest()
+    manifest = manifest_sha256(items)
     sys_info = dict(old.get("systems", {}))
     for s in systems:
         sys_info[s.name] = {"description": s.description, "nominal_kbps": s.nominal_kbps,
@@ -362,6 +381,7 @@ def _write_run_json(rd: RunDir, cfg: RunConfig, systems: list[System], metric_na
         "data": cfg.data, "limit": cfg.limit, "align": cfg.align, "max_lag_ms": cfg.max_lag_ms,
         "downmix": cfg.downmix, "corpus": asdict(cfg.corpus), "system_options": cfg.system_options.to_dict(),
         "executor": cfg.executor, "workers": cfg.workers, "value_settings": cfg.value_settings(),
+        "shard": str(cfg.shard) if cfg.shard else None,
         "resampler": RESAMPLER, "sample_rate": SAMPLE_RATE,
     }
     doc = {

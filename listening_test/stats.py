@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from bench.stats import mean_ci
+
 
 @dataclass
 class Summary:
@@ -29,10 +31,9 @@ def summarise(scores: list[float] | np.ndarray) -> Summary:
     if n == 0:
         nan = float("nan")
         return Summary(0, nan, nan, nan, nan, nan, nan)
-    std = float(x.std(ddof=1)) if n > 1 else float("nan")
-    ci = float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n)) if n > 1 else float("nan")
+    mean, std, low, _ = mean_ci(x)  # the suite's one definition of the t interval
     q1, med, q3 = (float(v) for v in np.percentile(x, [25, 50, 75]))
-    return Summary(n=n, mean=float(x.mean()), ci95=ci, median=med, q1=q1, q3=q3, std=std)
+    return Summary(n=n, mean=mean, ci95=mean - low, median=med, q1=q1, q3=q3, std=std)
 
 
 def holm(pvalues: list[float]) -> list[float]:

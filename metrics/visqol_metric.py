@@ -25,7 +25,7 @@ class _Visqol(Metric):
 
     requires = ("visqol", "pip install 'visqol-python[accel]'")
 
-    def _get_api(self):  # noqa: ANN202
+    def _get_api(self):
         if self._api is None:
             from visqol import VisqolApi
 

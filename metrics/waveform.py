@@ -18,8 +18,14 @@ from metrics.dsp import stft
 DB_CAP = 100.0
 
 
+def _dot(x: np.ndarray, y: np.ndarray) -> float:
+    # numpy's pairwise sum, not BLAS: BLAS splits the sum over threads, so the last digits would depend
+    # on the thread count (cores, executor); this does not
+    return float(np.sum(x * y))
+
+
 def _energy(x: np.ndarray) -> float:
-    return float(np.dot(x, x))
+    return _dot(x, x)
 
 
 class SiSdr(Metric):
@@ -32,7 +38,7 @@ class SiSdr(Metric):
         er = _energy(r)
         if er == 0:
             raise MetricError("reference is silent: SI-SDR undefined")
-        target = (np.dot(d, r) / er) * r
+        target = (_dot(d, r) / er) * r
         noise = d - target
         en, et = _energy(noise), _energy(target)
         if et == 0:

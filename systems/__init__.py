@@ -81,7 +81,7 @@ def build_system(spec: str, options: SystemOptions) -> System:
     if reason:
         raise SystemUnavailable(f"{kind}: {reason}")
     base_name = base if not arg else f"{kind}:{arg.split('=', 1)[0]}"
-    codec = cls.from_spec(arg or None, options, name=base_name if not post else base_name)
+    codec = cls.from_spec(arg or None, options, name=base_name)
     if not post:
         if name != spec:  # a registered composite with no post-filter part
             codec.name = name
@@ -119,8 +119,6 @@ def describe_systems(options: SystemOptions) -> list[SystemInfo]:
                 desc = f"{desc} + {pcls.description}"
         except (ImportError, RegistryError, AttributeError) as exc:
             reason, desc, kbps = f"cannot be loaded: {exc}", "", None
-        if name in _NEEDS_ARGUMENT and reason is None:
-            reason = None
         rows.append(SystemInfo(name, desc, kbps, reason is None, reason))
     return rows
 

@@ -31,6 +31,7 @@ class SystemOptions:
         spf_sampler: "pc" (predictor-corrector) or "ode" (probability flow).
         spf_steps: reverse steps N (PC: 2N network evaluations; ODE: N).
         spf_snr: corrector signal-to-noise ratio for annealed Langevin.
+        amp: mixed precision (autocast) for neural systems on the device; changes values.
     """
 
     device: str = "cpu"
@@ -44,6 +45,7 @@ class SystemOptions:
     spf_sampler: str = "pc"
     spf_steps: int = 30
     spf_snr: float = 0.5
+    amp: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly view for run.json."""

@@ -15,7 +15,7 @@ INSTALL_HINT = (
 )
 
 
-def _opuslib():  # noqa: ANN202
+def _opuslib():
     import opuslib  # raises if the shared library is missing
 
     return opuslib
@@ -56,7 +56,7 @@ class Opus(System):
     def unavailable_reason(cls, options: SystemOptions) -> str | None:
         return None if libopus_version() else INSTALL_HINT
 
-    def _encoder(self):  # noqa: ANN202
+    def _encoder(self):
         opuslib = _opuslib()
         enc = opuslib.Encoder(self.sample_rate, 1, getattr(opuslib, self.APPLICATIONS[self.options.opus_application]))
         enc.bitrate = self.options.opus_bitrate

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import read_rows, run_bench
 
 from bench.audio import estimate_lag, shift
 from bench.corpora import DEMO_DIR
-from conftest import read_rows, run_bench, values
 
 
 def _speech():

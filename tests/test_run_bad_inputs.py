@@ -7,9 +7,9 @@ import shutil
 
 import numpy as np
 import soundfile as sf
+from conftest import read_rows, run_bench
 
 from bench.corpora import DEMO_DIR
-from conftest import read_rows, run_bench
 
 BAD = {
     "empty": "empty file",

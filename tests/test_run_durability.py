@@ -8,7 +8,6 @@ import subprocess
 import time
 
 import pytest
-
 from conftest import REPO, bench_cmd, demo_manifest, need_libopus, read_rows, run_bench
 
 ARGS = ["--systems", "natural,opus,anchor35", "--metrics", "pesq_wb,stoi,si_sdr,lsd", "--workers", "2",

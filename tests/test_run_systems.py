@@ -7,9 +7,8 @@ import math
 
 import numpy as np
 import soundfile as sf
-from scipy import signal
-
 from conftest import SUBSET, read_rows, values
+from scipy import signal
 
 
 def test_natural_is_perfect(demo_run):

@@ -44,8 +44,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, help="only the first N utterances (sorted by id)")
     p.add_argument("--workers", type=int, default=None, help="metric worker processes (default: all cores)")
     p.add_argument("--executor", default="local", help="local (process pool, default) or ray")
+    p.add_argument("--ray-address", default=None, metavar="auto|ray://HOST:PORT",
+                   help="join a running Ray cluster (default: start a private local one with --workers CPUs)")
+    p.add_argument("--shard", default=None, metavar="I/N",
+                   help="only shard I of N (1-based; utterances sorted by id, every N-th); join with `bench merge`")
     p.add_argument("--device", default="cpu", help="torch device for neural systems: cpu | cuda | cuda:N")
     p.add_argument("--batch-size", type=int, default=4, help="utterances per batch for neural systems")
+    p.add_argument("--amp", action="store_true", help="mixed precision for neural systems (changes values)")
     p.add_argument("--no-align", dest="align", action="store_false",
                    help="do not compensate the residual lag (it is still measured and stored)")
     p.add_argument("--max-lag-ms", type=float, default=20.0, help="residual-lag search window (default 20 ms)")
@@ -75,6 +80,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from bench.corpora import CorpusOptions
     from bench.runner import RunConfig, run
+    from bench.shards import Shard
     from systems import SystemOptions
 
     if args.limit is not None and args.limit < 1:
@@ -90,12 +96,14 @@ def main(args: argparse.Namespace) -> int:
         device=args.device, weights_dir=args.weights, checkpoints=dict(args.checkpoint),
         opus_bitrate=args.opus_bitrate, opus_application=args.opus_application, streaming=args.streaming,
         seed=args.seed, batch_size=args.batch_size, spf_sampler=args.spf_sampler, spf_steps=args.spf_steps,
+        amp=args.amp,
     )
     cfg = RunConfig(
         systems=_csv(args.systems), data=args.data, out=args.out, metrics=_csv(args.metrics), limit=args.limit,
         workers=args.workers or os.cpu_count(), align=args.align, max_lag_ms=args.max_lag_ms, strict=args.strict,
         downmix=args.downmix, corpus=CorpusOptions(args.split, tuple(_csv(args.speakers)), args.mic),
-        system_options=options, executor=args.executor, report=args.report, overwrite=args.overwrite,
+        system_options=options, executor=args.executor, executor_address=args.ray_address,
+        shard=Shard.parse(args.shard) if args.shard else None, report=args.report, overwrite=args.overwrite,
         quiet=args.quiet,
     )
     if not cfg.systems:

@@ -1,0 +1,183 @@
+"""``bench merge``: join run folders (usually ``--shard I/N`` parts of one run) into one run folder.
+
+Refuses parts whose value-changing settings differ (:data:`bench.runner.VALUE_SETTINGS`), parts that
+are not complete, and parts that overlap inconsistently: the same utterance with a different input
+checksum, the same (utterance, system, metric) with a different value, or the same output file with
+different bytes. Consistent overlap (e.g. a shard run twice) is allowed and kept once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.audio import read_wav, write_text_atomic
+from bench.errors import UsageError
+from bench.rundir import FORMAT_VERSION, RunDir
+from bench.runner import VALUE_SETTINGS, failed_rows, format_summary_table, manifest_sha256, write_summary_csv
+from bench.store import ResultStore, Row
+
+
+@dataclass
+class MergeOutcome:
+    """The merged folder, its size, and its failures."""
+
+    out: Path
+    n_items: int
+    n_rows: int
+    failures: list[Row]
+
+
+def _load_run_json(rd: RunDir) -> dict[str, Any]:
+    if not rd.run_json.is_file():
+        raise UsageError(f"{rd.root}: not a run folder (no run.json)")
+    try:
+        doc = json.loads(rd.run_json.read_text())
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{rd.run_json}: not valid JSON ({exc})") from None
+    if doc.get("format_version") != FORMAT_VERSION:
+        raise UsageError(f"{rd.run_json}: format_version {doc.get('format_version')} (this suite reads "
+                         f"{FORMAT_VERSION})")
+    if doc.get("status") != "complete":
+        raise UsageError(f"{rd.root}: the run is not complete (status {doc.get('status')!r}); rerun its "
+                         "`bench run` command to finish it first")
+    return doc
+
+
+def _check_settings(parts: list[tuple[RunDir, dict[str, Any]]]) -> None:
+    first_rd, first = parts[0]
+    ref = first["config"].get("value_settings", {})
+    for rd, doc in parts[1:]:
+        now = doc["config"].get("value_settings", {})
+        diffs = [k for k in VALUE_SETTINGS if ref.get(k) != now.get(k)]
+        if diffs:
+            detail = "; ".join(f"{k}: {ref.get(k)} in {first_rd.root} but {now.get(k)} in {rd.root}" for k in diffs)
+            raise UsageError(f"cannot merge runs with different value-changing settings ({detail})")
+
+
+def _same_value(a: Row, b: Row) -> bool:
+    return (math.isnan(a.value) and math.isnan(b.value)) or a.value == b.value
+
+
+def _union_items(parts: list[tuple[RunDir, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    items: dict[str, dict[str, Any]] = {}
+    where: dict[str, Path] = {}
+    for rd, doc in parts:
+        for item in doc["corpus"]["items"]:
+            uid = item["id"]
+            if uid in items and items[uid].get("sha256") != item.get("sha256"):
+                raise UsageError(f"utterance {uid} has different inputs in {where[uid]} and {rd.root} "
+                                 f"(sha256 {items[uid].get('sha256')} vs {item.get('sha256')})")
+            items.setdefault(uid, item)
+            where.setdefault(uid, rd.root)
+    return dict(sorted(items.items()))
+
+
+def _union_rows(parts: list[tuple[RunDir, dict[str, Any]]]) -> list[Row]:
+    rows: dict[tuple[str, str, str], Row] = {}
+    where: dict[tuple[str, str, str], Path] = {}
+    for rd, _ in parts:
+        store = ResultStore(rd.results_jsonl)
+        store.close()
+        for key, row in store.rows.items():
+            if key in rows and not _same_value(rows[key], row):
+                raise UsageError(f"{key[1]} / {key[0]} / {key[2]} is {rows[key].value} in {where[key]} but "
+                                 f"{row.value} in {rd.root}: the runs overlap inconsistently")
+            rows.setdefault(key, row)
+            where.setdefault(key, rd.root)
+    return sorted(rows.values(), key=lambda r: (r.system, r.utterance, r.metric))
+
+
+def _same_audio(a: Path, b: Path) -> bool:
+    """Equal samples and rate (the files' PEAK chunk holds a write time, so bytes may differ)."""
+    (xa, ra), (xb, rb) = read_wav(a), read_wav(b)
+    return ra == rb and np.array_equal(xa, xb)
+
+
+def _copy_tree(src: Path, dst: Path, origin: dict[Path, Path]) -> None:
+    """Copy every file under ``src`` to ``dst``; a file already copied from another part must be identical."""
+    if not src.is_dir():
+        return
+    for f in sorted(p for p in src.rglob("*") if p.is_file()):
+        target = dst / f.relative_to(src)
+        if target in origin:
+            if f.suffix == ".wav" and not _same_audio(f, target):
+                raise UsageError(f"{f} and {origin[target]} differ: the runs overlap inconsistently")
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, target)
+        origin[target] = f
+
+
+def _union_lists(lists: list[list[str]]) -> list[str]:
+    return list(dict.fromkeys(x for lst in lists for x in lst))
+
+
+def merge_runs(sources: list[Path], out: Path, *, quiet: bool = False) -> MergeOutcome:
+    """Join ``sources`` into a new run folder ``out``. Raises UsageError naming what is wrong."""
+    if not sources:
+        raise UsageError("give at least one run folder to merge")
+    rds = [RunDir(p) for p in sources]
+    if len({rd.root.resolve() for rd in rds}) != len(rds):
+        raise UsageError("the same run folder is given twice")
+    out_rd = RunDir(out)
+    if any(out_rd.root.resolve() == rd.root.resolve() for rd in rds):
+        raise UsageError(f"--out {out} is one of the inputs; merge into a new folder")
+    if out_rd.root.exists() and any(out_rd.root.iterdir()):
+        raise UsageError(f"--out {out} exists and is not empty; merge into a new folder")
+    parts = [(rd, _load_run_json(rd)) for rd in rds]
+    _check_settings(parts)
+    items = _union_items(parts)
+    rows = _union_rows(parts)
+
+    out_rd.root.mkdir(parents=True, exist_ok=True)
+    origin: dict[Path, Path] = {}
+    for rd, _ in parts:
+        _copy_tree(rd.root / "reference", out_rd.root / "reference", origin)
+        _copy_tree(rd.root / "audio", out_rd.root / "audio", origin)
+    store = ResultStore(out_rd.results_jsonl)
+    try:
+        store.add(rows)
+    finally:
+        store.close()
+    store.write_csv(out_rd.results_csv)
+    write_summary_csv(out_rd.summary_csv, rows)
+    failures = failed_rows(rows)
+    doc = _merged_run_json(parts, list(items.values()), failures)
+    write_text_atomic(out_rd.run_json, json.dumps(doc, indent=1, default=str))
+    if not quiet:
+        print(format_summary_table(out_rd.summary_csv, doc["config"]["systems"], doc["config"]["metrics"]))
+        print(f"\nmerged {len(parts)} run(s): {len(items)} utterances, {len(rows)} rows -> {out_rd.root}")
+    return MergeOutcome(out_rd.root, len(items), len(rows), failures)
+
+
+def _merged_run_json(parts: list[tuple[RunDir, dict[str, Any]]], items: list[dict[str, Any]],
+                     failures: list[Row]) -> dict[str, Any]:
+    docs = [doc for _, doc in parts]
+    doc = json.loads(json.dumps(docs[0]))
+    config = doc["config"]
+    config["systems"] = _union_lists([d["config"].get("systems", []) for d in docs])
+    config["metrics"] = _union_lists([d["config"].get("metrics", []) for d in docs])
+    config["shard"] = None
+    config["merged_from"] = [{"path": str(rd.root.resolve()), "shard": d["config"].get("shard"),
+                              "created": d.get("created"), "finished": d.get("finished"),
+                              "git_revision": d.get("git_revision"), "machine": d.get("machine")}
+                             for rd, d in parts]
+    doc["systems"] = {k: v for d in docs for k, v in d.get("systems", {}).items()}
+    doc["metrics"] = {k: v for d in docs for k, v in d.get("metrics", {}).items()}
+    doc["created"] = min(d["created"] for d in docs if d.get("created"))
+    doc["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    doc["status"] = "complete"
+    doc["command"] = sys.argv
+    doc["corpus"] = {**doc["corpus"], "n": len(items), "manifest_sha256": manifest_sha256(items), "items": items}
+    doc["failures"] = [{"utterance": r.utterance, "system": r.system, "metric": r.metric, "error": r.error}
+                       for r in failures]
+    return doc

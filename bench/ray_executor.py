@@ -1,0 +1,154 @@
+"""``--executor ray``: metric jobs as Ray CPU tasks, systems as Ray actors (one GPU each on CUDA).
+
+Without ``--ray-address`` a private Ray instance starts on this machine (loopback only, no dashboard,
+``--workers`` CPUs) and stops when the run ends; ``--ray-address auto`` joins a running local cluster,
+``ray://HOST:PORT`` a remote one through Ray Client. Jobs carry paths into the run folder, so every Ray
+node must see the run folder at the same path (a shared file system) and have codec-bench installed.
+
+The main process still writes every output file and appends every result to results.jsonl as it
+arrives, so durability and resume are the same as with the local executor. Ray is imported here only.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from bench.executors import IN_FLIGHT_PER_WORKER, Executor, ExecutorError
+
+if TYPE_CHECKING:
+    from systems import System
+
+J = TypeVar("J")
+R = TypeVar("R")
+
+#: object store of a Ray instance started here: jobs and batches are small, the machine is shared
+LOCAL_OBJECT_STORE_BYTES = 256 * 1024 * 1024
+
+
+class _SystemWorker:
+    """A Ray actor body: holds one system (weights loaded once) and runs batches through it."""
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+
+    def run(self, fn: Callable[[System, J], R], batch: J) -> R:
+        return fn(self.system, batch)
+
+
+class RayExecutor(Executor):
+    """Ray tasks for metrics, Ray actors for systems; a bounded number of jobs in flight."""
+
+    name = "ray"
+
+    def __init__(self, workers: int | None = None, address: str | None = None) -> None:
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.address = address
+        os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+        if address is None:  # a private single-node instance: loopback only (the node IP becomes 127.0.0.1)
+            os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+        try:
+            import ray
+        except ImportError:
+            raise ExecutorError("--executor ray: ray is not installed (pip install 'codec-bench[ray]')") from None
+        self._ray = ray
+        self._connected = False
+        if not ray.is_initialized():
+            try:
+                if address is None:
+                    ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False,
+                             object_store_memory=LOCAL_OBJECT_STORE_BYTES,
+                             configure_logging=False)
+                else:
+                    ray.init(address=address, log_to_driver=False, configure_logging=False)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise ExecutorError(f"--executor ray: cannot start or reach Ray at {address or 'localhost'}: "
+                                    f"{exc}") from None
+            self._connected = True
+        self.slots = max(1, int(ray.cluster_resources().get("CPU", self.workers)))
+        self._tasks: dict[Callable[..., Any], Any] = {}
+
+    def map_unordered(self, fn: Callable[[J], R], jobs: Iterable[J]) -> Iterator[tuple[J, R]]:
+        ray = self._ray
+        if fn not in self._tasks:
+            self._tasks[fn] = ray.remote(num_cpus=1)(fn)
+        task = self._tasks[fn]
+        it = iter(jobs)
+        pending: dict[Any, J] = {}
+
+        def submit() -> bool:
+            for job in it:
+                pending[task.remote(job)] = job
+                return True
+            return False
+
+        while len(pending) < IN_FLIGHT_PER_WORKER * self.slots and submit():
+            pass
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                job = pending.pop(ref)
+                result = ray.get(ref)
+                submit()
+                yield job, result
+
+    def map_system(self, system: System, fn: Callable[[System, J], R], batches: Iterable[J]) -> Iterator[tuple[J, R]]:
+        """Each actor holds its own copy of the system; on CUDA each asks for one GPU."""
+        ray = self._ray
+        batches = list(batches)
+        if not batches:
+            return
+        on_gpu = system.options.device.startswith("cuda")
+        if on_gpu:
+            if system.options.device not in ("cuda", "cuda:0"):
+                raise ExecutorError(f"--device {system.options.device} with --executor ray: use --device cuda "
+                                    "(Ray gives each actor its own GPU, which it sees as cuda:0)")
+            n_gpus = int(ray.cluster_resources().get("GPU", 0))
+            if n_gpus < 1:
+                raise ExecutorError(f"--device {system.options.device}: the Ray cluster has no GPU")
+            n_actors, resources = n_gpus, {"num_gpus": 1, "num_cpus": 1}
+        else:
+            n_actors, resources = self.slots, {"num_cpus": 1}
+        n_actors = min(n_actors, len(batches))
+        try:
+            system_ref = ray.put(system)
+        except Exception as exc:  # e.g. a plugin holding an OS handle: run it here, results are the same
+            print(f"warning: {system.name} cannot be sent to Ray workers ({exc.__class__.__name__}: {exc}); "
+                  "running it in this process", file=sys.stderr)
+            yield from super().map_system(system, fn, batches)
+            return
+        actor_cls = ray.remote(**resources)(_SystemWorker)
+        actors = [actor_cls.remote(system_ref) for _ in range(n_actors)]
+        try:
+            it = iter(batches)
+            pending: dict[Any, tuple[J, Any]] = {}
+
+            def submit(actor: Any) -> None:
+                for batch in it:
+                    pending[actor.run.remote(fn, batch)] = (batch, actor)
+                    return
+
+            for _ in range(IN_FLIGHT_PER_WORKER):
+                for actor in actors:
+                    submit(actor)
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    batch, actor = pending.pop(ref)
+                    result = ray.get(ref)
+                    submit(actor)
+                    yield batch, result
+        finally:
+            for actor in actors:
+                ray.kill(actor)
+            del system_ref
+
+    def close(self) -> None:
+        if self._connected:
+            self._ray.shutdown()
+            self._connected = False
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "workers": self.slots, "address": self.address}

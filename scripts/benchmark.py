@@ -1,0 +1,274 @@
+"""Performance benchmarks (``make bench``; not part of CI): one run, ratios printed and saved.
+
+Measures, on the demo corpus with opus and both anchors (30 pairs; pesq_wb, stoi, si_sdr):
+
+1. the metric stage with 1 worker against direct library calls on the same pairs (read, resample, call
+   pesq/pystoi/SI-SDR; target: at most 10% overhead), and against the same calls plus the lag search
+   the runner does (what the runner itself costs);
+2. all cores against 1 worker (target: at least 1.7x on 2 cores);
+3. ``--executor ray`` against the local pool on 2 CPUs (with and without Ray's start-up);
+4. each neural system's real-time factor on CPU, through ``scripts/bench_audiodec_rtf.py`` and
+   ``scripts/bench_spf.py`` when they exist.
+
+Each stage timing is the best of ``--repeat`` runs (the machine may be shared). Writes
+``OUT/benchmark.json`` and ``OUT/README_table.md`` (default OUT: runs/bench) and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from bench.runner import RunConfig
+
+REPO = Path(__file__).resolve().parents[1]
+SYSTEMS = ["opus", "anchor35", "anchor70"]
+METRICS = ["pesq_wb", "stoi", "si_sdr"]
+RTF_SCRIPTS = {"audiodec": "scripts/bench_audiodec_rtf.py", "spf": "scripts/bench_spf.py"}
+
+
+def _config(out: Path, workers: int, executor: str = "local") -> RunConfig:
+    from bench.runner import RunConfig
+
+    return RunConfig(systems=SYSTEMS, data="demo", out=out, metrics=METRICS, workers=workers, executor=executor,
+                     quiet=True, report=False)
+
+
+def prepare(work: Path) -> Path:
+    """References and system outputs once (the metric stage is what is timed)."""
+    from bench.runner import run
+
+    base = work / "base"
+    if base.exists():
+        shutil.rmtree(base)
+    run(_config(base, workers=os.cpu_count() or 1))
+    (base / "results.jsonl").unlink()
+    return base
+
+
+def pairs_of(base: Path) -> list[tuple[Path, Path]]:
+    from bench.rundir import system_dir
+
+    return [(base / "reference" / f.name, f) for s in SYSTEMS for f in sorted((base / "audio" / system_dir(s)).glob("*.wav"))]
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and its reaped children (load-independent, unlike wall time)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def best_of(repeat: int, fn: Callable[[], float]) -> tuple[float, float]:
+    """(best wall seconds, best CPU seconds) over ``repeat`` calls of ``fn`` (which returns wall seconds)."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        c0 = cpu_seconds()
+        walls.append(fn())
+        cpus.append(cpu_seconds() - c0)
+    return min(walls), min(cpus)
+
+
+def time_direct(pairs: list[tuple[Path, Path]], *, align: bool = False) -> float:
+    """The same metrics called directly: read both files, resample per rate, call the library.
+
+    With ``align``, also the residual-lag search and compensation the runner does (at 20 ms).
+    """
+    from pesq import pesq
+    from pystoi import stoi
+
+    from bench.audio import SAMPLE_RATE, estimate_lag, read_wav, resample, shift
+    from metrics.waveform import SiSdr
+
+    si_sdr = SiSdr()
+    t0 = time.perf_counter()
+    for ref_path, deg_path in pairs:
+        ref, deg = read_wav(ref_path)[0], read_wav(deg_path)[0]
+        if align:
+            deg = shift(deg, estimate_lag(ref, deg, SAMPLE_RATE * 20 // 1000))
+        r16, d16 = resample(ref, SAMPLE_RATE, 16000), resample(deg, SAMPLE_RATE, 16000)
+        pesq(16000, r16.astype(np.float64), d16.astype(np.float64), "wb")
+        r10, d10 = resample(ref, SAMPLE_RATE, 10000), resample(deg, SAMPLE_RATE, 10000)
+        stoi(r10.astype(np.float64), d10.astype(np.float64), 10000, extended=False)
+        si_sdr.compute(reference=ref, degraded=deg, sample_rate=SAMPLE_RATE)
+    return time.perf_counter() - t0
+
+
+def time_stage(base: Path, work: Path, workers: int, executor: str = "local") -> float:
+    """A whole ``bench run`` whose references and outputs exist: the metric stage plus fixed costs."""
+    from bench.runner import run
+
+    out = work / f"stage-{executor}-{workers}"
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(base, out)
+    t0 = time.perf_counter()
+    run(_config(out, workers=workers, executor=executor))
+    return time.perf_counter() - t0
+
+
+def _burn(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def machine_parallel_speedup(workers: int) -> float:
+    """What ``workers`` processes give on this machine right now: pure-Python CPU burn, pool vs serial.
+
+    A control for the stage's speedup: on a shared machine it is the ceiling, well below ``workers``.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = [2_000_000] * (4 * workers)
+    t0 = time.perf_counter()
+    for j in jobs:
+        _burn(j)
+    serial = time.perf_counter() - t0
+    with ProcessPoolExecutor(workers) as pool:
+        list(pool.map(_burn, jobs[:workers]))  # start the workers first
+        t0 = time.perf_counter()
+        list(pool.map(_burn, jobs))
+        parallel = time.perf_counter() - t0
+    return serial / parallel
+
+
+def time_ray_startup(workers: int) -> float:
+    from bench.ray_executor import RayExecutor
+
+    t0 = time.perf_counter()
+    RayExecutor(workers=workers).close()
+    return time.perf_counter() - t0
+
+
+def neural_rtf() -> dict[str, Any]:
+    """Run each neural system's RTF helper if the tree has it; its last stdout line may be JSON."""
+    out: dict[str, Any] = {}
+    for name, rel in RTF_SCRIPTS.items():
+        script = REPO / rel
+        if not script.exists():
+            out[name] = {"status": "not available", "reason": f"{rel} is not in this tree"}
+            continue
+        r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=REPO, timeout=1800,
+                           check=False)
+        lines = r.stdout.strip().splitlines()
+        entry: dict[str, Any] = {"status": "ok" if r.returncode == 0 else f"failed (exit {r.returncode})",
+                                 "output": lines[-12:], "stderr": r.stderr.strip().splitlines()[-3:]}
+        try:
+            entry["result"] = json.loads(lines[-1])
+        except (IndexError, json.JSONDecodeError):
+            pass
+        out[name] = entry
+    return out
+
+
+def _rtf_cell(entry: dict[str, Any]) -> str:
+    if entry["status"] != "ok":
+        return entry["status"]
+    res = entry.get("result")
+    if isinstance(res, dict):
+        rtfs = {k: v for k, v in res.items() if "rtf" in k.lower() and isinstance(v, (int, float))}
+        if rtfs:
+            return ", ".join(f"{k} {v:.3g}" for k, v in rtfs.items())
+    lines = [line.strip() for line in entry["output"] if "rtf" in line.lower()]
+    return "; ".join(lines[-3:]).replace("|", "/") or "ok (no RTF printed)"
+
+
+def table(r: dict[str, Any]) -> str:
+    n, cores = r["pairs"], r["cores"]
+    rows = [
+        ("measurement", "result", "target"),
+        ("---", "---", "---"),
+        (f"metric stage, 1 worker, vs direct library calls ({n} pairs: {', '.join(METRICS)})",
+         (f"{r['overhead_1_worker'] * 100:+.1f}% wall ({r['stage_1_worker_s']:.1f} s vs {r['direct_s']:.1f} s), "
+         f"{r['overhead_1_worker_cpu'] * 100:+.1f}% CPU time"), "<= +10%"),
+        (("the same, against direct calls plus the same lag search (the runner's own cost: jobs, fsync'ed log, "
+         "run.json)"), (f"{r['overhead_vs_aligned'] * 100:+.1f}% wall ({r['direct_aligned_s']:.1f} s), "
+                       f"{r['overhead_vs_aligned_cpu'] * 100:+.1f}% CPU time"), "-"),
+        (f"metric stage, {cores} workers vs 1 worker", (f"{r['speedup_all_cores']:.2f}x "
+         f"({r['stage_all_cores_s']:.1f} s vs {r['stage_1_worker_s']:.1f} s); the machine gave "
+         f"{r['machine_parallel_speedup']:.2f}x to a pure CPU burn at the time"), ">= 1.7x on 2 cores"),
+    ]
+    if "ray_s" in r:
+        rows.append(("`--executor ray` vs local, 2 CPUs (local time / ray time)",
+                     (f"{r['ray_vs_local']:.2f}x with Ray start-up ({r['ray_s']:.1f} s vs {r['local_2_s']:.1f} s); "
+                     f"{r['ray_vs_local_steady']:.2f}x without ({r['ray_startup_s']:.1f} s start-up)"), "-"))
+    else:
+        rows.append(("`--executor ray` vs local, 2 CPUs", r.get("ray_skipped", "not available"), "-"))
+    for name, entry in r["neural_rtf"].items():
+        rows.append((f"{name} real-time factor on CPU", _rtf_cell(entry), "-"))
+    load = max(r["load_average_before"], r["load_average_after"])
+    note = (f"\n\nMeasured on {cores} cores with a 1-minute load average up to {load:.1f}"
+            + (" (the machine was shared: wall-clock ratios understate what idle cores give)." if load > cores
+               else "."))
+    return "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows) + note
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=REPO / "runs" / "bench", help="where to write (default runs/bench)")
+    p.add_argument("--repeat", type=int, default=2, help="take the best of N timings (default 2)")
+    p.add_argument("--no-ray", action="store_true", help="skip the Ray comparison")
+    args = p.parse_args(argv)
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    work = args.out / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    cores = os.cpu_count() or 1
+    print("preparing references and system outputs ...", file=sys.stderr)
+    base = prepare(work)
+    pairs = pairs_of(base)
+    r: dict[str, Any] = {"pairs": len(pairs), "cores": cores, "systems": SYSTEMS, "metrics": METRICS,
+                         "repeat": args.repeat, "corpus": "demo"}
+    r["load_average_before"] = os.getloadavg()[0]
+    print("direct library calls ...", file=sys.stderr)
+    r["direct_s"], r["direct_cpu_s"] = best_of(args.repeat, lambda: time_direct(pairs))
+    r["direct_aligned_s"], r["direct_aligned_cpu_s"] = best_of(args.repeat, lambda: time_direct(pairs, align=True))
+    print("metric stage, 1 worker ...", file=sys.stderr)
+    r["stage_1_worker_s"], r["stage_1_worker_cpu_s"] = best_of(args.repeat, lambda: time_stage(base, work, 1))
+    print(f"metric stage, {cores} workers ...", file=sys.stderr)
+    r["stage_all_cores_s"], _ = best_of(args.repeat, lambda: time_stage(base, work, cores))
+    r["overhead_1_worker"] = r["stage_1_worker_s"] / r["direct_s"] - 1
+    r["overhead_1_worker_cpu"] = r["stage_1_worker_cpu_s"] / r["direct_cpu_s"] - 1
+    r["overhead_vs_aligned"] = r["stage_1_worker_s"] / r["direct_aligned_s"] - 1
+    r["overhead_vs_aligned_cpu"] = r["stage_1_worker_cpu_s"] / r["direct_aligned_cpu_s"] - 1
+    r["speedup_all_cores"] = r["stage_1_worker_s"] / r["stage_all_cores_s"]
+    r["machine_parallel_speedup"] = machine_parallel_speedup(cores)
+    if args.no_ray:
+        r["ray_skipped"] = "skipped (--no-ray)"
+    elif importlib.util.find_spec("ray") is None:
+        r["ray_skipped"] = "not available (pip install 'codec-bench[ray]')"
+    else:
+        print("ray vs local on 2 CPUs ...", file=sys.stderr)
+        r["local_2_s"] = (r["stage_all_cores_s"] if cores == 2
+                          else best_of(args.repeat, lambda: time_stage(base, work, 2))[0])
+        r["ray_startup_s"] = min(time_ray_startup(2) for _ in range(args.repeat))
+        r["ray_s"], _ = best_of(args.repeat, lambda: time_stage(base, work, 2, executor="ray"))
+        r["ray_vs_local"] = r["local_2_s"] / r["ray_s"]
+        r["ray_vs_local_steady"] = r["local_2_s"] / max(1e-9, r["ray_s"] - r["ray_startup_s"])
+    print("neural systems' real-time factors ...", file=sys.stderr)
+    r["neural_rtf"] = neural_rtf()
+    r["load_average_after"] = os.getloadavg()[0]
+    shutil.rmtree(work, ignore_errors=True)
+    (args.out / "benchmark.json").write_text(json.dumps(r, indent=1))
+    md = table(r)
+    (args.out / "README_table.md").write_text(md + "\n")
+    print(md)
+    print(f"\nwritten: {args.out / 'benchmark.json'}, {args.out / 'README_table.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Executors: ``--executor ray`` gives the same results as the local process pool; bad executors are usage errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO, bench_cmd, need_libopus, read_rows
+from test_scale_batching import install_plugin
+
+from bench.audio import read_wav
+from bench.executors import EXECUTORS, LocalExecutor
+
+
+def _rows(path: Path) -> set[tuple[str, ...]]:
+    return {(r["utterance"], r["system"], r["metric"], r["value"], r["error"]) for r in read_rows(path)}
+
+
+def test_ray_and_local_give_identical_results(tmp_path):
+    """Metrics as Ray tasks, systems (opus, an anchor, a torch batching plugin) as Ray actors."""
+    if importlib.util.find_spec("ray") is None:
+        pytest.skip("ray is not installed (pip install 'codec-bench[ray]')")
+    need_libopus()
+    (tmp_path / "site").mkdir()
+    plugin_env = install_plugin(tmp_path / "site")
+    common = ["--systems", "natural,opus,anchor35,tinybatch", "--data", "demo", "--limit", "3",
+              "--metrics", "si_sdr,lsd", "--workers", "2", "--batch-size", "2", "--no-report", "--quiet"]
+    for name, extra in [("local", []), ("ray", ["--executor", "ray"])]:
+        r = subprocess.run(bench_cmd("run", *common, *extra, "--out", str(tmp_path / name)), capture_output=True,
+                           text=True, env=plugin_env, cwd=REPO, timeout=600, check=False)
+        assert r.returncode == 0, r.stderr
+    a, b = _rows(tmp_path / "local" / "results.csv"), _rows(tmp_path / "ray" / "results.csv")
+    assert len(a) == 3 * 4 * 4  # utterances x systems x (2 metrics + bitrate + lag)
+    assert a == b  # every value equal to the last digit
+    for system in ("opus", "anchor35", "tinybatch"):
+        local = sorted((tmp_path / "local" / "audio" / system).glob("*.wav"))
+        assert len(local) == 3
+        for f in local:
+            assert np.array_equal(read_wav(f)[0], read_wav(tmp_path / "ray" / "audio" / system / f.name)[0])
+    assert json.loads((tmp_path / "ray" / "run.json").read_text())["config"]["executor"] == "ray"
+
+
+def test_unknown_executor_and_misplaced_address_are_usage_errors(tmp_path, capsys):
+    from bench.cli import main
+
+    base = ["run", "--systems", "natural", "--data", "demo", "--limit", "1", "--metrics", "si_sdr", "--no-report"]
+    assert main([*base, "--executor", "dask", "--out", str(tmp_path / "a")]) == 2
+    assert "unknown executor 'dask'" in capsys.readouterr().err
+    assert main([*base, "--ray-address", "auto", "--out", str(tmp_path / "b")]) == 2
+    assert "--ray-address applies to --executor ray" in capsys.readouterr().err
+
+
+def test_local_executor_keeps_a_bounded_number_of_jobs_in_flight():
+    submitted: list[int] = []
+
+    def jobs() -> Iterator[int]:
+        for i in range(50):
+            submitted.append(i)
+            yield i
+
+    ex = LocalExecutor(workers=2)
+    try:
+        it = ex.map_unordered(abs, jobs())
+        first = next(it)[1]
+        assert len(submitted) <= 2 * 2 + 1  # not the whole list
+        rest = [r for _, r in it]
+    finally:
+        ex.close()
+    assert sorted([first, *rest]) == list(range(50))  # each job exactly once
+    assert set(EXECUTORS.names()) >= {"local", "ray"}
