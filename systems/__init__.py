@@ -31,9 +31,13 @@ SYSTEMS.register("files", "systems.files:FilesSystem")
 SYSTEMS.register("symad", "systems.audiodec.system:SymAD")
 SYSTEMS.register("audiodec_stage1", "systems.audiodec.system:AudioDecStage1")
 SYSTEMS.register("audiodec", "systems.audiodec.system:AudioDec")
+POSTFILTERS.register("spf", "systems.spf.postfilter:ScorePostFilter")
 
 #: Registered compositions: name -> spec. Their results carry the composed name.
-COMPOSITES: dict[str, str] = {}
+COMPOSITES: dict[str, str] = {
+    "scoredec": "audiodec_stage1+spf",
+    "opus_spf": "opus+spf",
+}
 
 #: Systems that need an argument are never part of ``all``.
 _NEEDS_ARGUMENT = {"files"}

@@ -1,0 +1,229 @@
+"""Every setting of the score-based post-filter (SPF), as typed dataclasses with strict parsing.
+
+Defaults follow /work/shared/reference/spf.md (SGMSE+ defaults / ScoreDec as re-trained by FlowDec).
+Named presets: ``full`` (the ~65M-parameter NCSN++ of the paper), ``demo`` (the tiny CPU model whose
+weights ship in ``systems/spf/weights``) and ``tiny`` (for tests).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class STFTConfig:
+    """Compressed complex STFT: ``beta * |c|^alpha * exp(i angle(c))``.
+
+    Attributes:
+        n_fft: FFT size (1534 -> 768 bins).
+        hop: hop size in samples.
+        window: "hann" (periodic) or "sqrthann".
+        alpha: magnitude exponent.
+        beta: scale factor.
+        frame_multiple: frames are zero-padded to a multiple of this for the U-Net, cropped after.
+    """
+
+    n_fft: int = 1534
+    hop: int = 384
+    window: str = "hann"
+    alpha: float = 0.5
+    beta: float = 0.15
+    frame_multiple: int = 64
+
+
+@dataclass
+class SDEConfig:
+    """OUVE SDE ``dx = theta (y - x) dt + sigma(t) dw``.
+
+    Attributes:
+        theta: stiffness pulling the mean towards y.
+        sigma_min: noise scale at t = 0.
+        sigma_max: noise scale at t = 1.
+        t_eps: smallest time used in training and sampling.
+    """
+
+    theta: float = 1.5
+    sigma_min: float = 0.05
+    sigma_max: float = 0.5
+    t_eps: float = 0.03
+
+
+@dataclass
+class BackboneConfig:
+    """NCSN++ settings (BigGAN residual blocks, Fourier time embedding, skip rescaling).
+
+    Attributes:
+        nf: base channel count.
+        ch_mult: channel multiplier per resolution level (one level per entry).
+        num_res_blocks: residual blocks per level on the way down (up: one more).
+        attn_levels: levels (0 = full resolution) with self-attention after each block; the
+            bottleneck always has one attention block.
+        fourier_scale: std of the fixed Gaussian Fourier projection.
+        fir_kernel: 1-D FIR kernel for up/down sampling.
+        dropout: dropout inside residual blocks.
+        skip_rescale: divide residual sums by sqrt(2).
+        output_scaling: "std" (score = -net / std(t)), "t" (score = -net / t, SGMSE+ ncsnpp) or
+            "std_skip" (score = -(x - y) / std(t)^2 - net / std(t): the network only learns the
+            correction to the score of "clean = coded", so an untrained model leaves y unchanged).
+    """
+
+    nf: int = 128
+    ch_mult: list[int] = field(default_factory=lambda: [1, 1, 2, 2, 2, 2, 2])
+    num_res_blocks: int = 2
+    attn_levels: list[int] = field(default_factory=list)
+    fourier_scale: float = 16.0
+    fir_kernel: list[int] = field(default_factory=lambda: [1, 3, 3, 1])
+    dropout: float = 0.0
+    skip_rescale: bool = True
+    output_scaling: str = "std"
+
+
+@dataclass
+class SamplerConfig:
+    """Reverse-process settings used when SystemOptions does not override them.
+
+    Attributes:
+        name: "pc" (reverse diffusion + annealed Langevin) or "ode" (probability flow, Euler).
+        steps: reverse steps N (PC: 2N network evaluations, ODE: N).
+        snr: corrector signal-to-noise ratio.
+        chunk_seconds: long inputs are processed in chunks of this length ...
+        overlap_seconds: ... overlapping by this much, crossfaded with a Hann ramp.
+    """
+
+    name: str = "pc"
+    steps: int = 30
+    snr: float = 0.5
+    chunk_seconds: float = 4.0
+    overlap_seconds: float = 0.25
+
+
+@dataclass
+class TrainConfig:
+    """Denoising score matching settings.
+
+    Attributes:
+        lr: Adam learning rate.
+        ema_decay: EMA decay of the weights used at inference.
+        batch_size: crops per step.
+        crop_frames: STFT frames per random crop.
+        steps: total optimiser steps.
+        log_every: steps between progress lines / loss records.
+        save_every: steps between checkpoints.
+        seed: random seed for crops, noise and initialisation.
+        threads: torch CPU threads (0: leave torch's default).
+    """
+
+    lr: float = 1e-4
+    ema_decay: float = 0.999
+    batch_size: int = 4
+    crop_frames: int = 256
+    steps: int = 100000
+    log_every: int = 50
+    save_every: int = 500
+    seed: int = 0
+    threads: int = 0
+
+
+@dataclass
+class SPFConfig:
+    """The whole post-filter: transform, SDE, backbone, sampler, training."""
+
+    stft: STFTConfig = field(default_factory=STFTConfig)
+    sde: SDEConfig = field(default_factory=SDEConfig)
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    sample_rate: int = 48000
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (stored inside checkpoints)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "config") -> SPFConfig:
+        """Build from a nested dict; missing keys take defaults, unknown keys raise ValueError."""
+        return _parse(cls, data, source)
+
+    def updated(self, data: dict[str, Any], *, source: str = "config") -> SPFConfig:
+        """A copy with the given nested keys replaced (unknown keys raise)."""
+        merged = _deep_merge(self.to_dict(), data, source)
+        return SPFConfig.from_dict(merged, source=source)
+
+
+def _parse(cls: type, data: dict[str, Any], where: str) -> Any:
+    if not isinstance(data, dict):
+        raise TypeError(f"{where}: expected a mapping, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {unknown}; known: {sorted(fields)}")
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        sub = _SECTIONS.get(name) if cls is SPFConfig else None
+        kwargs[name] = _parse(sub, value, f"{where}.{name}") if sub else value
+    return cls(**kwargs)
+
+
+def _deep_merge(base: dict[str, Any], new: dict[str, Any], where: str) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in new.items():
+        if k not in out:
+            raise ValueError(f"{where}: unknown key {k!r}; known: {sorted(out)}")
+        out[k] = _deep_merge(out[k], v, f"{where}.{k}") if isinstance(v, dict) else v
+    return out
+
+
+_SECTIONS: dict[str, type] = {
+    "stft": STFTConfig,
+    "sde": SDEConfig,
+    "backbone": BackboneConfig,
+    "sampler": SamplerConfig,
+    "train": TrainConfig,
+}
+
+#: Named presets (overrides of the defaults). ``demo`` is what the shipped weights were trained with.
+PRESETS: dict[str, dict[str, Any]] = {
+    "full": {},
+    "demo": {
+        "backbone": {"nf": 8, "ch_mult": [1, 2, 2, 2, 2, 2, 2], "num_res_blocks": 1,
+                     "output_scaling": "std_skip"},
+        # recommended sampler of the demo weights (used when SystemOptions.spf_sampler/steps are None):
+        # PC with N = 30 costs 60 evaluations, too slow for the CPU demo; PC N = 2 costs 4 (the ODE with
+        # 4 steps costs 4 too but lost 8 dB SI-SDR with these weights, PC N = 2 lost 1.3 dB).
+        "sampler": {"name": "pc", "steps": 2},
+        # a few thousand CPU steps only: a larger learning rate and a shorter EMA than the full recipe
+        "train": {"lr": 5e-4, "ema_decay": 0.998, "batch_size": 4, "crop_frames": 64, "log_every": 20,
+                  "save_every": 100, "threads": 1},
+    },
+    "tiny": {
+        "backbone": {"nf": 8, "ch_mult": [1, 1, 2], "num_res_blocks": 1},
+        "stft": {"n_fft": 126, "hop": 32, "frame_multiple": 4},
+        "train": {"lr": 1e-3, "batch_size": 2, "crop_frames": 32, "log_every": 10, "save_every": 1000},
+    },
+}
+
+
+def preset(name: str) -> SPFConfig:
+    """A named preset (``full``, ``demo``, ``tiny``)."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown SPF preset {name!r}; known: {sorted(PRESETS)}")
+    return SPFConfig().updated(PRESETS[name], source=f"preset {name}")
+
+
+def load_config(path: Path) -> SPFConfig:
+    """Read a JSON or YAML config file. A top-level ``preset`` key starts from that preset."""
+    text = Path(path).read_text()
+    if path.suffix in (".yaml", ".yml"):
+        import yaml
+
+        data = yaml.safe_load(text) or {}
+    else:
+        data = json.loads(text)
+    if not isinstance(data, dict):
+        raise TypeError(f"{path}: expected a mapping at the top level")
+    base = preset(data.pop("preset", "full"))
+    return base.updated(data, source=str(path))

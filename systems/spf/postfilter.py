@@ -1,0 +1,112 @@
+"""The ``spf`` post-filter: ``--systems opus+spf``, ``scoredec`` (= ``audiodec_stage1+spf``), ``opus_spf``.
+
+Weights: ``SystemOptions.checkpoints`` keyed by a registered composite whose spec is ``<codec>+spf``
+(``scoredec``, ``opus_spf``), by ``<codec>+spf``, or by ``spf``; otherwise the shipped demo weights
+(``systems/spf/weights/demo.pt``, a tiny CPU-trained model, provenance ``weights: "demo"``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from systems.base import PostFilter, SystemOptions
+
+DEMO_WEIGHTS = Path(__file__).parent / "weights" / "demo.pt"
+
+
+def checkpoint_keys(codec_name: str) -> list[str]:
+    """Keys of ``SystemOptions.checkpoints`` consulted for the SPF after ``codec_name``, in order."""
+    from systems import COMPOSITES
+
+    composite = [name for name, spec in COMPOSITES.items() if spec == f"{codec_name}+spf"]
+    return [*composite, f"{codec_name}+spf", "spf"]
+
+
+class ScorePostFilter(PostFilter):
+    """Score-based diffusion post-filter in the compressed complex STFT domain (SGMSE+ style)."""
+
+    kind: ClassVar[str] = "spf"
+    description: ClassVar[str] = "score-based diffusion post-filter (SPF)"
+    deterministic: ClassVar[bool] = True  # seeded per utterance
+
+    def __init__(self, options: SystemOptions, codec_name: str) -> None:
+        super().__init__(options, codec_name)
+        self.weights_key: str | None = None
+        self.weights_path = DEMO_WEIGHTS
+        for key in checkpoint_keys(codec_name):
+            if key in options.checkpoints:
+                self.weights_key, self.weights_path = key, Path(options.checkpoints[key])
+                break
+        self._model = None
+        self._info: dict[str, Any] = {}
+
+    @classmethod
+    def unavailable_reason(cls, options: SystemOptions) -> str | None:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            return "needs torch (pip install torch)"
+        if DEMO_WEIGHTS.is_file():
+            return None
+        from systems import COMPOSITES
+
+        spf_keys = {"spf", *(n for n, spec in COMPOSITES.items() if spec.endswith("+spf"))}
+        if any(k in spf_keys or k.endswith("+spf") for k in options.checkpoints):
+            return None
+        return f"no SPF weights: {DEMO_WEIGHTS} is missing; pass a checkpoint for 'spf'"
+
+    def _load(self):
+        if self._model is None:
+            from systems.spf.checkpoint import load_checkpoint
+
+            self._model, self._info = load_checkpoint(self.weights_path, device=self.options.device)
+        return self._model
+
+    def settings(self):
+        """Sampler settings: SystemOptions (spf_sampler, spf_steps, spf_snr); a None there takes the
+        value recommended by the weights' own config (``sampler`` section of the checkpoint)."""
+        from systems.spf.sampling import SAMPLERS, SamplerSettings
+
+        rec = self._load().cfg.sampler
+        o = self.options
+        name = o.spf_sampler if o.spf_sampler is not None else rec.name
+        steps = o.spf_steps if o.spf_steps is not None else rec.steps
+        snr = o.spf_snr if o.spf_snr is not None else rec.snr
+        if name not in SAMPLERS:
+            raise ValueError(f"spf_sampler {name!r} unknown; known: {sorted(SAMPLERS)}")
+        return SamplerSettings(name, int(steps), float(snr))
+
+    def process(self, coded: np.ndarray, *, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+        return self.process_batch([coded], seeds=[seed])[0]
+
+    def process_batch(
+        self, coded: list[np.ndarray], *, seeds: list[int]
+    ) -> list[tuple[np.ndarray, dict[str, Any]]]:
+        """Enhance ``[T_i]`` float32 48 kHz waveforms; each output has exactly its input's length."""
+        from systems.spf.inference import enhance
+
+        model = self._load()
+        arrays = [np.asarray(c, dtype=np.float32).reshape(-1) for c in coded]
+        return enhance(model, arrays, list(seeds), self.settings(), device=self.options.device,
+                       batch_size=max(1, int(self.options.batch_size)))
+
+    def provenance(self) -> dict[str, Any]:
+        model = self._load()
+        s = self.settings()
+        meta = self._info.get("meta", {})
+        return {
+            "weights": "demo" if self.weights_key is None else str(self.weights_path),
+            "checkpoint_key": self.weights_key,
+            "sha256": self._info.get("sha256"),
+            "format": self._info.get("format"),
+            "sampler": s.name,
+            "steps": s.steps,
+            "snr": s.snr if s.name == "pc" else None,
+            "nfe_per_utterance": s.expected_nfe(),
+            "trained_on": meta.get("codecs"),
+            "train_steps": meta.get("step"),
+            "config": model.cfg.to_dict(),
+        }
