@@ -28,9 +28,10 @@ class SystemOptions:
         streaming: run neural codecs chunk by chunk with cached history.
         seed: base seed; stochastic systems derive a per-utterance seed from it (order-independent).
         batch_size: utterances per batch for neural systems.
-        spf_sampler: "pc" (predictor-corrector) or "ode" (probability flow).
-        spf_steps: reverse steps N (PC: 2N network evaluations; ODE: N).
-        spf_snr: corrector signal-to-noise ratio for annealed Langevin.
+        spf_sampler: "pc" (predictor-corrector) or "ode" (probability flow); None: the sampler the
+            post-filter weights recommend (PC N=30 for full-size weights, a lighter one for the demo).
+        spf_steps: reverse steps N (PC: 2N network evaluations; ODE: N); None: as recommended.
+        spf_snr: corrector signal-to-noise ratio for annealed Langevin; None: as recommended.
         amp: mixed precision (autocast) for neural systems on the device; changes values.
     """
 
@@ -42,9 +43,9 @@ class SystemOptions:
     streaming: bool = False
     seed: int = 0
     batch_size: int = 4
-    spf_sampler: str = "pc"
-    spf_steps: int = 30
-    spf_snr: float = 0.5
+    spf_sampler: str | None = None
+    spf_steps: int | None = None
+    spf_snr: float | None = None
     amp: bool = False
 
     def to_dict(self) -> dict[str, Any]:

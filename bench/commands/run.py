@@ -69,8 +69,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="checkpoint for one system or part (repeatable), e.g. symad=..., spf=...")
     g.add_argument("--streaming", action="store_true", help="run neural codecs chunk by chunk")
     g.add_argument("--seed", type=int, default=0, help="base seed of stochastic systems (default 0)")
-    g.add_argument("--spf-sampler", default="pc", choices=["pc", "ode"], help="post-filter sampler")
-    g.add_argument("--spf-steps", type=int, default=30, help="post-filter reverse steps N (default 30)")
+    g.add_argument("--spf-sampler", default=None, choices=["pc", "ode"],
+                   help="post-filter sampler (default: what the weights recommend: PC for full-size "
+                        "weights; the CPU demo weights recommend PC with N=2)")
+    g.add_argument("--spf-steps", type=int, default=None,
+                   help="post-filter reverse steps N (PC: 2N network evaluations; the paper: 30)")
     p.add_argument("--no-report", dest="report", action="store_false", help="skip the report at the end")
     p.add_argument("--overwrite", action="store_true",
                    help="add to a run folder even if its value-changing settings differ")
