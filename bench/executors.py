@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from threadpoolctl import threadpool_limits
+
 from bench.errors import UsageError
 from bench.registry import Registry
 
@@ -70,11 +72,25 @@ EXECUTORS: Registry[type[Executor]] = Registry("executor", "codec_bench.executor
 EXECUTORS.register("ray", "bench.ray_executor:RayExecutor")
 
 
-def _init_worker() -> None:
-    # one BLAS/torch thread per worker process: the pool provides the parallelism
-    # numba (ViSQOL) is first imported inside the worker, so this still takes effect there
-    for var in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
+#: read by OpenMP, numba and OpenBLAS when they load; libraries already loaded are limited at run time
+_THREAD_VARS = ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _one_thread_per_process() -> None:
+    """Keep numeric libraries to one thread: the pool is the parallelism.
+
+    OpenBLAS starts a thread per core; pystoi's band matmul then spun on every core, so one worker
+    already used both cores and two workers were no faster than one. Libraries loaded before this call
+    (numpy's OpenBLAS, inherited through fork) are limited with threadpoolctl; libraries loaded later in the
+    process (scipy's own OpenBLAS, numba for ViSQOL) read the environment variables.
+    """
+    for var in _THREAD_VARS:
         os.environ.setdefault(var, "1")
+    threadpool_limits(1)
+
+
+def _init_worker() -> None:
+    _one_thread_per_process()
     torch = sys.modules.get("torch")  # only if already loaded: importing it costs seconds per worker
     if torch is not None:
         torch.set_num_threads(1)
@@ -91,9 +107,10 @@ class LocalExecutor(Executor):
         self._pool: ProcessPoolExecutor | None = None
 
     def map_unordered(self, fn: Callable[[J], R], jobs: Iterable[J]) -> Iterator[tuple[J, R]]:
-        if self.workers == 1:
-            for job in jobs:
-                yield job, fn(job)
+        if self.workers == 1:  # one worker means one core: no hidden BLAS threads either
+            with threadpool_limits(1):
+                for job in jobs:
+                    yield job, fn(job)
             return
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers, initializer=_init_worker)
