@@ -88,6 +88,15 @@ def load_input(
     return LoadedAudio(y, sr, channels, sr != SAMPLE_RATE)
 
 
+def read_mono(path: str | Path, sample_rate: int) -> np.ndarray:
+    """Any readable file as mono (channel mean) float32 ``[T]`` at ``sample_rate`` (soxr VHQ), unvalidated.
+
+    For training data; corpus inputs go through :func:`load_input`, which validates.
+    """
+    x, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    return resample(x.mean(axis=1), sr, sample_rate)
+
+
 def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
     """Read a mono wav written by the suite: ``([T]`` float32, rate)."""
     x, sr = sf.read(str(path), dtype="float32", always_2d=True)

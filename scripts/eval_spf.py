@@ -34,9 +34,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    from bench.audio import read_mono
     from metrics import METRICS
     from systems import SystemOptions, build_system
-    from systems.spf.data import align, open_utterances, read_audio
+    from systems.spf.data import align, open_utterances
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = {"codec": {m: [] for m in metrics}, "codec+spf": {m: [] for m in metrics}}
         seconds, spf_time = 0.0, 0.0
         for u in utts:
-            clean = read_audio(u.path, 48000)
+            clean = read_mono(u.path, 48000)
             coded = base.process(clean, utterance_id=u.id).audio
             t0 = time.perf_counter()
             enhanced, _ = pf.process(coded, seed=filtered.utterance_seed(u.id))

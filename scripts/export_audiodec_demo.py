@@ -24,10 +24,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.audio import read_mono
 from systems.audiodec.checkpoint import load_model, read_checkpoint, sha256_file
 from systems.audiodec.codec import Codec, measure_common_delay, measure_delay
 from systems.audiodec.config import load_config, save_config
-from systems.audiodec.data import load_audio
 from systems.audiodec.weights import DEMO_DIR
 
 
@@ -100,9 +100,9 @@ def main() -> int:
         if voc_dir.exists():
             shutil.rmtree(voc_dir)
         export(args.vocoder, voc_dir / "vocoder.pt", analyzer="symad_c16_tiny/stage1.pt")
-    clips = [load_audio(f, 48000) for f in sorted(args.eval.iterdir()) if f.suffix in (".wav", ".flac")]
+    clips = [read_mono(f, 48000) for f in sorted(args.eval.iterdir()) if f.suffix in (".wav", ".flac")]
     delay_clips = [
-        load_audio(f, 48000) for f in sorted(args.delay_data.iterdir()) if f.suffix in (".wav", ".flac")
+        read_mono(f, 48000) for f in sorted(args.delay_data.iterdir()) if f.suffix in (".wav", ".flac")
     ]
     results = {
         "audiodec_stage1": evaluate(

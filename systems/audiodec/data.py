@@ -8,8 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
+
+from bench.audio import read_mono
 
 AUDIO_SUFFIXES = {".wav", ".flac"}
 
@@ -28,17 +29,6 @@ def _corpus_paths(spec: str) -> list[Path]:
     return [Path(u.path) for u in open_corpus(spec).utterances()]
 
 
-def load_audio(path: Path, sample_rate: int) -> np.ndarray:
-    """Mono float32 ``[T]`` at ``sample_rate`` (resampled with soxr when needed)."""
-    x, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    x = x.mean(axis=1)
-    if sr != sample_rate:
-        import soxr
-
-        x = soxr.resample(x, sr, sample_rate).astype(np.float32)
-    return x
-
-
 class CropSampler:
     """Random fixed-length crops from a list of waveforms.
 
@@ -50,7 +40,7 @@ class CropSampler:
 
     def __init__(self, spec: str, sample_rate: int, seed: int) -> None:
         self.paths = _corpus_paths(spec)
-        self.audio = [load_audio(p, sample_rate) for p in self.paths]
+        self.audio = [read_mono(p, sample_rate) for p in self.paths]
         self.rng = np.random.default_rng(seed)
 
     def batch(self, batch_size: int, length: int) -> torch.Tensor:

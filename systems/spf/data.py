@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from bench.audio import read_mono
+
 AUDIO_SUFFIXES = (".wav", ".flac")
 
 
@@ -35,17 +37,6 @@ class Pair:
     coded: np.ndarray
     codec: str
     utt_id: str
-
-
-def read_audio(path: Path, sample_rate: int) -> np.ndarray:
-    """Mono float32 ``[T]`` at ``sample_rate`` (resampled with soxr when needed)."""
-    audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    audio = audio.mean(axis=1)
-    if sr != sample_rate:
-        import soxr
-
-        audio = soxr.resample(audio, sr, sample_rate).astype(np.float32)
-    return audio
 
 
 def folder_utterances(folder: Path) -> list[Utterance]:
@@ -136,10 +127,10 @@ def build_pairs(
         folder.mkdir(parents=True, exist_ok=True)
         raw: list[tuple[Utterance, np.ndarray, np.ndarray]] = []
         for utt in utterances:
-            clean = read_audio(utt.path, sample_rate)
+            clean = read_mono(utt.path, sample_rate)
             cached = folder / f"{cache_name(utt.id)}.flac"
             if cached.is_file():
-                coded = read_audio(cached, sample_rate)
+                coded = read_mono(cached, sample_rate)
             else:
                 coded = np.asarray(system.process(clean, utterance_id=utt.id).audio, dtype=np.float32)
                 sf.write(str(cached), np.clip(coded, -1, 1), sample_rate, subtype="PCM_24")
