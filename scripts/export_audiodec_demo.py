@@ -24,8 +24,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.audio import read_mono
-from systems.audiodec.checkpoint import load_model, read_checkpoint, sha256_file
+from bench.audio import read_mono, sha256_file
+from systems.audiodec.checkpoint import load_model, read_checkpoint
 from systems.audiodec.codec import Codec, measure_common_delay, measure_delay
 from systems.audiodec.config import load_config, save_config
 from systems.audiodec.weights import DEMO_DIR

@@ -6,7 +6,6 @@ Layout: ``{'model': {'generator': sd, 'discriminator': sd?}, 'optimizer': ..., '
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -94,15 +93,6 @@ def save_checkpoint(
     torch.save(state, tmp)
     tmp.replace(path)
     save_config(cfg, path.parent / "config.yml")
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def latest_checkpoint(folder: Path) -> Path | None:

@@ -114,7 +114,7 @@ class AudioDecSystem(System):
         ]
 
     def provenance(self) -> dict[str, Any]:
-        from systems.audiodec.checkpoint import sha256_file
+        from bench.audio import sha256_file
 
         files = {"encoder": self.choice.encoder, "decoder": self.choice.decoder}
         return {

@@ -20,28 +20,19 @@ SGMSE+ checkpoints (PyTorch Lightning): ``state_dict`` with ``dnn.``-prefixed NC
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from bench.audio import sha256_file
 from systems.spf.config import SPFConfig, preset
 from systems.spf.layers import AttnBlock, FourierTimeEmbedding, ResBlock
 from systems.spf.model import ScoreModel
 
 FORMAT = "codec-bench-spf"
 VERSION = 1
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def save_checkpoint(
