@@ -55,6 +55,16 @@ def _check(d: dict[str, Any], allowed: set[str], where: str) -> None:
         raise ValueError(f"discriminator_params{where}: unknown keys {bad}")
 
 
+def _conv_stack(convs: nn.ModuleList, output_conv: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """Leaky-ReLU conv stack; returns every hidden feature map (for feature matching) and the output last."""
+    feats = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), 0.1)
+        feats.append(x)
+    feats.append(output_conv(x))
+    return feats
+
+
 class PeriodDiscriminator(nn.Module):
     """Waveform folded into ``[B, 1, T / p, p]`` and scored by strided 2-D convs."""
 
@@ -76,12 +86,7 @@ class PeriodDiscriminator(nn.Module):
         if t % self.period:
             x = F.pad(x, (0, self.period - t % self.period), mode="reflect")
         x = x.view(b, c, -1, self.period)
-        feats = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), 0.1)
-            feats.append(x)
-        feats.append(self.output_conv(x))
-        return feats
+        return _conv_stack(self.convs, self.output_conv, x)
 
 
 class ScaleDiscriminator(nn.Module):
@@ -107,12 +112,7 @@ class ScaleDiscriminator(nn.Module):
         self.output_conv = weight_norm(nn.Conv1d(ch_in, 1, k3, padding=(k3 - 1) // 2))
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        feats = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), 0.1)
-            feats.append(x)
-        feats.append(self.output_conv(x))
-        return feats
+        return _conv_stack(self.convs, self.output_conv, x)
 
 
 class Discriminator(nn.Module):
