@@ -74,3 +74,14 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run(RunConfig(systems=["natural", "opus", "anchor35", "anchor70"], data=f"manifest:{manifest}", out=out,
                   metrics=FAST_METRICS, workers=2, quiet=True, report=False))
     return out
+
+
+@pytest.fixture
+def torch_one_thread():
+    """One torch intra-op thread for the test: tiny ops on a busy 2-core machine run faster than with two."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

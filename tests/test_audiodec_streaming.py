@@ -13,14 +13,7 @@ from systems.audiodec.train import init_codebooks_from_data
 from systems.audiodec.vocoder import Vocoder
 from tests.audiodec_util import speechlike, tiny_config
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Hop-sized chunks are tiny ops: one thread avoids spinning on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _tiny_codec(vocoder: bool) -> Codec:

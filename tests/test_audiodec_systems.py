@@ -107,17 +107,8 @@ def test_common_delay_ignores_pitch_period_side_peaks() -> None:
     assert abs(measure_common_delay(refs, decs, 640) - 90) <= 2  # envelopes: 2-sample precision
 
 
-@pytest.fixture
-def one_thread():
-    """Hop-sized streaming chunks are tiny ops: one thread avoids spinning on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("kind", ["symad", "audiodec"])
-def test_demo_systems_offline_and_streaming_agree(kind: str, one_thread: None) -> None:
+def test_demo_systems_offline_and_streaming_agree(kind: str, torch_one_thread: None) -> None:
     x = speechlike(0.3, seed=11)
     offline = build_system(kind, SystemOptions()).process(x, utterance_id="o")
     streamed = build_system(kind, SystemOptions(streaming=True)).process(x, utterance_id="s")

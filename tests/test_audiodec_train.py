@@ -12,13 +12,7 @@ from systems.audiodec.config import ModelConfig, parse_config
 from systems.audiodec.train import Trainer, TrainRequest
 from tests.audiodec_util import tiny_raw, write_speech_folder
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _small(name: str = "symAD_c16_tiny", **gp: object) -> ModelConfig:

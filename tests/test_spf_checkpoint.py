@@ -10,13 +10,7 @@ from systems.spf.checkpoint import load_checkpoint, save_checkpoint, sha256_file
 from systems.spf.config import preset
 from systems.spf.model import ScoreModel
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _res(idx: int, cin: int, cout: int, temb: int) -> dict[str, tuple[int, ...]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from systems import COMPOSITES, POSTFILTERS, SYSTEMS, SystemOptions, build_system
 from systems.spf.checkpoint import save_checkpoint
@@ -12,13 +11,7 @@ from systems.spf.config import preset
 from systems.spf.model import ScoreModel
 from systems.spf.postfilter import DEMO_WEIGHTS, checkpoint_keys
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _need_opus() -> None:

@@ -13,13 +13,7 @@ from systems.spf.config import preset
 from systems.spf.data import Pair, align
 from systems.spf.train import Trainer, train_loop
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _pairs(n: int = 4) -> list[Pair]:
