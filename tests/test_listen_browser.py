@@ -15,7 +15,7 @@ from listening_test.build import BuildOptions, build_test
 from listening_test.definition import TestDefinition
 from listening_test.server import create_app
 from listening_test.storage import open_storage
-from listening_test.testing import ServerThread, make_run_folder
+from tests.listen_util import ServerThread, make_run_folder
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
