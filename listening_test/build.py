@@ -32,7 +32,7 @@ MAX_SIGNALS = 12
 #: systems that duplicate the hidden reference and are therefore not rated twice
 REFERENCE_ALIASES = {"natural"}
 DEFAULT_QUESTIONNAIRE = [
-    {"name": "age", "label": "Age", "type": "number"},
+    {"name": "age", "label": "Age", "type": "number", "min": 0, "max": 120},
     {"name": "headphones", "label": "Headphones or loudspeakers used", "type": "text"},
     {"name": "expert", "label": "Have you taken part in listening tests before?", "type": "choice",
      "options": ["yes", "no"]},

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import secrets
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +27,17 @@ EPILOG = """examples:
 """
 
 
+def port_number(text: str) -> int:
+    """argparse type for ``--port``: an integer in 0-65535 (0 picks a free port)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="listen_command", metavar="ACTION", required=True)
     b = sub.add_parser("build", help="make a test folder (test.json, audio, webmushra.yaml) from a run folder")
@@ -40,7 +53,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     s = sub.add_parser("serve", help="serve a test folder to participants (SQLite results in the folder)")
     s.add_argument("dir", type=Path, metavar="DIR")
     s.add_argument("--host", default="127.0.0.1", help="bind address (default localhost only)")
-    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--port", type=port_number, default=8000, help="TCP port, 0-65535 (0: any free port; default 8000)")
+    s.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="a host name participants use to reach the server (repeatable); IP addresses and "
+                        "localhost are always accepted, other names are refused against DNS rebinding")
     s.add_argument("--db", help="database URL (default sqlite in DIR; PostgreSQL is not supported yet)")
     s.add_argument("--admin-token", help="token for /admin (default: a fresh random token, printed)")
     a = sub.add_parser("analyze", help="post-screening, statistics, tables and plots for a served test")
@@ -106,15 +122,40 @@ def _serve(args: argparse.Namespace) -> int:
     from listening_test.server import create_app
 
     definition, storage = _load(args.dir, args.db)
+    sock = _bind(args.host, args.port)  # before any link or token is printed
+    port = sock.getsockname()[1]
     token = args.admin_token or secrets.token_urlsafe(16)
-    app = create_app(args.dir, definition, storage, token)
-    base = f"http://{args.host}:{args.port}"
+    app = create_app(args.dir, definition, storage, token, allowed_hosts=args.allowed_host)
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    base = f"http://{shown}:{port}"
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {args.host}: reachable from other machines", file=sys.stderr)
     print(f"participants: {base}/", flush=True)
     print(f"admin: {base}/admin?token={token}", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
     return 0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``; a clear :class:`UsageError` when busy or not bindable."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise UsageError(f"--host {host}: cannot resolve ({exc.strerror})") from exc
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(f"--port: port {port} on {host} is already in use; choose another "
+                             "(--port 0 picks a free one)") from exc
+        raise UsageError(f"--host {host} --port {port}: cannot listen ({exc.strerror})") from exc
+    sock.set_inheritable(True)
+    return sock
 
 
 def _analyze(args: argparse.Namespace) -> int:

@@ -1,20 +1,35 @@
 """The listening-test web app (FastAPI): participant pages, JSON API, audio, admin pages.
 
 Flow for a participant: welcome + consent -> level check -> training -> trials (order seeded by the
-participant id) -> questionnaire -> finish. The session link ``/s/<id>`` resumes at the right step.
+participant id) -> questionnaire -> finish. The session link ``/s/<id>`` resumes at the right step, and
+the server refuses steps taken out of order.
+
+Defences: JSON bodies only (``Content-Type: application/json``, so no cross-site form can post), a
+``Host`` check against DNS rebinding (IP literals, ``localhost`` and ``allowed_hosts``), ``no-store`` on
+admin pages, duplicate JSON keys refused. Storage calls never run on the event loop: reads in worker
+threads, writes on one writer thread with group commit, so a slow or locked database does not stall
+the others.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hmac
+import ipaddress
+import json
+import queue
 import re
 import secrets
+import threading
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -22,6 +37,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from listening_test.admin import admin_page
 from listening_test.definition import TestDefinition
+from listening_test.questionnaire import AnswerError, validate_answers
 from listening_test.session import participant_plan, phase
 from listening_test.storage import PROGRESS_STEPS, Participant, Storage, TrialRating
 from listening_test.webmushra import ratings_to_csv
@@ -29,6 +45,7 @@ from listening_test.webmushra import ratings_to_csv
 MAX_BODY = 64 * 1024
 _ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 STATIC = {"app.js": "text/javascript", "style.css": "text/css", "index.html": "text/html"}
+T = TypeVar("T")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; media-src 'self' blob:; "
        "connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 
@@ -65,12 +82,90 @@ class QuestionnaireIn(_Strict):
     answers: dict[str, str]
 
 
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise HTTPError(422, f"{key!r} appears twice in one object (each stimulus is rated once)")
+        seen.add(key)
+    return dict(pairs)
+
+
+def _host_allowed(host_header: str, allowed: set[str]) -> bool:
+    """IP literals, ``localhost`` and the configured names pass; DNS rebinding comes with another name."""
+    host = host_header.strip().lower()
+    if host.startswith("["):  # [v6]:port
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    if not host:
+        return False
+    if host == "localhost" or host in allowed:
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+async def in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """Run a blocking (storage) read in a worker thread and await it."""
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args))
+
+
+class Writer:
+    """One dedicated thread for every storage write. Writes that queue up while one commit is on disk
+    are committed together (group commit: one fsync for many participants, each write still atomic on
+    its own); a participant's request is answered only after its write is committed."""
+
+    MAX_GROUP = 256
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future]] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="listening-test-writer", daemon=True).start()
+
+    async def __call__(self, fn: Callable[..., T], *args: Any) -> T:
+        future: Future = Future()
+        self.jobs.put((functools.partial(fn, *args), future))
+        return await asyncio.wrap_future(future)
+
+    def _run(self) -> None:
+        while True:
+            group = [self.jobs.get()]
+            while len(group) < self.MAX_GROUP:
+                try:
+                    group.append(self.jobs.get_nowait())
+                except queue.Empty:
+                    break
+            outcomes: list[tuple[Future, bool, Any]] = []
+            try:
+                with self.storage.batch():
+                    for job, future in group:
+                        try:
+                            outcomes.append((future, True, job()))
+                        except Exception as exc:  # noqa: BLE001 - handed to the waiting request
+                            outcomes.append((future, False, exc))
+            except Exception as exc:  # noqa: BLE001 - the commit failed: every write of the group failed
+                outcomes = [(future, False, exc) for _, future in group]
+            for future, ok, value in outcomes:
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+
+
 def _static(name: str) -> bytes:
     return resources.files("listening_test").joinpath("static", name).read_bytes()
 
 
 async def _read_model(request: Request, model: type[_Strict]) -> Any:
-    """The body parsed into ``model``: 413 when too large, 400 when not JSON, 422 when invalid."""
+    """The body parsed into ``model``: 415 unless sent as JSON, 413 when too large, 400 when not JSON,
+    422 when invalid or when an object repeats a key."""
+    ctype = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if ctype != "application/json":
+        raise HTTPError(415, "send the body as JSON (Content-Type: application/json)")
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
         raise HTTPError(413, f"body larger than {MAX_BODY} bytes")
@@ -79,6 +174,10 @@ async def _read_model(request: Request, model: type[_Strict]) -> Any:
         body += chunk
         if len(body) > MAX_BODY:
             raise HTTPError(413, f"body larger than {MAX_BODY} bytes")
+    try:  # only to find repeated keys, which the model's own parser would silently resolve as "last wins"
+        json.loads(body, object_pairs_hook=_refuse_duplicate_keys)
+    except ValueError:
+        pass  # reported below by the model's parser, with its message
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:
@@ -89,8 +188,12 @@ async def _read_model(request: Request, model: type[_Strict]) -> Any:
         raise HTTPError(422, f"invalid field {'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
 
 
-def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, admin_token: str) -> FastAPI:
-    """Build the app for one test folder. ``admin_token`` guards ``/admin`` (query ``token=``)."""
+def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, admin_token: str,
+               allowed_hosts: list[str] | tuple[str, ...] = ()) -> FastAPI:
+    """Build the app for one test folder. ``admin_token`` guards ``/admin`` (query ``token=``);
+    ``allowed_hosts`` are the host names (besides IP addresses and ``localhost``) the app answers to."""
+    hosts = {h.strip().lower() for h in allowed_hosts if h.strip()}
+    write = Writer(storage)
     app = FastAPI(title=definition.title, docs_url=None, redoc_url=None, openapi_url=None)
     audio_files = definition.audio_files()
     test_dir = Path(test_dir).resolve()
@@ -105,14 +208,22 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
 
     @app.middleware("http")
     async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
+        host = request.headers.get("host", "")
+        if not _host_allowed(host, hosts):
+            response: Response = JSONResponse(
+                {"error": f"host {host[:100]!r} is not served here (start the server with --allowed-host NAME)"},
+                status_code=421)
+        else:
+            response = await call_next(request)
+        if request.url.path.startswith("/admin"):
+            response.headers["Cache-Control"] = "no-store"
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
 
-    def participant_or_404(pid: str) -> Participant:
-        p = storage.participant(pid) if _ID.match(pid) else None
+    async def participant_or_404(pid: str) -> Participant:
+        p = await in_thread(storage.participant, pid) if _ID.match(pid) else None
         if p is None:
             raise HTTPError(404, "unknown session")
         return p
@@ -154,13 +265,13 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
         if not body.consent:
             raise HTTPError(422, "consent is required to take part")
         pid = uuid.uuid4().hex + secrets.token_hex(4)
-        storage.create_participant(pid)
+        await write(storage.create_participant, pid)
         return {"participant": pid, "link": f"/s/{pid}"}
 
     @app.get("/api/sessions/{pid}")
     async def session(pid: str) -> dict[str, Any]:
-        p = participant_or_404(pid)
-        completed = storage.completed_trials(pid)
+        p = await participant_or_404(pid)
+        completed = await in_thread(storage.completed_trials, pid)
         return {"participant": pid, "type": definition.type, "title": definition.title,
                 "phase": phase(definition, p, completed), "completed": completed,
                 "sample_rate": definition.sample_rate, "questionnaire": definition.questionnaire,
@@ -168,20 +279,25 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
 
     @app.post("/api/sessions/{pid}/progress")
     async def progress(pid: str, request: Request) -> dict[str, Any]:
-        participant_or_404(pid)
+        p = await participant_or_404(pid)
         body = await _read_model(request, ProgressIn)
         if body.step not in PROGRESS_STEPS:
             raise HTTPError(422, f"step must be one of {', '.join(PROGRESS_STEPS)}")
-        storage.set_progress(pid, body.step, body.audio_rate)
+        earlier = PROGRESS_STEPS[:PROGRESS_STEPS.index(body.step)]
+        if any(getattr(p, f"{step}_at") is None for step in earlier):
+            raise HTTPError(409, f"finish the {' and '.join(earlier)} step first")
+        await write(storage.set_progress, pid, body.step, body.audio_rate)
         return {"ok": True}
 
     @app.post("/api/sessions/{pid}/trials/{trial_id}")
     async def submit(pid: str, trial_id: str, request: Request) -> JSONResponse:
-        participant_or_404(pid)
+        p = await participant_or_404(pid)
         trial = definition.trial(trial_id)
         if trial is None:
             raise HTTPError(404, "unknown trial")
         body = await _read_model(request, TrialIn)
+        if not (p.level_at and p.training_at):
+            raise HTTPError(409, "finish the level check and training before the trials")
         item = definition.item(trial.item)
         if set(body.ratings) != set(trial.stimuli):
             unknown = sorted(set(body.ratings) - set(trial.stimuli))
@@ -192,34 +308,42 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
             if isinstance(score, bool) or not lo <= score <= hi or (definition.type == "mos" and score != int(score)):
                 raise HTTPError(422, f"score for {sid} must be {'a number' if lo == 0 else 'an integer'} in {lo}-{hi}")
             ratings.append(TrialRating(stimulus=sid, system=item.stimulus(sid).system, score=float(score)))  # type: ignore[union-attr]
-        status = storage.submit_trial(pid, trial.id, item.id, body.key, ratings, body.time_ms, body.comment)
+        status = await write(storage.submit_trial, pid, trial.id, item.id, body.key, ratings, body.time_ms,
+                                 body.comment)
         if status == "conflict":
-            raise HTTPError(409, "this trial was already submitted with other ratings")
+            raise HTTPError(409, "this trial was already submitted with other ratings; they are kept")
         return JSONResponse({"status": status}, status_code=201 if status == "stored" else 200)
 
     @app.post("/api/sessions/{pid}/questionnaire")
     async def questionnaire(pid: str, request: Request) -> dict[str, Any]:
-        p = participant_or_404(pid)
+        p = await participant_or_404(pid)
         body = await _read_model(request, QuestionnaireIn)
-        allowed = {q["name"] for q in definition.questionnaire}
-        unknown = sorted(set(body.answers) - allowed)
-        if unknown or any(len(v) > 500 for v in body.answers.values()):
-            raise HTTPError(422, f"unknown questionnaire fields {unknown}" if unknown else "answer too long")
-        if phase(definition, p, storage.completed_trials(pid)) not in ("questionnaire", "done"):
+        try:
+            validate_answers(definition.questionnaire, body.answers)
+        except AnswerError as exc:
+            raise HTTPError(422, f"invalid answer: {exc}") from exc
+        current = phase(definition, p, await in_thread(storage.completed_trials, pid))
+        if current == "done":
+            raise HTTPError(409, "the questionnaire was already submitted")
+        if current != "questionnaire":
             raise HTTPError(409, "finish all trials first")
-        storage.save_questionnaire(pid, body.answers)
+        if not await write(storage.save_questionnaire, pid, body.answers):
+            raise HTTPError(409, "the questionnaire was already submitted")
         return {"ok": True}
 
     @app.get("/admin", response_class=HTMLResponse)
     async def admin(request: Request) -> HTMLResponse:
         check_admin(request)
-        return HTMLResponse(admin_page(definition, storage, admin_token))
+        return HTMLResponse(await in_thread(admin_page, definition, storage, admin_token))
 
     @app.get("/admin/export.csv")
     async def export(request: Request) -> PlainTextResponse:
         check_admin(request)
-        answers = {p.id: p.questionnaire or {} for p in storage.participants()}
-        text = ratings_to_csv(storage.ratings(), test_dir.name, answers)
+        def export_text() -> str:
+            answers = {p.id: p.questionnaire or {} for p in storage.participants()}
+            return ratings_to_csv(storage.ratings(), test_dir.name, answers)
+
+        text = await in_thread(export_text)
         return PlainTextResponse(text, media_type="text/csv",
                                  headers={"Content-Disposition": 'attachment; filename="ratings.csv"'})
 

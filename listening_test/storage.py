@@ -2,7 +2,8 @@
 
 Every submitted trial is committed in its own transaction, so a participant resumes where they left
 off after closing the tab or a server restart. A trial is stored once per participant: resending the
-same submission (same idempotency key) is acknowledged as a duplicate, a different one is refused.
+same submission (same idempotency key and ratings) is acknowledged as a duplicate, a different one is
+refused. The methods block: the server calls them from worker threads, never on its event loop.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -73,10 +76,11 @@ class Storage(Protocol):
     def submit_trial(self, participant_id: str, trial: str, item: str, key: str, ratings: list[TrialRating],
                      time_ms: int, comment: str) -> str: ...
     def completed_trials(self, participant_id: str) -> list[str]: ...
-    def save_questionnaire(self, participant_id: str, answers: dict[str, str]) -> None: ...
+    def save_questionnaire(self, participant_id: str, answers: dict[str, str]) -> bool: ...
     def participants(self) -> list[Participant]: ...
     def ratings(self) -> list[Rating]: ...
     def comments(self) -> list[tuple[str, str, str]]: ...
+    def batch(self) -> AbstractContextManager[None]: ...
 
 
 class SQLiteStorage:
@@ -100,18 +104,42 @@ class SQLiteStorage:
         return conn
 
     class _Tx:
-        def __init__(self, conn: sqlite3.Connection) -> None:
-            self.conn = conn
+        """A transaction, or a savepoint inside the :meth:`batch` this thread has open."""
+
+        def __init__(self, conn: sqlite3.Connection, nested: bool) -> None:
+            self.conn, self.nested = conn, nested
 
         def __enter__(self) -> sqlite3.Connection:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute("SAVEPOINT op" if self.nested else "BEGIN IMMEDIATE")
             return self.conn
 
         def __exit__(self, exc_type, exc, tb) -> None:
-            self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+            if self.nested:
+                if exc_type is not None:
+                    self.conn.execute("ROLLBACK TO op")
+                self.conn.execute("RELEASE op")
+            else:
+                self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
     def _tx(self) -> SQLiteStorage._Tx:
-        return self._Tx(self._conn())
+        return self._Tx(self._conn(), nested=getattr(self._local, "batch", False))
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group the writes made by this thread inside the block into one commit (one fsync); each write
+        is still all-or-nothing on its own (a savepoint). Nothing is durable before the block ends."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        self._local.batch = True
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+        finally:
+            self._local.batch = False
 
     def create_participant(self, participant_id: str) -> Participant:
         with self._tx() as db:
@@ -142,12 +170,16 @@ class SQLiteStorage:
 
     def submit_trial(self, participant_id: str, trial: str, item: str, key: str, ratings: list[TrialRating],
                      time_ms: int, comment: str) -> str:
-        """Store one trial atomically. Returns ``"stored"``, ``"duplicate"`` (same key) or ``"conflict"``."""
+        """Store one trial atomically. Returns ``"stored"``, ``"duplicate"`` (same key and ratings: a retry)
+        or ``"conflict"`` (stored before with another key or other ratings; the new ones are not stored)."""
         with self._tx() as db:
             row = db.execute("SELECT idem_key FROM submissions WHERE participant = ? AND trial = ?",
                              (participant_id, trial)).fetchone()
             if row is not None:
-                return "duplicate" if row[0] == key else "conflict"
+                stored = set(db.execute("SELECT stimulus, score FROM ratings WHERE participant = ? AND trial = ?",
+                                        (participant_id, trial)))
+                same = row[0] == key and stored == {(r.stimulus, r.score) for r in ratings}
+                return "duplicate" if same else "conflict"
             db.execute("INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?)",
                        (participant_id, trial, key, _now(), time_ms, comment))
             db.executemany("INSERT INTO ratings VALUES (?, ?, ?, ?, ?, ?)",
@@ -158,11 +190,12 @@ class SQLiteStorage:
         return [r[0] for r in self._conn().execute(
             "SELECT trial FROM submissions WHERE participant = ? ORDER BY submitted_at", (participant_id,))]
 
-    def save_questionnaire(self, participant_id: str, answers: dict[str, str]) -> None:
+    def save_questionnaire(self, participant_id: str, answers: dict[str, str]) -> bool:
+        """Store the answers and finish the session; ``False`` (nothing changed) when already answered."""
         with self._tx() as db:
-            db.execute("UPDATE participants SET questionnaire = COALESCE(questionnaire, ?), "
-                       "finished_at = COALESCE(finished_at, ?) WHERE id = ?",
-                       (json.dumps(answers), _now(), participant_id))
+            cur = db.execute("UPDATE participants SET questionnaire = ?, finished_at = ? "
+                             "WHERE id = ? AND finished_at IS NULL", (json.dumps(answers), _now(), participant_id))
+        return cur.rowcount == 1
 
     def ratings(self) -> list[Rating]:
         rows = self._conn().execute(

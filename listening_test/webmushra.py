@@ -71,16 +71,28 @@ def write_yaml(definition: TestDefinition, path: Path) -> Path:
     return Path(path)
 
 
+#: first characters that make a spreadsheet treat a cell as a formula (CSV injection)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(text: str) -> str:
+    """``text`` with a leading ``'`` when a spreadsheet would run it as a formula (OWASP's advice)."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def ratings_to_csv(ratings: list[Rating], test_id: str, questionnaires: dict[str, dict[str, str]]) -> str:
-    """Ratings in webMUSHRA's MUSHRA CSV layout; questionnaire fields go between test id and uuid."""
+    """Ratings in webMUSHRA's MUSHRA CSV layout; questionnaire fields go between test id and uuid.
+
+    Text cells that a spreadsheet would evaluate as a formula get a leading ``'`` (see :func:`safe_cell`).
+    """
     fields = sorted({k for answers in questionnaires.values() for k in answers})
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180: a CR or LF inside a cell gets quoted
     writer.writerow(["session_test_id", *fields, *FIXED_COLUMNS[1:]])
     for r in ratings:
         answers = questionnaires.get(r.assessor, {})
-        writer.writerow([test_id, *(answers.get(f, "") for f in fields), r.assessor, r.trial, r.system,
-                         f"{r.score:g}", r.time_ms, r.comment])
+        text = [test_id, *(answers.get(f, "") for f in fields), r.assessor, r.trial, r.system]
+        writer.writerow([*map(safe_cell, text), f"{r.score:g}", r.time_ms, safe_cell(r.comment)])
     return out.getvalue()
 
 
