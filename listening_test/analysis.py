@@ -13,11 +13,10 @@ import numpy as np
 from listening_test.definition import HIDDEN_REFERENCE, LOW_ANCHOR, MID_ANCHOR
 from listening_test.plots import box_plot, item_plot
 from listening_test.ratings import Rating
-from listening_test.screening import Screening, screen_mushra
+from listening_test.screening import Screening
 from listening_test.stats import holm, summarise, wilcoxon_paired
 from listening_test.tables import write_table
-
-HIGH_SCORE_WARNING = 0.5  # warn when more than half of the non-reference scores lie in 80-100
+from listening_test.testtypes import get_test_type
 
 
 @dataclass
@@ -44,21 +43,22 @@ def condition_order(conditions: set[str], systems: list[str] | None = None) -> l
     return head + middle + tail
 
 
-def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[str] | None = None) -> Analysis:
-    """Screen (MUSHRA), summarise and test; write tables (CSV/MD/LaTeX), plots and ``analysis.json``."""
+def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[str] | None = None,
+            screening: bool = True) -> Analysis:
+    """Screen (by the test type's rules unless ``screening`` is off), summarise and test; write tables
+    (CSV/MD/LaTeX), plots and ``analysis.json``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     if not ratings:
         raise ValueError("no ratings to analyse")
     assessors = sorted({r.assessor for r in ratings})
-    if test_type == "mushra":
-        screening = screen_mushra(ratings)
-    else:
-        screening = Screening(kept=assessors, excluded={}, skipped_items=[])
-    kept = set(screening.kept)
+    kind = get_test_type(test_type)
+    outcome = kind.screen(ratings) if screening else Screening(kept=assessors, excluded={}, skipped_items=[])
+    kept = set(outcome.kept)
     used = [r for r in ratings if r.assessor in kept]
     warnings: list[str] = []
     if not used:
-        warnings.append("every assessor was excluded by post-screening: no statistics")
+        warnings.append(f"post-screening excluded all {len(assessors)} assessors (see screening.md): no statistics; "
+                        "for a pilot, rerun with --no-screening")
     conditions = condition_order({r.system for r in ratings}, systems)
     by_cond: dict[str, list[float]] = defaultdict(list)
     by_item: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -67,7 +67,6 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
         by_cond[r.system].append(r.score)
         by_item[r.system][r.item].append(r.score)
         paired[r.system][(r.assessor, r.item)] = r.score
-    scale = (0.0, 100.0) if test_type == "mushra" else (1.0, 5.0)
     summary = []
     for c in conditions:
         s = summarise(by_cond[c])
@@ -94,13 +93,8 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
     for row, adj in zip(pairwise, holm([r["p"] for r in pairwise]), strict=True):
         row["p_holm"] = adj
         row["significant_0.05"] = "yes" if adj < 0.05 else "no"
-    if test_type == "mushra":
-        rated = [r.score for r in used if r.system != HIDDEN_REFERENCE]
-        share = float(np.mean([80 <= s <= 100 for s in rated])) if rated else 0.0
-        if share > HIGH_SCORE_WARNING:
-            warnings.append(f"{100 * share:.0f}% of the scores (hidden reference excluded) lie between 80 and 100: "
-                            "the test probably does not discriminate between the conditions")
-    label = "MUSHRA score" if test_type == "mushra" else "MOS"
+    warnings += kind.warnings(used)
+    label = kind.scale.name
     files: list[Path] = []
     files += write_table(summary, ["condition", "n", "mean", "ci95", "ci95_low", "ci95_high", "median", "q1", "q3",
                                    "iqr"], out_dir / "summary", caption=f"{label}: mean with 95% CI (t), median, IQR")
@@ -111,29 +105,20 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
                          caption="Pairwise Wilcoxon signed-rank tests, Holm-corrected")
     if used:
         files.append(box_plot({c: by_cond[c] for c in conditions if by_cond[c]}, out_dir / "boxplot.png", label,
-                              (scale[0] - 0.05 * (scale[1] - scale[0]), scale[1] + 0.05 * (scale[1] - scale[0]))))
+                              kind.scale.plot_limits()))
         files.append(item_plot({c: item_means[c] for c in conditions if item_means[c]}, out_dir / "items.png", label,
-                               (scale[0] - 0.05 * (scale[1] - scale[0]), scale[1] + 0.05 * (scale[1] - scale[0]))))
-    result = Analysis(type=test_type, n_assessors=len(assessors), n_kept=len(kept), excluded=screening.excluded,
-                      skipped_items=screening.skipped_items, summary=summary, pairwise=pairwise, warnings=warnings,
+                               kind.scale.plot_limits()))
+    result = Analysis(type=test_type, n_assessors=len(assessors), n_kept=len(kept), excluded=outcome.excluded,
+                      skipped_items=outcome.skipped_items, summary=summary, pairwise=pairwise, warnings=warnings,
                       files=[str(p.name) for p in files])
-    files.append(_write_screening(screening, test_type, out_dir / "screening.md"))
+    off = "Post-screening switched off (--no-screening): every assessor is kept."
+    report = kind.screening_report(outcome) if screening else [off]
+    files.append(_write_screening(report, out_dir / "screening.md"))
     result.files.append("screening.md")
     (out_dir / "analysis.json").write_text(json.dumps(asdict(result), indent=2, allow_nan=True) + "\n")
     return result
 
 
-def _write_screening(s: Screening, test_type: str, path: Path) -> Path:
-    lines = ["# Post-screening", ""]
-    if test_type != "mushra":
-        lines.append("MOS test: no BS.1534-3 post-screening (no hidden reference / anchors).")
-    else:
-        lines += [(f"Rules (ITU-R BS.1534-3): hidden reference < 90 on > 15% of items, or {MID_ANCHOR} > 90 on > 15% "
-                  "of items (items where > 25% of assessors rate it > 90 are skipped for this rule)."), "",
-                  f"Items skipped for the mid-anchor rule: {', '.join(s.skipped_items) or 'none'}", "",
-                  "| assessor | items | reference < 90 | anchor > 90 | decision |", "|---|---|---|---|---|"]
-        for a, c in sorted(s.counts.items()):
-            decision = "excluded: " + s.excluded[a] if a in s.excluded else "kept"
-            lines.append(f"| {a} | {c['items']} | {c['reference_below_90']} | {c['anchor_above_90']} | {decision} |")
-    path.write_text("\n".join(lines) + "\n")
+def _write_screening(report: list[str], path: Path) -> Path:
+    path.write_text("\n".join(["# Post-screening", "", *report]) + "\n")
     return path

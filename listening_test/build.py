@@ -22,13 +22,12 @@ from listening_test.definition import (
     Item,
     Stimulus,
     TestDefinition,
-    Trial,
 )
 from listening_test.stimuli import apply_fades, choose_excerpt, match_loudness
+from listening_test.testtypes import TEST_TYPES, TestType, get_test_type
 
 SAMPLE_RATE = 48000
 MAX_SECONDS = 12.0
-MAX_SIGNALS = 12
 #: systems that duplicate the hidden reference and are therefore not rated twice
 REFERENCE_ALIASES = {"natural"}
 DEFAULT_QUESTIONNAIRE = [
@@ -65,7 +64,7 @@ def _read_wav(path: Path) -> np.ndarray:
     return x.mean(axis=1)
 
 
-def _pick_systems(run: dict, requested: list[str] | None, test_type: str) -> tuple[list[str], list[str]]:
+def _pick_systems(run: dict, requested: list[str] | None, test_type: TestType) -> tuple[list[str], list[str]]:
     available = list(run.get("systems", {}))
     notes = []
     if requested:
@@ -81,11 +80,13 @@ def _pick_systems(run: dict, requested: list[str] | None, test_type: str) -> tup
         notes.append(f"system {s!r} left out: it duplicates the hidden reference")
     if not chosen:
         raise UsageError("no system to test: the run has none besides the reference and anchors")
-    n_signals = len(chosen) + 1 + (2 if test_type == "mushra" else 0)
-    if test_type == "mushra" and n_signals > MAX_SIGNALS:
+    n_signals = len(chosen) + 1 + len(test_type.anchors)
+    limit = test_type.max_signals
+    if limit is not None and n_signals > limit:
         raise UsageError(
-            f"{len(chosen)} systems + hidden reference + 2 anchors = {n_signals} signals per trial; "
-            f"BS.1534-3 allows at most {MAX_SIGNALS}: choose at most {MAX_SIGNALS - 3} with --systems"
+            f"{len(chosen)} systems + hidden reference + {len(test_type.anchors)} anchors = {n_signals} signals per "
+            f"trial; {test_type.title} allows at most {limit}: choose at most "
+            f"{limit - 1 - len(test_type.anchors)} with --systems"
         )
     return chosen, notes
 
@@ -164,15 +165,15 @@ def prepare_item(out: Path, item_id: str, utterance: str, speaker: str, signals:
                 duration_s=(end - start) / SAMPLE_RATE, reference=ref_file, stimuli=stimuli)
 
 
-def _build_item(opts: BuildOptions, run_dir: RunDir, entry: dict, item_id: str, systems: list[str]) -> Item:
+def _build_item(opts: BuildOptions, run_dir: RunDir, entry: dict, item_id: str, systems: list[str],
+                test_type: TestType) -> Item:
     utt = entry["id"]
     reference = _read_wav(run_dir.reference_wav(utt))
     signals = {HIDDEN_REFERENCE: reference}
     for s in systems:
         signals[s] = _read_wav(run_dir.audio_wav(s, utt))
-    if opts.type == "mushra":
-        for a in (LOW_ANCHOR, MID_ANCHOR):
-            signals[a] = _anchor(run_dir, a, utt, reference)
+    for a in test_type.anchors:
+        signals[a] = _anchor(run_dir, a, utt, reference)
     for name, x in signals.items():
         if len(x) != len(reference):
             raise InputError(f"{run_dir.audio_wav(name, utt)}: {len(x)} samples, reference has {len(reference)}")
@@ -182,8 +183,9 @@ def _build_item(opts: BuildOptions, run_dir: RunDir, entry: dict, item_id: str, 
 
 def build_test(opts: BuildOptions) -> TestDefinition:
     """Build the test folder ``opts.out`` from the run folder ``opts.run_dir``; returns the definition."""
-    if opts.type not in ("mushra", "mos"):
-        raise UsageError(f"--type must be mushra or mos, not {opts.type!r}")
+    if opts.type not in TEST_TYPES:
+        raise UsageError(f"--type must be one of {', '.join(TEST_TYPES.names())}, not {opts.type!r}")
+    test_type = get_test_type(opts.type)
     if not 0 < opts.seconds <= MAX_SECONDS:
         raise UsageError(f"--seconds must be in (0, {MAX_SECONDS:g}] (BS.1534-3: items never longer than 12 s)")
     if (opts.out / "results.sqlite").exists():
@@ -192,7 +194,7 @@ def build_test(opts: BuildOptions) -> TestDefinition:
     if not run_dir.run_json.is_file():
         raise UsageError(f"{run_dir.run_json}: not a run folder (no run.json)")
     run = json.loads(run_dir.run_json.read_text())
-    systems, notes = _pick_systems(run, opts.systems, opts.type)
+    systems, notes = _pick_systems(run, opts.systems, test_type)
     recommended = max(5, math.ceil(1.5 * len(systems)))
     n_items = opts.items or recommended
     if n_items < recommended:
@@ -206,14 +208,11 @@ def build_test(opts: BuildOptions) -> TestDefinition:
         notes.append(f"only {len(picked) - 1} test items available (asked for {n_items})")
     training_entry, test_entries = picked[-1], picked[:-1]
     opts.out.mkdir(parents=True, exist_ok=True)
-    items = [_build_item(opts, run_dir, e, f"item{i + 1:02d}", systems) for i, e in enumerate(test_entries)]
-    training = _build_item(opts, run_dir, training_entry, "training", systems)
-    if opts.type == "mushra":
-        trials = [Trial(id=it.id, item=it.id, stimuli=[s.id for s in it.stimuli]) for it in items]
-    else:
-        trials = [Trial(id=f"{it.id}-{s.id}", item=it.id, stimuli=[s.id]) for it in items for s in it.stimuli]
+    items = [_build_item(opts, run_dir, e, f"item{i + 1:02d}", systems, test_type) for i, e in enumerate(test_entries)]
+    training = _build_item(opts, run_dir, training_entry, "training", systems, test_type)
+    trials = test_type.trials(items)
     definition = TestDefinition(
-        type=opts.type, title=opts.title or f"{opts.type.upper()} listening test", systems=systems,
+        type=test_type.name, title=opts.title or f"{opts.type.upper()} listening test", systems=systems,
         items=[*items, training], trials=trials, training="training", target_lufs=opts.target_lufs,
         source_run=str(Path(opts.run_dir).resolve()), created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         questionnaire=DEFAULT_QUESTIONNAIRE, notes=notes,

@@ -38,11 +38,17 @@ def port_number(text: str) -> int:
     return port
 
 
+def _type_names() -> list[str]:
+    from listening_test.testtypes import TEST_TYPES
+
+    return [*TEST_TYPES.names(), *TEST_TYPES.aliases()]
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="listen_command", metavar="ACTION", required=True)
     b = sub.add_parser("build", help="make a test folder (test.json, audio, webmushra.yaml) from a run folder")
     b.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    b.add_argument("--type", choices=("mushra", "mos"), default="mushra")
+    b.add_argument("--type", choices=_type_names(), default="mushra", help="test type (mos is ACR; default mushra)")
     b.add_argument("--systems", help="comma-separated systems from the run (default: all but natural/anchors)")
     b.add_argument("--items", type=int, help="number of test items (default: max(5, 1.5 x systems))")
     b.add_argument("--seconds", type=float, default=10.0, help="maximum excerpt length, <= 12 s (default 10)")
@@ -63,9 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a.add_argument("dir", type=Path, metavar="DIR")
     a.add_argument("--db", help="database URL (default sqlite in DIR)")
     a.add_argument("--out", type=Path, help="output folder (default DIR/analysis)")
+    a.add_argument("--no-screening", action="store_true",
+                   help="keep every assessor (pilots); by default the test type's post-screening rules apply")
     i = sub.add_parser("import", help="analyse a webMUSHRA CSV, or make a test folder from a webMUSHRA YAML config")
     i.add_argument("csv", type=Path, metavar="FILE.csv|CONFIG.yaml")
-    i.add_argument("--type", choices=("mushra", "mos"), default="mushra", help="test type of a CSV")
+    i.add_argument("--type", choices=_type_names(), default="mushra", help="test type of a CSV")
     i.add_argument("--out", type=Path, help="output folder (default next to the input: <stem>-analysis or <stem>-test)")
     e = sub.add_parser("export", help="write the ratings of a served test in webMUSHRA's CSV columns")
     e.add_argument("dir", type=Path, metavar="DIR")
@@ -84,16 +92,23 @@ def _load(folder: Path, db: str | None) -> tuple[TestDefinition, Storage]:
     return definition, open_storage(db, folder)
 
 
-def _print_analysis(result: Analysis, out: Path) -> None:
+def _print_analysis(result: Analysis, out: Path) -> int:
+    """Print the outcome; 1 when post-screening left nobody (no statistics), else 0."""
     print(f"{result.n_assessors} assessors, {result.n_kept} kept after post-screening")
     for who, why in result.excluded.items():
         print(f"  excluded {who}: {why}")
+    if result.n_kept == 0:
+        print(f"error: post-screening excluded all {result.n_assessors} assessors, so there are no statistics; "
+              f"the reasons are above and in {out / 'screening.md'}. For a pilot, rerun with --no-screening.",
+              file=sys.stderr)
+        return 1
     for row in result.summary:
         print(f"  {row['condition']:<24} n={row['n']:<4} mean {row['mean']:.2f} +- {row['ci95']:.2f}"
               f"  median {row['median']:.1f} IQR {row['iqr']:.1f}")
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"tables and plots in {out}")
+    return 0
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -166,8 +181,8 @@ def _analyze(args: argparse.Namespace) -> int:
     if not ratings:
         raise UsageError(f"{args.dir}: no ratings stored yet")
     out = args.out or args.dir / "analysis"
-    _print_analysis(analyse(ratings, definition.type, out, definition.systems), out)
-    return 0
+    return _print_analysis(analyse(ratings, definition.type, out, definition.systems,
+                                   screening=not args.no_screening), out)
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -183,8 +198,7 @@ def _import(args: argparse.Namespace) -> int:
     if not ratings:
         raise UsageError(f"{args.csv}: no ratings in the file")
     out = args.out or args.csv.with_name(f"{args.csv.stem}-analysis")
-    _print_analysis(analyse(ratings, args.type, out), out)
-    return 0
+    return _print_analysis(analyse(ratings, args.type, out), out)
 
 
 def _import_config(args: argparse.Namespace) -> int:

@@ -18,8 +18,6 @@ VERSION = 1
 HIDDEN_REFERENCE = "reference"
 LOW_ANCHOR = "anchor35"
 MID_ANCHOR = "anchor70"
-TEST_TYPES = ("mushra", "mos")
-MOS_LABELS = ("Bad", "Poor", "Fair", "Good", "Excellent")
 
 
 class DefinitionError(ValueError):
@@ -126,6 +124,8 @@ class TestDefinition:
             definition = cls(items=items, trials=trials, **rest)
         except (KeyError, TypeError) as exc:
             raise DefinitionError(f"{path}: malformed test definition ({exc})") from exc
+        from listening_test.testtypes import TEST_TYPES
+
         if definition.type not in TEST_TYPES:
-            raise DefinitionError(f"{path}: type {definition.type!r} is not one of {TEST_TYPES}")
+            raise DefinitionError(f"{path}: type {definition.type!r} is not one of {', '.join(TEST_TYPES.names())}")
         return definition

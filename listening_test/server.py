@@ -40,6 +40,7 @@ from listening_test.definition import TestDefinition
 from listening_test.questionnaire import AnswerError, validate_answers
 from listening_test.session import participant_plan, phase
 from listening_test.storage import PROGRESS_STEPS, Participant, Storage, TrialRating
+from listening_test.testtypes import get_test_type
 from listening_test.webmushra import ratings_to_csv
 
 MAX_BODY = 64 * 1024
@@ -194,6 +195,7 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
     ``allowed_hosts`` are the host names (besides IP addresses and ``localhost``) the app answers to."""
     hosts = {h.strip().lower() for h in allowed_hosts if h.strip()}
     write = Writer(storage)
+    scale = get_test_type(definition.type).scale
     app = FastAPI(title=definition.title, docs_url=None, redoc_url=None, openapi_url=None)
     audio_files = definition.audio_files()
     test_dir = Path(test_dir).resolve()
@@ -302,11 +304,11 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
         if set(body.ratings) != set(trial.stimuli):
             unknown = sorted(set(body.ratings) - set(trial.stimuli))
             raise HTTPError(422, f"unknown stimuli {unknown}" if unknown else "every stimulus must be rated")
-        lo, hi = (0, 100) if definition.type == "mushra" else (1, 5)
         ratings = []
         for sid, score in body.ratings.items():
-            if isinstance(score, bool) or not lo <= score <= hi or (definition.type == "mos" and score != int(score)):
-                raise HTTPError(422, f"score for {sid} must be {'a number' if lo == 0 else 'an integer'} in {lo}-{hi}")
+            problem = scale.problem(score)
+            if problem:
+                raise HTTPError(422, f"score for {sid} {problem}")
             ratings.append(TrialRating(stimulus=sid, system=item.stimulus(sid).system, score=float(score)))  # type: ignore[union-attr]
         status = await write(storage.submit_trial, pid, trial.id, item.id, body.key, ratings, body.time_ms,
                                  body.comment)

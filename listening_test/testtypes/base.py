@@ -1,0 +1,90 @@
+"""What a kind of listening test is: its rating scale, its conditions and trials, its screening and the
+statistics of its results. One object per kind, kept in :data:`TEST_TYPES`; ``bench listen build --type``,
+the server, the page and ``bench listen analyze`` ask it instead of branching on the type's name.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from bench.registry import Registry
+from listening_test.definition import Item, Trial
+from listening_test.ratings import Rating
+from listening_test.screening import Screening
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A rating scale: ``low``..``high``, integers only or continuous, with labels for its points/intervals.
+
+    Attributes:
+        name: the quantity, as shown on plots and tables ("MUSHRA score", "MOS").
+        labels: labels from the low to the high end (the five BS.1534 intervals, the five ACR categories).
+    """
+
+    name: str
+    low: float
+    high: float
+    integer: bool
+    labels: tuple[str, ...]
+
+    def problem(self, score: object) -> str | None:
+        """Why ``score`` is not a valid rating on this scale, or ``None`` when it is."""
+        kind = "an integer" if self.integer else "a number"
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+            return f"must be {kind} in {self.low:g}-{self.high:g}"
+        if not self.low <= score <= self.high or (self.integer and score != int(score)):
+            return f"must be {kind} in {self.low:g}-{self.high:g}"
+        return None
+
+    def plot_limits(self, margin: float = 0.05) -> tuple[float, float]:
+        span = self.high - self.low
+        return self.low - margin * span, self.high + margin * span
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "low": self.low, "high": self.high, "integer": self.integer,
+                "labels": list(self.labels)}
+
+
+class TestType:
+    """One kind of test. Subclasses set the class attributes and override the hooks they need."""
+
+    __test__ = False  # not a pytest class
+
+    name: ClassVar[str]
+    #: shown to the author: "MUSHRA (ITU-R BS.1534-3)"
+    title: ClassVar[str]
+    scale: ClassVar[Scale]
+    #: extra conditions every item carries besides the hidden reference and the systems
+    anchors: ClassVar[tuple[str, ...]] = ()
+    #: most signals one trial may hold (``None``: no limit)
+    max_signals: ClassVar[int | None] = None
+    #: the participant hears the open reference next to the rated stimuli
+    shows_reference: ClassVar[bool] = False
+
+    def trials(self, items: list[Item]) -> list[Trial]:
+        """The trials of a test made of ``items`` (training item excluded)."""
+        raise NotImplementedError
+
+    def screen(self, ratings: list[Rating]) -> Screening:
+        """Which assessors enter the statistics, with the reasons for those who do not (default: all)."""
+        assessors = sorted({r.assessor for r in ratings})
+        return Screening(kept=assessors, excluded={}, skipped_items=[])
+
+    def screening_report(self, screening: Screening) -> list[str]:
+        """Markdown lines for ``screening.md`` describing the rules and each assessor's outcome."""
+        return [f"{self.title}: no post-screening rules apply to this test type."]
+
+    def warnings(self, used: list[Rating]) -> list[str]:
+        """Warnings about the kept ratings as a whole (e.g. a test that does not discriminate)."""
+        return []
+
+
+TEST_TYPES: Registry[TestType] = Registry("listening test type", entry_point_group="codec_bench.listening_tests")
+
+
+def get_test_type(name: str) -> TestType:
+    """The registered test type ``name`` (or alias); an unknown name raises with suggestions."""
+    return TEST_TYPES.get(name)
