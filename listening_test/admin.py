@@ -16,7 +16,7 @@ def admin_page(definition: TestDefinition, storage: Storage, token: str) -> str:
         done = len(storage.completed_trials(p.id))
         answers = "; ".join(f"{k}={v}" for k, v in (p.questionnaire or {}).items())
         rows.append(
-            f"<tr><td><code>{escape(p.id)}</code></td><td>{escape(p.created)}</td><td>{done}/{n_trials}</td>"
+            f"<tr><td><code>{escape(p.id)}</code></td><td>{escape(p.external_id or '')}</td><td>{escape(p.created)}</td><td>{done}/{n_trials}</td>"
             f"<td>{escape(str(p.audio_rate or ''))}</td><td>{'yes' if p.finished_at else 'no'}</td>"
             f"<td>{escape(answers)}</td></tr>")
     comments = [f"<tr><td><code>{escape(pid)}</code></td><td>{escape(trial)}</td><td>{escape(text)}</td></tr>"
@@ -29,8 +29,8 @@ def admin_page(definition: TestDefinition, storage: Storage, token: str) -> str:
 <h1>{escape(definition.title)}: progress</h1>
 <p>{escape(definition.type.upper())} test, {n_trials} trials, systems: {escape(', '.join(definition.systems))}.
 <a href="/admin/export.csv?token={token_q}">Download ratings (webMUSHRA CSV)</a></p>
-<table><thead><tr><th>participant</th><th>started</th><th>trials</th><th>audio rate</th><th>finished</th>
-<th>questionnaire</th></tr></thead><tbody>{''.join(rows) or '<tr><td colspan="6">nobody yet</td></tr>'}
+<table><thead><tr><th>participant</th><th>external id</th><th>started</th><th>trials</th><th>audio rate</th><th>finished</th>
+<th>questionnaire</th></tr></thead><tbody>{''.join(rows) or '<tr><td colspan="7">nobody yet</td></tr>'}
 </tbody></table>
 <h2>Comments</h2>
 <table><thead><tr><th>participant</th><th>trial</th><th>comment</th></tr></thead>

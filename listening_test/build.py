@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import random
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +26,7 @@ from listening_test.definition import (
 )
 from listening_test.stimuli import apply_fades, choose_excerpt, match_loudness
 from listening_test.testtypes import TEST_TYPES, TestType, get_test_type
+from listening_test.wording import TEXTS_FILE, languages, shipped
 
 SAMPLE_RATE = 48000
 MAX_SECONDS = 12.0
@@ -51,6 +53,11 @@ class BuildOptions:
     target_lufs: float = -26.0
     seed: int = 0
     title: str = ""
+    lang: str = "en"
+    #: crowd-worker entry/exit (Prolific, MTurk): URL parameter with the worker id, completion code or URL
+    participant_param: str = ""
+    completion_code: str = ""
+    completion_url: str = ""
 
 
 def _read_wav(path: Path) -> np.ndarray:
@@ -186,6 +193,14 @@ def build_test(opts: BuildOptions) -> TestDefinition:
     if opts.type not in TEST_TYPES:
         raise UsageError(f"--type must be one of {', '.join(TEST_TYPES.names())}, not {opts.type!r}")
     test_type = get_test_type(opts.type)
+    if opts.lang not in languages():
+        raise UsageError(f"--lang {opts.lang!r}: no shipped translation (available: {', '.join(languages())})")
+    crowd = {k: v for k, v in (("id_param", opts.participant_param), ("completion_code", opts.completion_code),
+                               ("completion_url", opts.completion_url)) if v}
+    if opts.participant_param and not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", opts.participant_param):
+        raise UsageError(f"--participant-param {opts.participant_param!r}: letters, digits, '_', '.', '-' only")
+    if opts.completion_url and not opts.completion_url.startswith(("https://", "http://")):
+        raise UsageError(f"--completion-url {opts.completion_url!r}: must start with https:// or http://")
     if not 0 < opts.seconds <= MAX_SECONDS:
         raise UsageError(f"--seconds must be in (0, {MAX_SECONDS:g}] (BS.1534-3: items never longer than 12 s)")
     if (opts.out / "results.sqlite").exists():
@@ -215,9 +230,10 @@ def build_test(opts: BuildOptions) -> TestDefinition:
         type=test_type.name, title=opts.title or f"{opts.type.upper()} listening test", systems=systems,
         items=[*items, training], trials=trials, training="training", target_lufs=opts.target_lufs,
         source_run=str(Path(opts.run_dir).resolve()), created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        questionnaire=DEFAULT_QUESTIONNAIRE, notes=notes,
+        questionnaire=DEFAULT_QUESTIONNAIRE, notes=notes, lang=opts.lang, crowd=crowd,
     )
     definition.save(opts.out)
+    (opts.out / TEXTS_FILE).write_text(shipped(opts.lang), encoding="utf-8")
     from listening_test.webmushra import write_yaml
 
     write_yaml(definition, opts.out / "webmushra.yaml")

@@ -55,6 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--lufs", type=float, default=-26.0, help="loudness target (BS.1770), default -26 LUFS")
     b.add_argument("--seed", type=int, default=0, help="seed for item choice and stimulus ids")
     b.add_argument("--title", default="", help="title shown to participants")
+    b.add_argument("--lang", default="en", help="language of the participant texts (a shipped translation: en, de); "
+                   "the texts land in OUT/texts.yaml for editing")
+    b.add_argument("--participant-param", default="", metavar="NAME",
+                   help="crowd workers: URL query parameter carrying their id (Prolific: PROLIFIC_PID, MTurk: workerId)")
+    b.add_argument("--completion-code", default="", help="crowd workers: code shown when they finish")
+    b.add_argument("--completion-url", default="", help="crowd workers: link back to the platform shown at the end")
     b.add_argument("--out", type=Path, help="test folder (default RUN_DIR/listen-TYPE)")
     s = sub.add_parser("serve", help="serve a test folder to participants (SQLite results in the folder)")
     s.add_argument("dir", type=Path, metavar="DIR")
@@ -84,10 +90,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _load(folder: Path, db: str | None) -> tuple[TestDefinition, Storage]:
     from listening_test.definition import DefinitionError, TestDefinition
     from listening_test.storage import open_storage
+    from listening_test.wording import TextsError, load_texts
 
     try:
         definition = TestDefinition.load(folder)
-    except DefinitionError as exc:
+        load_texts(folder)
+    except (DefinitionError, TextsError) as exc:
         raise UsageError(str(exc)) from exc
     return definition, open_storage(db, folder)
 
@@ -119,7 +127,9 @@ def _build(args: argparse.Namespace) -> int:
     if args.items is not None and args.items < 1:
         raise UsageError("--items must be at least 1")
     opts = BuildOptions(run_dir=args.run_dir, out=out, type=args.type, systems=systems, items=args.items,
-                        seconds=args.seconds, target_lufs=args.lufs, seed=args.seed, title=args.title)
+                        seconds=args.seconds, target_lufs=args.lufs, seed=args.seed, title=args.title, lang=args.lang,
+                        participant_param=args.participant_param, completion_code=args.completion_code,
+                        completion_url=args.completion_url)
     try:
         d = build_test(opts)
     except InputError as exc:

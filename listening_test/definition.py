@@ -78,6 +78,11 @@ class TestDefinition:
     created: str = ""
     questionnaire: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: language of the shipped translation texts.yaml was copied from
+    lang: str = "en"
+    #: crowd-worker entry and exit: ``id_param`` (URL query parameter holding the worker id),
+    #: ``completion_code`` and/or ``completion_url`` shown at the end
+    crowd: dict[str, str] = field(default_factory=dict)
 
     def item(self, item_id: str) -> Item:
         for it in self.items:

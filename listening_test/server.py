@@ -42,6 +42,7 @@ from listening_test.session import participant_plan, phase
 from listening_test.storage import PROGRESS_STEPS, Participant, Storage, TrialRating
 from listening_test.testtypes import get_test_type
 from listening_test.webmushra import ratings_to_csv
+from listening_test.wording import load_texts
 
 MAX_BODY = 64 * 1024
 _ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -65,6 +66,7 @@ class _Strict(BaseModel):
 
 class SessionIn(_Strict):
     consent: bool
+    external_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@:-]+$")
 
 
 class ProgressIn(_Strict):
@@ -196,6 +198,7 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
     hosts = {h.strip().lower() for h in allowed_hosts if h.strip()}
     write = Writer(storage)
     scale = get_test_type(definition.type).scale
+    texts = load_texts(test_dir)
     app = FastAPI(title=definition.title, docs_url=None, redoc_url=None, openapi_url=None)
     audio_files = definition.audio_files()
     test_dir = Path(test_dir).resolve()
@@ -259,7 +262,8 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
     @app.get("/api/test")
     async def test_info() -> dict[str, Any]:
         return {"title": definition.title, "type": definition.type, "sample_rate": definition.sample_rate,
-                "questionnaire": definition.questionnaire, "n_trials": len(definition.trials)}
+                "questionnaire": definition.questionnaire, "n_trials": len(definition.trials),
+                "id_param": definition.crowd.get("id_param", ""), "texts": texts}
 
     @app.post("/api/sessions", status_code=201)
     async def new_session(request: Request) -> dict[str, Any]:
@@ -267,15 +271,17 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
         if not body.consent:
             raise HTTPError(422, "consent is required to take part")
         pid = uuid.uuid4().hex + secrets.token_hex(4)
-        await write(storage.create_participant, pid)
+        await write(storage.create_participant, pid, body.external_id)
         return {"participant": pid, "link": f"/s/{pid}"}
 
     @app.get("/api/sessions/{pid}")
     async def session(pid: str) -> dict[str, Any]:
         p = await participant_or_404(pid)
         completed = await in_thread(storage.completed_trials, pid)
+        current = phase(definition, p, completed)
         return {"participant": pid, "type": definition.type, "title": definition.title,
-                "phase": phase(definition, p, completed), "completed": completed,
+                "phase": current, "completed": completed, "scale": scale.to_json(),
+                "completion": {k: v for k, v in definition.crowd.items() if k != "id_param"} if current == "done" else {},
                 "sample_rate": definition.sample_rate, "questionnaire": definition.questionnaire,
                 **participant_plan(definition, pid)}
 

@@ -25,7 +25,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS participants (
     id TEXT PRIMARY KEY, created TEXT NOT NULL, consent_at TEXT, level_at TEXT, training_at TEXT,
-    questionnaire TEXT, finished_at TEXT, audio_rate INTEGER);
+    questionnaire TEXT, finished_at TEXT, audio_rate INTEGER, external_id TEXT);
 CREATE TABLE IF NOT EXISTS submissions (
     participant TEXT NOT NULL REFERENCES participants(id), trial TEXT NOT NULL, idem_key TEXT NOT NULL,
     submitted_at TEXT NOT NULL, time_ms INTEGER NOT NULL, comment TEXT NOT NULL,
@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS ratings (
     PRIMARY KEY (participant, trial, stimulus),
     FOREIGN KEY (participant, trial) REFERENCES submissions(participant, trial));
 """
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+#: columns added after version 1 (added to older databases on open)
+ADDED_COLUMNS = {"participants": {"external_id": "TEXT"}}
 PROGRESS_STEPS = ("level", "training")
 
 
@@ -56,6 +58,8 @@ class Participant:
     questionnaire: dict[str, str] | None
     finished_at: str | None
     audio_rate: int | None
+    #: the crowd-worker id from the entry URL (Prolific PID, MTurk worker id), if any
+    external_id: str | None = None
 
 
 @dataclass
@@ -70,7 +74,7 @@ class TrialRating:
 class Storage(Protocol):
     """What the server and the analysis need from a result store."""
 
-    def create_participant(self, participant_id: str) -> Participant: ...
+    def create_participant(self, participant_id: str, external_id: str | None = None) -> Participant: ...
     def participant(self, participant_id: str) -> Participant | None: ...
     def set_progress(self, participant_id: str, step: str, audio_rate: int | None = None) -> None: ...
     def submit_trial(self, participant_id: str, trial: str, item: str, key: str, ratings: list[TrialRating],
@@ -91,7 +95,12 @@ class SQLiteStorage:
         self._local = threading.local()
         self._conn().executescript(SCHEMA)  # executescript manages its own transaction
         with self._tx() as db:
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+            for table, columns in ADDED_COLUMNS.items():
+                have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                for name, kind in columns.items():
+                    if name not in have:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -141,19 +150,19 @@ class SQLiteStorage:
         finally:
             self._local.batch = False
 
-    def create_participant(self, participant_id: str) -> Participant:
+    def create_participant(self, participant_id: str, external_id: str | None = None) -> Participant:
         with self._tx() as db:
-            db.execute("INSERT INTO participants (id, created, consent_at) VALUES (?, ?, ?)",
-                       (participant_id, _now(), _now()))
+            db.execute("INSERT INTO participants (id, created, consent_at, external_id) VALUES (?, ?, ?, ?)",
+                       (participant_id, _now(), _now(), external_id))
         return self.participant(participant_id)  # type: ignore[return-value]
 
     def participant(self, participant_id: str) -> Participant | None:
         row = self._conn().execute(
-            "SELECT id, created, consent_at, level_at, training_at, questionnaire, finished_at, audio_rate "
-            "FROM participants WHERE id = ?", (participant_id,)).fetchone()
+            "SELECT id, created, consent_at, level_at, training_at, questionnaire, finished_at, audio_rate, "
+            "external_id FROM participants WHERE id = ?", (participant_id,)).fetchone()
         if row is None:
             return None
-        return Participant(*row[:5], json.loads(row[5]) if row[5] else None, row[6], row[7])
+        return Participant(*row[:5], json.loads(row[5]) if row[5] else None, *row[6:])
 
     def participants(self) -> list[Participant]:
         ids = [r[0] for r in self._conn().execute("SELECT id FROM participants ORDER BY created")]
