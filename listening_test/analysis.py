@@ -10,13 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
+from listening_test.checks import check_problems
 from listening_test.definition import HIDDEN_REFERENCE, LOW_ANCHOR, MID_ANCHOR
+from listening_test.p808 import is_check_condition
 from listening_test.plots import box_plot, item_plot
 from listening_test.ratings import Rating
 from listening_test.screening import Screening
 from listening_test.stats import holm, summarise, wilcoxon_paired
 from listening_test.tables import write_table
-from listening_test.testtypes import get_test_type
+from listening_test.testtypes import TestType, get_test_type
 
 
 @dataclass
@@ -43,17 +45,43 @@ def condition_order(conditions: set[str], systems: list[str] | None = None) -> l
     return head + middle + tail
 
 
+def _screen(kind: TestType, ratings: list[Rating], checks: dict[str, dict] | None) -> Screening:
+    """The type's rules, then the checks before the test (headphone check, qualification answers)."""
+    outcome = kind.screen(ratings)
+    for a, a_checks in (checks or {}).items():
+        reasons = check_problems(a_checks)
+        if reasons and a in {r.assessor for r in ratings}:
+            outcome.excluded[a] = "; ".join(filter(None, [outcome.excluded.get(a, ""), *reasons]))
+    outcome.kept = [a for a in outcome.kept if a not in outcome.excluded]
+    return outcome
+
+
+def _screening_effect(ratings: list[Rating], kept: set[str], conditions: list[str]) -> list[dict]:
+    """Per condition: mean over the kept assessors next to the mean over everyone."""
+    rows = []
+    for c in conditions:
+        all_scores = [r.score for r in ratings if r.system == c]
+        kept_scores = [r.score for r in ratings if r.system == c and r.assessor in kept]
+        s_all, s_kept = summarise(all_scores), summarise(kept_scores)
+        rows.append({"condition": c, "n_kept": s_kept.n, "mean_kept": s_kept.mean, "n_all": s_all.n,
+                     "mean_all": s_all.mean, "change": s_kept.mean - s_all.mean})
+    return rows
+
+
 def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[str] | None = None,
-            screening: bool = True) -> Analysis:
-    """Screen (by the test type's rules unless ``screening`` is off), summarise and test; write tables
-    (CSV/MD/LaTeX), plots and ``analysis.json``."""
+            screening: bool = True, checks: dict[str, dict] | None = None) -> Analysis:
+    """Screen (by the test type's rules and the participants' ``checks`` unless ``screening`` is off),
+    summarise and test; write tables (CSV/MD/LaTeX), plots and ``analysis.json``. Gold and trap
+    conditions feed the screening only, never the statistics."""
     out_dir.mkdir(parents=True, exist_ok=True)
     if not ratings:
         raise ValueError("no ratings to analyse")
     assessors = sorted({r.assessor for r in ratings})
     kind = get_test_type(test_type)
-    outcome = kind.screen(ratings) if screening else Screening(kept=assessors, excluded={}, skipped_items=[])
+    outcome = _screen(kind, ratings, checks) if screening else Screening(kept=assessors, excluded={},
+                                                                         skipped_items=[])
     kept = set(outcome.kept)
+    ratings = [r for r in ratings if not is_check_condition(r.system)]
     used = [r for r in ratings if r.assessor in kept]
     warnings: list[str] = []
     if not used:
@@ -108,13 +136,17 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
                               kind.scale.plot_limits()))
         files.append(item_plot({c: item_means[c] for c in conditions if item_means[c]}, out_dir / "items.png", label,
                                kind.scale.plot_limits()))
+    off = "Post-screening switched off (--no-screening): every assessor is kept."
+    report = kind.screening_report(outcome) if screening else [off]
+    if screening:
+        effect = _screening_effect(ratings, kept, conditions)
+        files += write_table(effect, ["condition", "n_kept", "mean_kept", "n_all", "mean_all", "change"],
+                             out_dir / "screening_effect", caption="Effect of post-screening on the means")
+        report += ["", "## Effect on the results", "", *(out_dir / "screening_effect.md").read_text().splitlines()]
+    files.append(_write_screening(report, out_dir / "screening.md"))
     result = Analysis(type=test_type, n_assessors=len(assessors), n_kept=len(kept), excluded=outcome.excluded,
                       skipped_items=outcome.skipped_items, summary=summary, pairwise=pairwise, warnings=warnings,
                       files=[str(p.name) for p in files])
-    off = "Post-screening switched off (--no-screening): every assessor is kept."
-    report = kind.screening_report(outcome) if screening else [off]
-    files.append(_write_screening(report, out_dir / "screening.md"))
-    result.files.append("screening.md")
     (out_dir / "analysis.json").write_text(json.dumps(asdict(result), indent=2, allow_nan=True) + "\n")
     return result
 

@@ -13,9 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import yaml
 
 from bench.errors import InputError, UsageError
 from bench.rundir import RunDir
+from listening_test import p808
+from listening_test.checks import QUALIFICATION
 from listening_test.definition import (
     HIDDEN_REFERENCE,
     LOW_ANCHOR,
@@ -58,6 +61,13 @@ class BuildOptions:
     participant_param: str = ""
     completion_code: str = ""
     completion_url: str = ""
+    #: P.808 checks: qualification questions and a headphone check before the test; for ACR, gold
+    #: questions (clean and strongly degraded) and trapping questions mixed into the trials
+    qualification: bool = False
+    headphone_check: bool = False
+    gold: bool = False
+    traps: int = 0
+    trap_audio: Path | None = None
 
 
 def _read_wav(path: Path) -> np.ndarray:
@@ -173,7 +183,7 @@ def prepare_item(out: Path, item_id: str, utterance: str, speaker: str, signals:
 
 
 def _build_item(opts: BuildOptions, run_dir: RunDir, entry: dict, item_id: str, systems: list[str],
-                test_type: TestType) -> Item:
+                test_type: TestType, gold_index: int | None = None, n_items: int = 0) -> Item:
     utt = entry["id"]
     reference = _read_wav(run_dir.reference_wav(utt))
     signals = {HIDDEN_REFERENCE: reference}
@@ -181,11 +191,31 @@ def _build_item(opts: BuildOptions, run_dir: RunDir, entry: dict, item_id: str, 
         signals[s] = _read_wav(run_dir.audio_wav(s, utt))
     for a in test_type.anchors:
         signals[a] = _anchor(run_dir, a, utt, reference)
+    if gold_index is not None:
+        signals.update(p808.gold_signals(gold_index, n_items, reference, SAMPLE_RATE, opts.seed))
     for name, x in signals.items():
         if len(x) != len(reference):
             raise InputError(f"{run_dir.audio_wav(name, utt)}: {len(x)} samples, reference has {len(reference)}")
     return prepare_item(opts.out, item_id, utt, str(entry.get("speaker", "")), signals, seconds=opts.seconds,
                         target_lufs=opts.target_lufs, seed=opts.seed, source=f"{run_dir.root}: utterance {utt}")
+
+
+#: the answers successive trapping questions ask for
+TRAP_ANSWERS = (2, 4, 1, 5, 3)
+
+
+def _add_traps(opts: BuildOptions, items: list[Item], system: str) -> None:
+    """Append ``opts.traps`` trapping stimuli (a system's stimulus, then the spoken request) to the items."""
+    if not opts.traps:
+        return
+    texts = yaml.safe_load(shipped(opts.lang))
+    for j in range(opts.traps):
+        answer, item = TRAP_ANSWERS[j], items[j % len(items)]
+        text = texts["trap_message"].format(answer=answer, label=texts["scale"][answer - 1])
+        message = p808.spoken_message(text, opts.lang, SAMPLE_RATE, opts.trap_audio, answer)
+        base = next(s for s in item.stimuli if s.system == system)
+        p808.add_trap(opts.out, item, base.file, answer, message, SAMPLE_RATE,
+                      _opaque(opts.seed, item.id, f"trap{answer}", item.utterance), opts.target_lufs)
 
 
 def build_test(opts: BuildOptions) -> TestDefinition:
@@ -201,6 +231,10 @@ def build_test(opts: BuildOptions) -> TestDefinition:
         raise UsageError(f"--participant-param {opts.participant_param!r}: letters, digits, '_', '.', '-' only")
     if opts.completion_url and not opts.completion_url.startswith(("https://", "http://")):
         raise UsageError(f"--completion-url {opts.completion_url!r}: must start with https:// or http://")
+    if (opts.gold or opts.traps) and not test_type.scale.integer:
+        raise UsageError(f"--gold and --traps are P.808 checks for category-rating tests, not for {test_type.name}")
+    if not 0 <= opts.traps <= 5:
+        raise UsageError("--traps must be between 0 and 5")
     if not 0 < opts.seconds <= MAX_SECONDS:
         raise UsageError(f"--seconds must be in (0, {MAX_SECONDS:g}] (BS.1534-3: items never longer than 12 s)")
     if (opts.out / "results.sqlite").exists():
@@ -223,14 +257,17 @@ def build_test(opts: BuildOptions) -> TestDefinition:
         notes.append(f"only {len(picked) - 1} test items available (asked for {n_items})")
     training_entry, test_entries = picked[-1], picked[:-1]
     opts.out.mkdir(parents=True, exist_ok=True)
-    items = [_build_item(opts, run_dir, e, f"item{i + 1:02d}", systems, test_type) for i, e in enumerate(test_entries)]
+    items = [_build_item(opts, run_dir, e, f"item{i + 1:02d}", systems, test_type, i if opts.gold else None,
+                         len(test_entries)) for i, e in enumerate(test_entries)]
     training = _build_item(opts, run_dir, training_entry, "training", systems, test_type)
+    _add_traps(opts, items, systems[0])
     trials = test_type.trials(items)
     definition = TestDefinition(
         type=test_type.name, title=opts.title or f"{opts.type.upper()} listening test", systems=systems,
         items=[*items, training], trials=trials, training="training", target_lufs=opts.target_lufs,
         source_run=str(Path(opts.run_dir).resolve()), created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         questionnaire=DEFAULT_QUESTIONNAIRE, notes=notes, lang=opts.lang, crowd=crowd,
+        headphone_check=opts.headphone_check, qualification=QUALIFICATION if opts.qualification else [],
     )
     definition.save(opts.out)
     (opts.out / TEXTS_FILE).write_text(shipped(opts.lang), encoding="utf-8")

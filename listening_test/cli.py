@@ -61,6 +61,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="crowd workers: URL query parameter carrying their id (Prolific: PROLIFIC_PID, MTurk: workerId)")
     b.add_argument("--completion-code", default="", help="crowd workers: code shown when they finish")
     b.add_argument("--completion-url", default="", help="crowd workers: link back to the platform shown at the end")
+    b.add_argument("--qualification", action="store_true",
+                   help="P.808 qualification questions (hearing, environment, device) before the level check")
+    b.add_argument("--headphone-check", action="store_true",
+                   help="an antiphase headphone check (6 rounds, 5 correct to pass) on the level-check page")
+    b.add_argument("--gold", action="store_true",
+                   help="ACR: two gold questions (clean reference, expected 4-5; strongly degraded, expected 1-2)")
+    b.add_argument("--traps", type=int, default=0, metavar="N",
+                   help="ACR: N trapping questions (a stimulus, then a spoken request for a given answer), 0-5")
+    b.add_argument("--trap-audio", type=Path, metavar="DIR",
+                   help="recorded trap messages select_1.wav ... select_5.wav (default: spoken by espeak-ng)")
     b.add_argument("--out", type=Path, help="test folder (default RUN_DIR/listen-TYPE)")
     s = sub.add_parser("serve", help="serve a test folder to participants (SQLite results in the folder)")
     s.add_argument("dir", type=Path, metavar="DIR")
@@ -129,7 +139,9 @@ def _build(args: argparse.Namespace) -> int:
     opts = BuildOptions(run_dir=args.run_dir, out=out, type=args.type, systems=systems, items=args.items,
                         seconds=args.seconds, target_lufs=args.lufs, seed=args.seed, title=args.title, lang=args.lang,
                         participant_param=args.participant_param, completion_code=args.completion_code,
-                        completion_url=args.completion_url)
+                        completion_url=args.completion_url, qualification=args.qualification,
+                        headphone_check=args.headphone_check, gold=args.gold, traps=args.traps,
+                        trap_audio=args.trap_audio)
     try:
         d = build_test(opts)
     except InputError as exc:
@@ -191,8 +203,9 @@ def _analyze(args: argparse.Namespace) -> int:
     if not ratings:
         raise UsageError(f"{args.dir}: no ratings stored yet")
     out = args.out or args.dir / "analysis"
+    checks = {p.id: p.checks for p in storage.participants()}
     return _print_analysis(analyse(ratings, definition.type, out, definition.systems,
-                                   screening=not args.no_screening), out)
+                                   screening=not args.no_screening, checks=checks), out)
 
 
 def _import(args: argparse.Namespace) -> int:

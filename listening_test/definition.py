@@ -83,6 +83,11 @@ class TestDefinition:
     #: crowd-worker entry and exit: ``id_param`` (URL query parameter holding the worker id),
     #: ``completion_code`` and/or ``completion_url`` shown at the end
     crowd: dict[str, str] = field(default_factory=dict)
+    #: an antiphase headphone check (Woods et al. 2017) on the level-check page
+    headphone_check: bool = False
+    #: qualification questions answered before the level check (P.808 crowdsourcing); same format as
+    #: ``questionnaire``
+    qualification: list[dict[str, Any]] = field(default_factory=list)
 
     def item(self, item_id: str) -> Item:
         for it in self.items:

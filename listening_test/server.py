@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from listening_test.admin import admin_page
+from listening_test.checks import HEADPHONE_TRIALS, headphone_outcome
 from listening_test.definition import TestDefinition
 from listening_test.questionnaire import AnswerError, validate_answers
 from listening_test.session import participant_plan, phase
@@ -83,6 +84,11 @@ class TrialIn(_Strict):
 
 class QuestionnaireIn(_Strict):
     answers: dict[str, str]
+
+
+class HeadphoneIn(_Strict):
+    correct: int = Field(ge=0, le=HEADPHONE_TRIALS)
+    total: int = Field(ge=HEADPHONE_TRIALS, le=HEADPHONE_TRIALS)
 
 
 def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -282,6 +288,8 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
         return {"participant": pid, "type": definition.type, "title": definition.title,
                 "phase": current, "completed": completed, "scale": scale.to_json(),
                 "completion": {k: v for k, v in definition.crowd.items() if k != "id_param"} if current == "done" else {},
+                "headphone_check": definition.headphone_check and "headphone" not in p.checks,
+                "headphone_trials": HEADPHONE_TRIALS, "qualification": definition.qualification,
                 "sample_rate": definition.sample_rate, "questionnaire": definition.questionnaire,
                 **participant_plan(definition, pid)}
 
@@ -294,6 +302,10 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
         earlier = PROGRESS_STEPS[:PROGRESS_STEPS.index(body.step)]
         if any(getattr(p, f"{step}_at") is None for step in earlier):
             raise HTTPError(409, f"finish the {' and '.join(earlier)} step first")
+        if definition.qualification and "qualification" not in p.checks:
+            raise HTTPError(409, "answer the qualification questions first")
+        if body.step == "level" and definition.headphone_check and "headphone" not in p.checks:
+            raise HTTPError(409, "do the headphone check first")
         await write(storage.set_progress, pid, body.step, body.audio_rate)
         return {"ok": True}
 
@@ -321,6 +333,27 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
         if status == "conflict":
             raise HTTPError(409, "this trial was already submitted with other ratings; they are kept")
         return JSONResponse({"status": status}, status_code=201 if status == "stored" else 200)
+
+    @app.post("/api/sessions/{pid}/checks/{name}")
+    async def check(pid: str, name: str, request: Request) -> dict[str, Any]:
+        p = await participant_or_404(pid)
+        if name == "qualification" and definition.qualification:
+            answers = (await _read_model(request, QuestionnaireIn)).answers
+            try:
+                validate_answers(definition.qualification, answers)
+            except AnswerError as exc:
+                raise HTTPError(422, f"invalid answer: {exc}") from exc
+            outcome: dict[str, Any] = answers
+        elif name == "headphone" and definition.headphone_check:
+            body = await _read_model(request, HeadphoneIn)
+            if definition.qualification and "qualification" not in p.checks:
+                raise HTTPError(409, "answer the qualification questions first")
+            outcome = headphone_outcome(body.correct, body.total)
+        else:
+            raise HTTPError(404, "this test has no such check")
+        if not await write(storage.save_check, pid, name, outcome):
+            raise HTTPError(409, f"the {name} check was already recorded")
+        return {"ok": True, **({"passed": outcome["passed"]} if name == "headphone" else {})}
 
     @app.post("/api/sessions/{pid}/questionnaire")
     async def questionnaire(pid: str, request: Request) -> dict[str, Any]:

@@ -38,9 +38,11 @@ def participant_plan(definition: TestDefinition, participant_id: str) -> dict[st
 
 
 def phase(definition: TestDefinition, participant: Participant, completed: list[str]) -> str:
-    """Where the participant is: level -> training -> trials -> questionnaire -> done."""
+    """Where the participant is: [qualification] -> level -> training -> trials -> questionnaire -> done."""
     if participant.finished_at:
         return "done"
+    if definition.qualification and "qualification" not in participant.checks:
+        return "qualification"
     if not participant.level_at:
         return "level"
     if not participant.training_at:

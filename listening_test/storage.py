@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
@@ -25,7 +25,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS participants (
     id TEXT PRIMARY KEY, created TEXT NOT NULL, consent_at TEXT, level_at TEXT, training_at TEXT,
-    questionnaire TEXT, finished_at TEXT, audio_rate INTEGER, external_id TEXT);
+    questionnaire TEXT, finished_at TEXT, audio_rate INTEGER, external_id TEXT, checks TEXT);
 CREATE TABLE IF NOT EXISTS submissions (
     participant TEXT NOT NULL REFERENCES participants(id), trial TEXT NOT NULL, idem_key TEXT NOT NULL,
     submitted_at TEXT NOT NULL, time_ms INTEGER NOT NULL, comment TEXT NOT NULL,
@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS ratings (
 """
 SCHEMA_VERSION = "2"
 #: columns added after version 1 (added to older databases on open)
-ADDED_COLUMNS = {"participants": {"external_id": "TEXT"}}
+ADDED_COLUMNS = {"participants": {"external_id": "TEXT", "checks": "TEXT"}}
 PROGRESS_STEPS = ("level", "training")
 
 
@@ -60,6 +60,8 @@ class Participant:
     audio_rate: int | None
     #: the crowd-worker id from the entry URL (Prolific PID, MTurk worker id), if any
     external_id: str | None = None
+    #: outcomes of the checks before the test: ``{"headphone": {...}, "qualification": {...}}``
+    checks: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,6 +82,7 @@ class Storage(Protocol):
     def submit_trial(self, participant_id: str, trial: str, item: str, key: str, ratings: list[TrialRating],
                      time_ms: int, comment: str) -> str: ...
     def completed_trials(self, participant_id: str) -> list[str]: ...
+    def save_check(self, participant_id: str, name: str, outcome: dict) -> bool: ...
     def save_questionnaire(self, participant_id: str, answers: dict[str, str]) -> bool: ...
     def participants(self) -> list[Participant]: ...
     def ratings(self) -> list[Rating]: ...
@@ -159,10 +162,11 @@ class SQLiteStorage:
     def participant(self, participant_id: str) -> Participant | None:
         row = self._conn().execute(
             "SELECT id, created, consent_at, level_at, training_at, questionnaire, finished_at, audio_rate, "
-            "external_id FROM participants WHERE id = ?", (participant_id,)).fetchone()
+            "external_id, checks FROM participants WHERE id = ?", (participant_id,)).fetchone()
         if row is None:
             return None
-        return Participant(*row[:5], json.loads(row[5]) if row[5] else None, *row[6:])
+        return Participant(*row[:5], json.loads(row[5]) if row[5] else None, *row[6:9],
+                           checks=json.loads(row[9]) if row[9] else {})
 
     def participants(self) -> list[Participant]:
         ids = [r[0] for r in self._conn().execute("SELECT id FROM participants ORDER BY created")]
@@ -194,6 +198,17 @@ class SQLiteStorage:
             db.executemany("INSERT INTO ratings VALUES (?, ?, ?, ?, ?, ?)",
                            [(participant_id, trial, item, r.stimulus, r.system, r.score) for r in ratings])
         return "stored"
+
+    def save_check(self, participant_id: str, name: str, outcome: dict) -> bool:
+        """Record the outcome of check ``name`` once; ``False`` (nothing changed) when already recorded."""
+        with self._tx() as db:
+            row = db.execute("SELECT checks FROM participants WHERE id = ?", (participant_id,)).fetchone()
+            checks = json.loads(row[0]) if row and row[0] else {}
+            if name in checks:
+                return False
+            checks[name] = outcome
+            db.execute("UPDATE participants SET checks = ? WHERE id = ?", (json.dumps(checks), participant_id))
+        return True
 
     def completed_trials(self, participant_id: str) -> list[str]:
         return [r[0] for r in self._conn().execute(

@@ -303,13 +303,63 @@ function sessionLink() {
     el("code", { id: "session-link", text: location.origin + "/s/" + state.pid }));
 }
 
+// Antiphase headphone check (Woods et al. 2017): three 200 Hz tones, one 6 dB quieter ("quiet"), one with
+// the right channel inverted ("anti", cancels over loudspeakers). Over headphones "quiet" is the quietest.
+function headphoneTones(ctx, order) {
+  const sr = ctx.sampleRate, tone = Math.round(0.8 * sr), gap = Math.round(0.4 * sr), ramp = Math.round(0.02 * sr);
+  const buf = ctx.createBuffer(2, 3 * tone + 2 * gap, sr), L = buf.getChannelData(0), R = buf.getChannelData(1);
+  order.forEach((kind, k) => {
+    const off = k * (tone + gap);
+    for (let i = 0; i < tone; i++) {
+      const v = 0.3 * Math.min(1, i / ramp, (tone - 1 - i) / ramp) * Math.sin(2 * Math.PI * 200 * i / sr);
+      const a = kind === "quiet" ? v * 0.5 : v;
+      L[off + i] = a; R[off + i] = kind === "anti" ? -a : a;
+    }
+  });
+  return buf;
+}
+
+function headphoneCheck(ctx, rounds, onDone) {
+  let k = 0, correct = 0, order = null;
+  const round = el("p", { class: "muted", id: "hp-round" });
+  const play = el("button", { type: "button", id: "hp-play", text: T("headphone_play") });
+  const answers = [1, 2, 3].map((n) => el("button", { type: "button", class: "hp-answer", id: `hp-${n}`, text: String(n), disabled: true }));
+  const box = el("section", { class: "check", id: "headphone-check" }, el("h2", { text: T("headphone_title") }),
+    el("p", { text: T("headphone_text", { n: rounds }) }), round, el("p", { class: "buttons" }, play, ...answers));
+  const next = () => {
+    order = ["normal", "quiet", "anti"].sort(() => Math.random() - 0.5);
+    round.textContent = T("headphone_round", { k: k + 1, n: rounds });
+    play.disabled = false; answers.forEach((b) => { b.disabled = true; });
+  };
+  play.addEventListener("click", () => {
+    const src = ctx.createBufferSource();
+    src.buffer = headphoneTones(ctx, order);
+    window.ListeningTestHeadphoneTones = src.buffer;  // what is heard; lets automated tests listen too
+    src.connect(ctx.destination); src.start();
+    play.disabled = true; answers.forEach((b) => { b.disabled = false; });
+  });
+  answers.forEach((b, n) => b.addEventListener("click", async () => {
+    if (order[n] === "quiet") correct += 1;
+    k += 1;
+    if (k < rounds) return next();
+    answers.forEach((x) => { x.disabled = true; });
+    round.textContent = "✓";
+    await api("POST", `/api/sessions/${state.pid}/checks/headphone`, { correct, total: rounds });
+    onDone();
+  }));
+  next();
+  return box;
+}
+
 async function levelPage() {
   const s = state.session, ctx = audioContext();
   const buf = await loadBuffer(s.training.reference);
   const player = new Player(ctx, { ref: buf }, () => {});
+  let played = false, checked = !s.headphone_check;
   const ok = el("button", { class: "primary", type: "button", id: "level-ok", text: T("level_ok"), disabled: true });
+  const refresh = () => { ok.disabled = !(played && checked); };
   const play = el("button", { type: "button", id: "level-play", text: T("level_play"),
-    onclick: () => { player.play("ref"); ok.disabled = false; } });
+    onclick: () => { player.play("ref"); played = true; refresh(); } });
   ok.addEventListener("click", async () => {
     player.stop();
     await api("POST", `/api/sessions/${state.pid}/progress`, { step: "level", audio_rate: ctx.sampleRate });
@@ -317,7 +367,30 @@ async function levelPage() {
   });
   show(el("h1", { text: T("level_title") }), sessionLink(), el("p", { text: T("level_text") }),
     el("p", { class: "buttons" }, play, el("button", { type: "button", text: T("stop"), onclick: () => player.stop() })),
+    s.headphone_check ? headphoneCheck(ctx, s.headphone_trials, () => { checked = true; refresh(); }) : null,
     el("div", { class: "actions" }, el("span"), ok));
+}
+
+function questionField(q) {
+  const label = (state.texts.questions || {})[q.name] ?? q.label;
+  const option = (o) => (state.texts.options || {})[o] ?? o;
+  const input = q.type === "choice"
+    ? el("select", { name: q.name }, el("option", { value: "", text: "" }), ...q.options.map((o) => el("option", { value: o, text: option(o) })))
+    : el("input", { type: q.type === "number" ? "number" : "text", name: q.name, maxlength: 500, min: q.min, max: q.max });
+  return el("div", { class: "field" }, el("label", {}, el("div", { text: label }), input));
+}
+
+function qualificationPage() {
+  const submit = el("button", { class: "primary", type: "button", id: "submit-qualification", text: T("continue") });
+  const error = el("p", { class: "error" });
+  submit.addEventListener("click", async () => {
+    const answers = {};
+    for (const input of app.querySelectorAll("[name]")) answers[input.name] = input.value;
+    try { await api("POST", `/api/sessions/${state.pid}/checks/qualification`, { answers }); await resume(); }
+    catch (e) { error.textContent = e.message; }
+  });
+  show(el("h1", { text: T("qualification_title") }), el("p", { text: T("qualification_text") }),
+    ...state.session.qualification.map(questionField), error, el("div", { class: "actions" }, el("span"), submit));
 }
 
 // A MUSHRA page (also used for training, where nothing is stored): waveform and loop on top, then the
@@ -464,14 +537,7 @@ async function mosTraining() {
 }
 
 function questionnairePage() {
-  const label = (q) => (state.texts.questions || {})[q.name] ?? q.label;
-  const option = (o) => (state.texts.options || {})[o] ?? o;
-  const fields = state.session.questionnaire.map((q) => {
-    const input = q.type === "choice"
-      ? el("select", { name: q.name }, el("option", { value: "", text: "" }), ...q.options.map((o) => el("option", { value: o, text: option(o) })))
-      : el("input", { type: q.type === "number" ? "number" : "text", name: q.name, maxlength: 500, min: q.min, max: q.max });
-    return el("div", { class: "field" }, el("label", {}, el("div", { text: label(q) }), input));
-  });
+  const fields = state.session.questionnaire.map(questionField);
   const submit = el("button", { class: "primary", type: "button", id: "submit-questionnaire", text: T("submit") });
   const error = el("p", { class: "error" });
   submit.addEventListener("click", async () => {
@@ -495,6 +561,7 @@ async function resume() {
   state.session = s;
   const done = new Set(s.completed);
   const remaining = s.trials.filter((t) => !done.has(t.id));
+  if (s.phase === "qualification") return qualificationPage();
   if (s.phase === "level") return levelPage();
   if (s.phase === "training") return s.type === "mushra" ? mushraPage(s.training, { training: true }) : mosTraining();
   if (s.phase === "trials") {
