@@ -45,6 +45,17 @@ def condition_order(conditions: set[str], systems: list[str] | None = None) -> l
     return head + middle + tail
 
 
+def _against_zero(conditions: list[str], by_cond: dict[str, list[float]]) -> list[dict]:
+    """For difference scores (CCR): each condition's Wilcoxon signed-rank test against no difference."""
+    rows = []
+    for c in conditions:
+        x = np.asarray(by_cond[c], dtype=np.float64)
+        stat, p = wilcoxon_paired(x, np.zeros_like(x))
+        rows.append({"a": c, "b": "no difference (0)", "n_pairs": len(x),
+                     "mean_difference": float(np.mean(x)) if len(x) else float("nan"), "wilcoxon_W": stat, "p": p})
+    return rows
+
+
 def _screen(kind: TestType, ratings: list[Rating], checks: dict[str, dict] | None) -> Screening:
     """The type's rules, then the checks before the test (headphone check, qualification answers)."""
     outcome = kind.screen(ratings)
@@ -109,8 +120,8 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
             item_means[c][item] = (s.mean, s.ci95)
             items_rows.append({"condition": c, "item": item, "n": s.n, "mean": s.mean, "ci95": s.ci95,
                                "median": s.median})
-    pairwise = []
-    for a, b in combinations(conditions, 2):
+    pairwise = _against_zero(conditions, by_cond) if kind.relative else []
+    for a, b in ([] if kind.relative else combinations(conditions, 2)):
         keys = sorted(set(paired[a]) & set(paired[b]))
         xa = np.array([paired[a][k] for k in keys])
         xb = np.array([paired[b][k] for k in keys])
@@ -130,7 +141,8 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
                          caption=f"{label} per item")
     files += write_table(pairwise, ["a", "b", "n_pairs", "mean_difference", "wilcoxon_W", "p", "p_holm",
                                     "significant_0.05"], out_dir / "pairwise", digits=4,
-                         caption="Pairwise Wilcoxon signed-rank tests, Holm-corrected")
+                         caption=("Wilcoxon signed-rank tests against no difference, Holm-corrected" if kind.relative
+                                  else "Pairwise Wilcoxon signed-rank tests, Holm-corrected"))
     if used:
         files.append(box_plot({c: by_cond[c] for c in conditions if by_cond[c]}, out_dir / "boxplot.png", label,
                               kind.scale.plot_limits()))

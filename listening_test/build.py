@@ -68,6 +68,8 @@ class BuildOptions:
     gold: bool = False
     traps: int = 0
     trap_audio: Path | None = None
+    #: CCR: the pairs (first, second) to compare; the second is rated against the first
+    pairs: list[tuple[str, str]] | None = None
 
 
 def _read_wav(path: Path) -> np.ndarray:
@@ -243,6 +245,12 @@ def build_test(opts: BuildOptions) -> TestDefinition:
     if not run_dir.run_json.is_file():
         raise UsageError(f"{run_dir.run_json}: not a run folder (no run.json)")
     run = json.loads(run_dir.run_json.read_text())
+    if test_type.relative and not opts.pairs:
+        raise UsageError(f"--type {test_type.name} needs --pairs FIRST:SECOND[,FIRST:SECOND...]")
+    if opts.pairs and not test_type.relative:
+        raise UsageError(f"--pairs is for --type ccr, not {test_type.name}")
+    if opts.pairs:
+        opts.systems = list(dict.fromkeys(s for pair in opts.pairs for s in pair if s != HIDDEN_REFERENCE))
     systems, notes = _pick_systems(run, opts.systems, test_type)
     recommended = max(5, math.ceil(1.5 * len(systems)))
     n_items = opts.items or recommended
@@ -261,7 +269,7 @@ def build_test(opts: BuildOptions) -> TestDefinition:
                          len(test_entries)) for i, e in enumerate(test_entries)]
     training = _build_item(opts, run_dir, training_entry, "training", systems, test_type)
     _add_traps(opts, items, systems[0])
-    trials = test_type.trials(items)
+    trials = test_type.pair_trials(items, opts.pairs) if opts.pairs else test_type.trials(items)  # type: ignore[attr-defined]
     definition = TestDefinition(
         type=test_type.name, title=opts.title or f"{opts.type.upper()} listening test", systems=systems,
         items=[*items, training], trials=trials, training="training", target_lufs=opts.target_lufs,

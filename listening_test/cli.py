@@ -61,6 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="crowd workers: URL query parameter carrying their id (Prolific: PROLIFIC_PID, MTurk: workerId)")
     b.add_argument("--completion-code", default="", help="crowd workers: code shown when they finish")
     b.add_argument("--completion-url", default="", help="crowd workers: link back to the platform shown at the end")
+    b.add_argument("--pairs", metavar="A:B,...",
+                   help="CCR: pairs to compare, B rated against A (e.g. opus:opus_spf,audiodec_stage1:scoredec)")
     b.add_argument("--qualification", action="store_true",
                    help="P.808 qualification questions (hearing, environment, device) before the level check")
     b.add_argument("--headphone-check", action="store_true",
@@ -131,9 +133,14 @@ def _print_analysis(result: Analysis, out: Path) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     from listening_test.build import BuildOptions, build_test
+    from listening_test.testtypes.pairs import parse_pairs
 
     out = args.out or args.run_dir / f"listen-{args.type}"
     systems = [s.strip() for s in args.systems.split(",") if s.strip()] if args.systems else None
+    try:
+        pairs = parse_pairs(args.pairs) if args.pairs else None
+    except ValueError as exc:
+        raise UsageError(f"--pairs: {exc}") from exc
     if args.items is not None and args.items < 1:
         raise UsageError("--items must be at least 1")
     opts = BuildOptions(run_dir=args.run_dir, out=out, type=args.type, systems=systems, items=args.items,
@@ -141,7 +148,7 @@ def _build(args: argparse.Namespace) -> int:
                         participant_param=args.participant_param, completion_code=args.completion_code,
                         completion_url=args.completion_url, qualification=args.qualification,
                         headphone_check=args.headphone_check, gold=args.gold, traps=args.traps,
-                        trap_audio=args.trap_audio)
+                        trap_audio=args.trap_audio, pairs=pairs)
     try:
         d = build_test(opts)
     except InputError as exc:

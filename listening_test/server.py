@@ -39,9 +39,10 @@ from listening_test.admin import admin_page
 from listening_test.checks import HEADPHONE_TRIALS, headphone_outcome
 from listening_test.definition import TestDefinition
 from listening_test.questionnaire import AnswerError, validate_answers
-from listening_test.session import participant_plan, phase
-from listening_test.storage import PROGRESS_STEPS, Participant, Storage, TrialRating
+from listening_test.session import participant_plan, phase, presented_order
+from listening_test.storage import PROGRESS_STEPS, Participant, Storage
 from listening_test.testtypes import get_test_type
+from listening_test.testtypes.base import RatingError
 from listening_test.webmushra import ratings_to_csv
 from listening_test.wording import load_texts
 
@@ -203,7 +204,8 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
     ``allowed_hosts`` are the host names (besides IP addresses and ``localhost``) the app answers to."""
     hosts = {h.strip().lower() for h in allowed_hosts if h.strip()}
     write = Writer(storage)
-    scale = get_test_type(definition.type).scale
+    kind = get_test_type(definition.type)
+    scale = kind.scale
     texts = load_texts(test_dir)
     app = FastAPI(title=definition.title, docs_url=None, redoc_url=None, openapi_url=None)
     audio_files = definition.audio_files()
@@ -286,7 +288,7 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
         completed = await in_thread(storage.completed_trials, pid)
         current = phase(definition, p, completed)
         return {"participant": pid, "type": definition.type, "title": definition.title,
-                "phase": current, "completed": completed, "scale": scale.to_json(),
+                "phase": current, "completed": completed, "scale": scale.to_json(), "page": kind.page,
                 "completion": {k: v for k, v in definition.crowd.items() if k != "id_param"} if current == "done" else {},
                 "headphone_check": definition.headphone_check and "headphone" not in p.checks,
                 "headphone_trials": HEADPHONE_TRIALS, "qualification": definition.qualification,
@@ -319,15 +321,11 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
         if not (p.level_at and p.training_at):
             raise HTTPError(409, "finish the level check and training before the trials")
         item = definition.item(trial.item)
-        if set(body.ratings) != set(trial.stimuli):
-            unknown = sorted(set(body.ratings) - set(trial.stimuli))
-            raise HTTPError(422, f"unknown stimuli {unknown}" if unknown else "every stimulus must be rated")
-        ratings = []
-        for sid, score in body.ratings.items():
-            problem = scale.problem(score)
-            if problem:
-                raise HTTPError(422, f"score for {sid} {problem}")
-            ratings.append(TrialRating(stimulus=sid, system=item.stimulus(sid).system, score=float(score)))  # type: ignore[union-attr]
+        order = presented_order(definition, pid, trial.id)
+        try:
+            ratings = kind.stored_ratings(trial, item, body.ratings, order)
+        except RatingError as exc:
+            raise HTTPError(422, str(exc)) from exc
         status = await write(storage.submit_trial, pid, trial.id, item.id, body.key, ratings, body.time_ms,
                                  body.comment)
         if status == "conflict":

@@ -15,16 +15,21 @@ def participant_seed(participant_id: str) -> int:
     return int(hashlib.sha256(participant_id.encode()).hexdigest()[:16], 16)
 
 
-def _item_view(definition: TestDefinition, item_id: str, stimuli: list[str], rng: random.Random) -> dict[str, Any]:
+def _item_view(definition: TestDefinition, item_id: str, stimuli: list[str], rng: random.Random,
+               shuffle: bool = True) -> dict[str, Any]:
     item = definition.item(item_id)
     order = list(stimuli)
-    rng.shuffle(order)
+    if shuffle:
+        rng.shuffle(order)
     return {"item": item_id, "reference": "/" + item.reference, "duration": item.duration_s,
             "stimuli": [{"id": sid, "url": "/" + item.stimulus(sid).file} for sid in order]}  # type: ignore[union-attr]
 
 
 def participant_plan(definition: TestDefinition, participant_id: str) -> dict[str, Any]:
     """Training and trials in this participant's randomised order (stimuli shuffled within each trial)."""
+    from listening_test.testtypes import get_test_type
+
+    kind = get_test_type(definition.type)
     rng = random.Random(participant_seed(participant_id))
     trials = list(definition.trials)
     rng.shuffle(trials)
@@ -33,8 +38,15 @@ def participant_plan(definition: TestDefinition, participant_id: str) -> dict[st
     training["id"] = "training"
     return {
         "training": training,
-        "trials": [{"id": t.id, **_item_view(definition, t.item, t.stimuli, rng)} for t in trials],
+        "trials": [{"id": t.id, **_item_view(definition, t.item, t.stimuli, rng, kind.shuffle_stimuli)}
+                   for t in trials],
     }
+
+
+def presented_order(definition: TestDefinition, participant_id: str, trial_id: str) -> list[str]:
+    """The stimuli of ``trial_id`` in the order ``participant_id`` was given them."""
+    trial = next(t for t in participant_plan(definition, participant_id)["trials"] if t["id"] == trial_id)
+    return [s["id"] for s in trial["stimuli"]]
 
 
 def phase(definition: TestDefinition, participant: Participant, completed: list[str]) -> str:

@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     PRIMARY KEY (participant, trial));
 CREATE TABLE IF NOT EXISTS ratings (
     participant TEXT NOT NULL, trial TEXT NOT NULL, item TEXT NOT NULL, stimulus TEXT NOT NULL,
-    system TEXT NOT NULL, score REAL NOT NULL CHECK (score >= 0 AND score <= 100),
+    system TEXT NOT NULL, score REAL NOT NULL CHECK (score >= -100 AND score <= 100),
     PRIMARY KEY (participant, trial, stimulus),
     FOREIGN KEY (participant, trial) REFERENCES submissions(participant, trial));
 """

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+import yaml
 
 from bench.registry import RegistryError
 from listening_test.definition import Item, Stimulus
 from listening_test.testtypes import TEST_TYPES, get_test_type
+from listening_test.wording import TextsError, languages, load_texts, shipped
 
 
 def test_registry_knows_the_built_in_types_and_suggests_on_a_typo():
-    assert TEST_TYPES.names()[:2] == ["mushra", "mos"]
+    assert TEST_TYPES.names()[:4] == ["mushra", "mos", "ccr", "dcr"]
     assert get_test_type("acr") is get_test_type("mos")
     with pytest.raises(RegistryError, match="did you mean mushra"):
         get_test_type("mushr")
@@ -33,3 +37,26 @@ def test_each_type_makes_its_own_trials():
     mos = get_test_type("mos").trials([item])
     assert [(t.id, t.stimuli) for t in mos] == [("item01-s0", ["s0"]), ("item01-s1", ["s1"]), ("item01-s2", ["s2"])]
     assert get_test_type("mushra").anchors == ("anchor35", "anchor70") and get_test_type("mos").anchors == ()
+
+
+@pytest.mark.parametrize("lang", languages())
+def test_every_shipped_translation_has_every_text(lang):
+    en, other = yaml.safe_load(shipped("en")), yaml.safe_load(shipped(lang))
+    assert set(other) == set(en)
+    for key, value in en.items():
+        assert type(other[key]) is type(value), key
+        if isinstance(value, (list, dict)):
+            assert len(other[key]) == len(value) and (not isinstance(value, dict) or set(other[key]) == set(value)), key
+        if isinstance(value, str):  # the same placeholders
+            assert sorted(re.findall(r"{\w+}", other[key])) == sorted(re.findall(r"{\w+}", value)), key
+
+
+def test_a_test_folders_texts_are_checked_and_completed_from_english(tmp_path):
+    (tmp_path / "texts.yaml").write_text("start: Los\n")
+    assert load_texts(tmp_path)["start"] == "Los" and load_texts(tmp_path)["next"] == "Next"
+    (tmp_path / "texts.yaml").write_text("strat: Los\n")
+    with pytest.raises(TextsError, match=r"texts.yaml: unknown keys strat"):
+        load_texts(tmp_path)
+    (tmp_path / "texts.yaml").write_text("scale: [a, b]\n")
+    with pytest.raises(TextsError, match="scale must have 5 entries"):
+        load_texts(tmp_path)

@@ -291,7 +291,7 @@ async function welcome() {
   });
   const minutes = Math.max(5, Math.round(info.n_trials * (info.type === "mushra" ? 1.5 : 0.3)));
   show(el("h1", { text: info.title }),
-    el("p", { text: T(info.type === "mushra" ? "intro_mushra" : "intro_mos") }),
+    el("p", { text: T(`intro_${info.type}`) }),
     el("p", { text: T("duration", { n: info.n_trials, minutes }) }),
     el("p", { class: "muted", text: T("privacy") }),
     el("p", {}, el("label", {}, consent, " ", T("consent"))),
@@ -434,7 +434,7 @@ async function mushraPage(trial, { index, total, training }) {
     return el("div", { class: "col" }, b, el("div", { class: "slot" }, slider), value);
   });
   const bands = el("div", { class: "bands", "aria-hidden": "true" },
-    ...[...state.session.scale.labels].reverse().map((l) => el("div", {}, el("span", { text: l }))));
+    ...[...scaleLabels()].reverse().map((l) => el("div", {}, el("span", { text: l }))));
   const refCol = el("div", { class: "col refcol" }, refBtn, el("div", { class: "slot" }), el("span", { class: "value" }));
   const grid = el("div", { class: "rating" }, bands, refCol, ...columns);
   const comment = el("textarea", { id: "comment", rows: 2, maxlength: 2000, placeholder: T("comment") });
@@ -491,7 +491,7 @@ async function mosPage(trial, { index, total }) {
   const choice = () => app.querySelector("input[name=acr]:checked");
   const refresh = () => { next.disabled = !(played && choice()); };
   const player = new Player(ctx, { s: buffer }, (id) => { if (id) { played = true; refresh(); } }, false);
-  const scale = el("div", { class: "acr" }, ...state.session.scale.labels.map((l, i) => el("label", {},
+  const scale = el("div", { class: "acr" }, ...scaleLabels().map((l, i) => el("label", {},
     el("input", { type: "radio", name: "acr", value: i + 1, onchange: refresh }), el("strong", { text: String(i + 1) }), l)));
   const error = el("p", { class: "error", id: "error" });
   const keyName = `key:${state.pid}:${trial.id}`;
@@ -511,6 +511,52 @@ async function mosPage(trial, { index, total }) {
   show(progressBar(index, total), el("h1", { text: T("trial_title", { k: index, n: total }) }),
     el("p", { text: T("mos_task") }),
     el("p", { class: "buttons" }, el("button", { type: "button", class: "stim", "data-stimulus": stim.id, text: T("play"), onclick: () => player.play("s") }),
+      el("button", { type: "button", text: T("stop"), onclick: () => player.stop() })),
+    scale, error, el("div", { class: "actions" }, el("span"), next), sessionLink());
+}
+
+// the labels of this test's scale, from the texts (translated), low end first
+function scaleLabels() {
+  return state.texts[`scale_${state.session.type}`] ?? state.texts.scale;
+}
+
+// CCR and DCR: two samples played one after the other, one rating of the second against the first.
+async function pairPage(trial, { index, total }) {
+  const ctx = audioContext(), [first, second] = trial.stimuli, type = state.session.type;
+  const bufs = await Promise.all(trial.stimuli.map((x) => loadBuffer(x.url)));
+  const played = new Set();
+  const next = el("button", { class: "primary", type: "button", id: "next", text: index === total ? T("finish") : T("next"), disabled: true });
+  const choice = () => app.querySelector("input[name=pair]:checked");
+  const refresh = () => { next.disabled = !(played.size === 2 && choice()); };
+  const player = new Player(ctx, { [first.id]: bufs[0], [second.id]: bufs[1] }, (id) => {
+    if (id) played.add(id);
+    for (const b of app.querySelectorAll("button.stim")) b.classList.toggle("played", played.has(b.dataset.stimulus));
+    refresh();
+  }, false);
+  const low = state.session.scale.low;
+  const scale = el("div", { class: "pair-scale" }, ...scaleLabels().map((l, i) => el("label", {},
+    el("input", { type: "radio", name: "pair", value: low + i, onchange: refresh }),
+    el("strong", { text: (low + i > 0 && low < 0 ? "+" : "") + String(low + i) }), l)).reverse());
+  const error = el("p", { class: "error", id: "error" });
+  const keyName = `key:${state.pid}:${trial.id}`;
+  const t0 = performance.now();
+  next.addEventListener("click", async () => {
+    player.stop(); next.disabled = true;
+    try {
+      const key = sessionStorage.getItem(keyName) || newKey();
+      sessionStorage.setItem(keyName, key);
+      const ms = Math.round(performance.now() - t0);
+      await api("POST", `/api/sessions/${state.pid}/trials/${encodeURIComponent(trial.id)}`,
+        { key, ratings: { [second.id]: parseInt(choice().value, 10) }, time_ms: ms, comment: "" });
+      recordTrialTime(ms);
+      await resume();
+    } catch (e) { error.textContent = T("could_not_save", { error: e.message }); next.disabled = false; }
+  });
+  show(progressBar(index, total), el("h1", { text: T("trial_title", { k: index, n: total }) }),
+    el("p", { text: T(`pair_task_${type}`) }),
+    el("p", { class: "buttons" },
+      el("button", { type: "button", class: "stim", "data-stimulus": first.id, text: T("first"), onclick: () => player.play(first.id) }),
+      el("button", { type: "button", class: "stim", "data-stimulus": second.id, text: T("second"), onclick: () => player.play(second.id) }),
       el("button", { type: "button", text: T("stop"), onclick: () => player.stop() })),
     scale, error, el("div", { class: "actions" }, el("span"), next), sessionLink());
 }
@@ -563,10 +609,11 @@ async function resume() {
   const remaining = s.trials.filter((t) => !done.has(t.id));
   if (s.phase === "qualification") return qualificationPage();
   if (s.phase === "level") return levelPage();
-  if (s.phase === "training") return s.type === "mushra" ? mushraPage(s.training, { training: true }) : mosTraining();
+  if (s.phase === "training") return s.page === "mushra" ? mushraPage(s.training, { training: true }) : mosTraining();
   if (s.phase === "trials") {
     const index = s.trials.length - remaining.length + 1, total = s.trials.length;
-    return s.type === "mushra" ? mushraPage(remaining[0], { index, total }) : mosPage(remaining[0], { index, total });
+    const page = { mushra: mushraPage, acr: mosPage, pair: pairPage }[s.page];
+    return page(remaining[0], { index, total });
   }
   if (s.phase === "questionnaire") return questionnairePage();
   return donePage();

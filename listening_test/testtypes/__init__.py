@@ -4,9 +4,11 @@ A new kind subclasses :class:`TestType` and registers an instance here (or throu
 ``codec_bench.listening_tests`` entry-point group).
 """
 
-from listening_test.testtypes.base import TEST_TYPES, Scale, TestType, get_test_type
+from listening_test.testtypes.base import TEST_TYPES, RatingError, Scale, TestType, get_test_type
 
 TEST_TYPES.register("mushra", "listening_test.testtypes.mushra:MUSHRA")
 TEST_TYPES.register("mos", "listening_test.testtypes.acr:ACR", aliases=("acr",))
+TEST_TYPES.register("ccr", "listening_test.testtypes.pairs:CCR")
+TEST_TYPES.register("dcr", "listening_test.testtypes.pairs:DCR")
 
-__all__ = ["TEST_TYPES", "Scale", "TestType", "get_test_type"]
+__all__ = ["TEST_TYPES", "RatingError", "Scale", "TestType", "get_test_type"]

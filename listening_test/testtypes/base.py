@@ -13,6 +13,11 @@ from bench.registry import Registry
 from listening_test.definition import Item, Trial
 from listening_test.ratings import Rating
 from listening_test.screening import Screening
+from listening_test.storage import TrialRating
+
+
+class RatingError(ValueError):
+    """A submission that does not answer its trial completely and on the scale; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,30 @@ class TestType:
     max_signals: ClassVar[int | None] = None
     #: the participant hears the open reference next to the rated stimuli
     shows_reference: ClassVar[bool] = False
+    #: the page that presents a trial ("mushra", "acr" or "pair")
+    page: ClassVar[str] = "acr"
+    #: shuffle the stimuli of each trial per participant (DCR keeps the reference first)
+    shuffle_stimuli: ClassVar[bool] = True
+    #: scores are differences between two conditions (CCR), tested against 0 instead of against each other
+    relative: ClassVar[bool] = False
+
+    def stored_ratings(self, trial: Trial, item: Item, ratings: dict[str, float], order: list[str]) -> list[TrialRating]:
+        """The rows one submission stores (default: every stimulus of the trial rated on the scale).
+
+        Args:
+            ratings: stimulus id -> score, as sent by the page.
+            order: the trial's stimuli in the order this participant was given them.
+        """
+        if set(ratings) != set(trial.stimuli):
+            unknown = sorted(set(ratings) - set(trial.stimuli))
+            raise RatingError(f"unknown stimuli {unknown}" if unknown else "every stimulus must be rated")
+        rows = []
+        for sid, score in ratings.items():
+            problem = self.scale.problem(score)
+            if problem:
+                raise RatingError(f"score for {sid} {problem}")
+            rows.append(TrialRating(stimulus=sid, system=item.stimulus(sid).system, score=float(score)))  # type: ignore[union-attr]
+        return rows
 
     def trials(self, items: list[Item]) -> list[Trial]:
         """The trials of a test made of ``items`` (training item excluded)."""

@@ -22,6 +22,7 @@ class Mushra(TestType):
     anchors = (LOW_ANCHOR, MID_ANCHOR)
     max_signals = 12
     shows_reference = True
+    page = "mushra"
 
     def trials(self, items: list[Item]) -> list[Trial]:
         return [Trial(id=it.id, item=it.id, stimuli=[s.id for s in it.stimuli]) for it in items]

@@ -1,0 +1,93 @@
+"""Paired comparisons (ITU-T P.800): CCR, the comparison category rating of the second sample against the
+first (-3..+3, order randomised per participant and undone when stored, so every stored score reads
+"second system of the pair compared with the first"), and DCR, the degradation category rating of a
+system against the reference, which is always played first (5 inaudible .. 1 very annoying).
+
+A pair condition is named ``"B vs A"``; its CCR mean is the CMOS of B relative to A.
+"""
+
+from __future__ import annotations
+
+from listening_test.definition import HIDDEN_REFERENCE, Item, Trial
+from listening_test.storage import TrialRating
+from listening_test.testtypes.base import RatingError, Scale, TestType
+
+CCR_LABELS = ("Much worse", "Worse", "Slightly worse", "About the same", "Slightly better", "Better", "Much better")
+DCR_LABELS = ("Very annoying", "Annoying", "Slightly annoying", "Audible but not annoying", "Inaudible")
+
+
+def pair_condition(first: str, second: str) -> str:
+    """The condition name of a pair: how ``second`` compares with ``first``."""
+    return f"{second} vs {first}"
+
+
+def parse_pairs(text: str) -> list[tuple[str, str]]:
+    """``"a:b,c:d"`` -> ``[("a", "b"), ("c", "d")]`` (b is compared with a); raises ``ValueError``."""
+    pairs = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        a, sep, b = part.partition(":")
+        if not sep or not a.strip() or not b.strip() or a.strip() == b.strip():
+            raise ValueError(f"{part!r} is not a pair FIRST:SECOND of two different systems")
+        pairs.append((a.strip(), b.strip()))
+    if not pairs:
+        raise ValueError("no pair given")
+    return pairs
+
+
+class _PairType(TestType):
+    page = "pair"
+
+    def pair_trials(self, items: list[Item], pairs: list[tuple[str, str]]) -> list[Trial]:
+        trials = []
+        for it in items:
+            by_system = {s.system: s.id for s in it.stimuli}
+            for a, b in pairs:
+                trials.append(Trial(id=f"{it.id}-{by_system[a]}-{by_system[b]}", item=it.id,
+                                    stimuli=[by_system[a], by_system[b]]))
+        return trials
+
+
+class Ccr(_PairType):
+    """Comparison category rating: the second sample against the first, -3 (much worse) .. +3 (much better)."""
+
+    name = "ccr"
+    title = "CCR (ITU-T P.800 comparison category rating)"
+    scale = Scale("CMOS", -3.0, 3.0, integer=True, labels=CCR_LABELS)
+    relative = True
+
+    def trials(self, items: list[Item]) -> list[Trial]:
+        raise RatingError("CCR trials need the pairs: use pair_trials(items, pairs)")
+
+    def stored_ratings(self, trial: Trial, item: Item, ratings: dict[str, float], order: list[str]) -> list[TrialRating]:
+        """One row per trial: the score of the canonical second system relative to the first."""
+        second = order[1]
+        if set(ratings) != {second}:
+            raise RatingError(f"rate the second sample of the pair: send {{{second!r}: score}}")
+        problem = self.scale.problem(ratings[second])
+        if problem:
+            raise RatingError(f"score for {second} {problem}")
+        a, b = trial.stimuli
+        canonical = float(ratings[second]) if order == [a, b] else -float(ratings[second])
+        system_a, system_b = item.stimulus(a).system, item.stimulus(b).system  # type: ignore[union-attr]
+        return [TrialRating(stimulus=b, system=pair_condition(system_a, system_b), score=canonical + 0.0)]
+
+
+class Dcr(_PairType):
+    """Degradation category rating: the reference first, then the system; 5 (inaudible) .. 1 (very annoying)."""
+
+    name = "dcr"
+    title = "DCR (ITU-T P.800 degradation category rating)"
+    scale = Scale("DMOS", 1.0, 5.0, integer=True, labels=DCR_LABELS)
+    shuffle_stimuli = False
+
+    def trials(self, items: list[Item]) -> list[Trial]:
+        return self.pair_trials(items, [(HIDDEN_REFERENCE, s.system) for s in items[0].stimuli
+                                        if s.system != HIDDEN_REFERENCE])
+
+    def stored_ratings(self, trial: Trial, item: Item, ratings: dict[str, float], order: list[str]) -> list[TrialRating]:
+        """One row per trial: the degradation score of the system (the pair's second sample)."""
+        return super().stored_ratings(Trial(trial.id, trial.item, trial.stimuli[1:]), item, ratings, order)
+
+
+CCR = Ccr()
+DCR = Dcr()
