@@ -56,7 +56,7 @@ def _against_zero(conditions: list[str], by_cond: dict[str, list[float]]) -> lis
     return rows
 
 
-def _screen(kind: TestType, ratings: list[Rating], checks: dict[str, dict] | None) -> Screening:
+def screen(kind: TestType, ratings: list[Rating], checks: dict[str, dict] | None) -> Screening:
     """The type's rules, then the checks before the test (headphone check, qualification answers)."""
     outcome = kind.screen(ratings)
     for a, a_checks in (checks or {}).items():
@@ -89,7 +89,7 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
         raise ValueError("no ratings to analyse")
     assessors = sorted({r.assessor for r in ratings})
     kind = get_test_type(test_type)
-    outcome = _screen(kind, ratings, checks) if screening else Screening(kept=assessors, excluded={},
+    outcome = screen(kind, ratings, checks) if screening else Screening(kept=assessors, excluded={},
                                                                          skipped_items=[])
     kept = set(outcome.kept)
     ratings = [r for r in ratings if not is_check_condition(r.system)]

@@ -99,6 +99,7 @@ def test_p808_acr_end_to_end_excludes_who_fails_a_check(browser, p808_dir):  # n
         careful, e1 = session(browser, srv.url, definition, device="headphones", hears="headphones", gold_reference=5)
         sloppy, e2 = session(browser, srv.url, definition, device="headphones", hears="headphones", gold_reference=3)
         speakers, e3 = session(browser, srv.url, definition, device="earbuds", hears="loudspeakers", gold_reference=4)
+        admin = httpx.get(f"{srv.url}/admin?token={'tok' * 8}").text
     with sqlite3.connect(p808_dir / "results.sqlite") as conn:
         stored = {(p, t): v for p, t, v in conn.execute("SELECT participant, trial, score FROM ratings")}
         checks = {p: json.loads(c) for p, c in conn.execute("SELECT id, checks FROM participants")}
@@ -107,6 +108,10 @@ def test_p808_acr_end_to_end_excludes_who_fails_a_check(browser, p808_dir):  # n
     assert checks[careful]["headphone"] == {"correct": 6, "total": 6, "passed": True}
     assert checks[careful]["qualification"] == {"hearing": "yes", "environment": "quiet", "device": "headphones"}
     assert checks[speakers]["headphone"]["passed"] is False  # over loudspeakers the antiphase tone is quietest
+    for pid, outcome in ((careful, "kept"), (sloppy, "excluded: rated the clean reference"),
+                         (speakers, "excluded: failed the headphone check")):
+        row = next(line for line in admin.split("<tr>") if pid in line)
+        assert outcome in row  # the admin page shows the screening outcome live
     assert bench_main(["listen", "analyze", str(p808_dir)]) == 0
     result = json.loads((p808_dir / "analysis" / "analysis.json").read_text())
     assert result["n_assessors"] == 3 and result["n_kept"] == 1
