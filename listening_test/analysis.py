@@ -133,6 +133,7 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
         row["p_holm"] = adj
         row["significant_0.05"] = "yes" if adj < 0.05 else "no"
     warnings += kind.warnings(used)
+    extra = kind.extra_tables(used, conditions)
     label = kind.scale.name
     files: list[Path] = []
     files += write_table(summary, ["condition", "n", "mean", "ci95", "ci95_low", "ci95_high", "median", "q1", "q3",
@@ -143,6 +144,8 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
                                     "significant_0.05"], out_dir / "pairwise", digits=4,
                          caption=("Wilcoxon signed-rank tests against no difference, Holm-corrected" if kind.relative
                                   else "Pairwise Wilcoxon signed-rank tests, Holm-corrected"))
+    for rows, columns, stem, caption in extra:
+        files += write_table(rows, columns, out_dir / stem, digits=3, caption=caption)
     if used:
         files.append(box_plot({c: by_cond[c] for c in conditions if by_cond[c]}, out_dir / "boxplot.png", label,
                               kind.scale.plot_limits()))

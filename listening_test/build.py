@@ -70,6 +70,8 @@ class BuildOptions:
     trap_audio: Path | None = None
     #: CCR: the pairs (first, second) to compare; the second is rated against the first
     pairs: list[tuple[str, str]] | None = None
+    #: A/B: offer a "no preference" answer
+    no_preference: bool = False
 
 
 def _read_wav(path: Path) -> np.ndarray:
@@ -248,7 +250,9 @@ def build_test(opts: BuildOptions) -> TestDefinition:
     if test_type.relative and not opts.pairs:
         raise UsageError(f"--type {test_type.name} needs --pairs FIRST:SECOND[,FIRST:SECOND...]")
     if opts.pairs and not test_type.relative:
-        raise UsageError(f"--pairs is for --type ccr, not {test_type.name}")
+        raise UsageError(f"--pairs is for --type ccr or ab, not {test_type.name}")
+    if opts.no_preference and test_type.name != "ab":
+        raise UsageError("--no-preference is for --type ab")
     if opts.pairs:
         opts.systems = list(dict.fromkeys(s for pair in opts.pairs for s in pair if s != HIDDEN_REFERENCE))
     systems, notes = _pick_systems(run, opts.systems, test_type)
@@ -276,6 +280,7 @@ def build_test(opts: BuildOptions) -> TestDefinition:
         source_run=str(Path(opts.run_dir).resolve()), created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         questionnaire=DEFAULT_QUESTIONNAIRE, notes=notes, lang=opts.lang, crowd=crowd,
         headphone_check=opts.headphone_check, qualification=QUALIFICATION if opts.qualification else [],
+        options={"no_preference": True} if opts.no_preference else {},
     )
     definition.save(opts.out)
     (opts.out / TEXTS_FILE).write_text(shipped(opts.lang), encoding="utf-8")

@@ -62,7 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--completion-code", default="", help="crowd workers: code shown when they finish")
     b.add_argument("--completion-url", default="", help="crowd workers: link back to the platform shown at the end")
     b.add_argument("--pairs", metavar="A:B,...",
-                   help="CCR: pairs to compare, B rated against A (e.g. opus:opus_spf,audiodec_stage1:scoredec)")
+                   help="CCR, A/B: pairs to compare, B rated against A (e.g. opus:opus_spf,audiodec_stage1:scoredec)")
+    b.add_argument("--no-preference", action="store_true", help="A/B: offer a 'no preference' answer")
     b.add_argument("--qualification", action="store_true",
                    help="P.808 qualification questions (hearing, environment, device) before the level check")
     b.add_argument("--headphone-check", action="store_true",
@@ -148,7 +149,7 @@ def _build(args: argparse.Namespace) -> int:
                         participant_param=args.participant_param, completion_code=args.completion_code,
                         completion_url=args.completion_url, qualification=args.qualification,
                         headphone_check=args.headphone_check, gold=args.gold, traps=args.traps,
-                        trap_audio=args.trap_audio, pairs=pairs)
+                        trap_audio=args.trap_audio, pairs=pairs, no_preference=args.no_preference)
     try:
         d = build_test(opts)
     except InputError as exc:

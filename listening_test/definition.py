@@ -88,6 +88,8 @@ class TestDefinition:
     #: qualification questions answered before the level check (P.808 crowdsourcing); same format as
     #: ``questionnaire``
     qualification: list[dict[str, Any]] = field(default_factory=list)
+    #: options of the test type (A/B: ``{"no_preference": true}``)
+    options: dict[str, Any] = field(default_factory=dict)
 
     def item(self, item_id: str) -> Item:
         for it in self.items:

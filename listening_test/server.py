@@ -289,6 +289,7 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
         current = phase(definition, p, completed)
         return {"participant": pid, "type": definition.type, "title": definition.title,
                 "phase": current, "completed": completed, "scale": scale.to_json(), "page": kind.page,
+                "options": definition.options,
                 "completion": {k: v for k, v in definition.crowd.items() if k != "id_param"} if current == "done" else {},
                 "headphone_check": definition.headphone_check and "headphone" not in p.checks,
                 "headphone_trials": HEADPHONE_TRIALS, "qualification": definition.qualification,
@@ -323,7 +324,7 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
         item = definition.item(trial.item)
         order = presented_order(definition, pid, trial.id)
         try:
-            ratings = kind.stored_ratings(trial, item, body.ratings, order)
+            ratings = kind.stored_ratings(trial, item, body.ratings, order, definition.options)
         except RatingError as exc:
             raise HTTPError(422, str(exc)) from exc
         status = await write(storage.submit_trial, pid, trial.id, item.id, body.key, ratings, body.time_ms,

@@ -123,3 +123,60 @@ def test_ccr_and_dcr_in_the_browser(browser, run_dir, tmp_path):  # noqa: F811 -
             assert not errors, errors
         with sqlite3.connect(out / "results.sqlite") as conn:
             assert dict(conn.execute("SELECT trial, score FROM ratings")) == expected
+
+
+@pytest.mark.parametrize("no_preference", [False, True])
+def test_ab_preference_in_the_browser_with_binomial_shares(browser, run_dir, tmp_path, no_preference):  # noqa: F811
+    definition = build(run_dir, tmp_path, "ab", pairs=[("noisy", "muffled")], no_preference=no_preference)
+    server, _ = serve(tmp_path)
+    expected = {}
+    with server as srv:
+        page, errors = new_page(browser)
+        start_session(page, srv.url)
+        page.get_by_role("heading", name="Training").wait_for()
+        play_all(page)
+        page.click("#next")
+        total = len(definition.trials)
+        for n in range(1, total + 1):
+            page.get_by_role("heading", name=f"Trial {n} of {total}").wait_for()
+            assert page.locator("input[name=pair]").count() == (3 if no_preference else 2)
+            first, second = (b.get_attribute("data-stimulus") for b in page.locator("button.stim").all())
+            trial = next(t for t in definition.trials if set(t.stimuli) == {first, second})
+            choice = 0 if (no_preference and n == 1) else (1 if n % 2 else -1)
+            page.locator(f"input[name=pair][value='{choice}']").check()
+            play_all(page)
+            page.click("#next")
+            expected[trial.id] = float(choice if [first, second] == trial.stimuli else -choice) + 0.0
+        page.get_by_role("heading", name="A few questions").wait_for()
+        page.click("#submit-questionnaire")
+        page.locator("#done").wait_for()
+        assert not errors, errors
+        with httpx.Client(base_url=srv.url) as c:  # a forced choice refuses "no preference"
+            pid = c.post("/api/sessions", json={"consent": True}).json()["participant"]
+            for step in ("level", "training"):
+                c.post(f"/api/sessions/{pid}/progress", json={"step": step})
+            trial = c.get(f"/api/sessions/{pid}").json()["trials"][0]
+            r = c.post(f"/api/sessions/{pid}/trials/{trial['id']}",
+                       json={"key": "tiekey001", "ratings": {trial["stimuli"][1]["id"]: 0}, "time_ms": 1})
+            assert r.status_code == (201 if no_preference else 422)
+    with sqlite3.connect(tmp_path / "results.sqlite") as conn:
+        stored = dict(conn.execute("SELECT trial, score FROM ratings r WHERE participant != ?", (pid,)))
+    assert stored == expected
+
+
+def test_ab_preference_table_matches_scipy(tmp_path):
+    from listening_test.analysis import analyse
+    from listening_test.ratings import Rating
+
+    votes = [1] * 14 + [-1] * 4 + [0] * 3  # 14 of 18 decided votes prefer the second system
+    ratings = [Rating(f"p{k}", f"t{k}", "i1", "muffled vs noisy", float(v)) for k, v in enumerate(votes)]
+    analyse(ratings, "ab", tmp_path)
+    import csv
+
+    row = next(csv.DictReader((tmp_path / "preference.csv").open()))
+    test = stats.binomtest(14, 18, 0.5)
+    ci = test.proportion_ci(method="exact")
+    assert (row["prefer_second"], row["prefer_first"], row["no_preference"]) == ("14", "4", "3")
+    assert float(row["share_second"]) == pytest.approx(14 / 18)
+    assert (float(row["ci95_low"]), float(row["ci95_high"])) == pytest.approx((ci.low, ci.high))
+    assert float(row["p"]) == pytest.approx(test.pvalue)

@@ -533,10 +533,11 @@ async function pairPage(trial, { index, total }) {
     for (const b of app.querySelectorAll("button.stim")) b.classList.toggle("played", played.has(b.dataset.stimulus));
     refresh();
   }, false);
-  const low = state.session.scale.low;
-  const scale = el("div", { class: "pair-scale" }, ...scaleLabels().map((l, i) => el("label", {},
+  const low = state.session.scale.low, numbered = type !== "ab";
+  const offered = (v) => type !== "ab" || v !== 0 || state.session.options.no_preference;
+  const scale = el("div", { class: "pair-scale" }, ...scaleLabels().map((l, i) => offered(low + i) ? el("label", {},
     el("input", { type: "radio", name: "pair", value: low + i, onchange: refresh }),
-    el("strong", { text: (low + i > 0 && low < 0 ? "+" : "") + String(low + i) }), l)).reverse());
+    numbered ? el("strong", { text: (low + i > 0 && low < 0 ? "+" : "") + String(low + i) }) : null, l) : null).reverse());
   const error = el("p", { class: "error", id: "error" });
   const keyName = `key:${state.pid}:${trial.id}`;
   const t0 = performance.now();

@@ -75,12 +75,14 @@ class TestType:
     #: scores are differences between two conditions (CCR), tested against 0 instead of against each other
     relative: ClassVar[bool] = False
 
-    def stored_ratings(self, trial: Trial, item: Item, ratings: dict[str, float], order: list[str]) -> list[TrialRating]:
+    def stored_ratings(self, trial: Trial, item: Item, ratings: dict[str, float], order: list[str],
+                       options: dict[str, Any] | None = None) -> list[TrialRating]:
         """The rows one submission stores (default: every stimulus of the trial rated on the scale).
 
         Args:
             ratings: stimulus id -> score, as sent by the page.
             order: the trial's stimuli in the order this participant was given them.
+            options: the test definition's type options.
         """
         if set(ratings) != set(trial.stimuli):
             unknown = sorted(set(ratings) - set(trial.stimuli))
@@ -108,6 +110,10 @@ class TestType:
 
     def warnings(self, used: list[Rating]) -> list[str]:
         """Warnings about the kept ratings as a whole (e.g. a test that does not discriminate)."""
+        return []
+
+    def extra_tables(self, used: list[Rating], conditions: list[str]) -> list[tuple[list[dict], list[str], str, str]]:
+        """Tables of this type's own statistics: (rows, columns, file stem, caption) each."""
         return []
 
 

@@ -8,11 +8,17 @@ A pair condition is named ``"B vs A"``; its CCR mean is the CMOS of B relative t
 
 from __future__ import annotations
 
+from typing import Any
+
+from scipy import stats
+
 from listening_test.definition import HIDDEN_REFERENCE, Item, Trial
+from listening_test.ratings import Rating
 from listening_test.storage import TrialRating
 from listening_test.testtypes.base import RatingError, Scale, TestType
 
 CCR_LABELS = ("Much worse", "Worse", "Slightly worse", "About the same", "Slightly better", "Better", "Much better")
+AB_LABELS = ("First is better", "No preference", "Second is better")
 DCR_LABELS = ("Very annoying", "Annoying", "Slightly annoying", "Audible but not annoying", "Inaudible")
 
 
@@ -58,7 +64,8 @@ class Ccr(_PairType):
     def trials(self, items: list[Item]) -> list[Trial]:
         raise RatingError("CCR trials need the pairs: use pair_trials(items, pairs)")
 
-    def stored_ratings(self, trial: Trial, item: Item, ratings: dict[str, float], order: list[str]) -> list[TrialRating]:
+    def stored_ratings(self, trial: Trial, item: Item, ratings: dict[str, float], order: list[str],
+                       options: dict[str, Any] | None = None) -> list[TrialRating]:
         """One row per trial: the score of the canonical second system relative to the first."""
         second = order[1]
         if set(ratings) != {second}:
@@ -84,10 +91,49 @@ class Dcr(_PairType):
         return self.pair_trials(items, [(HIDDEN_REFERENCE, s.system) for s in items[0].stimuli
                                         if s.system != HIDDEN_REFERENCE])
 
-    def stored_ratings(self, trial: Trial, item: Item, ratings: dict[str, float], order: list[str]) -> list[TrialRating]:
+    def stored_ratings(self, trial: Trial, item: Item, ratings: dict[str, float], order: list[str],
+                       options: dict[str, Any] | None = None) -> list[TrialRating]:
         """One row per trial: the degradation score of the system (the pair's second sample)."""
         return super().stored_ratings(Trial(trial.id, trial.item, trial.stimuli[1:]), item, ratings, order)
 
 
+class Ab(Ccr):
+    """A/B preference: which of the two samples is better (-1 the first, +1 the second; 0 "no preference"
+    only when the test offers it). Stored like CCR, so +1 always means the pair's second system."""
+
+    name = "ab"
+    title = "A/B preference"
+    scale = Scale("preference", -1.0, 1.0, integer=True, labels=AB_LABELS)
+
+    def stored_ratings(self, trial: Trial, item: Item, ratings: dict[str, float], order: list[str],
+                       options: dict[str, Any] | None = None) -> list[TrialRating]:
+        if not (options or {}).get("no_preference") and 0 in ratings.values():
+            raise RatingError("this test has no 'no preference' answer: choose the first or the second sample")
+        return super().stored_ratings(trial, item, ratings, order, options)
+
+    def extra_tables(self, used: list[Rating], conditions: list[str]) -> list[tuple[list[dict], list[str], str, str]]:
+        """Preference shares with exact (Clopper-Pearson) 95% CIs and a two-sided binomial test against 50%."""
+        rows = []
+        for c in conditions:
+            votes = [r.score for r in used if r.system == c]
+            second, first = sum(v > 0 for v in votes), sum(v < 0 for v in votes)
+            decided = first + second
+            row: dict[str, Any] = {"condition": c, "n": len(votes), "prefer_second": second, "prefer_first": first,
+                                   "no_preference": len(votes) - decided}
+            if decided:
+                test = stats.binomtest(second, decided, 0.5)
+                ci = test.proportion_ci(confidence_level=0.95, method="exact")
+                row.update(share_second=second / decided, ci95_low=ci.low, ci95_high=ci.high, p=test.pvalue)
+            else:
+                row.update(share_second=float("nan"), ci95_low=float("nan"), ci95_high=float("nan"), p=float("nan"))
+            rows.append(row)
+        columns = ["condition", "n", "prefer_second", "prefer_first", "no_preference", "share_second", "ci95_low",
+                   "ci95_high", "p"]
+        caption = ("Preference for the second system of each pair (share of decided votes, exact 95% CI, "
+                   "two-sided binomial test against 50%)")
+        return [(rows, columns, "preference", caption)]
+
+
 CCR = Ccr()
 DCR = Dcr()
+AB = Ab()
