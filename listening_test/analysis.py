@@ -120,8 +120,8 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
             item_means[c][item] = (s.mean, s.ci95)
             items_rows.append({"condition": c, "item": item, "n": s.n, "mean": s.mean, "ci95": s.ci95,
                                "median": s.median})
-    pairwise = _against_zero(conditions, by_cond) if kind.relative else []
-    for a, b in ([] if kind.relative else combinations(conditions, 2)):
+    pairwise = _against_zero(conditions, by_cond) if kind.compare == "zero" else []
+    for a, b in (combinations(conditions, 2) if kind.compare == "pairwise" else []):
         keys = sorted(set(paired[a]) & set(paired[b]))
         xa = np.array([paired[a][k] for k in keys])
         xb = np.array([paired[b][k] for k in keys])
@@ -142,7 +142,7 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
                          caption=f"{label} per item")
     files += write_table(pairwise, ["a", "b", "n_pairs", "mean_difference", "wilcoxon_W", "p", "p_holm",
                                     "significant_0.05"], out_dir / "pairwise", digits=4,
-                         caption=("Wilcoxon signed-rank tests against no difference, Holm-corrected" if kind.relative
+                         caption=("Wilcoxon signed-rank tests against no difference, Holm-corrected" if kind.compare == "zero"
                                   else "Pairwise Wilcoxon signed-rank tests, Holm-corrected"))
     for rows, columns, stem, caption in extra:
         files += write_table(rows, columns, out_dir / stem, digits=3, caption=caption)

@@ -247,10 +247,10 @@ def build_test(opts: BuildOptions) -> TestDefinition:
     if not run_dir.run_json.is_file():
         raise UsageError(f"{run_dir.run_json}: not a run folder (no run.json)")
     run = json.loads(run_dir.run_json.read_text())
-    if test_type.relative and not opts.pairs:
+    if test_type.needs_pairs and not opts.pairs:
         raise UsageError(f"--type {test_type.name} needs --pairs FIRST:SECOND[,FIRST:SECOND...]")
-    if opts.pairs and not test_type.relative:
-        raise UsageError(f"--pairs is for --type ccr or ab, not {test_type.name}")
+    if opts.pairs and not test_type.needs_pairs:
+        raise UsageError(f"--pairs is for --type ccr, ab or abx, not {test_type.name}")
     if opts.no_preference and test_type.name != "ab":
         raise UsageError("--no-preference is for --type ab")
     if opts.pairs:

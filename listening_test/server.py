@@ -39,7 +39,7 @@ from listening_test.admin import admin_page
 from listening_test.checks import HEADPHONE_TRIALS, headphone_outcome
 from listening_test.definition import TestDefinition
 from listening_test.questionnaire import AnswerError, validate_answers
-from listening_test.session import participant_plan, phase, presented_order
+from listening_test.session import abx_x, participant_plan, phase, presented_order
 from listening_test.storage import PROGRESS_STEPS, Participant, Storage
 from listening_test.testtypes import get_test_type
 from listening_test.testtypes.base import RatingError
@@ -266,6 +266,16 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
         if not full.is_relative_to(test_dir) or not full.is_file():
             raise HTTPError(404, "no such audio file")
         return FileResponse(full, media_type="audio/wav")
+
+    @app.get("/api/sessions/{pid}/x/{trial_id}")
+    async def abx_sample(pid: str, trial_id: str) -> Response:
+        await participant_or_404(pid)
+        trial = definition.trial(trial_id)
+        if kind.page != "abx" or trial is None:
+            raise HTTPError(404, "no such sample")
+        item = definition.item(trial.item)
+        full = (test_dir / item.stimulus(abx_x(definition, pid, trial_id)).file).resolve()  # type: ignore[union-attr]
+        return FileResponse(full, media_type="audio/wav", headers={"Cache-Control": "no-store"})
 
     @app.get("/api/test")
     async def test_info() -> dict[str, Any]:

@@ -36,17 +36,25 @@ def participant_plan(definition: TestDefinition, participant_id: str) -> dict[st
     training_item = definition.item(definition.training)
     training = _item_view(definition, training_item.id, [s.id for s in training_item.stimuli], rng)
     training["id"] = "training"
-    return {
-        "training": training,
-        "trials": [{"id": t.id, **_item_view(definition, t.item, t.stimuli, rng, kind.shuffle_stimuli)}
-                   for t in trials],
-    }
+    views = [{"id": t.id, **_item_view(definition, t.item, t.stimuli, rng, kind.shuffle_stimuli)} for t in trials]
+    if kind.page == "abx":  # X is served under its own URL, which does not say whether it is A or B
+        for v in views:
+            v["x"] = f"/api/sessions/{participant_id}/x/{v['id']}"
+    return {"training": training, "trials": views}
+
+
+def abx_x(definition: TestDefinition, participant_id: str, trial_id: str) -> str:
+    """The stimulus X is for this participant on this ABX trial (seeded by both)."""
+    trial = definition.trial(trial_id)
+    assert trial is not None
+    return random.Random(f"{participant_seed(participant_id)}:{trial_id}").choice(trial.stimuli)
 
 
 def presented_order(definition: TestDefinition, participant_id: str, trial_id: str) -> list[str]:
-    """The stimuli of ``trial_id`` in the order ``participant_id`` was given them."""
+    """The stimuli of ``trial_id`` in the order ``participant_id`` was given them (ABX: then X)."""
     trial = next(t for t in participant_plan(definition, participant_id)["trials"] if t["id"] == trial_id)
-    return [s["id"] for s in trial["stimuli"]]
+    order = [s["id"] for s in trial["stimuli"]]
+    return [*order, abx_x(definition, participant_id, trial_id)] if "x" in trial else order
 
 
 def phase(definition: TestDefinition, participant: Participant, completed: list[str]) -> str:

@@ -180,3 +180,40 @@ def test_ab_preference_table_matches_scipy(tmp_path):
     assert float(row["share_second"]) == pytest.approx(14 / 18)
     assert (float(row["ci95_low"]), float(row["ci95_high"])) == pytest.approx((ci.low, ci.high))
     assert float(row["p"]) == pytest.approx(test.pvalue)
+
+
+def test_abx_in_the_browser_x_hidden_and_scored(browser, run_dir, tmp_path):  # noqa: F811 - fixture
+    definition = build(run_dir, tmp_path, "abx", pairs=[("noisy", "muffled")])
+    server, _ = serve(tmp_path)
+    expected = {}
+    with server as srv:
+        page, errors = new_page(browser)
+        pid = start_session(page, srv.url)
+        page.get_by_role("heading", name="Training").wait_for()
+        play_all(page)
+        page.click("#next")
+        session = httpx.get(f"{srv.url}/api/sessions/{pid}").json()
+        total = len(definition.trials)
+        for n in range(1, total + 1):
+            page.get_by_role("heading", name=f"Trial {n} of {total}").wait_for()
+            view = next(t for t in session["trials"] if t["id"] not in expected)
+            assert view["x"] == f"/api/sessions/{pid}/x/{view['id']}"  # X's URL says nothing about A or B
+            x_bytes = httpx.get(srv.url + view["x"]).content
+            a, b = view["stimuli"]
+            truth = a["id"] if x_bytes == httpx.get(srv.url + a["url"]).content else b["id"]
+            answer = truth if n == 1 else next(s["id"] for s in (a, b) if s["id"] != truth)  # right, then wrong
+            page.locator(f"input[name=abx][value='{answer}']").check()
+            assert page.locator("#next").is_disabled()  # A, B and X must all be played
+            play_all(page)
+            page.click("#next")
+            expected[view["id"]] = 1.0 if answer == truth else 0.0
+        page.get_by_role("heading", name="A few questions").wait_for()
+        page.click("#submit-questionnaire")
+        page.locator("#done").wait_for()
+        assert not errors, errors
+    with sqlite3.connect(tmp_path / "results.sqlite") as conn:
+        assert dict(conn.execute("SELECT trial, score FROM ratings")) == expected
+    assert bench_main(["listen", "analyze", str(tmp_path)]) == 0
+    row = (tmp_path / "analysis" / "abx.csv").read_text().splitlines()[1].split(",")
+    assert row[:4] == ["muffled vs noisy", "2", "1", "0.5"]
+    assert float(row[6]) == pytest.approx(stats.binomtest(1, 2, 0.5, alternative="greater").pvalue)

@@ -562,6 +562,44 @@ async function pairPage(trial, { index, total }) {
     scale, error, el("div", { class: "actions" }, el("span"), next), sessionLink());
 }
 
+// ABX: A and B, then X (one of them, from its own URL); the answer is the sample X matches.
+async function abxPage(trial, { index, total }) {
+  const ctx = audioContext(), [a, b] = trial.stimuli;
+  const bufs = await Promise.all([a.url, b.url, trial.x].map(loadBuffer));
+  const played = new Set();
+  const next = el("button", { class: "primary", type: "button", id: "next", text: index === total ? T("finish") : T("next"), disabled: true });
+  const choice = () => app.querySelector("input[name=abx]:checked");
+  const refresh = () => { next.disabled = !(played.size === 3 && choice()); };
+  const player = new Player(ctx, { A: bufs[0], B: bufs[1], X: bufs[2] }, (id) => {
+    if (id) played.add(id);
+    for (const btn of app.querySelectorAll("button.stim")) btn.classList.toggle("played", played.has(btn.dataset.stimulus));
+    refresh();
+  }, false);
+  const answer = (id, label) => el("label", {}, el("input", { type: "radio", name: "abx", value: id, onchange: refresh }), label);
+  const error = el("p", { class: "error", id: "error" });
+  const keyName = `key:${state.pid}:${trial.id}`;
+  const t0 = performance.now();
+  next.addEventListener("click", async () => {
+    player.stop(); next.disabled = true;
+    try {
+      const key = sessionStorage.getItem(keyName) || newKey();
+      sessionStorage.setItem(keyName, key);
+      const ms = Math.round(performance.now() - t0);
+      await api("POST", `/api/sessions/${state.pid}/trials/${encodeURIComponent(trial.id)}`,
+        { key, ratings: { [choice().value]: 1 }, time_ms: ms, comment: "" });
+      recordTrialTime(ms);
+      await resume();
+    } catch (e) { error.textContent = T("could_not_save", { error: e.message }); next.disabled = false; }
+  });
+  const button = (id, text) => el("button", { type: "button", class: "stim", "data-stimulus": id, text, onclick: () => player.play(id) });
+  show(progressBar(index, total), el("h1", { text: T("trial_title", { k: index, n: total }) }),
+    el("p", { text: T("pair_task_abx") }),
+    el("p", { class: "buttons" }, button("A", "▶ A"), button("B", "▶ B"), button("X", "▶ X"),
+      el("button", { type: "button", text: T("stop"), onclick: () => player.stop() })),
+    el("div", { class: "pair-scale" }, answer(a.id, T("x_is_a")), answer(b.id, T("x_is_b"))),
+    error, el("div", { class: "actions" }, el("span"), next), sessionLink());
+}
+
 async function mosTraining() {
   const ctx = audioContext(), t = state.session.training;
   const bufs = await Promise.all(t.stimuli.map((x) => loadBuffer(x.url)));
@@ -613,7 +651,7 @@ async function resume() {
   if (s.phase === "training") return s.page === "mushra" ? mushraPage(s.training, { training: true }) : mosTraining();
   if (s.phase === "trials") {
     const index = s.trials.length - remaining.length + 1, total = s.trials.length;
-    const page = { mushra: mushraPage, acr: mosPage, pair: pairPage }[s.page];
+    const page = { mushra: mushraPage, acr: mosPage, pair: pairPage, abx: abxPage }[s.page];
     return page(remaining[0], { index, total });
   }
   if (s.phase === "questionnaire") return questionnairePage();

@@ -11,5 +11,6 @@ TEST_TYPES.register("mos", "listening_test.testtypes.acr:ACR", aliases=("acr",))
 TEST_TYPES.register("ccr", "listening_test.testtypes.pairs:CCR")
 TEST_TYPES.register("dcr", "listening_test.testtypes.pairs:DCR")
 TEST_TYPES.register("ab", "listening_test.testtypes.pairs:AB")
+TEST_TYPES.register("abx", "listening_test.testtypes.pairs:ABX")
 
 __all__ = ["TEST_TYPES", "RatingError", "Scale", "TestType", "get_test_type"]

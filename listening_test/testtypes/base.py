@@ -72,8 +72,11 @@ class TestType:
     page: ClassVar[str] = "acr"
     #: shuffle the stimuli of each trial per participant (DCR keeps the reference first)
     shuffle_stimuli: ClassVar[bool] = True
-    #: scores are differences between two conditions (CCR), tested against 0 instead of against each other
-    relative: ClassVar[bool] = False
+    #: how conditions are tested: "pairwise" (against each other), "zero" (difference scores, against no
+    #: difference) or "none" (the type's own tables only)
+    compare: ClassVar[str] = "pairwise"
+    #: trials are built from ``--pairs`` (CCR, A/B, ABX)
+    needs_pairs: ClassVar[bool] = False
 
     def stored_ratings(self, trial: Trial, item: Item, ratings: dict[str, float], order: list[str],
                        options: dict[str, Any] | None = None) -> list[TrialRating]:

@@ -59,7 +59,8 @@ class Ccr(_PairType):
     name = "ccr"
     title = "CCR (ITU-T P.800 comparison category rating)"
     scale = Scale("CMOS", -3.0, 3.0, integer=True, labels=CCR_LABELS)
-    relative = True
+    compare = "zero"
+    needs_pairs = True
 
     def trials(self, items: list[Item]) -> list[Trial]:
         raise RatingError("CCR trials need the pairs: use pair_trials(items, pairs)")
@@ -134,6 +135,49 @@ class Ab(Ccr):
         return [(rows, columns, "preference", caption)]
 
 
+class Abx(_PairType):
+    """ABX: A and B (in random order), then X, which is one of them (chosen per participant and trial); the
+    listener says which. Stored: 1 when right, 0 when wrong, for the pair's condition."""
+
+    name = "abx"
+    title = "ABX"
+    page = "abx"
+    scale = Scale("proportion correct", 0.0, 1.0, integer=True, labels=("wrong", "right"))
+    compare = "none"
+    needs_pairs = True
+
+    def trials(self, items: list[Item]) -> list[Trial]:
+        raise RatingError("ABX trials need the pairs: use pair_trials(items, pairs)")
+
+    def stored_ratings(self, trial: Trial, item: Item, ratings: dict[str, float], order: list[str],
+                       options: dict[str, Any] | None = None) -> list[TrialRating]:
+        """``ratings`` is ``{id of the sample X matches: 1}``; ``order`` is [A, B, X] as presented."""
+        if len(ratings) != 1 or next(iter(ratings)) not in trial.stimuli or next(iter(ratings.values())) != 1:
+            raise RatingError("answer with {id of A or B: 1}: the sample X matches")
+        x = order[2]
+        a, b = trial.stimuli
+        condition = pair_condition(item.stimulus(a).system, item.stimulus(b).system)  # type: ignore[union-attr]
+        return [TrialRating(stimulus=x, system=condition, score=1.0 if next(iter(ratings)) == x else 0.0)]
+
+    def extra_tables(self, used: list[Rating], conditions: list[str]) -> list[tuple[list[dict], list[str], str, str]]:
+        """Proportion correct with an exact 95% CI and a one-sided binomial test against guessing (50%)."""
+        rows = []
+        for c in conditions:
+            answers = [r.score for r in used if r.system == c]
+            right = int(sum(answers))
+            row: dict[str, Any] = {"condition": c, "n": len(answers), "correct": right}
+            if answers:
+                test = stats.binomtest(right, len(answers), 0.5, alternative="greater")
+                ci = stats.binomtest(right, len(answers), 0.5).proportion_ci(confidence_level=0.95, method="exact")
+                row.update(share_correct=right / len(answers), ci95_low=ci.low, ci95_high=ci.high, p=test.pvalue,
+                           audible="yes" if test.pvalue < 0.05 else "no")
+            rows.append(row)
+        columns = ["condition", "n", "correct", "share_correct", "ci95_low", "ci95_high", "p", "audible"]
+        return [(rows, columns, "abx", ("ABX: proportion correct, exact 95% CI, one-sided binomial test against "
+                                       "guessing (audible: p < 0.05)"))]
+
+
 CCR = Ccr()
+ABX = Abx()
 DCR = Dcr()
 AB = Ab()
