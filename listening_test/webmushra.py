@@ -61,10 +61,11 @@ def webmushra_config(definition: TestDefinition, test_id: str) -> dict:
 
 
 def write_yaml(definition: TestDefinition, path: Path) -> Path:
-    """Write the webMUSHRA config (MUSHRA tests; MOS tests get a note instead: webMUSHRA has no ACR page)."""
+    """Write the webMUSHRA config (MUSHRA tests; other types get a note instead: webMUSHRA has no such page)."""
     test_id = Path(path).parent.name or "codec-bench"
     if definition.type != "mushra":
-        Path(path).write_text("# webMUSHRA has no ACR/MOS page type; serve this test with `bench listen serve`.\n")
+        Path(path).write_text(f"# webMUSHRA has no page type for {definition.type} tests; serve this test with "
+                              "`bench listen serve`.\n")
         return Path(path)
     text = yaml.safe_dump(webmushra_config(definition, test_id), sort_keys=False, allow_unicode=True)
     Path(path).write_text(text)

@@ -240,3 +240,39 @@ def test_serve_reports_a_busy_port_before_printing_links_or_token(test_dir):
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert f"port {port}" in r.stderr and "in use" in r.stderr
     assert "token" not in r.stdout and "http://" not in r.stdout
+
+
+def test_group_commit_keeps_each_write_atomic(tmp_path):
+    from listening_test.storage import SQLiteStorage
+
+    storage = SQLiteStorage(tmp_path / "r.sqlite")
+    storage.create_participant("a" * 20)
+    with storage.batch():
+        storage.create_participant("b" * 20)
+        with pytest.raises(sqlite3.IntegrityError):
+            storage.create_participant("a" * 20)  # fails alone, inside the same transaction
+        storage.create_participant("c" * 20)
+    assert [p.id for p in storage.participants()] == ["a" * 20, "b" * 20, "c" * 20]
+    with pytest.raises(RuntimeError), storage.batch():
+        storage.create_participant("d" * 20)
+        raise RuntimeError("the whole group fails")
+    assert storage.participant("d" * 20) is None
+
+
+def test_a_version_1_database_gains_the_new_columns(tmp_path):
+    from listening_test.storage import SQLiteStorage
+
+    db = tmp_path / "r.sqlite"
+    with sqlite3.connect(db) as conn:  # the schema as version 1 wrote it
+        conn.executescript("""
+            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE participants (id TEXT PRIMARY KEY, created TEXT NOT NULL, consent_at TEXT, level_at TEXT,
+                training_at TEXT, questionnaire TEXT, finished_at TEXT, audio_rate INTEGER);
+            INSERT INTO meta VALUES ('schema_version', '1');
+            INSERT INTO participants (id, created) VALUES ('oldparticipant000001', '2026-01-01');""")
+    storage = SQLiteStorage(db)
+    old = storage.participant("oldparticipant000001")
+    assert old is not None and old.external_id is None and old.checks == {}
+    assert storage.save_check(old.id, "headphone", {"correct": 6}) and storage.participant(old.id).checks
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
