@@ -1,7 +1,7 @@
 """The listening-test web app (FastAPI): participant pages, JSON API, audio, admin pages.
 
-Flow for a participant: welcome + consent -> level check -> training -> trials (order seeded by the
-participant id) -> questionnaire -> finish. The session link ``/s/<id>`` resumes at the right step, and
+Flow for a participant: welcome + consent -> [qualification] -> level check [+ headphone check] ->
+training -> trials (order seeded by the participant id) -> questionnaire -> finish. The session link ``/s/<id>`` resumes at the right step, and
 the server refuses steps taken out of order.
 
 Defences: JSON bodies only (``Content-Type: application/json``, so no cross-site form can post), a
@@ -13,29 +13,30 @@ the others.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import hmac
 import ipaddress
-import json
-import queue
 import re
 import secrets
-import threading
 import uuid
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Future
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from listening_test.admin import admin_page
+from listening_test.bodies import (
+    HeadphoneIn,
+    HTTPError,
+    ProgressIn,
+    QuestionnaireIn,
+    SessionIn,
+    TrialIn,
+    read_model,
+)
 from listening_test.checks import HEADPHONE_TRIALS, headphone_outcome
 from listening_test.definition import TestDefinition
 from listening_test.questionnaire import AnswerError, validate_answers
@@ -45,60 +46,12 @@ from listening_test.testtypes import get_test_type
 from listening_test.testtypes.base import RatingError
 from listening_test.webmushra import ratings_to_csv
 from listening_test.wording import load_texts
+from listening_test.writer import Writer, in_thread
 
-MAX_BODY = 64 * 1024
 _ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 STATIC = {"app.js": "text/javascript", "style.css": "text/css", "index.html": "text/html"}
-T = TypeVar("T")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; media-src 'self' blob:; "
        "connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
-
-
-class HTTPError(Exception):
-    """An error answered as JSON ``{"error": message}`` with a 4xx status."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class SessionIn(_Strict):
-    consent: bool
-    external_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@:-]+$")
-
-
-class ProgressIn(_Strict):
-    step: str
-    audio_rate: int | None = Field(default=None, ge=1000, le=768000)
-
-
-class TrialIn(_Strict):
-    key: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    ratings: dict[str, float | int]
-    time_ms: int = Field(ge=0, le=24 * 3600 * 1000)
-    comment: str = Field(default="", max_length=2000)
-
-
-class QuestionnaireIn(_Strict):
-    answers: dict[str, str]
-
-
-class HeadphoneIn(_Strict):
-    correct: int = Field(ge=0, le=HEADPHONE_TRIALS)
-    total: int = Field(ge=HEADPHONE_TRIALS, le=HEADPHONE_TRIALS)
-
-
-def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: set[str] = set()
-    for key, _ in pairs:
-        if key in seen:
-            raise HTTPError(422, f"{key!r} appears twice in one object (each stimulus is rated once)")
-        seen.add(key)
-    return dict(pairs)
 
 
 def _host_allowed(host_header: str, allowed: set[str]) -> bool:
@@ -119,83 +72,8 @@ def _host_allowed(host_header: str, allowed: set[str]) -> bool:
     return True
 
 
-async def in_thread(fn: Callable[..., T], *args: Any) -> T:
-    """Run a blocking (storage) read in a worker thread and await it."""
-    return await anyio.to_thread.run_sync(functools.partial(fn, *args))
-
-
-class Writer:
-    """One dedicated thread for every storage write. Writes that queue up while one commit is on disk
-    are committed together (group commit: one fsync for many participants, each write still atomic on
-    its own); a participant's request is answered only after its write is committed."""
-
-    MAX_GROUP = 256
-
-    def __init__(self, storage: Storage) -> None:
-        self.storage = storage
-        self.jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future]] = queue.SimpleQueue()
-        threading.Thread(target=self._run, name="listening-test-writer", daemon=True).start()
-
-    async def __call__(self, fn: Callable[..., T], *args: Any) -> T:
-        future: Future = Future()
-        self.jobs.put((functools.partial(fn, *args), future))
-        return await asyncio.wrap_future(future)
-
-    def _run(self) -> None:
-        while True:
-            group = [self.jobs.get()]
-            while len(group) < self.MAX_GROUP:
-                try:
-                    group.append(self.jobs.get_nowait())
-                except queue.Empty:
-                    break
-            outcomes: list[tuple[Future, bool, Any]] = []
-            try:
-                with self.storage.batch():
-                    for job, future in group:
-                        try:
-                            outcomes.append((future, True, job()))
-                        except Exception as exc:  # noqa: BLE001 - handed to the waiting request
-                            outcomes.append((future, False, exc))
-            except Exception as exc:  # noqa: BLE001 - the commit failed: every write of the group failed
-                outcomes = [(future, False, exc) for _, future in group]
-            for future, ok, value in outcomes:
-                if ok:
-                    future.set_result(value)
-                else:
-                    future.set_exception(value)
-
-
 def _static(name: str) -> bytes:
     return resources.files("listening_test").joinpath("static", name).read_bytes()
-
-
-async def _read_model(request: Request, model: type[_Strict]) -> Any:
-    """The body parsed into ``model``: 415 unless sent as JSON, 413 when too large, 400 when not JSON,
-    422 when invalid or when an object repeats a key."""
-    ctype = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if ctype != "application/json":
-        raise HTTPError(415, "send the body as JSON (Content-Type: application/json)")
-    length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-        raise HTTPError(413, f"body larger than {MAX_BODY} bytes")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise HTTPError(413, f"body larger than {MAX_BODY} bytes")
-    try:  # only to find repeated keys, which the model's own parser would silently resolve as "last wins"
-        json.loads(body, object_pairs_hook=_refuse_duplicate_keys)
-    except ValueError:
-        pass  # reported below by the model's parser, with its message
-    try:
-        return model.model_validate_json(body)
-    except ValidationError as exc:
-        kinds = {e["type"] for e in exc.errors()}
-        if "json_invalid" in kinds or "json_type" in kinds:
-            raise HTTPError(400, "body is not valid JSON") from exc
-        first = exc.errors()[0]
-        raise HTTPError(422, f"invalid field {'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
 
 
 def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, admin_token: str,
@@ -285,7 +163,7 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
 
     @app.post("/api/sessions", status_code=201)
     async def new_session(request: Request) -> dict[str, Any]:
-        body = await _read_model(request, SessionIn)
+        body = await read_model(request, SessionIn)
         if not body.consent:
             raise HTTPError(422, "consent is required to take part")
         pid = uuid.uuid4().hex + secrets.token_hex(4)
@@ -309,7 +187,7 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
     @app.post("/api/sessions/{pid}/progress")
     async def progress(pid: str, request: Request) -> dict[str, Any]:
         p = await participant_or_404(pid)
-        body = await _read_model(request, ProgressIn)
+        body = await read_model(request, ProgressIn)
         if body.step not in PROGRESS_STEPS:
             raise HTTPError(422, f"step must be one of {', '.join(PROGRESS_STEPS)}")
         earlier = PROGRESS_STEPS[:PROGRESS_STEPS.index(body.step)]
@@ -328,7 +206,7 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
         trial = definition.trial(trial_id)
         if trial is None:
             raise HTTPError(404, "unknown trial")
-        body = await _read_model(request, TrialIn)
+        body = await read_model(request, TrialIn)
         if not (p.level_at and p.training_at):
             raise HTTPError(409, "finish the level check and training before the trials")
         item = definition.item(trial.item)
@@ -347,14 +225,14 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
     async def check(pid: str, name: str, request: Request) -> dict[str, Any]:
         p = await participant_or_404(pid)
         if name == "qualification" and definition.qualification:
-            answers = (await _read_model(request, QuestionnaireIn)).answers
+            answers = (await read_model(request, QuestionnaireIn)).answers
             try:
                 validate_answers(definition.qualification, answers)
             except AnswerError as exc:
                 raise HTTPError(422, f"invalid answer: {exc}") from exc
             outcome: dict[str, Any] = answers
         elif name == "headphone" and definition.headphone_check:
-            body = await _read_model(request, HeadphoneIn)
+            body = await read_model(request, HeadphoneIn)
             if definition.qualification and "qualification" not in p.checks:
                 raise HTTPError(409, "answer the qualification questions first")
             outcome = headphone_outcome(body.correct, body.total)
@@ -367,7 +245,7 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
     @app.post("/api/sessions/{pid}/questionnaire")
     async def questionnaire(pid: str, request: Request) -> dict[str, Any]:
         p = await participant_or_404(pid)
-        body = await _read_model(request, QuestionnaireIn)
+        body = await read_model(request, QuestionnaireIn)
         try:
             validate_answers(definition.questionnaire, body.answers)
         except AnswerError as exc:
