@@ -62,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--completion-code", default="", help="crowd workers: code shown when they finish")
     b.add_argument("--completion-url", default="", help="crowd workers: link back to the platform shown at the end")
     b.add_argument("--pairs", metavar="A:B,...",
-                   help="CCR, A/B: pairs to compare, B rated against A (e.g. opus:opus_spf,audiodec_stage1:scoredec)")
+                   help="CCR, A/B, ABX: pairs to compare, B rated against A (e.g. opus:opus_spf,audiodec_stage1:scoredec)")
     b.add_argument("--no-preference", action="store_true", help="A/B: offer a 'no preference' answer")
     b.add_argument("--qualification", action="store_true",
                    help="P.808 qualification questions (hearing, environment, device) before the level check")
