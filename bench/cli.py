@@ -69,10 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(signal, "SIGPIPE"):  # `bench metrics | head` ends quietly
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     if not getattr(args, "_module", None):
         parser.print_help()
         return 2
+    if args.command in argv:  # the subcommand's own arguments, for commands that re-parse (--config)
+        args._argv = argv[argv.index(args.command) + 1:]
     try:
         return int(args._module.main(args) or 0)
     except UsageError as exc:

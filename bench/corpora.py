@@ -215,6 +215,9 @@ def open_corpus(spec: str, options: CorpusOptions | None = None) -> Corpus:
     """
     options = options or CorpusOptions()
     scheme, _, rest = spec.partition(":")
+    if not rest and scheme not in CORPORA and ("/" in spec or Path(spec).exists()):
+        kind = "manifest" if spec.endswith(".csv") else "folder"
+        raise UsageError(f"--data {spec}: a bare path; say what it holds, e.g. --data {kind}:{spec}")
     try:
         cls = CORPORA.get(scheme)
     except RegistryError as exc:

@@ -37,7 +37,7 @@ from bench.audio import (
 )
 from bench.corpora import CorpusOptions, Utterance, open_corpus
 from bench.errors import InputError, UsageError
-from bench.evaluate import PairJob, evaluate_pair
+from bench.metric_stage import PairJob, evaluate_pair
 from bench.executors import EXECUTORS, Executor
 from bench.progress import Progress
 from bench.provenance import git_revision, machine, versions
@@ -78,6 +78,8 @@ class RunConfig:
     report: bool = True
     overwrite: bool = False
     quiet: bool = False
+    #: every ``bench run`` option after --config and flags (what --print-config prints); None from code
+    options: dict[str, Any] | None = None
 
     def value_settings(self) -> dict[str, Any]:
         so = {k: v for k, v in self.system_options.to_dict().items() if k not in NEUTRAL_SYSTEM_OPTIONS}
@@ -383,6 +385,7 @@ def _write_run_json(rd: RunDir, cfg: RunConfig, systems: list[System], metric_na
         "executor": cfg.executor, "workers": cfg.workers, "value_settings": cfg.value_settings(),
         "shard": str(cfg.shard) if cfg.shard else None,
         "resampler": RESAMPLER, "sample_rate": SAMPLE_RATE,
+        "options": cfg.options,
     }
     doc = {
         "format_version": FORMAT_VERSION,

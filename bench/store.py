@@ -63,18 +63,8 @@ class ResultStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             return
         data = self.path.read_bytes()
-        good_end = 0
-        pos = 0
-        for line in data.splitlines(keepends=True):
-            pos += len(line)
-            if not line.endswith(b"\n"):
-                break  # torn last line from a killed run
-            try:
-                row = Row.from_dict(json.loads(line))
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-                break
-            self.rows[row.key] = row
-            good_end = pos
+        rows, good_end = _parse_log(data)
+        self.rows.update((r.key, r) for r in rows)
         if good_end != len(data):
             with open(self.path, "r+b") as f:
                 f.truncate(good_end)
@@ -108,6 +98,31 @@ class ResultStore:
         for r in self.sorted_rows():
             w.writerow([r.utterance, r.speaker, r.system, r.metric, _fmt(r.value), r.error])
         write_text_atomic(path, buf.getvalue())
+
+
+def _parse_log(data: bytes) -> tuple[list[Row], int]:
+    """Rows of a results.jsonl and the byte offset where the intact part ends (a torn last line is not)."""
+    rows: list[Row] = []
+    good_end = pos = 0
+    for line in data.splitlines(keepends=True):
+        pos += len(line)
+        if not line.endswith(b"\n"):
+            break  # torn last line from a killed run
+        try:
+            rows.append(Row.from_dict(json.loads(line)))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            break
+        good_end = pos
+    return rows, good_end
+
+
+def read_results_log(path: Path) -> list[Row]:
+    """The rows of a results.jsonl without changing it (safe while a run appends): one per key, the
+    first written, sorted like results.csv."""
+    rows: dict[tuple[str, str, str], Row] = {}
+    for r in _parse_log(Path(path).read_bytes())[0]:
+        rows.setdefault(r.key, r)
+    return sorted(rows.values(), key=lambda r: (r.system, r.utterance, r.metric))
 
 
 def _fmt(v: float) -> str:

@@ -58,7 +58,7 @@ def test_files_adapter_aligns_crops_and_reports_missing(tmp_path):
 
 
 def test_metric_failures_are_nan_with_reason():
-    from bench.evaluate import get_metric
+    from bench.metric_stage import get_metric
     from metrics import MetricError
 
     short = np.random.default_rng(0).normal(0, 0.1, 1600).astype(np.float32)  # 0.1 s at 16 kHz
@@ -75,7 +75,7 @@ def test_metric_failures_are_nan_with_reason():
 
 
 def test_evaluate_pair_records_failures_instead_of_raising(tmp_path):
-    from bench.evaluate import PairJob, evaluate_pair
+    from bench.metric_stage import PairJob, evaluate_pair
 
     ref = np.random.default_rng(0).normal(0, 0.1, 4800).astype(np.float32)  # 0.1 s
     sf.write(tmp_path / "r.wav", ref, 48000, subtype="FLOAT")
@@ -89,7 +89,7 @@ def test_evaluate_pair_records_failures_instead_of_raising(tmp_path):
 
 
 def test_phase_distance_sees_phase_and_lsd_does_not():
-    from bench.evaluate import get_metric
+    from bench.metric_stage import get_metric
 
     x, _ = _speech()
     spec = np.fft.rfft(x)

@@ -18,7 +18,7 @@ def _speech(name: str = "demo_f_001") -> np.ndarray:
 
 @pytest.mark.parametrize("scale", [0.0, 1e-4, 1e-6])
 def test_phase_distance_of_a_silent_or_near_silent_output_is_a_failure(scale):
-    from bench.evaluate import get_metric
+    from bench.metric_stage import get_metric
 
     x = _speech()
     pd = get_metric("phase_distance")
@@ -31,7 +31,7 @@ def test_phase_distance_of_a_silent_or_near_silent_output_is_a_failure(scale):
 def test_phase_distance_counts_a_dropped_out_half_as_chance():
     """An output that drops out (exact zeros) for the second half is right on the first half only: the
     zero half scores chance (pi/2), not the angle of a signed zero (0 or pi)."""
-    from bench.evaluate import get_metric
+    from bench.metric_stage import get_metric
     from metrics.dsp import stft
 
     x = _speech()
@@ -85,7 +85,7 @@ def test_mcd_equals_sptk_on_speech_through_real_opus(utt, kbps):
     not; those quefrencies (> 1024) reach c1..c24 only through a vanishing tail (measured ~1e-7)."""
     from conftest import need_libopus
 
-    from bench.evaluate import get_metric
+    from bench.metric_stage import get_metric
     from systems.base import SystemOptions
     from systems.opus import Opus
 

@@ -37,9 +37,13 @@ def _checkpoint(text: str) -> tuple[str, Path]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--systems", required=True, help="comma-separated systems, or 'all'")
-    p.add_argument("--data", required=True, help="demo | vctk:PATH | folder:PATH | manifest:FILE.csv")
-    p.add_argument("--out", required=True, type=Path, help="run folder (created; rerun to resume)")
+    p.add_argument("--config", type=Path, metavar="FILE.yaml",
+                   help="read options from YAML (keys as below, e.g. max_lag_ms: 10); flags given here override")
+    p.add_argument("--print-config", action="store_true",
+                   help="print the effective options as YAML (for --config) and exit without running")
+    p.add_argument("--systems", help="comma-separated systems, or 'all' (required)")
+    p.add_argument("--data", help="demo | vctk:PATH | folder:PATH | manifest:FILE.csv (required)")
+    p.add_argument("--out", type=Path, help="run folder (required; created; rerun to resume)")
     p.add_argument("--metrics", default="all", help="comma-separated metrics (default: all; see `bench metrics`)")
     p.add_argument("--limit", type=int, help="only the first N utterances (sorted by id)")
     p.add_argument("--workers", type=int, default=None, help="metric worker processes (default: all cores)")
@@ -80,12 +84,59 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress or summary output")
 
 
+def standalone_parser() -> argparse.ArgumentParser:
+    """The parser of ``bench run`` alone (for --config and the Python API)."""
+    p = argparse.ArgumentParser(prog="bench run", description=DESCRIPTION)
+    add_arguments(p)
+    return p
+
+
+def resolve_args(argv: list[str], overrides: dict | None = None, source: str = "") -> argparse.Namespace:
+    """Parse ``argv`` over the YAML of ``--config`` (if any) and ``overrides``: flags > overrides > file.
+
+    Raises UsageError for unknown keys (with suggestions) and bad values.
+    """
+    from bench.config_file import apply_mapping, load_yaml
+
+    parser = standalone_parser()
+    first = parser.parse_args(argv)
+    config = first.config if first.config is not None else (overrides or {}).get("config")
+    if config is not None:
+        apply_mapping(parser, load_yaml(config), f"--config {config}")
+    if overrides:
+        apply_mapping(parser, overrides, source or "options")
+    return parser.parse_args(argv)
+
+
+def effective_options(args: argparse.Namespace) -> dict:
+    """The options a run uses, after config file and flags (recorded in run.json, printed by --print-config)."""
+    from bench.config_file import effective_options as _effective
+
+    return _effective(standalone_parser(), args)
+
+
 def main(args: argparse.Namespace) -> int:
+    if getattr(args, "_argv", None) is not None:
+        args = resolve_args(args._argv)
+    if args.print_config:
+        from bench.config_file import to_yaml
+
+        print(to_yaml(effective_options(args)), end="")
+        return 0
+    outcome, cfg = execute(args)
+    return 1 if (cfg.strict and outcome.failures) else 0
+
+
+def execute(args: argparse.Namespace):
+    """Check the options, run, build the report. Returns (RunOutcome, RunConfig)."""
     from bench.corpora import CorpusOptions
     from bench.runner import RunConfig, run
     from bench.shards import Shard
     from systems import SystemOptions
 
+    for name in ("systems", "data", "out"):
+        if getattr(args, name) in (None, ""):
+            raise UsageError(f"--{name} is required (on the command line or in --config)")
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be at least 1, not {args.limit}")
     if args.workers is not None and args.workers < 1:
@@ -107,14 +158,14 @@ def main(args: argparse.Namespace) -> int:
         downmix=args.downmix, corpus=CorpusOptions(args.split, tuple(_csv(args.speakers)), args.mic),
         system_options=options, executor=args.executor, executor_address=args.ray_address,
         shard=Shard.parse(args.shard) if args.shard else None, report=args.report, overwrite=args.overwrite,
-        quiet=args.quiet,
+        quiet=args.quiet, options=effective_options(args),
     )
     if not cfg.systems:
         raise UsageError("--systems is empty")
     outcome = run(cfg)
     if cfg.report:
         _report(cfg.out, cfg.quiet)
-    return 1 if (cfg.strict and outcome.failures) else 0
+    return outcome, cfg
 
 
 def _report(out: Path, quiet: bool) -> None:

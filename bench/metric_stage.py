@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.audio import SAMPLE_RATE, estimate_lag, read_wav, resample, shift
+from bench.quiet import Captured, captured_stdout
 from bench.stats import NOT_APPLICABLE
 from bench.store import Row
 from metrics import METRICS, Metric, MetricError
@@ -81,21 +82,40 @@ def evaluate_pair(job: PairJob) -> list[Row]:
         rows.append(row("lag_samples", float(lag)))
     if job.align:
         deg = shift(deg, lag)
+    aligned = _score(job.metrics, ref, deg)
+    rows.extend(row(name, value, error) for name, (value, error) in aligned.items())
+    return rows
+
+
+def _score(names: tuple[str, ...], ref: np.ndarray, deg: np.ndarray) -> dict[str, tuple[float, str]]:
+    """Each metric on one 48 kHz pair: name -> (value, "") or (NaN, reason); resampled once per rate.
+
+    What a metric library prints is captured (never reaches the caller's stdout) and added to its error.
+    """
+    out: dict[str, tuple[float, str]] = {}
     by_rate: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    for name in job.metrics:
+    for name in names:
+        printed = Captured()
         try:
             metric = get_metric(name)
             rate = metric.spec.sample_rate
             if rate not in by_rate:
                 by_rate[rate] = (resample(ref, SAMPLE_RATE, rate), resample(deg, SAMPLE_RATE, rate))
             r, d = by_rate[rate]
-            value = metric.compute(reference=r, degraded=d, sample_rate=rate)
+            with captured_stdout() as printed:
+                value = metric.compute(reference=r, degraded=d, sample_rate=rate)
             if not math.isfinite(value):
                 raise MetricError(f"non-finite value {value}")
-            rows.append(row(name, float(value)))
+            out[name] = (float(value), "")
         except MetricError as exc:
-            rows.append(row(name, math.nan, f"{name}: {exc}"))
+            out[name] = (math.nan, f"{name}: {exc}{_printed(printed)}")
         except Exception as exc:  # a library bug must not lose the run; keep the reason
             tb = traceback.format_exc(limit=2).strip().splitlines()[-1]
-            rows.append(row(name, math.nan, f"{name}: {exc.__class__.__name__}: {exc} ({tb})"))
-    return rows
+            out[name] = (math.nan, f"{name}: {exc.__class__.__name__}: {exc} ({tb}){_printed(printed)}")
+    return out
+
+
+def _printed(captured: Captured) -> str:
+    """The first line a library printed while failing, for the error message ("" if nothing)."""
+    lines = [ln.strip() for ln in captured.text.splitlines() if ln.strip()]
+    return f" (printed: {lines[0][:200]})" if lines else ""

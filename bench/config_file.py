@@ -1,0 +1,122 @@
+"""Command options from a mapping: a YAML file (``bench run --config``) or the Python API's keywords.
+
+Keys are the options' destinations as ``bench run --help`` names them, with ``_`` or ``-``
+(``max_lag_ms`` or ``max-lag-ms``; ``align: false`` for ``--no-align``). Values are checked by the same
+argparse types and choices as the command line; lists are accepted where the flag takes a
+comma-separated list (``systems: [opus, natural]``) and mappings for repeatable ``NAME=PATH`` flags
+(``checkpoint: {symad: ckpt.pt}``). Unknown keys are errors with suggestions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.errors import UsageError
+
+#: options about the configuration itself, never part of it
+META_OPTIONS = ("help", "config", "print_config")
+
+
+def option_actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
+    """Destination -> action for every option of ``parser`` that a configuration may set."""
+    return {a.dest: a for a in parser._actions if a.dest not in META_OPTIONS and a.option_strings}
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML mapping from ``path``; UsageError naming the file for anything else."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise UsageError(f"--config {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"--config {path}: not valid YAML ({exc})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UsageError(f"--config {path}: expected a mapping of option: value, got {type(data).__name__}")
+    return data
+
+
+def _is_flag(action: argparse.Action) -> bool:
+    return isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction))
+
+
+def _convert(action: argparse.Action, key: str, value: Any, source: str) -> Any:
+    """One value checked and converted as argparse would convert the flag's text."""
+    where = f"{source}: {key}"
+    if value is None:
+        return None
+    if _is_flag(action):
+        if not isinstance(value, bool):
+            raise UsageError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if isinstance(action, argparse._AppendAction):
+        items = [f"{k}={v}" for k, v in value.items()] if isinstance(value, dict) else value
+        if not isinstance(items, list):
+            items = [items]
+        return [_convert_one(action, where, item) for item in items]
+    if isinstance(value, (list, tuple)):
+        if action.type not in (None, str):
+            raise UsageError(f"{where}: expected one value, got a list")
+        value = ",".join(str(v) for v in value)
+    return _convert_one(action, where, value)
+
+
+def _convert_one(action: argparse.Action, where: str, value: Any) -> Any:
+    if isinstance(value, bool) or isinstance(value, (dict, list)):
+        raise UsageError(f"{where}: expected a single value, got {value!r}")
+    text = value if isinstance(value, str) else str(value)
+    try:
+        out = action.type(text) if action.type else text
+    except (argparse.ArgumentTypeError, ValueError, TypeError) as exc:
+        raise UsageError(f"{where}: {exc}") from None
+    if action.choices is not None and out not in action.choices:
+        raise UsageError(f"{where}: {out!r} is not one of {', '.join(map(str, action.choices))}")
+    return out
+
+
+def apply_mapping(parser: argparse.ArgumentParser, mapping: dict[str, Any], source: str) -> None:
+    """Make ``mapping``'s values the parser's defaults (flags given later on the command line override)."""
+    actions = option_actions(parser)
+    defaults: dict[str, Any] = {}
+    for raw_key, value in mapping.items():
+        key = str(raw_key).replace("-", "_")
+        if key not in actions:
+            close = difflib.get_close_matches(key, list(actions), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(actions))}"
+            raise UsageError(f"{source}: unknown option {raw_key!r}{hint}")
+        defaults[key] = _convert(actions[key], str(raw_key), value, source)
+        actions[key].required = False
+    parser.set_defaults(**defaults)
+
+
+def effective_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any]:
+    """Every option's value after config and flags, as plain YAML/JSON types (Paths become strings)."""
+    out: dict[str, Any] = {}
+    for dest, action in option_actions(parser).items():
+        value = getattr(args, dest, None)
+        if isinstance(action, argparse._AppendAction) and value:
+            value = [f"{v[0]}={v[1]}" if isinstance(v, tuple) else v for v in value]
+        out[dest] = _plain(value)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def to_yaml(options: dict[str, Any]) -> str:
+    """``options`` as YAML, in the command's option order, ready for ``--config``."""
+    return yaml.safe_dump(options, sort_keys=False, default_flow_style=False)

@@ -1,0 +1,238 @@
+"""The Python API (``import bench``) from a plain Python session, as a notebook user meets it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import REPO, SUBSET, demo_manifest, need_libopus
+
+
+def python(code: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter (a plain session: no pytest capture, no fixtures)."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+def test_import_bench_is_light():
+    """`import bench` must not pull torch, pandas or the metric libraries (the CLI imports it for --version)."""
+    p = python("import sys, bench; print(sorted(m for m in ('torch', 'pandas', 'pesq', 'visqol') if m in sys.modules))")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "[]"
+
+
+def test_evaluate_resamples_aligns_and_matches_pesq_directly():
+    """A 16 kHz pair delayed by 5 ms: the lag is found at 48 kHz and removed; PESQ equals the pesq package
+    on the hand-aligned 16 kHz pair; nothing is printed to stdout but our own line."""
+    code = r"""
+import json, numpy as np, soundfile as sf, soxr, bench
+from bench.corpora import DEMO_DIR
+x, sr = sf.read(str(DEMO_DIR / "demo_f_001.flac"), dtype="float32")
+ref = soxr.resample(x, sr, 16000, quality="VHQ").astype(np.float32)
+rng = np.random.default_rng(0)
+deg = np.concatenate([np.zeros(80, np.float32), ref[:-80]]) + 0.003 * rng.standard_normal(len(ref)).astype(np.float32)
+res = bench.evaluate(ref, deg, 16000, metrics=["pesq_wb", "si_sdr"])
+from pesq import pesq
+direct = pesq(16000, ref.astype(np.float64), np.concatenate([deg[80:], np.zeros(80)]).astype(np.float64), "wb")
+print(json.dumps({"res": dict(res), "settings": res.settings, "errors": res.errors, "direct": direct}))
+"""
+    p = python(code)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.strip().splitlines()
+    assert len(lines) == 1, p.stdout  # nothing else reached stdout
+    out = json.loads(lines[0])
+    res, settings = out["res"], out["settings"]
+    assert res["lag_samples"] == 240.0  # 80 samples at 16 kHz = 5 ms = 240 samples at 48 kHz
+    assert settings["input_sample_rate"] == 16000 and settings["sample_rate"] == 48000
+    assert settings["resampler"] == "soxr VHQ" and settings["align"] is True
+    assert settings["metrics"]["pesq_wb"]["sample_rate"] == 16000
+    assert settings["metrics"]["pesq_wb"]["version"]
+    assert out["errors"] == {}
+    # the 16 -> 48 -> 16 kHz round trip trims the noise at the band edge: PESQ moves by a few hundredths
+    assert abs(res["pesq_wb"] - out["direct"]) < 0.1
+    assert res["si_sdr"] > 20  # aligned; unaligned by 5 ms it would be near 0 dB
+
+
+def test_evaluate_without_alignment_still_measures_the_lag():
+    import bench
+
+    rng = np.random.default_rng(1)
+    ref = rng.standard_normal(48000).astype(np.float32) * 0.1
+    deg = np.concatenate([np.zeros(48, np.float32), ref[:-48]])
+    aligned = bench.evaluate(ref, deg, 48000, metrics=["si_sdr"])
+    raw = bench.evaluate(ref, deg, 48000, metrics=["si_sdr"], align=False)
+    assert aligned["lag_samples"] == raw["lag_samples"] == 48.0
+    # aligned, only the 48 zero-filled samples differ (~30 dB); white noise 1 ms apart is uncorrelated
+    assert aligned["si_sdr"] > 25 and raw["si_sdr"] < 5
+    assert raw.settings["align"] is False
+
+
+def test_evaluate_rejects_bad_input_clearly():
+    import bench
+    from bench.errors import UsageError
+
+    ok = np.ones(16000, np.float32)
+    with pytest.raises(ValueError, match="sample_rate 8000"):
+        bench.evaluate(ok, ok, 8000)
+    with pytest.raises(ValueError, match=r"degraded: expected a mono signal of shape \[T\], got shape \(2, 16000\)"):
+        bench.evaluate(ok, np.ones((2, 16000)), 16000)
+    with pytest.raises(UsageError, match="did you mean pesq_wb"):
+        bench.evaluate(ok, ok, 16000, metrics=["pesq_wbb"])
+
+
+def test_pesq_output_never_reaches_stdout():
+    """pesq prints its usage text to stdout when asked for a rate it does not support; a metric plugin that
+    declares such a rate gets NaN with the reason, and the caller's stdout holds only its own line."""
+    code = r"""
+import numpy as np, bench
+from metrics import METRICS, Metric, MetricSpec
+from pesq import pesq
+
+class Pesq22k(Metric):
+    spec = MetricSpec("pesq_22k", True, 22050, library="pesq")
+    def compute(self, *, reference, degraded, sample_rate):
+        return pesq(sample_rate, reference.astype(np.float64), degraded.astype(np.float64), "wb")
+
+METRICS.register("pesq_22k", Pesq22k)
+x = (0.1 * np.random.default_rng(0).standard_normal(32000)).astype(np.float32)
+res = bench.evaluate(x, x, 16000, metrics=["pesq_22k", "snr"])
+print("VALUE", res["pesq_22k"], "SNR", res["snr"], "ERROR", res.errors["pesq_22k"])
+"""
+    p = python(code)
+    assert p.returncode == 0, p.stderr
+    assert len(p.stdout.strip().splitlines()) == 1, p.stdout
+    assert p.stdout.startswith("VALUE nan SNR 100.0 ERROR pesq_22k: ValueError: fs (sampling frequency) should be"), p.stdout
+    assert "(printed: Run model on reference(ref) and degraded(deg))" in p.stdout  # pesq's text, kept
+
+
+def test_captured_stdout_catches_c_level_writes(capfd):
+    """The guard itself: a write to file descriptor 1 (as C code does) and a Python print are both kept."""
+    import os
+
+    from bench.quiet import captured_stdout
+
+    with captured_stdout() as got:
+        os.write(1, b"from C\n")
+        print("from Python")
+    print("after")
+    assert got.text.splitlines() == ["from C", "from Python"]
+    assert capfd.readouterr().out == "after\n"
+
+
+@pytest.fixture(scope="module")
+def api_run(tmp_path_factory) -> Path:
+    """bench.run() from a plain session on two demo utterances."""
+    need_libopus()
+    base = tmp_path_factory.mktemp("api_run")
+    manifest = demo_manifest(base / "manifest.csv", SUBSET[:2])
+    code = f"""
+import bench
+out = bench.run(systems=["natural", "opus"], data="manifest:{manifest}", out=r"{base / 'run'}",
+                metrics=["si_sdr", "snr"], opus_bitrate=12000, workers=1, report=False, quiet=True)
+print(out)
+"""
+    p = python(code)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == str(base / "run")
+    return base / "run"
+
+
+def test_run_takes_the_cli_options(api_run):
+    doc = json.loads((api_run / "run.json").read_text())
+    assert doc["config"]["system_options"]["opus_bitrate"] == 12000
+    assert doc["config"]["options"]["systems"] == "natural,opus"
+    assert doc["config"]["options"]["report"] is False
+    assert not (api_run / "report").exists()
+
+
+def test_run_rejects_unknown_options_with_suggestions(tmp_path):
+    import bench
+    from bench.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"unknown option 'max_lag'; did you mean max_lag_ms"):
+        bench.run(systems="natural", data="demo", out=tmp_path / "x", max_lag=5)
+    with pytest.raises(UsageError, match="opus_application: 'music' is not one of"):
+        bench.run(systems="opus", data="demo", out=tmp_path / "x", opus_application="music")
+    assert not (tmp_path / "x").exists()
+
+
+def test_load_results_matches_the_csv_files(api_run):
+    import pandas as pd
+
+    import bench
+
+    results, summary = bench.load_results(api_run)
+    with open(api_run / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(results.columns) == ["utterance", "speaker", "system", "metric", "value", "error"]
+    assert len(results) == len(rows)
+    by_key = {(r["utterance"], r["system"], r["metric"]): float(r["value"]) for r in rows}
+    for r in results.itertuples():
+        want = by_key[(r.utterance, r.system, r.metric)]
+        assert (math.isnan(want) and math.isnan(r.value)) or want == r.value
+    # the summary frame agrees with pandas' own mean over the long frame
+    means = results.groupby(["system", "metric"])["value"].mean()
+    for s in summary.itertuples():
+        assert s.mean == pytest.approx(means[(s.system, s.metric)], nan_ok=True)
+    hib = summary.set_index(["system", "metric"])["higher_is_better"]
+    assert hib[("opus", "si_sdr")] is True and hib[("opus", "bitrate_kbps")] is None
+    assert pd.api.types.is_float_dtype(results["value"])
+
+
+def test_load_results_reads_a_run_in_progress_without_touching_it(api_run, tmp_path):
+    """Only the log (a killed run, torn last line): rows are read, the file is left as it was."""
+    import shutil
+
+    import bench
+
+    part = tmp_path / "partial"
+    part.mkdir()
+    log = (api_run / "results.jsonl").read_bytes()
+    torn = log + b'{"utterance": "x", "sys'
+    (part / "results.jsonl").write_bytes(torn)
+    results, summary = bench.load_results(part)
+    assert len(results) == len(log.splitlines())
+    assert (part / "results.jsonl").read_bytes() == torn
+    assert set(summary["system"]) == {"natural", "opus"}
+    shutil.rmtree(part)
+    with pytest.raises(FileNotFoundError, match="not a run folder"):
+        bench.load_results(tmp_path)
+
+
+def test_registries_list_systems_and_metrics():
+    import bench
+    from metrics import METRICS
+
+    metrics = bench.list_metrics()
+    assert list(metrics["name"]) == METRICS.names()
+    pesq = metrics.set_index("name").loc["pesq_wb"]
+    assert pesq["sample_rate"] == 16000 and pesq["library"] == "pesq" and bool(pesq["available"])
+    systems = bench.list_systems()
+    assert {"natural", "opus", "scoredec"} <= set(systems["name"])
+    assert bench.SYSTEMS is __import__("systems").SYSTEMS
+
+
+def _python_blocks(markdown: str) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", markdown, flags=re.S)
+
+
+def test_docs_example_runs_and_shows_what_it_prints(tmp_path):
+    """docs/python_api.md's example, executed block by block in one fresh session in an empty folder;
+    every output the page shows (``# ->`` lines) appears in what it printed."""
+    need_libopus()
+    doc = (REPO / "docs" / "python_api.md").read_text()
+    blocks = _python_blocks(doc)
+    assert blocks, "docs/python_api.md has no python example"
+    p = python("\n".join(blocks), cwd=tmp_path, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    shown = [line.split("# ->", 1)[1].strip() for b in blocks for line in b.splitlines() if "# ->" in line]
+    assert shown, "the example shows no output"
+    for text in shown:
+        assert text in p.stdout, f"docs show {text!r}; the example printed:\n{p.stdout}"
