@@ -18,7 +18,8 @@ _API = {
     "SYSTEMS": "systems", "METRICS": "metrics",
 }
 
-__all__ = ["__version__", *_API]
+__all__ = ["METRICS", "SYSTEMS", "Evaluation", "Results", "__version__", "evaluate", "list_metrics",
+           "list_systems", "load_results", "run"]
 
 
 def __getattr__(name: str):

@@ -11,8 +11,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from bench.errors import UsageError
-
 #: Same bounds as ``bench run`` applies to its inputs.
 MIN_SAMPLE_RATE = 16000
 MAX_LAG_MS = 20.0
@@ -75,7 +73,7 @@ def evaluate(reference: Any, degraded: Any, sample_rate: int, metrics: Iterable[
     ref = resample(_mono(reference, "reference"), sample_rate, SAMPLE_RATE)
     deg = fit_length(resample(_mono(degraded, "degraded"), sample_rate, SAMPLE_RATE), len(ref))
     names, _ = _resolve_metrics([metrics] if isinstance(metrics, str) else list(metrics))
-    lag = estimate_lag(ref, deg, int(round(max_lag_ms * SAMPLE_RATE / 1000)))
+    lag = estimate_lag(ref, deg, round(max_lag_ms * SAMPLE_RATE / 1000))
     scored = _score(tuple(names), ref, shift(deg, lag) if align else deg)
     values = {m: v for m, (v, _) in scored.items()}
     values["lag_samples"] = float(lag)

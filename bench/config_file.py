@@ -69,7 +69,7 @@ def _convert(action: argparse.Action, key: str, value: Any, source: str) -> Any:
 
 
 def _convert_one(action: argparse.Action, where: str, value: Any) -> Any:
-    if isinstance(value, bool) or isinstance(value, (dict, list)):
+    if isinstance(value, (bool, dict, list)):
         raise UsageError(f"{where}: expected a single value, got {value!r}")
     text = value if isinstance(value, str) else str(value)
     try:

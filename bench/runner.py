@@ -37,8 +37,8 @@ from bench.audio import (
 )
 from bench.corpora import CorpusOptions, Utterance, open_corpus
 from bench.errors import InputError, UsageError
-from bench.metric_stage import PairJob, evaluate_pair
 from bench.executors import EXECUTORS, Executor
+from bench.metric_stage import PairJob, evaluate_pair
 from bench.progress import Progress
 from bench.provenance import git_revision, machine, versions
 from bench.registry import RegistryError

@@ -18,7 +18,8 @@ from tests.conftest import REPO, SUBSET, demo_manifest, need_libopus
 
 def python(code: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter (a plain session: no pytest capture, no fixtures)."""
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout, check=False)
 
 
 def test_import_bench_is_light():
@@ -220,7 +221,7 @@ def test_registries_list_systems_and_metrics():
 
 
 def _python_blocks(markdown: str) -> list[str]:
-    return re.findall(r"```python\n(.*?)```", markdown, flags=re.S)
+    return re.findall(r"```python\n(.*?)```", markdown, flags=re.DOTALL)
 
 
 def test_docs_example_runs_and_shows_what_it_prints(tmp_path):
