@@ -33,8 +33,9 @@ EPILOG = """examples:
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full parser (imports every subcommand module that exists)."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only``, the subcommand modules other than that one are not imported (their
+    help is not needed), so ``bench systems`` does not pay for importing the report or training code."""
     parser = argparse.ArgumentParser(
         prog="bench",
         description="Evaluate speech codecs: objective metrics, reports, listening tests.",
@@ -46,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"codec-bench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in COMMANDS.items():
+        if only is not None and name != only:
+            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -68,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script. Exit 2 on usage errors, with a message naming the argument."""
     if hasattr(signal, "SIGPIPE"):  # `bench metrics | head` ends quietly
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(first if first in COMMANDS else None)
     args = parser.parse_args(argv)
     if not getattr(args, "_module", None):
         parser.print_help()

@@ -10,7 +10,7 @@ import difflib
 import importlib
 from collections.abc import Iterator
 from importlib.metadata import entry_points
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -43,14 +43,21 @@ class Registry(Generic[T]):
         self.entry_point_group = entry_point_group
         self._entries: dict[str, T | str] = {}
         self._aliases: dict[str, str] = {}
+        self._meta: dict[str, dict[str, Any]] = {}
         self._plugins_loaded = False
 
-    def register(self, name: str, target: T | str, *, aliases: tuple[str, ...] = ()) -> None:
-        """Add an entry. A name or alias that is already taken raises."""
+    def register(self, name: str, target: T | str, *, aliases: tuple[str, ...] = (),
+                 meta: dict[str, Any] | None = None) -> None:
+        """Add an entry. A name or alias that is already taken raises.
+
+        ``meta``: what listings show without importing a lazy entry (e.g. ``{"summary": "..."}``).
+        """
         for key in (name, *aliases):
             if key in self._entries or key in self._aliases:
                 raise RegistryError(f"{self.kind} {key!r} is already registered")
         self._entries[name] = target
+        if meta:
+            self._meta[name] = dict(meta)
         for alias in aliases:
             self._aliases[alias] = name
 
@@ -96,6 +103,10 @@ class Registry(Generic[T]):
         """Canonical names in registration order (built-ins first, then plugins)."""
         self._load_plugins()
         return list(self._entries)
+
+    def meta(self, name: str) -> dict[str, Any]:
+        """The metadata given at registration (empty for entry-point plugins), without importing."""
+        return dict(self._meta.get(self.resolve_name(name), {}))
 
     def aliases(self) -> dict[str, str]:
         """Alias -> canonical name."""

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Does the SPF help? SI-SDR and phase distance of CODEC vs CODEC+spf on held-out clean files.
 
-    python scripts/eval_spf.py --data /tmp/heldout --codec opus [--checkpoint runs/spf/spf.pt]
+    python scripts/eval_spf.py --data heldout/ --codec opus [--checkpoint runs/spf/spf.pt]
         [--sampler ode --steps 4] [--limit 6]
 
 Prints one line per codec with the mean metrics (the suite's own si_sdr / phase_distance metrics)

@@ -8,6 +8,7 @@ are registered compositions. Third-party systems register through the ``codec_be
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bench.registry import Registry, RegistryError
@@ -23,15 +24,18 @@ from systems.base import (
 SYSTEMS: Registry[type[System]] = Registry("system", "codec_bench.systems")
 POSTFILTERS: Registry[type[PostFilter]] = Registry("post-filter", "codec_bench.postfilters")
 
-SYSTEMS.register("natural", "systems.reference:Natural")
-SYSTEMS.register("opus", "systems.opus:Opus")
-SYSTEMS.register("anchor35", "systems.anchors:Anchor35")
-SYSTEMS.register("anchor70", "systems.anchors:Anchor70")
-SYSTEMS.register("files", "systems.files:FilesSystem")
-SYSTEMS.register("symad", "systems.audiodec.system:SymAD")
-SYSTEMS.register("audiodec_stage1", "systems.audiodec.system:AudioDecStage1")
-SYSTEMS.register("audiodec", "systems.audiodec.system:AudioDec")
-POSTFILTERS.register("spf", "systems.spf.postfilter:ScorePostFilter")
+SYSTEMS.register("natural", "systems.reference:Natural", meta={"summary": "the reference itself"})
+SYSTEMS.register("opus", "systems.opus:Opus", meta={"summary": "Opus (libopus) at --opus-bitrate"})
+SYSTEMS.register("anchor35", "systems.anchors:Anchor35", meta={"summary": "MUSHRA low anchor, 3.5 kHz low-pass"})
+SYSTEMS.register("anchor70", "systems.anchors:Anchor70", meta={"summary": "MUSHRA mid anchor, 7 kHz low-pass"})
+SYSTEMS.register("files", "systems.files:FilesSystem", meta={"summary": "outputs produced elsewhere: files:NAME=DIR"})
+SYSTEMS.register("symad", "systems.audiodec.system:SymAD", meta={"summary": "AudioDec symmetric autoencoder"})
+SYSTEMS.register("audiodec_stage1", "systems.audiodec.system:AudioDecStage1",
+                 meta={"summary": "AudioDec stage-1 autoencoder"})
+SYSTEMS.register("audiodec", "systems.audiodec.system:AudioDec",
+                 meta={"summary": "AudioDec with HiFi-GAN vocoder"})
+POSTFILTERS.register("spf", "systems.spf.postfilter:ScorePostFilter",
+                     meta={"summary": "score-based diffusion post-filter"})
 
 #: Registered compositions: name -> spec. Their results carry the composed name.
 COMPOSITES: dict[str, str] = {
@@ -98,6 +102,17 @@ def build_system(spec: str, options: SystemOptions) -> System:
     return ComposedSystem(codec, filters, name=composed_name)
 
 
+def registered_summaries() -> list[tuple[str, str]]:
+    """(name, one-line summary) of every system and composition, from registry metadata: imports nothing."""
+    rows = [(n, SYSTEMS.meta(n).get("summary", "(plugin)")) for n in SYSTEMS.names()]
+    for name, spec in COMPOSITES.items():
+        base, post = _split_postfilters(spec)
+        parts = [SYSTEMS.meta(base.split(":", 1)[0]).get("summary", base)]
+        parts += [POSTFILTERS.meta(p.split(":", 1)[0]).get("summary", p) for p in post]
+        rows.append((name, " + ".join(parts) + f" (= {spec})"))
+    return rows
+
+
 def system_names_for_all() -> list[str]:
     """Every registered system and composition that takes no argument, in registry order."""
     return [n for n in SYSTEMS.names() if n not in _NEEDS_ARGUMENT] + list(COMPOSITES)
@@ -105,7 +120,11 @@ def system_names_for_all() -> list[str]:
 
 def describe_systems(options: SystemOptions) -> list[SystemInfo]:
     """What ``bench systems`` prints: each system, whether it can run here, and why not."""
-    rows: list[SystemInfo] = []
+    return list(iter_system_checks(options))
+
+
+def iter_system_checks(options: SystemOptions) -> Iterator[SystemInfo]:
+    """:func:`describe_systems` one system at a time (each imports its module to check it)."""
     for name in [*SYSTEMS.names(), *COMPOSITES]:
         spec = COMPOSITES.get(name, name)
         base, post = _split_postfilters(spec)
@@ -119,8 +138,7 @@ def describe_systems(options: SystemOptions) -> list[SystemInfo]:
                 desc = f"{desc} + {pcls.description}"
         except (ImportError, RegistryError, AttributeError) as exc:
             reason, desc, kbps = f"cannot be loaded: {exc}", "", None
-        rows.append(SystemInfo(name, desc, kbps, reason is None, reason))
-    return rows
+        yield SystemInfo(name, desc, kbps, reason is None, reason)
 
 
 def expand_systems(specs: list[str], options: SystemOptions) -> tuple[list[str], list[tuple[str, str]]]:
@@ -160,5 +178,7 @@ __all__ = [
     "build_system",
     "describe_systems",
     "expand_systems",
+    "iter_system_checks",
+    "registered_summaries",
     "system_names_for_all",
 ]

@@ -79,3 +79,38 @@ def test_bare_data_path_suggests_folder(tmp_path):
     csv_path.write_text("id,path\n")
     p = run_bench("run", "--systems", "natural", "--data", str(csv_path), "--out", str(tmp_path / "r"))
     assert p.returncode == 2 and f"--data manifest:{csv_path}" in p.stderr
+
+
+def test_systems_listing_comes_from_the_registry_without_importing_systems():
+    """`bench systems --no-check` lists every system and composition from registry metadata; neither torch
+    nor any system module is imported (the full `bench systems` then checks each one)."""
+    from tests.test_python_api import python
+
+    p = python("import sys\nfrom bench.cli import main\nmain(['systems', '--no-check'])\n"
+               "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('systems.') and m != 'systems.base'))")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.strip().splitlines()
+    assert lines[-1] == "[]"
+    from systems import COMPOSITES, SYSTEMS
+
+    names = {ln.split()[0] for ln in lines if ln and not ln.startswith(("(", "also", "["))}
+    assert names == {*SYSTEMS.names(), *COMPOSITES}
+    assert any(ln.startswith("scoredec") and "(= audiodec_stage1+spf)" in ln for ln in lines)
+
+
+def test_rerunning_a_finished_run_keeps_its_report(tmp_path):
+    """The second identical `bench run` reuses the report; new results rebuild it."""
+    manifest = demo_manifest(tmp_path / "m.csv", SUBSET[:1])
+    args = ["run", "--systems", "natural", "--data", f"manifest:{manifest}", "--out", str(tmp_path / "r"),
+            "--workers", "1"]
+    first = run_bench(*args, "--metrics", "snr")
+    assert first.returncode == 0, first.stderr
+    index = tmp_path / "r" / "report" / "index.html"
+    built = index.stat().st_mtime_ns
+    again = run_bench(*args, "--metrics", "snr")
+    assert again.returncode == 0, again.stderr
+    assert f"report: {index} (unchanged)" in again.stdout
+    assert index.stat().st_mtime_ns == built
+    more = run_bench(*args, "--metrics", "snr,si_sdr")
+    assert more.returncode == 0, more.stderr
+    assert f"report: {index}\n" in more.stdout and "si_sdr" in index.read_text()

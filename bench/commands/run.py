@@ -169,12 +169,22 @@ def execute(args: argparse.Namespace):
 
 
 def _report(out: Path, quiet: bool) -> None:
+    """Build OUT/report, unless it was already built from exactly these results (a rerun of a finished run)."""
     try:
         from reports import build_report
+        from reports.freshness import is_current, mark_current
     except ImportError:
+        return
+    from bench.rundir import RunDir
+
+    report_dir = RunDir(out).report_dir
+    if is_current(out, report_dir):
+        if not quiet:
+            print(f"report: {report_dir / 'index.html'} (unchanged)")
         return
     try:
         path = build_report([out], None)
+        mark_current(out, report_dir)
         if not quiet:
             print(f"report: {path}")
     except Exception as exc:  # the numbers are safe; a report problem must not hide them

@@ -1,4 +1,8 @@
-"""``bench systems``: every registered system, whether it can run here, and why not."""
+"""``bench systems``: every registered system, whether it can run here, and why not.
+
+The list comes first, from the registries' metadata (nothing imported); then each system is imported
+and checked, one line as each check finishes (``--no-check`` stops after the list).
+"""
 
 from __future__ import annotations
 
@@ -10,19 +14,28 @@ HELP = "list systems, whether each can run here, and what to install for the res
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", type=Path, help="official AudioDec exp/ folder to check against")
+    p.add_argument("--no-check", dest="check", action="store_false",
+                   help="only list the systems (instant); do not import them to check whether they can run")
 
 
 def main(args: argparse.Namespace) -> int:
-    from systems import COMPOSITES, SystemOptions, describe_systems
+    from systems import registered_summaries
 
-    rows = describe_systems(SystemOptions(weights_dir=args.weights))
-    width = max(len(r.name) for r in rows)
-    for r in rows:
+    listed = registered_summaries()
+    width = max(len(name) for name, _ in listed)
+    for name, summary in listed:
+        print(f"{name:<{width}}  {summary}")
+    print("\nalso: files:NAME=DIR (outputs made elsewhere); SYSTEM+spf (post-filter after any system)")
+    if not args.check:
+        print("(checks skipped: run `bench systems` to see which can run here)")
+        return 0
+    print(f"\nchecking each system here (pending: {len(listed)}) ...", flush=True)
+    from systems import SystemOptions, iter_system_checks
+
+    for r in iter_system_checks(SystemOptions(weights_dir=args.weights)):
         status = "ok " if r.available else "n/a"
         kbps = f"{r.nominal_kbps:g} kbps" if r.nominal_kbps else ""
-        comp = f" (= {COMPOSITES[r.name]})" if r.name in COMPOSITES else ""
-        print(f"{r.name:<{width}}  {status}  {kbps:<10} {r.description}{comp}")
+        print(f"{r.name:<{width}}  {status}  {kbps:<10} {r.description}", flush=True)
         if r.reason:
-            print(f"{'':<{width}}       -> {r.reason}")
-    print("\nalso: files:NAME=DIR (outputs made elsewhere); SYSTEM+spf (post-filter after any system)")
+            print(f"{'':<{width}}       -> {r.reason}", flush=True)
     return 0

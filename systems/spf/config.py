@@ -1,6 +1,6 @@
 """Every setting of the score-based post-filter (SPF), as typed dataclasses with strict parsing.
 
-Defaults follow /work/shared/reference/spf.md (SGMSE+ defaults / ScoreDec as re-trained by FlowDec).
+Defaults follow SGMSE+ (Richter et al., 2023) and ScoreDec as re-trained by FlowDec (Welker et al., 2025).
 Named presets: ``full`` (the ~65M-parameter NCSN++ of the paper), ``demo`` (the tiny CPU model whose
 weights ship in ``systems/spf/weights``) and ``tiny`` (for tests).
 """
