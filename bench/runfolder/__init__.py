@@ -1,0 +1,19 @@
+"""The run folder: the contract between ``bench run`` and everything that reads its results.
+
+- :mod:`bench.runfolder.manifest`: run.json as a typed :class:`Manifest`, version-checked on every read.
+
+See docs/run_format.md for the layout.
+"""
+
+from bench.runfolder.manifest import (
+    FORMAT_VERSION,
+    CorpusInfo,
+    Failure,
+    Manifest,
+    RunFolderError,
+    read_manifest,
+    write_manifest,
+)
+
+__all__ = ["FORMAT_VERSION", "CorpusInfo", "Failure", "Manifest", "RunFolderError", "read_manifest",
+           "write_manifest"]

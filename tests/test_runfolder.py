@@ -1,0 +1,62 @@
+"""The run folder module: run.json through the typed Manifest, its version checked on every read."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bench.runfolder import FORMAT_VERSION, Manifest, RunFolderError, read_manifest, write_manifest
+
+
+def test_a_real_run_reads_and_writes_back_unchanged(demo_run: Path, tmp_path: Path):
+    doc = json.loads((demo_run / "run.json").read_text())
+    m = read_manifest(demo_run)
+    assert isinstance(m, Manifest) and m.format_version == FORMAT_VERSION
+    assert m.corpus.n == 4 and [i["id"] for i in m.corpus.items] == sorted(i["id"] for i in m.corpus.items)
+    assert set(m.systems) == {"natural", "opus", "anchor35", "anchor70"}
+    assert m.status == "complete"
+    out = tmp_path / "run.json"
+    write_manifest(out, m)
+    again = json.loads(out.read_text())
+    if doc["format_version"] == 1:  # the migration adds what version 2 records
+        doc = {**doc, "format_version": 2, "config": {**doc["config"], "options": doc["config"].get("options")}}
+    assert again == doc
+
+
+def _with(tmp_path: Path, doc: object) -> Path:
+    (tmp_path / "run.json").write_text(json.dumps(doc))
+    return tmp_path
+
+
+def test_version_checks_name_the_file_and_what_to_do(demo_run: Path, tmp_path: Path):
+    doc = json.loads((demo_run / "run.json").read_text())
+    with pytest.raises(RunFolderError, match=rf"run.json: format_version {FORMAT_VERSION + 1} was written by a "
+                                             r"newer codec-bench; this one reads versions 1 to \d \(upgrade"):
+        read_manifest(_with(tmp_path, {**doc, "format_version": FORMAT_VERSION + 1}))
+    with pytest.raises(RunFolderError, match="format_version 0 is older than any this codec-bench reads"):
+        read_manifest(_with(tmp_path, {**doc, "format_version": 0}))
+    with pytest.raises(RunFolderError, match="no format_version; not a run folder written by codec-bench"):
+        read_manifest(_with(tmp_path, {k: v for k, v in doc.items() if k != "format_version"}))
+    with pytest.raises(RunFolderError, match="expected a JSON object, got list"):
+        read_manifest(_with(tmp_path, [1]))
+    (tmp_path / "run.json").write_text('{"format_version": 2, ')
+    with pytest.raises(RunFolderError, match="run.json: not valid JSON"):
+        read_manifest(tmp_path)
+    with pytest.raises(RunFolderError, match="not a run folder \\(no run.json\\)"):
+        read_manifest(tmp_path / "nowhere")
+
+
+def test_version_1_is_migrated_and_unknown_keys_are_kept(demo_run: Path, tmp_path: Path):
+    doc = json.loads((demo_run / "run.json").read_text())
+    doc["format_version"] = 1
+    doc["config"].pop("options", None)
+    doc["written_by_a_tool"] = {"x": 1}
+    m = read_manifest(_with(tmp_path, doc))
+    assert m.format_version == 2 and m.config["options"] is None
+    assert m.extra == {"written_by_a_tool": {"x": 1}}
+    shutil.copy(tmp_path / "run.json", tmp_path / "v1.json")
+    write_manifest(tmp_path, m)
+    assert json.loads((tmp_path / "run.json").read_text())["written_by_a_tool"] == {"x": 1}
