@@ -97,10 +97,11 @@ def read_mono(path: str | Path, sample_rate: int) -> np.ndarray:
     return resample(x.mean(axis=1), sr, sample_rate)
 
 
-def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
-    """Read a mono wav written by the suite: ``([T]`` float32, rate)."""
+def read_wav(path: str | Path, *, mono: bool = False) -> tuple[np.ndarray, int]:
+    """Read a wav written by the suite: ``([T]`` float32, rate); the first channel, or with ``mono`` the
+    channel mean. Run-folder code uses :func:`bench.runfolder.wav.read_run_wav`, which also checks."""
     x, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    return x[:, 0], sr
+    return (x.mean(axis=1) if mono and x.shape[1] > 1 else x[:, 0]), sr
 
 
 def write_wav_atomic(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:

@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from bench.audio import read_wav, write_text_atomic
+from bench.audio import read_wav
 from bench.errors import UsageError
-from bench.rundir import FORMAT_VERSION, RunDir
+from bench.rundir import RunDir
+from bench.runfolder.manifest import parse, read_manifest, write_manifest
 from bench.runner import VALUE_SETTINGS, failed_rows, format_summary_table, manifest_sha256, write_summary_csv
 from bench.store import ResultStore, Row
 
@@ -37,15 +38,7 @@ class MergeOutcome:
 
 
 def _load_run_json(rd: RunDir) -> dict[str, Any]:
-    if not rd.run_json.is_file():
-        raise UsageError(f"{rd.root}: not a run folder (no run.json)")
-    try:
-        doc = json.loads(rd.run_json.read_text())
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{rd.run_json}: not valid JSON ({exc})") from None
-    if doc.get("format_version") != FORMAT_VERSION:
-        raise UsageError(f"{rd.run_json}: format_version {doc.get('format_version')} (this suite reads "
-                         f"{FORMAT_VERSION})")
+    doc = read_manifest(rd.root).to_dict()
     if doc.get("status") != "complete":
         raise UsageError(f"{rd.root}: the run is not complete (status {doc.get('status')!r}); rerun its "
                          "`bench run` command to finish it first")
@@ -152,7 +145,7 @@ def merge_runs(sources: list[Path], out: Path, *, quiet: bool = False) -> MergeO
     write_summary_csv(out_rd.summary_csv, rows)
     failures = failed_rows(rows)
     doc = _merged_run_json(parts, list(items.values()), failures)
-    write_text_atomic(out_rd.run_json, json.dumps(doc, indent=1, default=str))
+    write_manifest(out_rd.root, parse(doc, str(out_rd.run_json)))
     if not quiet:
         print(format_summary_table(out_rd.summary_csv, doc["config"]["systems"], doc["config"]["metrics"]))
         print(f"\nmerged {len(parts)} run(s): {len(items)} utterances, {len(rows)} rows -> {out_rd.root}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-FORMAT_VERSION = 1
+from bench.runfolder.manifest import FORMAT_VERSION  # noqa: F401  (the manifest owns it)
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
 
 

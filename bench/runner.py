@@ -42,7 +42,8 @@ from bench.metric_stage import PairJob, evaluate_pair
 from bench.progress import Progress
 from bench.provenance import git_revision, machine, versions
 from bench.registry import RegistryError
-from bench.rundir import FORMAT_VERSION, RunDir, system_dir
+from bench.rundir import RunDir, system_dir
+from bench.runfolder import FORMAT_VERSION, Manifest, read_manifest, write_manifest
 from bench.shards import Shard
 from bench.stats import NOT_APPLICABLE, summarize
 from bench.store import ResultStore, Row
@@ -137,7 +138,7 @@ def _check_compatible(rd: RunDir, cfg: RunConfig) -> dict[str, Any] | None:
     """Refuse to resume into a folder whose run used different value-changing settings."""
     if not rd.run_json.exists():
         return None
-    old = json.loads(rd.run_json.read_text())
+    old = read_manifest(rd.root).to_dict()
     if cfg.overwrite:
         return old
     prev = old.get("config", {}).get("value_settings", {})
@@ -404,4 +405,4 @@ def _write_run_json(rd: RunDir, cfg: RunConfig, systems: list[System], metric_na
         "failures": [{"utterance": r.utterance, "system": r.system, "metric": r.metric, "error": r.error}
                      for r in (failures or [])],
     }
-    write_text_atomic(rd.run_json, json.dumps(doc, indent=1, default=str))
+    write_manifest(rd.root, Manifest.from_dict(json.loads(json.dumps(doc, default=str)), str(rd.run_json)))

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.audio import write_text_atomic
+from bench.errors import UsageError
+from bench.stats import NOT_APPLICABLE
 
 CSV_COLUMNS = ("utterance", "speaker", "system", "metric", "value", "error")
 
@@ -35,6 +37,11 @@ class Row:
     @property
     def key(self) -> tuple[str, str, str]:
         return (self.utterance, self.system, self.metric)
+
+    @property
+    def not_applicable(self) -> bool:
+        """A NaN that is no failure: the metric does not apply (``n/a: anchor35 spends no bits``)."""
+        return self.error.startswith(NOT_APPLICABLE)
 
     def to_json(self) -> str:
         v = self.value
@@ -132,7 +139,22 @@ def _fmt(v: float) -> str:
 
 
 def read_results_csv(path: Path) -> list[Row]:
-    """Parse a results.csv written by :meth:`ResultStore.write_csv`."""
-    with open(path, newline="") as f:
-        return [Row(d["utterance"], d["speaker"], d["system"], d["metric"], float(d["value"]), d["error"])
-                for d in csv.DictReader(f)]
+    """Parse a results.csv written by :meth:`ResultStore.write_csv` (an unparsable value reads as NaN).
+
+    Raises:
+        UsageError: naming the file when a column is missing.
+    """
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = set(CSV_COLUMNS) - set(reader.fieldnames or [])
+        if missing:
+            raise UsageError(f"{path}: missing columns {', '.join(sorted(missing))}")
+        return [Row(d["utterance"], d["speaker"] or "", d["system"], d["metric"], _parse_float(d["value"]),
+                    d["error"] or "") for d in reader]
+
+
+def _parse_float(text: str | None) -> float:
+    try:
+        return float(text) if text else math.nan
+    except ValueError:
+        return math.nan

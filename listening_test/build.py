@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import random
 import re
@@ -17,6 +16,8 @@ import yaml
 
 from bench.errors import InputError, UsageError
 from bench.rundir import RunDir
+from bench.runfolder import read_manifest
+from bench.runfolder.wav import read_run_wav
 from listening_test import p808
 from listening_test.checks import QUALIFICATION
 from listening_test.definition import (
@@ -75,14 +76,8 @@ class BuildOptions:
 
 
 def _read_wav(path: Path) -> np.ndarray:
-    if not path.is_file():
-        raise InputError(f"{path}: missing audio file")
-    x, sr = sf.read(path, dtype="float64", always_2d=True)
-    if sr != SAMPLE_RATE:
-        raise InputError(f"{path}: sample rate {sr} Hz, the run folder format requires {SAMPLE_RATE} Hz")
-    if not np.all(np.isfinite(x)):
-        raise InputError(f"{path}: contains NaN or infinite samples")
-    return x.mean(axis=1)
+    """``[T]`` float64 from the run folder (checked by the run folder's reader)."""
+    return read_run_wav(path).astype(np.float64)
 
 
 def _pick_systems(run: dict, requested: list[str] | None, test_type: TestType) -> tuple[list[str], list[str]]:
@@ -244,9 +239,7 @@ def build_test(opts: BuildOptions) -> TestDefinition:
     if (opts.out / "results.sqlite").exists():
         raise UsageError(f"{opts.out}: holds the results of a served test; build into another --out folder")
     run_dir = RunDir(opts.run_dir)
-    if not run_dir.run_json.is_file():
-        raise UsageError(f"{run_dir.run_json}: not a run folder (no run.json)")
-    run = json.loads(run_dir.run_json.read_text())
+    run = read_manifest(run_dir.root).to_dict()
     if test_type.needs_pairs and not opts.pairs:
         raise UsageError(f"--type {test_type.name} needs --pairs FIRST:SECOND[,FIRST:SECOND...]")
     if opts.pairs and not test_type.needs_pairs:

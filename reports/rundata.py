@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -13,31 +11,16 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from bench.errors import UsageError
+from bench.errors import InputError, UsageError
 from bench.rundir import RunDir, system_dir
-from bench.stats import NOT_APPLICABLE
+from bench.runfolder import read_manifest
+from bench.runfolder.wav import read_run_wav
+from bench.store import Row, read_results_csv, read_results_log
 
 #: Rows in results.csv that are not quality metrics (no direction; shown apart).
 BITRATE = "bitrate_kbps"
 LAG = "lag_samples"
 AUXILIARY = (BITRATE, LAG)
-
-
-@dataclass(frozen=True)
-class ResultRow:
-    """One row of results.csv."""
-
-    utterance: str
-    speaker: str
-    system: str
-    metric: str
-    value: float
-    error: str
-
-    @property
-    def not_applicable(self) -> bool:
-        """A NaN that is no failure: the metric does not apply (``n/a: anchor35 spends no bits``)."""
-        return self.error.startswith(NOT_APPLICABLE)
 
 
 @dataclass(frozen=True)
@@ -68,7 +51,7 @@ class Run:
     root: Path
     label: str
     info: dict[str, Any]
-    rows: list[ResultRow]
+    rows: list[Row]
     systems: list[str] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
     utterances: list[str] = field(default_factory=list)
@@ -104,8 +87,8 @@ class Run:
         return self.root / "audio" / self.audio_dir(system) / f"{utt}.wav"
 
     @cached_property
-    def _index(self) -> dict[tuple[str, str], list[ResultRow]]:
-        index: dict[tuple[str, str], list[ResultRow]] = {}
+    def _index(self) -> dict[tuple[str, str], list[Row]]:
+        index: dict[tuple[str, str], list[Row]] = {}
         for r in self.rows:
             if not r.not_applicable:
                 index.setdefault((r.system, r.metric), []).append(r)
@@ -157,13 +140,10 @@ class Run:
 
 def read_audio(path: Path) -> np.ndarray | None:
     """``[T]`` float32 mono from a run's WAV, or None when the file is missing or unreadable."""
-    if not path.is_file():
-        return None
     try:
-        x, _ = sf.read(str(path), dtype="float32", always_2d=True)
-    except (RuntimeError, sf.LibsndfileError):
+        return read_run_wav(path)
+    except InputError:
         return None
-    return x.mean(axis=1) if x.shape[1] > 1 else x[:, 0]
 
 
 def audio_rate(path: Path) -> int:
@@ -180,33 +160,11 @@ def _float(text: str | float | None) -> float:
         return float("nan")
 
 
-def _read_rows(layout: RunDir) -> list[ResultRow]:
+def _read_rows(layout: RunDir) -> list[Row]:
     if layout.results_csv.is_file():
-        with layout.results_csv.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            need = {"utterance", "speaker", "system", "metric", "value", "error"}
-            missing = need - set(reader.fieldnames or [])
-            if missing:
-                raise UsageError(f"{layout.results_csv}: missing columns {', '.join(sorted(missing))}")
-            return [
-                ResultRow(r["utterance"], r["speaker"] or "", r["system"], r["metric"], _float(r["value"]),
-                          r["error"] or "")
-                for r in reader
-            ]
+        return read_results_csv(layout.results_csv)
     if layout.results_jsonl.is_file():
-        rows: list[ResultRow] = []
-        for i, line in enumerate(layout.results_jsonl.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                d = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a partial last line of an interrupted run
-            if "metric" not in d:
-                continue
-            rows.append(ResultRow(str(d.get("utterance", "")), str(d.get("speaker") or ""), str(d.get("system", "")),
-                                  str(d["metric"]), _float(d.get("value")), str(d.get("error") or "")))
-        return rows
+        return read_results_log(layout.results_jsonl)
     raise UsageError(f"{layout.root}: neither results.csv nor results.jsonl found; is this a run folder?")
 
 
@@ -215,14 +173,7 @@ def load_run(root: str | Path, label: str | None = None) -> Run:
     layout = RunDir(root)
     if not layout.root.is_dir():
         raise UsageError(f"{layout.root}: not a directory")
-    if not layout.run_json.is_file():
-        raise UsageError(f"{layout.run_json}: missing; is {layout.root} a run folder (bench run --out)?")
-    try:
-        info = json.loads(layout.run_json.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{layout.run_json}: not valid JSON ({exc})") from exc
-    if not isinstance(info, dict):
-        raise UsageError(f"{layout.run_json}: expected a JSON object")
+    info = read_manifest(layout.root).to_dict()
     rows = _read_rows(layout)
     systems = list(dict.fromkeys([*(info.get("systems") or {}), *(r.system for r in rows)]))
     declared = [m for m in (info.get("metrics") or {}) if m not in AUXILIARY]
@@ -235,4 +186,4 @@ def load_run(root: str | Path, label: str | None = None) -> Run:
     return Run(layout.root, label or layout.root.resolve().name, info, rows, systems, metrics, utterances, speakers)
 
 
-__all__ = ["AUXILIARY", "BITRATE", "LAG", "Failure", "ResultRow", "Run", "audio_rate", "load_run", "read_audio"]
+__all__ = ["AUXILIARY", "BITRATE", "LAG", "Failure", "Row", "Run", "audio_rate", "load_run", "read_audio"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
@@ -14,6 +13,7 @@ from scipy import signal
 from typing_extensions import Self
 
 from bench.rundir import RunDir, system_dir
+from bench.runfolder import CorpusInfo, Manifest, write_manifest
 
 SR = 48000
 
@@ -67,9 +67,9 @@ def make_run_folder(root: Path, n_utts: int = 6, seconds: float = 2.0, speakers:
             path.parent.mkdir(parents=True, exist_ok=True)
             sf.write(path, fn(x, rng), SR, subtype="FLOAT")
         items.append({"id": utt, "speaker": f"p{i % speakers}", "duration": len(x) / SR, "sample_rate": SR})
-    meta = {"format_version": 1, "status": "complete", "corpus": {"n": n_utts, "items": items},
-            "systems": {name: {"audio_dir": system_dir(name), "description": name} for name in systems}}
-    run.run_json.write_text(json.dumps(meta, indent=2))
+    write_manifest(root, Manifest(status="complete", corpus=CorpusInfo(n=n_utts, items=items),
+                                  systems={name: {"audio_dir": f"audio/{system_dir(name)}", "description": name}
+                                           for name in systems}))
     return root
 
 

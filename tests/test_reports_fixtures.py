@@ -19,6 +19,8 @@ import soundfile as sf
 from scipy import signal
 from scipy import stats as st
 
+from bench.runfolder.manifest import parse, write_manifest
+
 SR = 48000
 SPEAKERS = {"p225": 210.0, "p226": 120.0, "p227": 160.0}
 
@@ -157,7 +159,7 @@ def make_run(root: Path, *, failing: bool = False, seconds: float = 1.0, seed_of
         },
         "failures": failures,
     }
-    (root / "run.json").write_text(json.dumps(run, indent=1))
+    write_manifest(root, parse(run))
     return root
 
 

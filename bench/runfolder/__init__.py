@@ -1,6 +1,8 @@
 """The run folder: the contract between ``bench run`` and everything that reads its results.
 
-- :mod:`bench.runfolder.manifest`: run.json as a typed :class:`Manifest`, version-checked on every read.
+- :mod:`bench.runfolder.manifest`: run.json as a typed :class:`Manifest`, version-checked on every read;
+- :mod:`bench.runfolder.wav`: the suite's 48 kHz WAVs (one reader, one writer);
+- result rows (:class:`bench.store.Row`) and the results log live in :mod:`bench.store`.
 
 See docs/run_format.md for the layout.
 """
