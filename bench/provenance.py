@@ -6,22 +6,33 @@ import os
 import platform
 import socket
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from metrics.base import library_version
 
-#: PyPI distributions whose versions are recorded with every run
-DISTRIBUTIONS = ("codec-bench", "numpy", "scipy", "torch", "soundfile", "soxr", "pesq", "pystoi",
-                 "visqol-python", "numba", "opuslib", "pyloudnorm", "matplotlib")
+#: the engine's own stack (reading, resampling, aligning, statistics), recorded with every run
+CORE_DISTRIBUTIONS = ("codec-bench", "numpy", "scipy", "soundfile", "soxr")
 
 
-def versions() -> dict[str, Any]:
-    """Versions of the package, its numeric stack, metric libraries and libopus."""
-    out: dict[str, Any] = {d: library_version(d) for d in DISTRIBUTIONS}
-    from systems.opus import libopus_version
+def versions(systems: Iterable[Any] = (), metrics: Iterable[str] = ()) -> dict[str, Any]:
+    """Versions of the engine's stack plus what each system and metric of the run says it uses.
 
-    out["libopus"] = libopus_version()
+    Args:
+        systems: the run's systems (each reports its libraries: ``System.library_versions()``).
+        metrics: the run's metric names (each declares ``spec.library`` and ``extra_libraries``).
+    """
+    from metrics import METRICS
+
+    out: dict[str, Any] = {d: library_version(d) for d in CORE_DISTRIBUTIONS}
+    for name in metrics:
+        cls = METRICS.get(name)
+        for lib in (cls.spec.library, *cls.extra_libraries):
+            if lib:
+                out[lib] = library_version(lib)
+    for system in systems:
+        out.update(system.library_versions())
     try:
         import soundfile
 

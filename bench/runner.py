@@ -397,7 +397,7 @@ def _write_run_json(rd: RunDir, cfg: RunConfig, systems: list[System], metric_na
         "command": sys.argv,
         "git_revision": git_revision(),
         "machine": machine(),
-        "versions": versions(),
+        "versions": {**old.get("versions", {}), **versions(systems, metric_names)},
         "config": config,
         "corpus": {"spec": cfg.data, "n": len(items), "manifest_sha256": manifest, "items": items},
         "systems": sys_info,

@@ -46,6 +46,8 @@ class Metric(ABC):
     spec: ClassVar[MetricSpec]
     #: the module the metric needs, and how to install it (checked by :meth:`unavailable_reason`)
     requires: ClassVar[tuple[str, str] | None] = None
+    #: PyPI distributions besides ``spec.library`` whose versions change values (recorded in run.json)
+    extra_libraries: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

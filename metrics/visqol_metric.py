@@ -24,6 +24,7 @@ class _Visqol(Metric):
         self._api = None
 
     requires = ("visqol", "pip install 'visqol-python[accel]'")
+    extra_libraries = ("numba",)
 
     def _get_api(self):
         if self._api is None:

@@ -43,6 +43,7 @@ def lowpass_zero_phase(x: np.ndarray, passband_hz: float, sample_rate: int = 480
 
 
 class _Anchor(System):
+    libraries = ("scipy",)
     passband_hz: ClassVar[float] = 0.0
 
     def process(self, audio: np.ndarray, *, utterance_id: str) -> SystemOutput:

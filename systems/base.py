@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from metrics.base import library_version
+
 
 @dataclass
 class SystemOptions:
@@ -85,6 +87,8 @@ class System(ABC):
     #: registered name, e.g. "opus"; instances may carry a more specific ``name`` ("files:mine").
     kind: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    #: PyPI distributions whose versions change this stage's output (recorded in run.json ``versions``)
+    libraries: ClassVar[tuple[str, ...]] = ()
     #: sample rate the system works at; the runner gives it 48 kHz audio and expects 48 kHz back.
     sample_rate: int = 48000
     #: nominal bitrate in kbit/s (None: not a codec).
@@ -127,6 +131,10 @@ class System(ABC):
         """Versions, weights checksums and settings recorded in run.json."""
         return {}
 
+    def library_versions(self) -> dict[str, str | None]:
+        """Versions of the libraries this system's output depends on (run.json ``versions``)."""
+        return {d: library_version(d) for d in self.libraries}
+
     def utterance_seed(self, utterance_id: str) -> int:
         """A seed that depends only on options.seed and the utterance (not on order or worker)."""
         h = hashlib.sha256(f"{self.options.seed}:{self.name}:{utterance_id}".encode()).digest()
@@ -138,6 +146,8 @@ class PostFilter(ABC):
 
     kind: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    #: PyPI distributions whose versions change this stage's output (recorded in run.json ``versions``)
+    libraries: ClassVar[tuple[str, ...]] = ()
     deterministic: ClassVar[bool] = True
 
     def __init__(self, options: SystemOptions, codec_name: str) -> None:
@@ -170,6 +180,10 @@ class PostFilter(ABC):
         """Weights checksum, sampler settings, NFE, ..."""
         return {}
 
+    def library_versions(self) -> dict[str, str | None]:
+        """Versions of the libraries this post-filter's output depends on."""
+        return {d: library_version(d) for d in self.libraries}
+
 
 class ComposedSystem(System):
     """``codec+postfilter[+postfilter...]``: runs the codec, then each post-filter in turn."""
@@ -201,3 +215,9 @@ class ComposedSystem(System):
 
     def provenance(self) -> dict[str, Any]:
         return {"codec": self.codec.provenance(), **{pf.kind: pf.provenance() for pf in self.postfilters}}
+
+    def library_versions(self) -> dict[str, str | None]:
+        out = self.codec.library_versions()
+        for pf in self.postfilters:
+            out.update(pf.library_versions())
+        return out

@@ -58,6 +58,7 @@ class Opus(System):
 
     kind = "opus"
     description = "Opus (libopus), 20 ms frames, VBR, complexity 10"
+    libraries = ("opuslib",)
     nominal_kbps = 24.0
     APPLICATIONS = {"audio": "APPLICATION_AUDIO", "voip": "APPLICATION_VOIP",
                     "lowdelay": "APPLICATION_RESTRICTED_LOWDELAY"}
@@ -119,6 +120,9 @@ class Opus(System):
             pcm = dec.decode_float(packet, frame)
             decoded.append(np.frombuffer(pcm, dtype=np.float32))
         return np.concatenate(decoded), lookahead, packet_bytes, total // frame
+
+    def library_versions(self) -> dict[str, str | None]:
+        return {**super().library_versions(), "libopus": libopus_version()}
 
     def provenance(self) -> dict[str, Any]:
         return {

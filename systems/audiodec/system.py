@@ -35,6 +35,8 @@ def _demo_latency(kind: str) -> str:
 class AudioDecSystem(System):
     """Common machinery; subclasses set ``kind`` and the decoder kind."""
 
+    libraries = ("torch",)
+
     deterministic: ClassVar[bool] = True
     sample_rate: int = 48000
     nominal_kbps: float | None = 24.0

@@ -30,6 +30,7 @@ class ScorePostFilter(PostFilter):
 
     kind: ClassVar[str] = "spf"
     description: ClassVar[str] = "score-based diffusion post-filter (SPF)"
+    libraries = ("torch",)
     deterministic: ClassVar[bool] = True  # seeded per utterance
 
     def __init__(self, options: SystemOptions, codec_name: str) -> None:
