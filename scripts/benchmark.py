@@ -114,7 +114,8 @@ def time_direct(pairs: list[tuple[Path, Path]], *, align: bool = False) -> float
     from pesq import pesq
     from pystoi import stoi
 
-    from bench.audio import SAMPLE_RATE, estimate_lag, read_wav, resample, shift
+    from bench.alignment import estimate_lag, shift
+    from bench.audio import SAMPLE_RATE, read_wav, resample
     from metrics.waveform import SiSdr
 
     si_sdr = SiSdr()

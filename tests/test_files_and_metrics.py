@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 from conftest import read_rows, run_bench
 
-from bench.audio import estimate_lag, shift
+from bench.alignment import estimate_lag, shift
 from bench.corpora import DEMO_DIR
 
 
