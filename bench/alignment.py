@@ -174,10 +174,10 @@ class SystemLag:
 
 
 def flag_for(peak: float) -> str:
-    """Classify a normalised correlation peak: "negative", "weak" (|peak| < WEAK_PEAK) or ""."""
-    if peak < 0:
-        return "negative"
-    return "weak" if abs(peak) < WEAK_PEAK else ""
+    """Classify a normalised correlation peak: "weak" (|peak| < WEAK_PEAK, either sign), "negative" or ""."""
+    if abs(peak) < WEAK_PEAK:
+        return "weak"
+    return "negative" if peak < 0 else ""
 
 
 def explain_flag(system: str, d: dict[str, Any]) -> str:
