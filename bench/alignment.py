@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,6 +41,10 @@ ALIGN_MODES = ("system", "utterance", "none")
 WEAK_PEAK = 0.3
 #: largest length difference an adapter resolves by search (a codec's delay left in the file)
 MAX_LENGTH_DIFF_S = 0.5
+#: the system search runs on signals decimated by this factor, then at 48 kHz within FINE_RADIUS samples
+#: of the coarse peak: the same peak as a full 48 kHz correlation for speech, at a fraction of the cost
+DECIMATION = 8
+FINE_RADIUS = 10
 #: metrics also stored unaligned, under these names
 RAW_METRICS = {"si_sdr": "si_sdr_raw", "snr": "snr_raw", "phase_distance": "phase_distance_raw"}
 
@@ -66,7 +70,7 @@ class AlignPolicy:
     @property
     def max_lag(self) -> int:
         """The search window in samples at 48 kHz."""
-        return int(round(self.max_lag_ms * SAMPLE_RATE / 1000))
+        return round(self.max_lag_ms * SAMPLE_RATE / 1000)
 
 
 @dataclass
@@ -186,42 +190,97 @@ def explain_flag(system: str, d: dict[str, Any]) -> str:
             f"metrics ({', '.join(RAW_METRICS)}) mean little")
 
 
-def system_lag(correlations: dict[str, Correlation], mode: str) -> SystemLag:
-    """One lag from the correlations of all of a system's utterances (summed in id order: deterministic).
+def coarse_correlation(reference: np.ndarray, degraded: np.ndarray, max_lag: int) -> Correlation:
+    """:func:`correlate` of the signals decimated by :data:`DECIMATION` (sums of blocks), lags in blocks.
 
-    The peak is taken in absolute value; ``peak`` keeps its sign.
+    The band below 3 kHz, where speech has most of its energy, decides where the peak is, with an 8x
+    shorter transform than at 48 kHz. Energies are those of the 48 kHz signals (they normalise the fine values).
     """
-    ids = sorted(correlations)
-    if not ids:
-        raise ValueError("no utterance to align on")
-    total = correlations[ids[0]]
+    n = min(len(reference), len(degraded))
+    r48, d48 = reference[:n].astype(np.float32, copy=False), degraded[:n].astype(np.float32, copy=False)
+    m = n // DECIMATION
+    r = sum(r48[k::DECIMATION][:m] for k in range(DECIMATION))  # strided adds: 10x faster than reshape-sum
+    d = sum(d48[k::DECIMATION][:m] for k in range(DECIMATION))
+    c = correlate(r, d, -(-max_lag // DECIMATION))
+    return Correlation(c.values, float(np.dot(r48, r48)), float(np.dot(d48, d48)))
+
+
+def fine_correlation(reference: np.ndarray, degraded: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """The 48 kHz correlation at a few ``lags`` (``[K]`` float64), by direct single-precision dot products."""
+    n = min(len(reference), len(degraded))
+    r, d = reference[:n].astype(np.float32, copy=False), degraded[:n].astype(np.float32, copy=False)
+    out = np.zeros(len(lags))
+    for i, lag in enumerate(int(v) for v in lags):
+        if abs(lag) < n:
+            out[i] = float(np.dot(d[lag:], r[: n - lag]) if lag >= 0 else np.dot(d[: n + lag], r[-lag:]))
+    return out
+
+
+def _sum_in_id_order(parts: dict[str, Any]) -> Any:
+    ids = sorted(parts)
+    total = parts[ids[0]]
     for uid in ids[1:]:
-        total = total + correlations[uid]
-    k = int(np.argmax(np.abs(total.values)))
-    lag = k - total.max_lag
+        total = total + parts[uid]
+    return total
+
+
+def fine_lags(coarse: dict[str, Correlation], max_lag: int) -> np.ndarray:
+    """The 48 kHz lags to examine: around the peak (in absolute value) of the summed coarse correlation."""
+    total = _sum_in_id_order(coarse)
+    centre = DECIMATION * (int(np.argmax(np.abs(total.values))) - total.max_lag)
+    return np.arange(max(-max_lag, centre - FINE_RADIUS), min(max_lag, centre + FINE_RADIUS) + 1)
+
+
+def system_lag(coarse: dict[str, Correlation], fine: dict[str, np.ndarray], lags: np.ndarray, mode: str,
+               max_lag: int) -> SystemLag:
+    """One lag from all of a system's utterances, sums taken in id order (deterministic).
+
+    Args:
+        coarse: utterance -> :func:`coarse_correlation`; fine: utterance -> :func:`fine_correlation` at
+            ``lags`` (from :func:`fine_lags`). The peak is taken in absolute value; ``peak`` keeps its sign.
+    """
+    ids = sorted(coarse)
+    if not ids or sorted(fine) != ids:
+        raise ValueError("the coarse and fine correlations must cover the same utterances")
+    energy = _sum_in_id_order(coarse)
+    values = _sum_in_id_order(fine)
+    k = int(np.argmax(np.abs(values)))
+    norm = float(np.sqrt(energy.ref_energy * energy.deg_energy))
+    peak = float(values[k] / norm) if norm > 0 else 0.0
     digest = hashlib.sha256(json.dumps(ids).encode()).hexdigest()
-    return SystemLag(mode, lag, round(total.normalised(lag), 6), len(ids), total.max_lag, digest)
+    return SystemLag(mode, int(lags[k]), round(peak, 6), len(ids), max_lag, digest)
+
+
+def align_arrays(pairs: dict[str, tuple[np.ndarray, np.ndarray]], max_lag: int, mode: str = "system") -> SystemLag:
+    """:func:`system_lag` of in-memory ``utterance -> (reference, output)`` pairs (what the runner does with files)."""
+    coarse = {u: coarse_correlation(r, d, max_lag) for u, (r, d) in pairs.items()}
+    lags = fine_lags(coarse, max_lag)
+    return system_lag(coarse, {u: fine_correlation(r, d, lags) for u, (r, d) in pairs.items()}, lags, mode, max_lag)
 
 
 @dataclass(frozen=True)
 class CorrelationJob:
-    """A pair to correlate in a worker: the system, paths of the 48 kHz reference and output, the window."""
+    """A pair to correlate in a worker: the system, paths of the 48 kHz reference and output, the window,
+    and the 48 kHz lags of the fine pass (None: the coarse pass)."""
 
     system: str
     utterance: str
     reference_path: str
     degraded_path: str
     max_lag: int
+    lags: tuple[int, ...] | None = None
 
 
-def correlate_files(job: CorrelationJob) -> Correlation | str:
-    """Worker side of the system search: the pair's correlation, or why it could not be read."""
+def correlate_files(job: CorrelationJob) -> Correlation | np.ndarray | str:
+    """Worker side of the system search: the pair's coarse or fine correlation, or why it could not be read."""
     try:
         ref, _ = read_wav(job.reference_path)
         deg, _ = read_wav(job.degraded_path)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any unreadable file: left out of the sum, the metric job says why
         return f"cannot read audio: {exc}"
-    return correlate(ref, deg, job.max_lag)
+    if job.lags is None:
+        return coarse_correlation(ref, deg, job.max_lag)
+    return fine_correlation(ref, deg, np.asarray(job.lags))
 
 
 def match_length(reference: np.ndarray, output: np.ndarray, policy: AlignPolicy) -> tuple[np.ndarray, int]:
@@ -275,14 +334,29 @@ def system_lags(rd: RunDir, outputs: dict[str, list[tuple[str, str, str]]], poli
             todo += [CorrelationJob(name, u, r, d, policy.max_lag) for u, r, d in items]
     if not todo:
         return lags
-    found: dict[str, dict[str, Correlation]] = {}
-    with Progress(len(todo), "alignment", quiet=quiet) as prog:
-        for job, result in executor.map_unordered(correlate_files, todo):
-            if isinstance(result, Correlation):
-                found.setdefault(job.system, {})[job.utterance] = result
-            prog.update()
+    coarse = _correlate_all(executor, todo, "alignment", quiet)
+    fine_jobs, windows = [], {}
     for name in dict.fromkeys(j.system for j in todo):
-        if name in found:
-            lags[name] = system_lag(found[name], policy.mode)
+        if coarse.get(name):
+            windows[name] = fine_lags(coarse[name], policy.max_lag)
+            fine_jobs += [replace(j, lags=tuple(int(v) for v in windows[name]))
+                          for j in todo if j.system == name and j.utterance in coarse[name]]
+    fine = _correlate_all(executor, fine_jobs, "alignment (fine)", quiet)
+    for name, window in windows.items():
+        # a pair unreadable in one pass is left out of both
+        ok = {u: c for u, c in coarse[name].items() if u in fine.get(name, {})}
+        if ok:
+            lags[name] = system_lag(ok, fine[name], window, policy.mode, policy.max_lag)
             write_text_atomic(rd.alignment_json(name), json.dumps(lags[name].to_dict(), indent=1))
     return lags
+
+
+def _correlate_all(executor: Executor, jobs: list[CorrelationJob], label: str, quiet: bool) -> dict[str, dict[str, Any]]:
+    """system -> utterance -> result of :func:`correlate_files` (unreadable pairs left out)."""
+    found: dict[str, dict[str, Any]] = {}
+    with Progress(len(jobs), label, quiet=quiet) as prog:
+        for job, result in executor.map_unordered(correlate_files, jobs):
+            if not isinstance(result, str):
+                found.setdefault(job.system, {})[job.utterance] = result
+            prog.update()
+    return found

@@ -9,7 +9,14 @@ import pytest
 import soundfile as sf
 from conftest import read_rows, run_bench, values
 
-from bench.alignment import correlate, estimate_lag, system_lag
+from bench.alignment import (
+    align_arrays,
+    coarse_correlation,
+    correlate,
+    estimate_lag,
+    fine_correlation,
+    fine_lags,
+)
 from bench.corpora import DEMO_DIR
 
 UTTS = ["demo_f_001", "demo_f_002", "demo_m_001"]
@@ -31,14 +38,28 @@ def test_inverted_outputs_get_their_true_delay_from_the_system_search_only():
     outs = {u: -_late(x, 37) for u, x in refs.items()}
     per_utt = [estimate_lag(refs[u], outs[u], 960) for u in UTTS]
     assert all(lag != 37 for lag in per_utt), per_utt
-    corr = {u: correlate(refs[u], outs[u], 960) for u in UTTS}
-    sl = system_lag(corr, "system")
+    sl = align_arrays({u: (refs[u], outs[u]) for u in UTTS}, 960)
     assert (sl.lag, sl.n, sl.flag) == (37, 3, "negative") and sl.peak < -0.95
-    # the sum is taken in id order: the result does not depend on the order results arrive in
-    assert system_lag(dict(reversed(list(corr.items()))), "system") == sl
-    weak = system_lag({u: correlate(refs[u], np.random.default_rng(0).normal(0, 0.1, len(refs[u]))
-                                    .astype(np.float32), 960) for u in UTTS}, "system")
+    # the sums are taken in id order: the result does not depend on the order results arrive in
+    assert align_arrays({u: (refs[u], outs[u]) for u in reversed(UTTS)}, 960) == sl
+    rng = np.random.default_rng(0)
+    weak = align_arrays({u: (x, rng.normal(0, 0.1, len(x)).astype(np.float32)) for u, x in refs.items()}, 960)
     assert weak.flag == "weak" and abs(weak.peak) < 0.3
+
+
+@pytest.mark.parametrize("lag", [-957, -250, -3, 0, 1, 2, 312, 900])
+def test_coarse_to_fine_search_finds_the_peak_of_the_full_correlation(lag):
+    """The system search (decimated, then 48 kHz near the peak) agrees with the full 48 kHz correlation."""
+    pairs = {u: (x, np.roll(x, lag) * 0.5 + np.random.default_rng(1).normal(0, 0.01, len(x)).astype(np.float32))
+             for u, x in ((u, _speech(u)) for u in UTTS)}
+    total = sum((correlate(r, d, 960).values for r, d in pairs.values()), np.zeros(1921))
+    assert int(np.argmax(np.abs(total))) - 960 == lag
+    assert align_arrays(pairs, 960).lag == lag
+    # the fine values are the 48 kHz correlation itself
+    r, d = pairs[UTTS[0]]
+    lags = fine_lags({UTTS[0]: coarse_correlation(r, d, 960)}, 960)
+    assert lag in lags
+    assert np.allclose(fine_correlation(r, d, lags), correlate(r, d, 960).values[lags + 960], rtol=1e-4, atol=1e-3)
 
 
 @pytest.fixture(scope="module")
