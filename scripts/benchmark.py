@@ -228,8 +228,8 @@ def table(r: dict[str, Any]) -> str:
     rows = [
         ("measurement", "result", "target"),
         ("---", "---", "---"),
-        (f"metric stage with its alignment (one lag per system), 1 worker, vs direct library calls ({n} pairs: "
-         f"{', '.join(METRICS)})",
+        ((f"metric stage with its alignment (one lag per system), 1 worker, vs direct library calls ({n} pairs: "
+          f"{', '.join(METRICS)})"),
          (f"{r['overhead_1_worker'] * 100:+.1f}% wall ({r['stage_1_worker_s']:.1f} s vs {r['direct_s']:.1f} s), "
          f"{r['overhead_1_worker_cpu'] * 100:+.1f}% CPU time"), "<= +10%"),
         (("the same, against direct calls plus the same alignment (the runner's own cost: jobs, fsync'ed log, "
