@@ -138,3 +138,14 @@ def test_files_adapter_only_matches_lengths_under_align_none(tmp_path):
         else:  # the same search, widened by the length difference; lag_samples holds the total compensated
             assert np.array_equal(y, x)
             assert values(read_rows(out / "results.csv"), "files:mine", "lag_samples") == [1920.0]
+
+
+def test_merged_shards_keep_each_lag_and_flag_disagreement():
+    from bench.merge import _merged_alignment
+
+    a = {"mode": "system", "lag": 3, "peak": 0.9, "n": 2, "max_lag": 960, "utterances_sha256": "a", "flag": ""}
+    b = {**a, "peak": 0.8, "n": 3, "utterances_sha256": "b"}
+    same = _merged_alignment([a, b, None])
+    assert (same["lag"], same["peak"], same["n"], same["flag"]) == (3, 0.8, 5, "") and same["parts"] == [a, b]
+    assert _merged_alignment([{**a, "lag": 4}, b])["flag"] == "lags differ between merged parts: 4, 3"
+    assert _merged_alignment([None, None]) is None
