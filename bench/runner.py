@@ -427,6 +427,7 @@ def _write_run_json(rd: RunDir, cfg: RunConfig, systems: list[System], metric_na
         met_info[m] = {**{k: v for k, v in asdict(cls.spec).items() if k != "name"},
                        "version": library_version(cls.spec.library) if cls.spec.library else __version__,
                        "settings": inst.settings()}
+    for m in metric_names:  # after the aligned ones, so tables show those first
         if m in RAW_METRICS:
             met_info[RAW_METRICS[m]] = {**met_info[m], "aligned": False,
                                         "description": f"{met_info[m].get('description', m)}; unaligned"}

@@ -192,10 +192,10 @@ def alignment_note(align: object, max_lag_ms: object) -> str:
         align = "utterance"
     window = f", search window ±{max_lag_ms} ms" if max_lag_ms is not None else ""
     if align == "system":
-        return f"Alignment before intrusive metrics: one lag per system (summed cross-correlation{window})."
+        return f"Residual-lag alignment before intrusive metrics: one lag per system (summed cross-correlation{window})."
     if align == "utterance":
-        return f"Alignment before intrusive metrics: one lag per utterance (highest correlation peak{window})."
-    return "Alignment before intrusive metrics: none."
+        return f"Residual-lag alignment before intrusive metrics: one lag per utterance (highest correlation peak{window})."
+    return "Residual-lag alignment before intrusive metrics: none."
 
 
 # ----------------------------------------------------------------------------------------- Markdown

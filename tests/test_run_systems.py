@@ -114,4 +114,4 @@ def test_run_json_provenance(demo_run):
     items = {i["id"]: i for i in run["corpus"]["items"]}
     assert set(items) == set(SUBSET) and all(len(i["sha256"]) == 64 for i in items.values())
     assert run["metrics"]["pesq_wb"]["version"] and run["metrics"]["pesq_wb"]["sample_rate"] == 16000
-    assert run["config"]["align"] is True and run["config"]["max_lag_ms"] == 20.0
+    assert run["config"]["align"] == "system" and run["config"]["max_lag_ms"] == 20.0
