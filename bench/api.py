@@ -45,24 +45,27 @@ def _mono(x: Any, name: str) -> np.ndarray:
 
 
 def evaluate(reference: Any, degraded: Any, sample_rate: int, metrics: Iterable[str] | str = "all", *,
-             align: bool = True, max_lag_ms: float = MAX_LAG_MS) -> Evaluation:
+             align: str = "system", max_lag_ms: float = MAX_LAG_MS) -> Evaluation:
     """Score one degraded signal against its reference, exactly as ``bench run`` scores a pair.
 
-    Both signals are resampled to 48 kHz (soxr VHQ), the residual lag is searched within ``max_lag_ms``
-    and compensated (``align=False``: measured, not compensated), and each metric runs at its own rate.
+    Both signals are resampled to 48 kHz (soxr VHQ); a degraded signal of another length is matched to
+    the reference as the ``files:`` adapter does (up to 0.5 s); the residual lag is searched within
+    ``max_lag_ms`` and compensated by the ``--align`` policy (``system``: the peak in absolute value, as a
+    one-utterance system; ``utterance``: the highest positive peak; ``none``: not at all); waveform
+    metrics are also scored unaligned (``si_sdr_raw``, ...); each metric runs at its own rate.
 
     Args:
-        reference, degraded: ``[T]`` float arrays at ``sample_rate`` (the degraded one is cropped or
-            zero-padded to the reference length).
+        reference, degraded: ``[T]`` float arrays at ``sample_rate``.
         sample_rate: their rate in Hz (at least 16000, as for a run's inputs).
         metrics: names (see :func:`list_metrics`) or ``"all"`` (every metric available here).
     Returns:
         an :class:`Evaluation`: ``{"pesq_wb": 3.2, ..., "lag_samples": 0.0}`` with ``.errors`` and
         ``.settings``. A metric that fails gives NaN and its reason, never an exception.
     Raises:
-        ValueError: bad signals or rate; bench.errors.UsageError: unknown or unavailable metric.
+        ValueError: bad signals, rate or alignment; bench.errors.UsageError: unknown or unavailable metric.
     """
-    from bench.audio import RESAMPLER, SAMPLE_RATE, estimate_lag, fit_length, resample, shift
+    from bench.alignment import AlignPolicy, align_arrays, estimate_lag, match_length, raw_rows, shift
+    from bench.audio import RESAMPLER, SAMPLE_RATE, resample
     from bench.metric_stage import _score
     from bench.runner import _resolve_metrics
     from metrics import METRICS, library_version
@@ -70,17 +73,27 @@ def evaluate(reference: Any, degraded: Any, sample_rate: int, metrics: Iterable[
     if int(sample_rate) != sample_rate or sample_rate < MIN_SAMPLE_RATE:
         raise ValueError(f"sample_rate {sample_rate}: expected an integer rate of at least {MIN_SAMPLE_RATE} Hz")
     sample_rate = int(sample_rate)
+    policy = AlignPolicy(align, max_lag_ms)
     ref = resample(_mono(reference, "reference"), sample_rate, SAMPLE_RATE)
-    deg = fit_length(resample(_mono(degraded, "degraded"), sample_rate, SAMPLE_RATE), len(ref))
+    deg, offset = match_length(ref, resample(_mono(degraded, "degraded"), sample_rate, SAMPLE_RATE), policy)
     names, _ = _resolve_metrics([metrics] if isinstance(metrics, str) else list(metrics))
-    lag = estimate_lag(ref, deg, round(max_lag_ms * SAMPLE_RATE / 1000))
-    scored = _score(tuple(names), ref, shift(deg, lag) if align else deg)
+    peak = None
+    if policy.mode == "system":
+        found = align_arrays({"pair": (ref, deg)}, policy.max_lag, "system")
+        lag, peak = found.lag, found.peak
+    else:
+        lag = estimate_lag(ref, deg, policy.max_lag) if policy.mode == "utterance" else 0
+    scored = _score(tuple(names), ref, shift(deg, lag))
+    raw = raw_rows(names)
+    unaligned = _score(tuple(m for m, _ in raw), ref, deg) if raw else {}
+    scored.update({stored: (unaligned[m][0], unaligned[m][1].replace(m, stored, 1)) for m, stored in raw})
     values = {m: v for m, (v, _) in scored.items()}
-    values["lag_samples"] = float(lag)
+    values["lag_samples"] = float(offset + lag)
     settings = {
         "input_sample_rate": sample_rate, "sample_rate": SAMPLE_RATE,
         "resampler": RESAMPLER if sample_rate != SAMPLE_RATE else None,
-        "align": align, "max_lag_ms": max_lag_ms, "lag_samples": lag,
+        "align": policy.mode, "max_lag_ms": max_lag_ms, "lag_samples": lag, "length_offset_samples": offset,
+        "peak": peak,
         "metrics": {m: {"sample_rate": METRICS.get(m).spec.sample_rate,
                         "library": METRICS.get(m).spec.library or "codec-bench",
                         "version": library_version(METRICS.get(m).spec.library)

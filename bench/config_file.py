@@ -23,8 +23,15 @@ META_OPTIONS = ("help", "config", "print_config")
 
 
 def option_actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
-    """Destination -> action for every option of ``parser`` that a configuration may set."""
-    return {a.dest: a for a in parser._actions if a.dest not in META_OPTIONS and a.option_strings}
+    """Destination -> action for every option of ``parser`` that a configuration may set (when two flags
+    share a destination, e.g. ``--align MODE`` and ``--no-align``, the one that takes a value)."""
+    out: dict[str, argparse.Action] = {}
+    for a in parser._actions:
+        if a.dest in META_OPTIONS or not a.option_strings:
+            continue
+        if a.dest not in out or (out[a.dest].nargs == 0 and a.nargs != 0):
+            out[a.dest] = a
+    return out
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:

@@ -21,6 +21,9 @@ from bench.errors import UsageError
 from bench.stats import NOT_APPLICABLE
 
 CSV_COLUMNS = ("utterance", "speaker", "system", "metric", "value", "error")
+#: the metric of the one row an input that the corpus rejects gets (system "", value NaN, error: why);
+#: no system ran on it, so it has no other rows
+SKIPPED_INPUT = "skipped_input"
 
 
 @dataclass(frozen=True)

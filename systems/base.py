@@ -10,11 +10,14 @@ import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from metrics.base import library_version
+
+if TYPE_CHECKING:
+    from bench.alignment import AlignPolicy
 
 
 @dataclass
@@ -135,6 +138,9 @@ class System(ABC):
         """Versions of the libraries this system's output depends on (run.json ``versions``)."""
         return {d: library_version(d) for d in self.libraries}
 
+    def use_alignment(self, policy: AlignPolicy) -> None:
+        """The run's alignment policy, for adapters that must match lengths (``files:``); others ignore it."""
+
     def utterance_seed(self, utterance_id: str) -> int:
         """A seed that depends only on options.seed and the utterance (not on order or worker)."""
         h = hashlib.sha256(f"{self.options.seed}:{self.name}:{utterance_id}".encode()).digest()
@@ -200,6 +206,9 @@ class ComposedSystem(System):
 
     def process(self, audio: np.ndarray, *, utterance_id: str) -> SystemOutput:
         return self.process_batch([audio], utterance_ids=[utterance_id])[0]
+
+    def use_alignment(self, policy: AlignPolicy) -> None:
+        self.codec.use_alignment(policy)
 
     def process_batch(self, audios: list[np.ndarray], *, utterance_ids: list[str]) -> list[SystemOutput]:
         outs = self.codec.process_batch(audios, utterance_ids=utterance_ids)

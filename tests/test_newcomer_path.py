@@ -28,9 +28,9 @@ def _section_script() -> str:
 
 def test_readme_newcomer_path_runs_as_one_script(tmp_path: Path):
     """References and outputs as a user would have them (16 kHz WAVs in two folders, same file names)."""
-    from bench.corpora import DEMO_DIR
-
     import soxr
+
+    from bench.corpora import DEMO_DIR
 
     (tmp_path / "references").mkdir()
     (tmp_path / "outputs").mkdir()

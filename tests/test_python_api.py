@@ -52,7 +52,7 @@ print(json.dumps({"res": dict(res), "settings": res.settings, "errors": res.erro
     res, settings = out["res"], out["settings"]
     assert res["lag_samples"] == 240.0  # 80 samples at 16 kHz = 5 ms = 240 samples at 48 kHz
     assert settings["input_sample_rate"] == 16000 and settings["sample_rate"] == 48000
-    assert settings["resampler"] == "soxr VHQ" and settings["align"] is True
+    assert settings["resampler"] == "soxr VHQ" and settings["align"] == "system"
     assert settings["metrics"]["pesq_wb"]["sample_rate"] == 16000
     assert settings["metrics"]["pesq_wb"]["version"]
     assert out["errors"] == {}
@@ -61,18 +61,22 @@ print(json.dumps({"res": dict(res), "settings": res.settings, "errors": res.erro
     assert res["si_sdr"] > 20  # aligned; unaligned by 5 ms it would be near 0 dB
 
 
-def test_evaluate_without_alignment_still_measures_the_lag():
+def test_evaluate_follows_the_alignment_policy():
     import bench
 
     rng = np.random.default_rng(1)
     ref = rng.standard_normal(48000).astype(np.float32) * 0.1
     deg = np.concatenate([np.zeros(48, np.float32), ref[:-48]])
     aligned = bench.evaluate(ref, deg, 48000, metrics=["si_sdr"])
-    raw = bench.evaluate(ref, deg, 48000, metrics=["si_sdr"], align=False)
-    assert aligned["lag_samples"] == raw["lag_samples"] == 48.0
+    per_utt = bench.evaluate(ref, deg, 48000, metrics=["si_sdr"], align="utterance")
+    none = bench.evaluate(ref, deg, 48000, metrics=["si_sdr"], align="none")
+    assert aligned["lag_samples"] == per_utt["lag_samples"] == 48.0 and none["lag_samples"] == 0.0
     # aligned, only the 48 zero-filled samples differ (~30 dB); white noise 1 ms apart is uncorrelated
-    assert aligned["si_sdr"] > 25 and raw["si_sdr"] < 5
-    assert raw.settings["align"] is False
+    assert aligned["si_sdr"] > 25 and per_utt["si_sdr"] == aligned["si_sdr"]
+    assert none["si_sdr"] < 5 and aligned["si_sdr_raw"] == none["si_sdr"]  # the raw row is the unaligned score
+    assert none.settings["align"] == "none"
+    with pytest.raises(ValueError, match="align mode 'yes'"):
+        bench.evaluate(ref, deg, 48000, metrics=["si_sdr"], align="yes")
 
 
 def test_evaluate_rejects_bad_input_clearly():

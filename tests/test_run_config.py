@@ -12,14 +12,14 @@ from tests.conftest import SUBSET, demo_manifest, need_libopus, run_bench
 def test_print_config_merges_file_and_flags(tmp_path):
     cfg = tmp_path / "run.yaml"
     cfg.write_text(yaml.safe_dump({"systems": ["natural", "opus"], "data": "demo", "out": str(tmp_path / "r"),
-                                   "limit": 3, "max-lag-ms": 5, "align": False,
+                                   "limit": 3, "max-lag-ms": 5, "align": "utterance",
                                    "checkpoint": {"symad": str(cfg)}}))
     p = run_bench("run", "--config", str(cfg), "--limit", "1", "--print-config")
     assert p.returncode == 0, p.stderr
     effective = yaml.safe_load(p.stdout)
     assert effective["systems"] == "natural,opus"
     assert effective["limit"] == 1  # the flag overrides the file
-    assert effective["max_lag_ms"] == 5.0 and effective["align"] is False
+    assert effective["max_lag_ms"] == 5.0 and effective["align"] == "utterance"
     assert effective["checkpoint"] == [f"symad={cfg}"]
     assert effective["opus_bitrate"] == 24000  # defaults are part of the effective configuration
     assert not (tmp_path / "r").exists()  # printing runs nothing
@@ -40,6 +40,9 @@ def test_unknown_and_bad_keys_are_usage_errors(tmp_path):
     cfg.write_text("systems: natural\ndata: demo\nout: x\nlimit: many\n")
     p = run_bench("run", "--config", str(cfg))
     assert p.returncode == 2 and "limit: invalid literal for int() with base 10: 'many'" in p.stderr
+    cfg.write_text("systems: natural\nalign: sideways\n")
+    p = run_bench("run", "--config", str(cfg))
+    assert p.returncode == 2 and "align: 'sideways' is not one of system, utterance, none" in p.stderr
     cfg.write_text("systems: natural\nstrict: yes please\n")
     p = run_bench("run", "--config", str(cfg))
     assert p.returncode == 2 and "strict: expected true or false" in p.stderr

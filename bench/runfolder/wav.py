@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 from bench.audio import SAMPLE_RATE, read_wav, write_wav_atomic
 from bench.errors import InputError
@@ -25,7 +26,7 @@ def read_run_wav(path: str | Path) -> np.ndarray:
         raise InputError(f"{path}: missing audio file")
     try:
         x, sr = read_wav(path, mono=True)
-    except Exception as exc:  # soundfile raises several types for damaged files
+    except (RuntimeError, OSError, ValueError, sf.LibsndfileError) as exc:  # damaged or not audio
         raise InputError(f"{path}: cannot be read ({exc.__class__.__name__}: {exc})") from None
     if sr != SAMPLE_RATE:
         raise InputError(f"{path}: sample rate {sr} Hz, the run folder format requires {SAMPLE_RATE} Hz")
