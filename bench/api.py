@@ -142,7 +142,7 @@ def load_results(run_dir: str | Path) -> Results:
     import pandas as pd
 
     from bench.rundir import RunDir
-    from bench.runner import write_summary_csv
+    from bench.runfolder.summary import write_summary_csv
     from bench.store import CSV_COLUMNS, read_results_log
 
     rd = RunDir(run_dir)

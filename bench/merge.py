@@ -23,7 +23,8 @@ from bench.audio import read_wav
 from bench.errors import UsageError
 from bench.rundir import RunDir
 from bench.runfolder.manifest import parse, read_manifest, write_manifest
-from bench.runner import VALUE_SETTINGS, failed_rows, format_summary_table, manifest_sha256, write_summary_csv
+from bench.runfolder.summary import failed_rows, manifest_sha256, write_summary_csv
+from bench.runner import VALUE_SETTINGS, format_summary_table
 from bench.store import SKIPPED_INPUT, ResultStore, Row
 
 

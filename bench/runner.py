@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
-import io
 import json
 import math
 import sys
@@ -45,8 +43,8 @@ from bench.provenance import git_revision, machine, versions
 from bench.registry import RegistryError
 from bench.rundir import RunDir, system_dir
 from bench.runfolder import FORMAT_VERSION, Manifest, read_manifest, write_manifest
+from bench.runfolder.summary import failed_rows, manifest_sha256, write_summary_csv
 from bench.shards import Shard
-from bench.stats import NOT_APPLICABLE, summarize
 from bench.store import SKIPPED_INPUT, ResultStore, Row
 from bench.system_stage import BatchResult, SystemBatch, length_batches, run_batch
 from metrics import EXTRA_ROWS, METRICS, library_version
@@ -352,32 +350,6 @@ def alignment_records(rd: RunDir, names: list[str]) -> dict[str, dict[str, Any]]
         if path.exists():
             out[name] = json.loads(path.read_text())
     return out
-
-
-def failed_rows(rows: list[Row]) -> list[Row]:
-    """Rows whose value could not be computed (not-applicable rows, e.g. bitrate of an anchor, excluded)."""
-    return [r for r in rows if math.isnan(r.value) and not r.error.startswith(NOT_APPLICABLE)]
-
-
-def manifest_sha256(items: list[dict[str, Any]]) -> str:
-    """Checksum of a corpus selection: its (id, sha256) pairs in order."""
-    return hashlib.sha256(json.dumps([(i["id"], i.get("sha256")) for i in items]).encode()).hexdigest()
-
-
-def write_summary_csv(path: Path, rows: list[Row]) -> None:
-    """summary.csv from result rows (see docs/run_format.md)."""
-    summaries = summarize((r.system, r.metric, r.value, r.error) for r in rows if r.metric != SKIPPED_INPUT)
-    base = {raw: m for m, raw in RAW_METRICS.items()}
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["system", "metric", "n", "n_failed", "mean", "std", "ci95_low", "ci95_high", "higher_is_better"])
-    for s in summaries:
-        hib = ""
-        if base.get(s.metric, s.metric) in METRICS:
-            hib = "true" if METRICS.get(base.get(s.metric, s.metric)).spec.higher_is_better else "false"
-        w.writerow([s.system, s.metric, s.n, s.n_failed, *(repr(v) for v in (s.mean, s.std, s.ci95_low, s.ci95_high)),
-                    hib])
-    write_text_atomic(path, buf.getvalue())
 
 
 def format_summary_table(summary_csv: Path, systems: list[str], metrics: list[str]) -> str:

@@ -1,0 +1,46 @@
+"""summary.csv and the checksums derived from a run's rows and corpus (see docs/run_format.md).
+
+Shared by the runner and ``bench merge``, which write the same files from the same rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from bench.alignment import RAW_METRICS
+from bench.audio import write_text_atomic
+from bench.stats import NOT_APPLICABLE, summarize
+from bench.store import SKIPPED_INPUT, Row
+from metrics import METRICS
+
+
+def failed_rows(rows: list[Row]) -> list[Row]:
+    """Rows whose value could not be computed (not-applicable rows, e.g. bitrate of an anchor, excluded)."""
+    return [r for r in rows if math.isnan(r.value) and not r.error.startswith(NOT_APPLICABLE)]
+
+
+def manifest_sha256(items: list[dict[str, Any]]) -> str:
+    """Checksum of a corpus selection: its (id, sha256) pairs in order."""
+    return hashlib.sha256(json.dumps([(i["id"], i.get("sha256")) for i in items]).encode()).hexdigest()
+
+
+def write_summary_csv(path: Path, rows: list[Row]) -> None:
+    """summary.csv from result rows (see docs/run_format.md)."""
+    summaries = summarize((r.system, r.metric, r.value, r.error) for r in rows if r.metric != SKIPPED_INPUT)
+    base = {raw: m for m, raw in RAW_METRICS.items()}
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["system", "metric", "n", "n_failed", "mean", "std", "ci95_low", "ci95_high", "higher_is_better"])
+    for s in summaries:
+        hib = ""
+        if base.get(s.metric, s.metric) in METRICS:
+            hib = "true" if METRICS.get(base.get(s.metric, s.metric)).spec.higher_is_better else "false"
+        w.writerow([s.system, s.metric, s.n, s.n_failed, *(repr(v) for v in (s.mean, s.std, s.ci95_low, s.ci95_high)),
+                    hib])
+    write_text_atomic(path, buf.getvalue())
