@@ -65,6 +65,8 @@ class Manifest:
     systems: dict[str, dict[str, Any]] = field(default_factory=dict)
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
+    #: inputs that could not be used (``{utterance, path, error}``), listed once
+    skipped_inputs: list[dict[str, Any]] = field(default_factory=list)
     #: keys of run.json this version does not model (kept as they were)
     extra: dict[str, Any] = field(default_factory=dict)
 
