@@ -15,10 +15,13 @@ setup: sysdeps $(STAMP)
 sysdeps:
 	@bash scripts/setup_system.sh
 
-$(STAMP): pyproject.toml
+# The last step installs the official EnCodec/DAC packages for the equality tests without their
+# dependencies (see tests/reference_packages.txt).
+$(STAMP): pyproject.toml tests/reference_packages.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --no-deps -r tests/reference_packages.txt
 	@touch $(STAMP)
 
 demo: setup
