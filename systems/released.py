@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from abc import abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -31,18 +32,18 @@ class ReleasedWeights:
         family: "encodec" or "dac" (the subfolder of ``--weights DIR`` also searched).
         names: file names accepted, the release's own first (others: the package's cache name).
         url: where the release publishes it.
-        cache_dir: the folder the official package downloads it to.
+        cache_dir: returns the folder the official package downloads it to (read when looking).
     """
 
     family: str
     names: tuple[str, ...]
     url: str
-    cache_dir: Path
+    cache_dir: Callable[[], Path]
 
     def candidates(self, weights_dir: Path | None) -> list[Path]:
         """Every path looked at, in order."""
         folders = [weights_dir, weights_dir / self.family] if weights_dir is not None else []
-        return [folder / name for folder in [*folders, self.cache_dir] for name in self.names]
+        return [folder / name for folder in [*folders, self.cache_dir()] for name in self.names]
 
     def locate(self, kind: str, options: SystemOptions) -> Path:
         """The checkpoint file for system ``kind``.
@@ -64,6 +65,11 @@ class ReleasedWeights:
             f"weights file {self.names[0]} not found (looked in {where}); download {self.url} and pass "
             f"--weights DIR (the folder holding it) or --checkpoint {kind}=PATH"
         )
+
+
+def dac_cache_dir() -> Path:
+    """``~/.cache/descript/dac`` (where ``python -m dac download`` puts the weights)."""
+    return Path.home() / ".cache" / "descript" / "dac"
 
 
 def torch_hub_dir() -> Path:
@@ -122,7 +128,10 @@ class ReleasedCodecSystem(System):
             self.weights_path = self.weights.locate(self.kind, options)
         except FileNotFoundError as exc:
             raise SystemUnavailable(f"{self.kind}: {exc}") from exc
-        self._load(self.weights_path)
+        try:
+            self._load(self.weights_path)
+        except ValueError as exc:  # a file that is not this model's checkpoint
+            raise SystemUnavailable(f"{self.kind}: {exc}") from exc
 
     @classmethod
     def unavailable_reason(cls, options: SystemOptions) -> str | None:
@@ -138,7 +147,7 @@ class ReleasedCodecSystem(System):
 
     @abstractmethod
     def _load(self, path: Path) -> None:
-        """Load the checkpoint (strictly) onto ``options.device``."""
+        """Load the checkpoint (strictly) onto ``options.device``; ValueError when it does not fit."""
 
     @abstractmethod
     def _code(self, audios: list[np.ndarray]) -> list[Coded]:

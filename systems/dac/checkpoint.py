@@ -10,10 +10,9 @@ from pathlib import Path
 import torch
 
 from systems.dac.model import DAC, DACConfig
-from systems.released import ReleasedWeights, load_state_strict
+from systems.released import ReleasedWeights, dac_cache_dir, load_state_strict
 
 RELEASE_URL = "https://github.com/descriptinc/descript-audio-codec/releases/download/"
-CACHE_DIR = Path.home() / ".cache" / "descript" / "dac"
 
 #: model -> (release tag, release file name, file name in the package's download cache)
 FILES = {
@@ -23,7 +22,7 @@ FILES = {
     "44khz_16kbps": ("1.0.0", "weights_44khz_16kbps.pth", "weights_44khz_16kbps_1.0.0.pth"),
 }
 RELEASES = {
-    model: ReleasedWeights("dac", (release, cached), f"{RELEASE_URL}{tag}/{release}", CACHE_DIR)
+    model: ReleasedWeights("dac", (release, cached), f"{RELEASE_URL}{tag}/{release}", dac_cache_dir)
     for model, (tag, release, cached) in FILES.items()
 }
 

@@ -16,7 +16,7 @@ from systems.released import ReleasedWeights, load_state_strict, torch_hub_dir
 ROOT_URL = "https://dl.fbaipublicfiles.com/encodec/v0/"
 FILES = {"encodec_24khz": "encodec_24khz-d7cc33bc.th", "encodec_48khz": "encodec_48khz-7e698e3e.th"}
 RELEASES = {
-    preset: ReleasedWeights("encodec", (name,), ROOT_URL + name, torch_hub_dir()) for preset, name in FILES.items()
+    preset: ReleasedWeights("encodec", (name,), ROOT_URL + name, torch_hub_dir) for preset, name in FILES.items()
 }
 
 

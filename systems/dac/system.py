@@ -1,0 +1,117 @@
+"""The DAC systems: ``dac_44k``, ``dac_24k`` and ``dac_16k`` (the released 8 kbps-class models).
+
+Each resamples the suite's 48 kHz audio to the model's rate (soxr VHQ), zero-pads every utterance to
+whole frames (as the package's ``preprocess`` does), codes it with the first ``codebooks`` codebooks
+(default: all of them), decodes, and crops to the input's length; the model is centred (no delay).
+Utterances of equal padded length are coded together, so the output never depends on which
+utterances share a batch. Bits are ``frames x codebooks x 10``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from systems.base import SystemOptions
+from systems.dac.checkpoint import RELEASES
+from systems.dac.model import PRESETS
+from systems.released import Coded, ReleasedCodecSystem, length_groups
+
+
+def _kbps(model: str, codebooks: int | None = None) -> float:
+    cfg = PRESETS[model]
+    n = cfg.n_codebooks if codebooks is None else codebooks
+    return round(n * math.log2(cfg.codebook_size) * cfg.sample_rate / cfg.hop / 1000, 3)
+
+
+class DACSystem(ReleasedCodecSystem):
+    """One released DAC model, using its first ``codebooks`` codebooks (None: all)."""
+
+    model_key: ClassVar[str]
+
+    def __init__(self, options: SystemOptions, name: str | None = None, codebooks: int | None = None) -> None:
+        self.requested_codebooks = codebooks
+        super().__init__(options, name)
+
+    def _load(self, path: Path) -> None:
+        from systems.dac.checkpoint import load_model
+
+        self.model = load_model(path, self.options.device)
+        cfg = self.model.config
+        if cfg.sample_rate != self.model_rate:
+            raise ValueError(f"{path}: a {cfg.sample_rate} Hz DAC model, but {self.kind} is the "
+                             f"{self.model_rate} Hz one")
+        self.codebooks = cfg.n_codebooks if self.requested_codebooks is None else self.requested_codebooks
+        if not 1 <= self.codebooks <= cfg.n_codebooks:
+            raise ValueError(f"{path}: {self.codebooks} codebooks requested; the model has 1..{cfg.n_codebooks}")
+        self.nominal_kbps = round(
+            self.codebooks * self.model.bits_per_codebook * cfg.sample_rate / cfg.hop / 1000, 3
+        )
+
+    def _code(self, audios: list[np.ndarray]) -> list[Coded]:
+        import torch
+
+        m = self.model
+        padded = [np.pad(a, (0, -len(a) % m.hop)) for a in audios]
+        decoded: list[Any] = [None] * len(audios)
+        for idx in length_groups([len(p) for p in padded], self.options.batch_size):
+            x = torch.from_numpy(np.stack([padded[i] for i in idx]))[:, None, :].to(self.options.device)
+            with torch.inference_mode():
+                y = m.decode(m.encode(x, self.codebooks)).cpu()
+            for row, i in enumerate(idx):
+                decoded[i] = y[row, 0]
+        out = []
+        for a, p, y in zip(audios, padded, decoded):
+            frames = len(p) // m.hop
+            bits = frames * self.codebooks * m.bits_per_codebook
+            info = {"codebooks": self.codebooks, "frames": frames}
+            out.append(Coded(y[: len(a)].numpy().astype(np.float32), float(bits), info))
+        return out
+
+    def provenance(self) -> dict[str, Any]:
+        cfg = self.model.config
+        return {
+            **self._provenance(),
+            "model": self.model_key,
+            "codebooks": self.codebooks,
+            "codebooks_in_model": cfg.n_codebooks,
+            "frame_rate": cfg.sample_rate / cfg.hop,
+            "kbps": self.nominal_kbps,
+            "delay_samples": 0,
+        }
+
+
+class DAC44k(DACSystem):
+    """The 44.1 kHz model (9 codebooks, 7.75 kbps)."""
+
+    kind: ClassVar[str] = "dac_44k"
+    model_key: ClassVar[str] = "44khz_8kbps"
+    model_rate: ClassVar[int] = 44100
+    weights = RELEASES["44khz_8kbps"]
+    nominal_kbps: float | None = _kbps("44khz_8kbps")
+    description: ClassVar[str] = "DAC 44.1 kHz, 9 codebooks (7.75 kbps), official weights"
+
+
+class DAC24k(DACSystem):
+    """The 24 kHz model (32 codebooks, 24 kbps)."""
+
+    kind: ClassVar[str] = "dac_24k"
+    model_key: ClassVar[str] = "24khz_8kbps"
+    model_rate: ClassVar[int] = 24000
+    weights = RELEASES["24khz_8kbps"]
+    nominal_kbps: float | None = _kbps("24khz_8kbps")
+    description: ClassVar[str] = "DAC 24 kHz, 32 codebooks (24 kbps), official weights"
+
+
+class DAC16k(DACSystem):
+    """The 16 kHz model (12 codebooks, 6 kbps)."""
+
+    kind: ClassVar[str] = "dac_16k"
+    model_key: ClassVar[str] = "16khz_8kbps"
+    model_rate: ClassVar[int] = 16000
+    weights = RELEASES["16khz_8kbps"]
+    nominal_kbps: float | None = _kbps("16khz_8kbps")
+    description: ClassVar[str] = "DAC 16 kHz, 12 codebooks (6 kbps), official weights"
