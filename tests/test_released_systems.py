@@ -104,3 +104,15 @@ def test_encodec_composes_with_spf(tmp_path, no_caches, torch_one_thread):
     out = system.process_batch([x], utterance_ids=["u"])[0]
     assert system.name == "encodec+spf" and out.audio.shape == x.shape and "spf" in out.info
     assert out.bits == 19 * 8 * 10  # 6000 samples at 24 kHz: 19 frames of 8 codebooks
+
+
+def test_dac_bitrate_picks_the_most_codebooks_within_it():
+    from systems.dac.system import codebooks_for_kbps
+
+    assert codebooks_for_kbps(8.0, 44100 / 512, 10, 9) == 9  # dac_44k@8k: 9 x 0.861 = 7.75 kbps
+    assert codebooks_for_kbps(7.7, 44100 / 512, 10, 9) == 8
+    assert codebooks_for_kbps(6.0, 75.0, 10, 32) == 8  # dac_24k@6k, as EnCodec at 6 kbps
+    with pytest.raises(ValueError, match="not reachable"):
+        codebooks_for_kbps(0.3, 50.0, 10, 12)
+    with pytest.raises(ValueError, match="1..12 codebooks"):
+        codebooks_for_kbps(8.0, 50.0, 10, 12)  # the 16 kHz model tops out at 6 kbps

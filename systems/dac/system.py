@@ -27,13 +27,31 @@ def _kbps(model: str, codebooks: int | None = None) -> float:
     return round(n * math.log2(cfg.codebook_size) * cfg.sample_rate / cfg.hop / 1000, 3)
 
 
+def codebooks_for_kbps(kbps: float, frame_rate: float, bits_per_codebook: float, available: int) -> int:
+    """The most codebooks whose bitrate stays within ``kbps`` (+0.5 %: ``dac_44k@8k`` is 7.75 kbps, 9 codebooks).
+
+    Raises:
+        ValueError: not even one codebook fits, or the rate needs more codebooks than the model has.
+    """
+    per_codebook = bits_per_codebook * frame_rate / 1000
+    n = math.floor(kbps * 1.005 / per_codebook)
+    if not 1 <= n <= available:
+        raise ValueError(f"{kbps:g} kbps is not reachable: the model codes {per_codebook:.3f} kbps per codebook "
+                         f"with 1..{available} codebooks ({per_codebook:.3f}..{available * per_codebook:.3f} kbps)")
+    return n
+
+
 class DACSystem(ReleasedCodecSystem):
-    """One released DAC model, using its first ``codebooks`` codebooks (None: all)."""
+    """One released DAC model, using its first ``codebooks`` codebooks, or as many as ``kbps`` allows
+    (neither: all of them)."""
 
     model_key: ClassVar[str]
 
-    def __init__(self, options: SystemOptions, name: str | None = None, codebooks: int | None = None) -> None:
-        self.requested_codebooks = codebooks
+    def __init__(self, options: SystemOptions, name: str | None = None, codebooks: int | None = None,
+                 kbps: float | None = None) -> None:
+        if codebooks is not None and kbps is not None:
+            raise ValueError(f"{self.kind}: set codebooks or kbps, not both")
+        self.requested_codebooks, self.requested_kbps = codebooks, kbps
         super().__init__(options, name)
 
     def _load(self, path: Path) -> None:
@@ -45,6 +63,9 @@ class DACSystem(ReleasedCodecSystem):
             raise ValueError(f"{path}: a {cfg.sample_rate} Hz DAC model, but {self.kind} is the "
                              f"{self.model_rate} Hz one")
         self.codebooks = cfg.n_codebooks if self.requested_codebooks is None else self.requested_codebooks
+        if self.requested_kbps is not None:
+            self.codebooks = codebooks_for_kbps(self.requested_kbps, cfg.sample_rate / cfg.hop,
+                                                self.model.bits_per_codebook, cfg.n_codebooks)
         if not 1 <= self.codebooks <= cfg.n_codebooks:
             raise ValueError(f"{path}: {self.codebooks} codebooks requested; the model has 1..{cfg.n_codebooks}")
         self.nominal_kbps = round(
