@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """CPU real-time factor of the EnCodec and DAC systems (random weights of the released sizes, batch 1).
 
-RTF = processing time / audio duration (below 1 is faster than real time). Each system runs as in
+RTF = processing time / audio duration (below 1 is faster than real time); the CPU seconds per audio
+second are printed too (they depend less on what else the machine runs). Each system runs as in
 ``bench run``: 48 kHz in, resampled to the model's rate, coded, decoded, resampled back. The weights are
 random (same architecture and cost as the released ones), written to a temporary file and loaded
 through the system. The last line printed is JSON ``{"<system>_rtf": value, ...}``.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -64,17 +66,20 @@ def main() -> int:
             ckpt = random_checkpoint(kind, Path(tmp))
             system = build_system(kind, SystemOptions(checkpoints={kind: ckpt}, batch_size=1))
             system.process(x[:4800], utterance_id="warm-up")
-            times = []
+            times, cpu = [], []
             for _ in range(args.repeats):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 system.process(x, utterance_id="x")
                 times.append(time.perf_counter() - t0)
+                cpu.append(time.process_time() - c0)
             rtf = min(times) / args.seconds
             params = sum(q.numel() for q in system.model.parameters())
             print(f"{kind}: {params:,} parameters, {system.nominal_kbps:g} kbps, batch 1, {args.threads} threads, "
-                  f"{args.seconds:g} s audio: best {min(times):.2f} s of {args.repeats} -> RTF {rtf:.3f}")
+                  f"{args.seconds:g} s audio: best {min(times):.2f} s of {args.repeats} -> RTF {rtf:.3f} "
+                  f"({min(cpu) / args.seconds:.2f} CPU s per audio s)")
             result[f"{kind}_rtf"] = round(rtf, 4)
             ckpt.unlink()
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores")
     print(json.dumps(result))
     return 0
 
