@@ -1,5 +1,9 @@
 """Import the official ``encodec`` and ``dac`` packages (installed with --no-deps) without their dependencies.
 
+``make setup`` installs them into ``.venv/reference-packages`` (not site-packages: the DAC wheel also
+installs a top-level ``tests`` package that would shadow this suite's); that folder is on ``sys.path``
+only while they are imported.
+
 torchaudio cannot be loaded next to this suite's torch, and DAC's ``audiotools`` and ``argbind`` bring
 torchaudio and old pins. Their model code does not need them: the packages only import them. While the
 packages are imported, stand-in modules take their place; anything taken from a stand-in raises
@@ -19,6 +23,9 @@ from typing import Any
 from unittest import mock
 
 import pytest
+
+#: where make setup installs tests/reference_packages.txt
+REFERENCE_DIR = Path(sys.prefix) / "reference-packages"
 
 
 class StandInCalled(AssertionError):
@@ -51,10 +58,9 @@ class _StandInModule(types.ModuleType):
 
 def _real_base_model() -> type:
     """audiotools' ``BaseModel`` from its own file, without running audiotools' package imports."""
-    spec = importlib.util.find_spec("audiotools")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.fail("descript-audiotools is not installed: run make setup (tests/reference_packages.txt)")
-    path = Path(next(iter(spec.submodule_search_locations))) / "ml" / "layers" / "base.py"
+    path = REFERENCE_DIR / "audiotools" / "ml" / "layers" / "base.py"
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: run make setup (tests/reference_packages.txt)")
     file_spec = importlib.util.spec_from_file_location("_audiotools_base_model", path)
     assert file_spec is not None and file_spec.loader is not None
     module = importlib.util.module_from_spec(file_spec)
@@ -95,9 +101,19 @@ _CACHE: dict[str, types.ModuleType] = {}
 def official(package: str) -> types.ModuleType:
     """The official ``encodec`` or ``dac`` package, imported once with the stand-ins (fails if not installed)."""
     if package not in _CACHE:
-        if importlib.util.find_spec(package) is None:
-            pytest.fail(f"the official {package!r} package is not installed: run make setup "
-                        "(it installs tests/reference_packages.txt with --no-deps)")
-        with mock.patch.dict(sys.modules, _stand_ins()):
-            _CACHE[package] = importlib.import_module(package)
+        if not (REFERENCE_DIR / package / "__init__.py").is_file():
+            pytest.fail(f"the official {package!r} package is not in {REFERENCE_DIR}: run make setup "
+                        "(it installs tests/reference_packages.txt there with --no-deps)")
+        stand_ins = _stand_ins()
+        saved = {name: sys.modules.get(name) for name in stand_ins}
+        sys.modules.update(stand_ins)
+        try:
+            with mock.patch.object(sys, "path", [str(REFERENCE_DIR), *sys.path]):
+                _CACHE[package] = importlib.import_module(package)
+        finally:  # only the stand-ins leave sys.modules again (torch's lazily imported parts stay)
+            for name, module in saved.items():
+                if module is None:
+                    sys.modules.pop(name, None)
+                else:
+                    sys.modules[name] = module
     return _CACHE[package]
