@@ -181,16 +181,22 @@ class ReleasedCodecSystem(System):
         }
 
 
-def load_state_strict(model: Any, state: Any, path: Path, what: str) -> None:
-    """``model.load_state_dict(state, strict=True)`` with a message naming the file and the first mismatches.
+def load_state_strict(build: Callable[[], Any], state: Any, path: Path, what: str) -> Any:
+    """The module ``build()`` makes, holding ``state`` (``strict=True``), with clear messages on mismatch.
+
+    The module is built on the meta device and takes the loaded tensors as they are (no random
+    initialisation of tens of millions of parameters that are overwritten at once).
 
     Raises:
-        ValueError: ``state`` is not a tensor mapping with exactly the model's names and shapes.
+        ValueError: ``state`` is not a tensor mapping with exactly the model's names and shapes (naming
+            ``path`` and the first mismatches).
     """
     import torch
 
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f"{path}: not a state dict (a mapping of parameter names to tensors)")
+    with torch.device("meta"):
+        model = build()
     own = model.state_dict()
     problems = [f"missing {k}" for k in own if k not in state]
     problems += [f"unexpected {k}" for k in state if k not in own]
@@ -199,4 +205,5 @@ def load_state_strict(model: Any, state: Any, path: Path, what: str) -> None:
     if problems:
         more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
         raise ValueError(f"{path}: not a {what} checkpoint: {'; '.join(problems[:3])}{more}")
-    model.load_state_dict(state, strict=True)
+    model.load_state_dict(state, strict=True, assign=True)
+    return model

@@ -40,6 +40,5 @@ def load_model(path: Path, device: str = "cpu") -> DAC:
     if not isinstance(saved, dict) or "state_dict" not in saved or "kwargs" not in saved.get("metadata", {}):
         raise ValueError(f"{path}: not a DAC weights file (expected state_dict and metadata.kwargs)")
     config = DACConfig.from_kwargs(saved["metadata"]["kwargs"], str(path))
-    model = DAC(config)
-    load_state_strict(model, saved["state_dict"], path, "DAC")
+    model = load_state_strict(lambda: DAC(config), saved["state_dict"], path, "DAC")
     return model.to(device).eval()

@@ -48,6 +48,5 @@ def load_model(path: Path, preset: str, device: str = "cpu") -> EncodecModel:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unreadable or not a plain tensor file
         raise ValueError(f"{path}: cannot be read as an EnCodec state dict ({exc})") from exc
-    model = build_model(preset)
-    load_state_strict(model, state, path, preset)
+    model = load_state_strict(lambda: build_model(preset), state, path, preset)
     return model.to(device).eval()
