@@ -71,6 +71,8 @@ class DACSystem(ReleasedCodecSystem):
         self.nominal_kbps = round(
             self.codebooks * self.model.bits_per_codebook * cfg.sample_rate / cfg.hop / 1000, 3
         )
+        self.description = (f"DAC {cfg.sample_rate / 1000:g} kHz, {self.codebooks} of {cfg.n_codebooks} codebooks "
+                            f"({self.nominal_kbps:g} kbps), official weights")
 
     def _code(self, audios: list[np.ndarray]) -> list[Coded]:
         import torch
