@@ -67,6 +67,12 @@ def evaluate_pair(job: PairJob) -> list[Row]:
             rows.append(row("bitrate_kbps", math.nan, f"{NOT_APPLICABLE}: {job.system} spends no bits"))
         else:
             rows.append(row("bitrate_kbps", job.bits / job.duration / 1000.0))
+    scored_alone = [m for m in job.metrics if not _needs_reference(m)]
+    if scored_alone:  # no reference, no alignment: the output as the listener hears it
+        rows += _score_alone(job, scored_alone, row)
+    metrics = [m for m in job.metrics if m not in scored_alone]
+    if not metrics and not job.want_lag:
+        return rows
     try:
         ref, sr_r = read_wav(job.reference_path)
         deg, sr_d = read_wav(job.degraded_path)
@@ -75,27 +81,59 @@ def evaluate_pair(job: PairJob) -> list[Row]:
                              f"got {len(deg)} at {sr_d} Hz")
     except Exception as exc:
         msg = f"cannot read audio: {exc}"
-        return rows + [row(m, math.nan, msg) for m in (*job.metrics, *(["lag_samples"] if job.want_lag else []))]
+        return rows + [row(m, math.nan, msg) for m in (*metrics, *(["lag_samples"] if job.want_lag else []))]
     lag = estimate_lag(ref, deg, int(round(job.max_lag_ms * SAMPLE_RATE / 1000)))
     if job.want_lag:
         rows.append(row("lag_samples", float(lag)))
     if job.align:
         deg = shift(deg, lag)
     by_rate: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    for name in job.metrics:
-        try:
-            metric = get_metric(name)
-            rate = metric.spec.sample_rate
-            if rate not in by_rate:
-                by_rate[rate] = (resample(ref, SAMPLE_RATE, rate), resample(deg, SAMPLE_RATE, rate))
-            r, d = by_rate[rate]
-            value = metric.compute(reference=r, degraded=d, sample_rate=rate)
-            if not math.isfinite(value):
-                raise MetricError(f"non-finite value {value}")
-            rows.append(row(name, float(value)))
-        except MetricError as exc:
-            rows.append(row(name, math.nan, f"{name}: {exc}"))
-        except Exception as exc:  # a library bug must not lose the run; keep the reason
-            tb = traceback.format_exc(limit=2).strip().splitlines()[-1]
-            rows.append(row(name, math.nan, f"{name}: {exc.__class__.__name__}: {exc} ({tb})"))
-    return rows
+
+    def pair(rate: int) -> tuple[np.ndarray, np.ndarray]:
+        if rate not in by_rate:
+            by_rate[rate] = (resample(ref, SAMPLE_RATE, rate), resample(deg, SAMPLE_RATE, rate))
+        return by_rate[rate]
+
+    return rows + [_score(name, row, pair) for name in metrics]
+
+
+def _needs_reference(name: str) -> bool:
+    try:
+        return get_metric(name).spec.needs_reference
+    except Exception:  # an unloadable metric fails below, with its reason, on the intrusive path
+        return True
+
+
+def _score_alone(job: PairJob, names: list[str], row) -> list[Row]:
+    """Metrics with ``needs_reference=False``: only the output is read, as written (never shifted)."""
+    try:
+        deg, sr = read_wav(job.degraded_path)
+        if sr != SAMPLE_RATE:
+            raise ValueError(f"{job.degraded_path}: {sr} Hz, expected {SAMPLE_RATE}")
+    except Exception as exc:
+        return [row(m, math.nan, f"cannot read audio: {exc}") for m in names]
+    by_rate: dict[int, tuple[None, np.ndarray]] = {}
+
+    def alone(rate: int) -> tuple[None, np.ndarray]:
+        if rate not in by_rate:
+            by_rate[rate] = (None, resample(deg, SAMPLE_RATE, rate))
+        return by_rate[rate]
+
+    return [_score(name, row, alone) for name in names]
+
+
+def _score(name: str, row, signals) -> Row:
+    """One metric value, or NaN with the reason; ``signals(rate)`` gives (reference or None, degraded)."""
+    try:
+        metric = get_metric(name)
+        rate = metric.spec.sample_rate
+        r, d = signals(rate)
+        value = metric.compute(reference=r, degraded=d, sample_rate=rate)
+        if not math.isfinite(value):
+            raise MetricError(f"non-finite value {value}")
+        return row(name, float(value))
+    except MetricError as exc:
+        return row(name, math.nan, f"{name}: {exc}")
+    except Exception as exc:  # a library bug must not lose the run; keep the reason
+        tb = traceback.format_exc(limit=2).strip().splitlines()[-1]
+        return row(name, math.nan, f"{name}: {exc.__class__.__name__}: {exc} ({tb})")

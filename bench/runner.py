@@ -47,11 +47,13 @@ from bench.shards import Shard
 from bench.stats import NOT_APPLICABLE, summarize
 from bench.store import ResultStore, Row
 from bench.system_stage import BatchResult, SystemBatch, length_batches, run_batch
-from metrics import EXTRA_ROWS, METRICS, library_version
+from metrics import EXTRA_ROWS, METRIC_GROUPS, METRICS, NOT_DEFAULT, library_version
 from systems import System, SystemOptions, SystemUnavailable, build_system, expand_systems
 
 #: settings that change values: a run folder refuses to mix them
 VALUE_SETTINGS = ("data", "corpus", "align", "max_lag_ms", "downmix", "system_options")
+#: the pseudo-system under which metrics that need no reference score the reference itself (the ceiling)
+REFERENCE_SYSTEM = "reference"
 #: system options that do not change values
 NEUTRAL_SYSTEM_OPTIONS = ("device", "batch_size")
 
@@ -63,7 +65,7 @@ class RunConfig:
     systems: list[str]
     data: str
     out: Path
-    metrics: list[str] = field(default_factory=lambda: ["all"])
+    metrics: list[str] = field(default_factory=lambda: ["default"])
     limit: int | None = None
     workers: int | None = None
     align: bool = True
@@ -97,11 +99,15 @@ class RunOutcome:
 
 
 def _resolve_metrics(names: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Expand ``all``; explicit unknown or unavailable metrics are usage errors."""
+    """Expand ``all``, ``default`` (all but ``NOT_DEFAULT``) and groups (``dnsmos``); explicit unknown or
+    unavailable metrics are usage errors."""
     out, skipped = [], []
+    names = [m for n in names for m in METRIC_GROUPS.get(n, (n,))]
     for name in names:
-        if name == "all":
+        if name in ("all", "default"):
             for m in METRICS.names():
+                if name == "default" and m in NOT_DEFAULT:
+                    continue
                 reason = METRICS.get(m).unavailable_reason()
                 (skipped.append((m, reason)) if reason else out.append(m))
             continue
@@ -126,6 +132,8 @@ def _build_systems(specs: list[str], options: SystemOptions) -> tuple[list[Syste
             msg = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
             raise UsageError(f"--systems {spec}: {msg}") from None
     names = [s.name for s in systems]
+    if REFERENCE_SYSTEM in names:
+        raise UsageError(f"--systems: {REFERENCE_SYSTEM!r} is reserved for the scores of the reference itself")
     if len(set(names)) != len(names):
         raise UsageError(f"--systems lists a system twice: {', '.join(names)}")
     return systems, skipped
@@ -260,6 +268,7 @@ def run(cfg: RunConfig) -> RunOutcome:
                                 tuple(m for m in metric_names if m in missing), out.get("bits"),
                                 refs[u.id]["duration"], "bitrate_kbps" in missing, "lag_samples" in missing,
                                 cfg.align, cfg.max_lag_ms))
+    jobs += _reference_jobs(rd, store, [u for u in good if u.id in refs], refs, metric_names)
     try:
         with Progress(len(jobs), "metrics", quiet=cfg.quiet) as prog:
             for _, rows in executor.map_unordered(evaluate_pair, jobs):
@@ -269,6 +278,20 @@ def run(cfg: RunConfig) -> RunOutcome:
         executor.close()
         store.close()
     return finalize(rd, cfg, systems, metric_names, utts, refs, created, old, skipped_systems, t_start)
+
+
+def _reference_jobs(rd: RunDir, store: ResultStore, utts: list[Utterance], refs: dict[str, dict[str, Any]],
+                    metric_names: list[str]) -> list[PairJob]:
+    """Metrics that need no reference also score each reference once, as system ``reference``."""
+    alone = [m for m in metric_names if not METRICS.get(m).spec.needs_reference]
+    jobs = []
+    for u in utts:
+        missing = tuple(m for m in alone if (u.id, REFERENCE_SYSTEM, m) not in store)
+        if missing:
+            path = str(rd.reference_wav(u.id))
+            jobs.append(PairJob(u.id, u.speaker, REFERENCE_SYSTEM, path, path, missing, None,
+                                refs[u.id]["duration"], False, False, False, 0.0))
+    return jobs
 
 
 def _make_executor(cfg: RunConfig) -> Executor:
@@ -291,7 +314,10 @@ def finalize(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: li
     _write_run_json(rd, cfg, systems, metric_names, utts, refs, created, status="complete", old=old,
                     failures=failures)
     if not cfg.quiet:
-        print(format_summary_table(rd.summary_csv, [s.name for s in systems], metric_names))
+        shown = [s.name for s in systems]
+        if any(not METRICS.get(m).spec.needs_reference for m in metric_names):
+            shown.insert(0, REFERENCE_SYSTEM)  # the ceiling of the metrics that need no reference
+        print(format_summary_table(rd.summary_csv, shown, metric_names))
         if failures:
             print(f"\n{len(failures)} value(s) could not be computed; e.g.:", file=sys.stderr)
             for r in failures[:5]:
