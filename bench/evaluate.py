@@ -100,7 +100,7 @@ def evaluate_pair(job: PairJob) -> list[Row]:
 def _needs_reference(name: str) -> bool:
     try:
         return get_metric(name).spec.needs_reference
-    except Exception:  # an unloadable metric fails below, with its reason, on the intrusive path
+    except (ImportError, KeyError, AttributeError):  # fails below, with its reason, on the intrusive path
         return True
 
 
@@ -110,7 +110,7 @@ def _score_alone(job: PairJob, names: list[str], row) -> list[Row]:
         deg, sr = read_wav(job.degraded_path)
         if sr != SAMPLE_RATE:
             raise ValueError(f"{job.degraded_path}: {sr} Hz, expected {SAMPLE_RATE}")
-    except Exception as exc:
+    except (OSError, ValueError, RuntimeError) as exc:
         return [row(m, math.nan, f"cannot read audio: {exc}") for m in names]
     by_rate: dict[int, tuple[None, np.ndarray]] = {}
 
