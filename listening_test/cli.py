@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.errors import InputError, UsageError
+from listening_test import agreement
 
 if TYPE_CHECKING:
     from listening_test.analysis import Analysis
@@ -22,6 +23,7 @@ EPILOG = """examples:
   bench listen analyze listen/mushra                    # tables + plots in listen/mushra/analysis
   bench listen export listen/mushra --out ratings.csv   # webMUSHRA CSV columns
   bench listen import their_results.csv --out analysis/ # analyse a webMUSHRA MUSHRA CSV
+  bench listen analyze listen/mushra --against runs/demo  # + which metric agrees with the listeners
 """
 
 
@@ -47,10 +49,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a.add_argument("dir", type=Path, metavar="DIR")
     a.add_argument("--db", help="database URL (default sqlite in DIR)")
     a.add_argument("--out", type=Path, help="output folder (default DIR/analysis)")
+    agreement.add_arguments(a)
     i = sub.add_parser("import", help="analyse a webMUSHRA CSV, or make a test folder from a webMUSHRA YAML config")
     i.add_argument("csv", type=Path, metavar="FILE.csv|CONFIG.yaml")
     i.add_argument("--type", choices=("mushra", "mos"), default="mushra", help="test type of a CSV")
     i.add_argument("--out", type=Path, help="output folder (default next to the input: <stem>-analysis or <stem>-test)")
+    agreement.add_arguments(i)
+    i.add_argument("--test", type=Path, metavar="DIR", help="with --against: the test folder whose test.json maps "
+                   "items to utterances (default: item ids are utterance ids)")
     e = sub.add_parser("export", help="write the ratings of a served test in webMUSHRA's CSV columns")
     e.add_argument("dir", type=Path, metavar="DIR")
     e.add_argument("--db", help="database URL (default sqlite in DIR)")
@@ -125,7 +131,10 @@ def _analyze(args: argparse.Namespace) -> int:
     if not ratings:
         raise UsageError(f"{args.dir}: no ratings stored yet")
     out = args.out or args.dir / "analysis"
-    _print_analysis(analyse(ratings, definition.type, out, definition.systems), out)
+    result = analyse(ratings, definition.type, out, definition.systems)
+    _print_analysis(result, out)
+    kept = [r for r in ratings if r.assessor not in result.excluded]  # after post-screening
+    agreement.run_from_args(args, kept, definition.type, out, definition)
     return 0
 
 
@@ -142,7 +151,10 @@ def _import(args: argparse.Namespace) -> int:
     if not ratings:
         raise UsageError(f"{args.csv}: no ratings in the file")
     out = args.out or args.csv.with_name(f"{args.csv.stem}-analysis")
-    _print_analysis(analyse(ratings, args.type, out), out)
+    result = analyse(ratings, args.type, out)
+    _print_analysis(result, out)
+    kept = [r for r in ratings if r.assessor not in result.excluded]  # after post-screening
+    agreement.run_from_args(args, kept, args.type, out, _load(args.test, None)[0] if args.test else None)
     return 0
 
 

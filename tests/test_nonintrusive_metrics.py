@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import SUBSET, demo_manifest, read_rows, values
 
 from bench.audio import SAMPLE_RATE, load_input, resample, write_wav_atomic
 from bench.corpora import CorpusOptions, open_corpus
 from bench.evaluate import PairJob, evaluate_pair
-from conftest import SUBSET, demo_manifest, read_rows, values
 from metrics import METRICS
 from systems.anchors import lowpass_zero_phase
 
