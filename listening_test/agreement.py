@@ -143,22 +143,30 @@ def correlate(listening: dict[tuple[str, str], float], metric: dict[tuple[str, s
     return n, out
 
 
-def listening_means(ratings: list[Rating], exclude: set[str]) -> dict[tuple[str, str], float]:
+def listening_means(ratings: list[Rating], exclude: set[str],
+                    item: Callable[[str], str] = str) -> dict[tuple[str, str], float]:
     """(item, condition) -> mean score over assessors, conditions in ``exclude`` left out."""
     acc: dict[tuple[str, str], list[float]] = defaultdict(list)
     for r in ratings:
         if r.system not in exclude:
-            acc[(r.item, r.system)].append(r.score)
+            acc[(item(r.item), r.system)].append(r.score)
     return {k: float(np.mean(v)) for k, v in acc.items()}
 
 
+def item_of(definition: TestDefinition | None) -> Callable[[str], str]:
+    """Maps a rating's item id, or a MOS trial id (webMUSHRA CSVs carry trial ids), to the item id."""
+    if definition is None:
+        return lambda item: item
+    trials = {t.id: t.item for t in definition.trials}
+    return lambda item: trials.get(item, item)
+
+
 def utterance_of(definition: TestDefinition | None) -> Callable[[str], str]:
-    """Maps a rating's item (or MOS trial) id to its utterance; identity without a definition."""
+    """Maps an item id to its utterance; identity without a definition."""
     if definition is None:
         return lambda item: item
     items = {it.id: it.utterance for it in definition.items}
-    trials = {t.id: items.get(t.item, t.item) for t in definition.trials}
-    return lambda item: items.get(item, trials.get(item, item))
+    return lambda item: items.get(item, item)
 
 
 def metric_values(results: list, conditions: set[str], utterance: Callable[[str], str], items: set[str],
@@ -180,14 +188,21 @@ def metric_values(results: list, conditions: set[str], utterance: Callable[[str]
     return dict(out)
 
 
+def points(ratings: list[Rating], results: list, higher_is_better: dict[str, bool],
+           definition: TestDefinition | None, opts: AgreementOptions
+           ) -> tuple[dict[tuple[str, str], float], dict[str, dict[tuple[str, str], float]]]:
+    """The listening means and each metric's (oriented) values, keyed by (item, condition)."""
+    exclude = {HIDDEN_REFERENCE, LOW_ANCHOR, MID_ANCHOR} if opts.exclude_anchors else set()
+    listening = listening_means(ratings, exclude, item_of(definition))
+    items = {i for i, _ in listening}
+    conditions = {c for _, c in listening}
+    return listening, metric_values(results, conditions, utterance_of(definition), items, higher_is_better)
+
+
 def analyse_agreement(ratings: list[Rating], results: list, higher_is_better: dict[str, bool],
                       definition: TestDefinition | None, opts: AgreementOptions) -> list[MetricAgreement]:
     """Every metric at both levels, each list ranked by Spearman (best agreement first)."""
-    exclude = {HIDDEN_REFERENCE, LOW_ANCHOR, MID_ANCHOR} if opts.exclude_anchors else set()
-    listening = listening_means(ratings, exclude)
-    items = {i for i, _ in listening}
-    conditions = {c for _, c in listening}
-    values = metric_values(results, conditions, utterance_of(definition), items, higher_is_better)
+    listening, values = points(ratings, results, higher_is_better, definition, opts)
     found: list[MetricAgreement] = []
     for level in LEVELS:
         for metric in sorted(values):
@@ -274,10 +289,7 @@ def write_agreement(ratings: list[Rating], test_type: str, run_dir: Path, out_di
                              digits=3, caption=(f"Agreement of objective metrics with the {label} at the {level} "
                                                 f"level ({scope}; bootstrap 95% CI, {opts.bootstrap} resamples, "
                                                 f"seed {opts.seed}; ranked by Spearman)"))
-    exclude = {HIDDEN_REFERENCE, LOW_ANCHOR, MID_ANCHOR} if opts.exclude_anchors else set()
-    listening = listening_means(ratings, exclude)
-    values = metric_values(results, {c for _, c in listening}, utterance_of(definition), {i for i, _ in listening},
-                           hib)
+    listening, values = points(ratings, results, hib, definition, opts)
     plots = [scatter_plot(m, listening, v, out_dir / f"agreement_{m}.png", label, not hib[m])
              for m, v in sorted(values.items())]
     sentences = " ".join(summary_sentence(found, level) for level in LEVELS)
