@@ -42,7 +42,7 @@ from bench.executors import EXECUTORS, Executor
 from bench.progress import Progress
 from bench.provenance import git_revision, machine, versions
 from bench.registry import RegistryError
-from bench.rundir import FORMAT_VERSION, RunDir, system_dir
+from bench.rundir import FORMAT_VERSION, REFERENCE_SYSTEM, RunDir, system_dir
 from bench.shards import Shard
 from bench.stats import NOT_APPLICABLE, summarize
 from bench.store import ResultStore, Row
@@ -52,8 +52,6 @@ from systems import System, SystemOptions, SystemUnavailable, build_system, expa
 
 #: settings that change values: a run folder refuses to mix them
 VALUE_SETTINGS = ("data", "corpus", "align", "max_lag_ms", "downmix", "system_options")
-#: the pseudo-system under which metrics that need no reference score the reference itself (the ceiling)
-REFERENCE_SYSTEM = "reference"
 #: system options that do not change values
 NEUTRAL_SYSTEM_OPTIONS = ("device", "batch_size")
 
