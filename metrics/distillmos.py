@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from metrics.base import Metric, MetricError, MetricSpec
-from metrics.packaged import PackagedFileMissing, package_file
+from metrics.packaged import PackagedFileMissing, file_sha256, package_file
 
 SAMPLE_RATE = 16000
 CROP = 122880  # 7.68 s
@@ -200,8 +200,5 @@ class DistillMosMetric(Metric):
             return float(_MODEL.predict(torch.from_numpy(np.ascontiguousarray(degraded, dtype=np.float32))[None])[0])
 
     def settings(self) -> dict[str, Any]:
-        from bench.audio import sha256_file
-
-        return {"weights": f"distillmos/{WEIGHTS}", "sha256": sha256_file(package_file("distillmos", WEIGHTS,
-                                                                                          INSTALL)),
+        return {"weights": f"distillmos/{WEIGHTS}", "sha256": file_sha256(package_file("distillmos", WEIGHTS, INSTALL)),
                 "crop_s": CROP / SAMPLE_RATE, "implementation": "rebuilt here (no torchaudio)"}

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from metrics.base import Metric, MetricError, MetricSpec
-from metrics.packaged import PackagedFileMissing, package_file
+from metrics.packaged import PackagedFileMissing, file_sha256, package_file
 
 SAMPLE_RATE = 16000
 WINDOW_SECONDS = 9.01
@@ -120,13 +120,8 @@ class _Dnsmos(Metric):
         models = dnsmos_models()
         return {"models": f"speechmos/{P835_MODEL}, speechmos/{P808_MODEL}", "window_s": WINDOW_SECONDS,
                 "hop_s": HOP_SECONDS, "calibration": "non-personalised P.835 polynomials",
-                "sha256": {P835_MODEL: _sha256(models.p835_path), P808_MODEL: _sha256(models.p808_path)}}
+                "sha256": {P835_MODEL: file_sha256(models.p835_path), P808_MODEL: file_sha256(models.p808_path)}}
 
-
-def _sha256(path: Any) -> str:
-    from bench.audio import sha256_file
-
-    return sha256_file(path)
 
 
 def _spec(part: str, description: str) -> MetricSpec:

@@ -7,6 +7,7 @@ tells where a package lives (``importlib.util.find_spec``) without running it.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from pathlib import Path
 
@@ -35,3 +36,11 @@ def package_file(package: str, relative: str, install: str) -> Path:
     raise PackagedFileMissing(f"package {package!r} has no file {relative} (another version?); "
                               f"install it with: {install}")
 
+
+
+@functools.cache
+def file_sha256(path: Path) -> str:
+    """sha256 of a packaged file, computed once per process (recorded in run.json with the metric)."""
+    from bench.audio import sha256_file
+
+    return sha256_file(path)
