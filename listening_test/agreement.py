@@ -319,7 +319,11 @@ def run_from_args(args: argparse.Namespace, ratings: list[Rating], test_type: st
     if args.against is None:
         return
     from bench.errors import InputError, UsageError
+    from listening_test.testtypes import get_test_type
 
+    if get_test_type(test_type).compare != "pairwise":
+        raise UsageError(f"--against: a {test_type} test does not score each condition on its own; "
+                         "the agreement analysis needs absolute scores (mushra, mos)")
     if args.bootstrap < 100:
         raise UsageError("--bootstrap must be at least 100")
     try:

@@ -9,7 +9,9 @@ Measures, on the demo corpus with opus and both anchors (30 pairs; pesq_wb, stoi
 3. ``--executor ray`` against the local pool on 2 CPUs (with and without Ray's start-up);
 4. each neural system's real-time factor on CPU, through ``scripts/bench_audiodec_rtf.py`` and
    ``scripts/bench_spf.py`` when they exist;
-5. every available metric's CPU cost per second of audio (one thread, after a warm-up call; the
+5. the listening-test server's response times with 100 simultaneous participants on loopback, through
+   ``scripts/bench_listen_load.py`` (target: 95th percentile under 1 s).
+6. every available metric's CPU cost per second of audio (one thread, after a warm-up call; the
    reference/opus pairs of the demo corpus): what decides which metrics ``--metrics default`` leaves out.
 
 Each stage timing is the best of ``--repeat`` runs (the machine may be shared). Writes
@@ -41,6 +43,8 @@ REPO = Path(__file__).resolve().parents[1]
 SYSTEMS = ["opus", "anchor35", "anchor70"]
 METRICS = ["pesq_wb", "stoi", "si_sdr"]
 RTF_SCRIPTS = {"audiodec": "scripts/bench_audiodec_rtf.py", "spf": "scripts/bench_spf.py"}
+LISTEN_LOAD_SCRIPT = "scripts/bench_listen_load.py"
+LISTEN_PARTICIPANTS = 100
 
 
 #: the corpus the timings use (set by prepare): the demo corpus, each file listed ``--copies`` times so that
@@ -233,6 +237,25 @@ def neural_rtf() -> dict[str, Any]:
     return out
 
 
+def listen_load() -> dict[str, Any]:
+    """Response times of the listening server under ``LISTEN_PARTICIPANTS`` simultaneous participants."""
+    r = subprocess.run([sys.executable, str(REPO / LISTEN_LOAD_SCRIPT), "--participants", str(LISTEN_PARTICIPANTS)],
+                       capture_output=True, text=True, cwd=REPO, timeout=900, check=False)
+    lines = r.stdout.strip().splitlines()
+    try:
+        return {"status": "ok" if r.returncode == 0 else f"failed (exit {r.returncode})", **json.loads(lines[-1])}
+    except (IndexError, json.JSONDecodeError):
+        return {"status": f"failed (exit {r.returncode})", "stderr": r.stderr.strip().splitlines()[-3:]}
+
+
+def _listen_cell(r: dict[str, Any]) -> str:
+    if "p95_s" not in r:
+        return r["status"]
+    return (f"p95 {r['p95_s'] * 1000:.0f} ms, max {r['max_s'] * 1000:.0f} ms, median {r['p50_s'] * 1000:.0f} ms "
+            f"({r['requests']} requests, {r['ratings_stored']} of {r['ratings_expected']} ratings stored, "
+            f"{r['errors']} errors)" + ("" if r["status"] == "ok" else f"; {r['status']}"))
+
+
 def _rtf_cell(entry: dict[str, Any]) -> str:
     if entry["status"] != "ok":
         return entry["status"]
@@ -273,6 +296,10 @@ def table(r: dict[str, Any]) -> str:
         rows.append(("metric CPU cost per second of audio (1 thread; opus outputs of the demo corpus)",
                      ", ".join(f"{m} {v * 1000:.0f} ms" for m, v in sorted(costs.items(), key=lambda kv: kv[1])),
                      "-"))
+    if "listen_load" in r:
+        what = (f"listening server, {LISTEN_PARTICIPANTS} simultaneous participants on loopback (each: "
+                "session, level, training, plan, 4 MUSHRA trials, questionnaire)")
+        rows.append((what, _listen_cell(r["listen_load"]), "p95 < 1 s"))
     load = max(r["load_average_before"], r["load_average_after"])
     note = (f"\n\nMeasured on {cores} cores with a 1-minute load average up to {load:.1f}"
             + (" (the machine was shared: wall-clock ratios understate what idle cores give)." if load > cores
@@ -327,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     r["metric_cpu_s_per_audio_s"] = metric_costs([p for p in pairs if "/opus/" in str(p[1])][:10])
     print("neural systems' real-time factors ...", file=sys.stderr)
     r["neural_rtf"] = neural_rtf()
+    print(f"listening server with {LISTEN_PARTICIPANTS} participants ...", file=sys.stderr)
+    r["listen_load"] = listen_load()
     r["load_average_after"] = os.getloadavg()[0]
     shutil.rmtree(work, ignore_errors=True)
     (args.out / "benchmark.json").write_text(json.dumps(r, indent=1))

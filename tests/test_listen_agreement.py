@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from listen_util import make_run_folder
 
 from bench.cli import main as bench_main
 from bench.evaluate import PairJob, evaluate_pair
@@ -16,7 +17,6 @@ from listening_test.agreement import AgreementOptions, analyse_agreement
 from listening_test.build import BuildOptions, build_test
 from listening_test.definition import TestDefinition
 from listening_test.ratings import Rating
-from listening_test.testing import make_run_folder
 from listening_test.webmushra import ratings_to_csv
 
 N_ITEMS, N_CONDITIONS, N_ASSESSORS, NOISE = 10, 6, 8, 45.0
@@ -176,5 +176,5 @@ def test_cli_errors(scored_run, tmp_path, capsys):
     storage.create_participant("p")
     stim = d.item(d.trials[0].item).stimulus(d.trials[0].stimuli[0])
     storage.submit_trial("p", d.trials[0].id, d.trials[0].item, "k", [TrialRating(stim.id, stim.system, 50.0)], 1, "")
-    assert bench_main(["listen", "analyze", str(test), "--against", str(tmp_path / "nope")]) == 2
+    assert bench_main(["listen", "analyze", str(test), "--no-screening", "--against", str(tmp_path / "nope")]) == 2
     assert "no results" in capsys.readouterr().err
