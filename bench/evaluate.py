@@ -76,6 +76,12 @@ def evaluate_pair(job: PairJob) -> list[Row]:
             rows.append(row("bitrate_kbps", math.nan, f"{NOT_APPLICABLE}: {job.system} spends no bits"))
         else:
             rows.append(row("bitrate_kbps", job.bits / job.duration / 1000.0))
+    scored_alone = tuple(m for m in job.metrics if not _needs_reference(m))
+    if scored_alone:  # no reference, no alignment: the output as the listener hears it
+        rows += _score_alone(job, scored_alone, row)
+    metrics = tuple(m for m in job.metrics if m not in scored_alone)
+    if not metrics and not job.raw and not job.want_lag:
+        return rows
     try:
         ref, sr_r = read_wav(job.reference_path)
         deg, sr_d = read_wav(job.degraded_path)
@@ -84,12 +90,12 @@ def evaluate_pair(job: PairJob) -> list[Row]:
                              f"got {len(deg)} at {sr_d} Hz")
     except Exception as exc:
         msg = f"cannot read audio: {exc}"
-        names = (*job.metrics, *(s for _, s in job.raw), *(["lag_samples"] if job.want_lag else []))
+        names = (*metrics, *(s for _, s in job.raw), *(["lag_samples"] if job.want_lag else []))
         return rows + [row(m, math.nan, msg) for m in names]
     lag = estimate_lag(ref, deg, job.max_lag) if job.lag is None else job.lag
     if job.want_lag:
         rows.append(row("lag_samples", float(job.prior_lag + lag)))
-    aligned = _score(job.metrics, ref, shift(deg, lag))
+    aligned = _score(metrics, ref, shift(deg, lag))
     rows.extend(row(name, value, error) for name, (value, error) in aligned.items())
     raw_names = [m for m, _ in job.raw]
     # unshifted, the raw values are the aligned ones: computed once
@@ -99,16 +105,36 @@ def evaluate_pair(job: PairJob) -> list[Row]:
     return rows
 
 
-def _score(names: tuple[str, ...], ref: np.ndarray, deg: np.ndarray) -> dict[str, tuple[float, str]]:
-    """Each metric on one 48 kHz pair: name -> (value, "") or (NaN, reason); resampled once per rate."""
+def _needs_reference(name: str) -> bool:
+    try:
+        return get_metric(name).spec.needs_reference
+    except (ImportError, KeyError, AttributeError):  # fails below, with its reason, on the intrusive path
+        return True
+
+
+def _score_alone(job: PairJob, names: tuple[str, ...], row) -> list[Row]:
+    """Metrics with ``needs_reference=False``: only the output is read, as written (never shifted)."""
+    try:
+        deg, sr = read_wav(job.degraded_path)
+        if sr != SAMPLE_RATE:
+            raise ValueError(f"{job.degraded_path}: {sr} Hz, expected {SAMPLE_RATE}")
+    except (OSError, ValueError, RuntimeError) as exc:
+        return [row(m, math.nan, f"cannot read audio: {exc}") for m in names]
+    return [row(name, value, error) for name, (value, error) in _score(names, None, deg).items()]
+
+
+def _score(names: tuple[str, ...], ref: np.ndarray | None, deg: np.ndarray) -> dict[str, tuple[float, str]]:
+    """Each metric on one 48 kHz output (and its reference, None for metrics that need none):
+    name -> (value, "") or (NaN, reason); resampled once per rate."""
     out: dict[str, tuple[float, str]] = {}
-    by_rate: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    by_rate: dict[int, tuple[np.ndarray | None, np.ndarray]] = {}
     for name in names:
         try:
             metric = get_metric(name)
             rate = metric.spec.sample_rate
             if rate not in by_rate:
-                by_rate[rate] = (resample(ref, SAMPLE_RATE, rate), resample(deg, SAMPLE_RATE, rate))
+                by_rate[rate] = (None if ref is None else resample(ref, SAMPLE_RATE, rate),
+                                 resample(deg, SAMPLE_RATE, rate))
             r, d = by_rate[rate]
             value = metric.compute(reference=r, degraded=d, sample_rate=rate)
             if not math.isfinite(value):

@@ -6,6 +6,9 @@ import re
 from pathlib import Path
 
 FORMAT_VERSION = 1
+#: the pseudo-system whose rows score the reference itself (metrics that need no reference: the ceiling);
+#: its audio is ``reference/<id>.wav``
+REFERENCE_SYSTEM = "reference"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
 
 

@@ -43,12 +43,12 @@ from bench.executors import EXECUTORS, Executor
 from bench.progress import Progress
 from bench.provenance import git_revision, machine, versions
 from bench.registry import RegistryError
-from bench.rundir import FORMAT_VERSION, RunDir, system_dir
+from bench.rundir import FORMAT_VERSION, REFERENCE_SYSTEM, RunDir, system_dir
 from bench.shards import Shard
 from bench.stats import NOT_APPLICABLE, summarize
 from bench.store import SKIPPED_INPUT, ResultStore, Row
 from bench.system_stage import BatchResult, SystemBatch, length_batches, run_batch
-from metrics import EXTRA_ROWS, METRICS, library_version
+from metrics import EXTRA_ROWS, METRIC_GROUPS, METRICS, NOT_DEFAULT, library_version
 from systems import System, SystemOptions, SystemUnavailable, build_system, expand_systems
 
 #: settings that change values: a run folder refuses to mix them
@@ -64,7 +64,7 @@ class RunConfig:
     systems: list[str]
     data: str
     out: Path
-    metrics: list[str] = field(default_factory=lambda: ["all"])
+    metrics: list[str] = field(default_factory=lambda: ["default"])
     limit: int | None = None
     workers: int | None = None
     align: str = "system"
@@ -105,11 +105,15 @@ class RunOutcome:
 
 
 def _resolve_metrics(names: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Expand ``all``; explicit unknown or unavailable metrics are usage errors."""
+    """Expand ``all``, ``default`` (all but ``NOT_DEFAULT``) and groups (``dnsmos``); explicit unknown or
+    unavailable metrics are usage errors."""
     out, skipped = [], []
+    names = [m for n in names for m in METRIC_GROUPS.get(n, (n,))]
     for name in names:
-        if name == "all":
+        if name in ("all", "default"):
             for m in METRICS.names():
+                if name == "default" and m in NOT_DEFAULT:
+                    continue
                 reason = METRICS.get(m).unavailable_reason()
                 (skipped.append((m, reason)) if reason else out.append(m))
             continue
@@ -134,6 +138,8 @@ def _build_systems(specs: list[str], options: SystemOptions) -> tuple[list[Syste
             msg = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
             raise UsageError(f"--systems {spec}: {msg}") from None
     names = [s.name for s in systems]
+    if REFERENCE_SYSTEM in names:
+        raise UsageError(f"--systems: {REFERENCE_SYSTEM!r} is reserved for the scores of the reference itself")
     if len(set(names)) != len(names):
         raise UsageError(f"--systems lists a system twice: {', '.join(names)}")
     return systems, skipped
@@ -255,6 +261,7 @@ def run(cfg: RunConfig) -> RunOutcome:
     store.add(Row(u.id, u.speaker, "", SKIPPED_INPUT, math.nan, refs[u.id]["error"])
               for u in utts if "error" in refs[u.id])
     jobs = _metric_jobs(rd, cfg, systems, metric_names, good, refs, store, executor)
+    jobs += _reference_jobs(rd, store, [u for u in good if u.id in refs], refs, metric_names)
     try:
         with Progress(len(jobs), "metrics", quiet=cfg.quiet) as prog:
             for _, rows in executor.map_unordered(evaluate_pair, jobs):
@@ -303,6 +310,21 @@ def _metric_jobs(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names
     return jobs
 
 
+def _reference_jobs(rd: RunDir, store: ResultStore, utts: list[Utterance], refs: dict[str, dict[str, Any]],
+                    metric_names: list[str]) -> list[PairJob]:
+    """Metrics that need no reference also score each reference once, as system ``reference``."""
+    alone = [m for m in metric_names if not METRICS.get(m).spec.needs_reference]
+    jobs = []
+    for u in utts:
+        missing = tuple(m for m in alone if (u.id, REFERENCE_SYSTEM, m) not in store)
+        if missing:
+            path = str(rd.reference_wav(u.id))
+            jobs.append(PairJob(u.id, u.speaker, REFERENCE_SYSTEM, path, path, missing, None,
+                                refs[u.id]["duration"], want_bitrate=False, want_lag=False, lag=0,
+                                max_lag=0))
+    return jobs
+
+
 def _make_executor(cfg: RunConfig) -> Executor:
     try:
         return EXECUTORS.get(cfg.executor)(workers=cfg.workers, address=cfg.executor_address)
@@ -323,7 +345,10 @@ def finalize(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: li
     _write_run_json(rd, cfg, systems, metric_names, utts, refs, created, status="complete", old=old,
                     failures=failures)
     if not cfg.quiet:
-        print(format_summary_table(rd.summary_csv, [s.name for s in systems], metric_names))
+        shown = [s.name for s in systems]
+        if any(not METRICS.get(m).spec.needs_reference for m in metric_names):
+            shown.insert(0, REFERENCE_SYSTEM)  # the ceiling of the metrics that need no reference
+        print(format_summary_table(rd.summary_csv, shown, metric_names))
         skipped = [r for r in failures if r.metric == SKIPPED_INPUT]
         failures_ = [r for r in failures if r.metric != SKIPPED_INPUT]
         if skipped:

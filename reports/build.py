@@ -58,7 +58,7 @@ class ReportOptions:
     demo_limit: int = 6
     demo_format: str = "pcm16"
     scatter: tuple[str, str] | None = None
-    exclude_from_best: tuple[str, ...] = ("natural",)
+    exclude_from_best: tuple[str, ...] = ("natural", "reference")
 
 
 def _safe(name: str) -> str:
@@ -269,7 +269,7 @@ def build_report(
     demo_utterances: list[str] | None = None,
     demo_format: str = "pcm16",
     scatter: tuple[str, str] | None = None,
-    exclude_from_best: tuple[str, ...] = ("natural",),
+    exclude_from_best: tuple[str, ...] = ("natural", "reference"),
 ) -> Path:
     """Write the report of one run (into ``RUN/report`` or ``out``) or the comparison of several (into ``out``).
 

@@ -35,7 +35,7 @@ def _colour(run: Run, system: str) -> tuple[float, float, float]:
     return colour(run.systems.index(system)) if system in run.systems else colour(0)
 
 
-def bar_chart(run: Run, metric: str, stem: Path, exclude: tuple[str, ...] = ("natural",)) -> list[Path]:
+def bar_chart(run: Run, metric: str, stem: Path, exclude: tuple[str, ...] = ("natural", "reference")) -> list[Path]:
     """Mean per system with 95% CI whiskers; systems with no finite value are marked "failed"."""
     systems = shown(run, exclude)
     fig, axes = new_figure(max(3.0, 0.55 * len(systems) + 1.2), 2.6)
@@ -54,7 +54,7 @@ def bar_chart(run: Run, metric: str, stem: Path, exclude: tuple[str, ...] = ("na
     return save(fig, stem)
 
 
-def box_plot(run: Run, metric: str, stem: Path, exclude: tuple[str, ...] = ("natural",)) -> list[Path]:
+def box_plot(run: Run, metric: str, stem: Path, exclude: tuple[str, ...] = ("natural", "reference")) -> list[Path]:
     """Distribution of per-utterance values for each system (failed values left out, counted in the label)."""
     systems = shown(run, exclude)
     fig, axes = new_figure(max(3.0, 0.55 * len(systems) + 1.2), 2.6)
@@ -88,7 +88,7 @@ def scatter_axes(run: Run, requested: tuple[str, str] | None) -> tuple[str, str]
     return x, y
 
 
-def scatter(run: Run, x_metric: str, y_metric: str, stem: Path, exclude: tuple[str, ...] = ("natural",)) -> list[Path]:
+def scatter(run: Run, x_metric: str, y_metric: str, stem: Path, exclude: tuple[str, ...] = ("natural", "reference")) -> list[Path]:
     """Per-system means of a magnitude metric (x) against a phase metric (y), CI whiskers on both axes."""
     fig, axes = new_figure(4.0, 3.2)
     ax = axes[0, 0]

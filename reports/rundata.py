@@ -14,7 +14,7 @@ import numpy as np
 import soundfile as sf
 
 from bench.errors import UsageError
-from bench.rundir import RunDir, system_dir
+from bench.rundir import REFERENCE_SYSTEM, RunDir, system_dir
 from bench.stats import NOT_APPLICABLE
 from bench.store import SKIPPED_INPUT
 
@@ -104,6 +104,8 @@ class Run:
         return self.layout.reference_wav(utt)
 
     def audio_path(self, system: str, utt: str) -> Path:
+        if system == REFERENCE_SYSTEM and not self.system_info(system):
+            return self.reference_path(utt)
         return self.root / "audio" / self.audio_dir(system) / f"{utt}.wav"
 
     @cached_property
@@ -235,6 +237,9 @@ def load_run(root: str | Path, label: str | None = None) -> Run:
     skipped.update({str(d.get("utterance")): str(d.get("error", "")) for d in info.get("skipped_inputs") or []})
     rows = [r for r in rows if r.metric != SKIPPED_INPUT]
     systems = list(dict.fromkeys([*(info.get("systems") or {}), *(r.system for r in rows)]))
+    if REFERENCE_SYSTEM in systems and REFERENCE_SYSTEM not in (info.get("systems") or {}):
+        systems.remove(REFERENCE_SYSTEM)  # the ceiling row of the metrics that need no reference goes first
+        systems.insert(0, REFERENCE_SYSTEM)
     declared = [m for m in (info.get("metrics") or {}) if m not in AUXILIARY]
     metrics = list(dict.fromkeys([*declared, *(r.metric for r in rows if r.metric not in AUXILIARY)]))
     items = (info.get("corpus", {}) or {}).get("items") or []

@@ -99,7 +99,7 @@ def assemble(
     data: list[ColumnData],
     n_items: dict[str, int],
     *,
-    exclude_from_best: tuple[str, ...] = ("natural",),
+    exclude_from_best: tuple[str, ...] = ("natural", "reference"),
     notes: list[str] | None = None,
 ) -> Table:
     """Compute every cell's statistics, format them, and mark the best per column."""
@@ -139,7 +139,7 @@ def build_table(
     *,
     title: str,
     speaker: str | None = None,
-    exclude_from_best: tuple[str, ...] = ("natural",),
+    exclude_from_best: tuple[str, ...] = ("natural", "reference"),
 ) -> Table:
     """The summary table of a run (or of one speaker's utterances), statistics from results.csv rows."""
     data = [ColumnData(m, run.higher_is_better(m), metric_unit(run, m),

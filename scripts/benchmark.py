@@ -11,6 +11,8 @@ Measures, on the demo corpus with opus and both anchors (30 pairs; pesq_wb, stoi
    ``scripts/bench_spf.py`` and ``scripts/bench_released_rtf.py`` (EnCodec, DAC) when they exist;
 5. the listening-test server's response times with 100 simultaneous participants on loopback, through
    ``scripts/bench_listen_load.py`` (target: 95th percentile under 1 s).
+6. every available metric's CPU cost per second of audio (one thread, after a warm-up call; the
+   reference/opus pairs of the demo corpus): what decides which metrics ``--metrics default`` leaves out.
 
 Each stage timing is the best of ``--repeat`` runs (the machine may be shared). Writes
 ``OUT/benchmark.json`` and ``OUT/README_table.md`` (default OUT: runs/bench) and prints the table.
@@ -147,6 +149,34 @@ def time_direct(pairs: list[tuple[Path, Path]], *, align: bool = False) -> float
     return elapsed
 
 
+def metric_costs(pairs: list[tuple[Path, Path]]) -> dict[str, float]:
+    """CPU seconds per second of audio for each available metric, one thread, model loading excluded."""
+    import torch
+
+    from bench.audio import SAMPLE_RATE, read_wav, resample
+    from metrics import METRICS
+
+    torch.set_num_threads(1)
+    limit = threadpool_limits(1)
+    signals = [(read_wav(r)[0], read_wav(d)[0]) for r, d in pairs]
+    seconds = sum(len(r) for r, _ in signals) / SAMPLE_RATE
+    out = {}
+    for name in METRICS.names():
+        cls = METRICS.get(name)
+        if cls.unavailable_reason():
+            continue
+        metric, rate = cls(), cls.spec.sample_rate
+        at_rate = [(resample(r, SAMPLE_RATE, rate), resample(d, SAMPLE_RATE, rate)) for r, d in signals]
+        metric.compute(reference=at_rate[0][0] if cls.spec.needs_reference else None, degraded=at_rate[0][1] * 0.9,
+                       sample_rate=rate)  # warm-up: model loading and JIT compilation are not per-second costs
+        c0 = time.process_time()
+        for r, d in at_rate:
+            metric.compute(reference=r if cls.spec.needs_reference else None, degraded=d, sample_rate=rate)
+        out[name] = (time.process_time() - c0) / seconds
+    limit.restore_original_limits()
+    return out
+
+
 def time_stage(base: Path, work: Path, workers: int, executor: str = "local") -> float:
     """A whole ``bench run`` whose references and outputs exist: the metric stage plus fixed costs."""
     from bench.runner import run
@@ -271,6 +301,11 @@ def table(r: dict[str, Any]) -> str:
         rows.append(("`--executor ray` vs local, 2 CPUs", r.get("ray_skipped", "not available"), "-"))
     for name, entry in r["neural_rtf"].items():
         rows.append((f"{name} real-time factor on CPU", _rtf_cell(entry), "-"))
+    costs = r.get("metric_cpu_s_per_audio_s", {})
+    if costs:
+        rows.append(("metric CPU cost per second of audio (1 thread; opus outputs of the demo corpus)",
+                     ", ".join(f"{m} {v * 1000:.0f} ms" for m, v in sorted(costs.items(), key=lambda kv: kv[1])),
+                     "-"))
     if "listen_load" in r:
         what = (f"listening server, {LISTEN_PARTICIPANTS} simultaneous participants on loopback (each: "
                 "session, level, training, plan, 4 MUSHRA trials, questionnaire)")
@@ -325,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         r["ray_s"], _ = best_of(args.repeat, lambda: time_stage(base, work, 2, executor="ray"))
         r["ray_vs_local"] = r["local_2_s"] / r["ray_s"]
         r["ray_vs_local_steady"] = r["local_2_s"] / max(1e-9, r["ray_s"] - r["ray_startup_s"])
+    print("metric costs per second of audio ...", file=sys.stderr)
+    r["metric_cpu_s_per_audio_s"] = metric_costs([p for p in pairs if "/opus/" in str(p[1])][:10])
     print("neural systems' real-time factors ...", file=sys.stderr)
     r["neural_rtf"] = neural_rtf()
     print(f"listening server with {LISTEN_PARTICIPANTS} participants ...", file=sys.stderr)

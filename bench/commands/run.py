@@ -40,7 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--systems", required=True, help="comma-separated systems, or 'all'")
     p.add_argument("--data", required=True, help="demo | vctk:PATH | folder:PATH | manifest:FILE.csv")
     p.add_argument("--out", required=True, type=Path, help="run folder (created; rerun to resume)")
-    p.add_argument("--metrics", default="all", help="comma-separated metrics (default: all; see `bench metrics`)")
+    p.add_argument("--metrics", default="default",
+                   help="comma-separated metrics or groups (dnsmos); 'default' = every available metric except "
+                        "the slow ones `bench metrics` marks; 'all' = every available metric")
     p.add_argument("--limit", type=int, help="only the first N utterances (sorted by id)")
     p.add_argument("--workers", type=int, default=None, help="metric worker processes (default: all cores)")
     p.add_argument("--executor", default="local", help="local (process pool, default) or ray")
