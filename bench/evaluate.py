@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from bench.audio import SAMPLE_RATE, estimate_lag, read_wav, resample, shift
+from bench.isolation import CrashOutcome, WorkerCrash
 from bench.stats import NOT_APPLICABLE
 from bench.store import Row
 from metrics import METRICS, Metric, MetricError
@@ -29,6 +30,7 @@ class PairJob:
         bits: bits the system spent (None: not a codec); duration: reference seconds.
         want_bitrate, want_lag: whether those rows are still missing.
         align: compensate the residual lag; max_lag_ms: search window.
+        crashed: why a worker died on the job this one was split from ("" for an original job).
     """
 
     utterance: str
@@ -43,6 +45,7 @@ class PairJob:
     want_lag: bool
     align: bool
     max_lag_ms: float
+    crashed: str = ""
 
 
 _METRIC_CACHE: dict[str, Metric] = {}
@@ -61,12 +64,7 @@ def evaluate_pair(job: PairJob) -> list[Row]:
     def row(metric: str, value: float, error: str = "") -> Row:
         return Row(job.utterance, job.speaker, job.system, metric, value, error)
 
-    rows: list[Row] = []
-    if job.want_bitrate:
-        if job.bits is None:
-            rows.append(row("bitrate_kbps", math.nan, f"{NOT_APPLICABLE}: {job.system} spends no bits"))
-        else:
-            rows.append(row("bitrate_kbps", job.bits / job.duration / 1000.0))
+    rows = _bitrate_rows(job)
     try:
         ref, sr_r = read_wav(job.reference_path)
         deg, sr_d = read_wav(job.degraded_path)
@@ -99,3 +97,31 @@ def evaluate_pair(job: PairJob) -> list[Row]:
             tb = traceback.format_exc(limit=2).strip().splitlines()[-1]
             rows.append(row(name, math.nan, f"{name}: {exc.__class__.__name__}: {exc} ({tb})"))
     return rows
+
+
+def _bitrate_rows(job: PairJob) -> list[Row]:
+    if not job.want_bitrate:
+        return []
+    if job.bits is None:
+        return [Row(job.utterance, job.speaker, job.system, "bitrate_kbps", math.nan,
+                    f"{NOT_APPLICABLE}: {job.system} spends no bits")]
+    return [Row(job.utterance, job.speaker, job.system, "bitrate_kbps", job.bits / job.duration / 1000.0)]
+
+
+def after_crash(job: PairJob, crash: WorkerCrash) -> CrashOutcome:
+    """A worker died scoring ``job``: split it into one job per row, or give the single row NaN with the reason.
+
+    So a metric that crashes its process costs exactly its own row; the others are computed again
+    in fresh workers.
+    """
+    parts = [*job.metrics, *(["lag_samples"] if job.want_lag else [])]
+    reason = f"worker process {crash.reason} while scoring {job.degraded_path}"
+    if len(parts) > 1:
+        split = [replace(job, metrics=(m,), want_lag=False, want_bitrate=job.want_bitrate and i == 0, crashed=reason)
+                 for i, m in enumerate(job.metrics)]
+        if job.want_lag:
+            split.append(replace(job, metrics=(), want_lag=True, want_bitrate=False, crashed=reason))
+        return CrashOutcome(retry=split)
+    rows = _bitrate_rows(job) + [Row(job.utterance, job.speaker, job.system, p, math.nan, f"{p}: {reason}")
+                                 for p in parts]
+    return CrashOutcome(result=rows)

@@ -37,12 +37,14 @@ from bench.audio import (
 )
 from bench.corpora import CorpusOptions, Utterance, open_corpus
 from bench.errors import InputError, UsageError
-from bench.evaluate import PairJob, evaluate_pair
+from bench.evaluate import PairJob, after_crash, evaluate_pair
 from bench.executors import EXECUTORS, Executor
+from bench.isolation import CrashOutcome, WorkerCrash
 from bench.progress import Progress
 from bench.provenance import git_revision, machine, versions
 from bench.registry import RegistryError
 from bench.rundir import FORMAT_VERSION, RunDir, system_dir
+from bench.runlock import RunLock
 from bench.shards import Shard
 from bench.stats import NOT_APPLICABLE, summarize
 from bench.store import ResultStore, Row
@@ -97,7 +99,9 @@ class RunOutcome:
 
 
 def _resolve_metrics(names: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Expand ``all``; explicit unknown or unavailable metrics are usage errors."""
+    """Expand ``all``; explicit unknown or unavailable metrics are usage errors, and so is no metric at all."""
+    if not names:
+        raise UsageError("--metrics is empty: name metrics (see `bench metrics`) or 'all'")
     out, skipped = [], []
     for name in names:
         if name == "all":
@@ -150,7 +154,7 @@ def _check_compatible(rd: RunDir, cfg: RunConfig) -> dict[str, Any] | None:
 
 def _prepare_reference(rd: RunDir, utt: Utterance, downmix: bool) -> dict[str, Any]:
     """Validate and store one reference (once). Returns its sidecar: info, or {"error": ...}."""
-    sidecar = rd.reference_wav(utt.id).with_suffix(".json")
+    sidecar = rd.reference_sidecar(utt.id)
     if sidecar.exists():
         return json.loads(sidecar.read_text())
     try:
@@ -200,9 +204,21 @@ def _store_batch(rd: RunDir, name: str, batch: SystemBatch, result: BatchResult,
 
 
 def run(cfg: RunConfig) -> RunOutcome:
-    """Execute a run (or resume it). Raises UsageError for bad arguments."""
-    t_start = time.monotonic()
+    """Execute a run (or resume it) holding the run folder's lock. Raises UsageError for bad arguments."""
+    _executor_class(cfg)  # an unknown --executor is refused before any work
     rd = RunDir(cfg.out)
+    made = rd.create()
+    try:
+        with RunLock(rd.root, quiet=cfg.quiet):
+            return _run(cfg, rd)
+    except BaseException:
+        if made:
+            rd.remove_if_unused()
+        raise
+
+
+def _run(cfg: RunConfig, rd: RunDir) -> RunOutcome:
+    t_start = time.monotonic()
     if cfg.system_options.device.startswith("cuda"):
         import torch
 
@@ -210,16 +226,18 @@ def run(cfg: RunConfig) -> RunOutcome:
             raise UsageError("--device cuda: no CUDA device is available to torch here")
     corpus = open_corpus(cfg.data, cfg.corpus)
     utts = corpus.utterances()
+    for path, reason in corpus.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
     if cfg.limit is not None:
         utts = utts[: cfg.limit]
     if cfg.shard is not None:
         utts = cfg.shard.select(utts)
     if not utts:
         raise UsageError(f"--data {cfg.data}: no utterances selected")
+    rd.protect(u.path for u in utts)
     metric_names, skipped_metrics = _resolve_metrics(cfg.metrics)
     systems, skipped_systems = _build_systems(cfg.systems, cfg.system_options)
     old = _check_compatible(rd, cfg)
-    rd.root.mkdir(parents=True, exist_ok=True)
     for name, reason in skipped_metrics + skipped_systems:
         print(f"skipped {name}: {reason}", file=sys.stderr)
 
@@ -241,6 +259,8 @@ def run(cfg: RunConfig) -> RunOutcome:
         raise
 
     store = ResultStore(rd.results_jsonl)
+    for note in store.notes:
+        print(f"warning: {note}", file=sys.stderr)
     wanted = (*metric_names, *EXTRA_ROWS)
     jobs: list[PairJob] = []
     for system in systems:
@@ -262,20 +282,33 @@ def run(cfg: RunConfig) -> RunOutcome:
                                 cfg.align, cfg.max_lag_ms))
     try:
         with Progress(len(jobs), "metrics", quiet=cfg.quiet) as prog:
-            for _, rows in executor.map_unordered(evaluate_pair, jobs):
+
+            def on_crash(job: PairJob, crash: WorkerCrash) -> CrashOutcome:
+                print(f"warning: a metric worker {crash.reason} while scoring {job.degraded_path} "
+                      f"({', '.join(job.metrics) or 'lag'}); started a fresh one", file=sys.stderr)
+                if not job.crashed:
+                    prog.update()
+                return after_crash(job, crash)
+
+            for job, rows in executor.map_unordered(evaluate_pair, jobs, on_crash):
                 store.add(rows)
-                prog.update()
+                if not job.crashed:
+                    prog.update()
     finally:
         executor.close()
         store.close()
     return finalize(rd, cfg, systems, metric_names, utts, refs, created, old, skipped_systems, t_start)
 
 
-def _make_executor(cfg: RunConfig) -> Executor:
+def _executor_class(cfg: RunConfig) -> type[Executor]:
     try:
-        return EXECUTORS.get(cfg.executor)(workers=cfg.workers, address=cfg.executor_address)
+        return EXECUTORS.get(cfg.executor)
     except RegistryError as exc:
         raise UsageError(f"--executor: {exc}") from None
+
+
+def _make_executor(cfg: RunConfig) -> Executor:
+    return _executor_class(cfg)(workers=cfg.workers, address=cfg.executor_address)
 
 
 def finalize(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: list[str], utts: list[Utterance],
