@@ -58,6 +58,13 @@ def get_metric(name: str) -> Metric:
     return _METRIC_CACHE[name]
 
 
+def _rate_of(name: str) -> int:
+    try:
+        return METRICS.get(name).spec.sample_rate
+    except Exception:  # noqa: BLE001 - reported when the metric is computed
+        return 0
+
+
 def evaluate_pair(job: PairJob) -> list[Row]:
     """Score one pair; every failure becomes a NaN row with its reason, never an exception."""
 
@@ -80,11 +87,12 @@ def evaluate_pair(job: PairJob) -> list[Row]:
     if job.align:
         deg = shift(deg, lag)
     by_rate: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    for name in job.metrics:
+    for name in sorted(job.metrics, key=_rate_of):  # one rate at a time: one resampled copy held, not four
         try:
             metric = get_metric(name)
             rate = metric.spec.sample_rate
             if rate not in by_rate:
+                by_rate.clear()
                 by_rate[rate] = (resample(ref, SAMPLE_RATE, rate), resample(deg, SAMPLE_RATE, rate))
             r, d = by_rate[rate]
             value = metric.compute(reference=r, degraded=d, sample_rate=rate)

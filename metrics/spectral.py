@@ -8,7 +8,7 @@ import numpy as np
 from scipy.fft import dct
 
 from metrics.base import Metric, MetricError, MetricSpec
-from metrics.dsp import mel_filterbank, stft
+from metrics.dsp import mel_filterbank, stft_blocks
 
 EPS = 1e-10
 
@@ -21,12 +21,15 @@ class LogSpectralDistance(Metric):
     n_fft, hop = 2048, 512
 
     def compute(self, *, reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float:
-        pr = np.abs(stft(reference.astype(np.float64), self.n_fft, self.hop)) ** 2
-        pd = np.abs(stft(degraded.astype(np.float64), self.n_fft, self.hop)) ** 2
-        if not np.any(pr):
+        per_frame, silent = [], True
+        for r, d in zip(stft_blocks(reference, self.n_fft, self.hop), stft_blocks(degraded, self.n_fft, self.hop)):
+            pr, pd = np.abs(r) ** 2, np.abs(d) ** 2
+            silent = silent and not np.any(pr)
+            diff = np.log10(pr + EPS) - np.log10(pd + EPS)
+            per_frame.append(np.sqrt(np.mean(diff**2, axis=0)))
+        if silent:
             raise MetricError("reference is silent: LSD undefined")
-        diff = np.log10(pr + EPS) - np.log10(pd + EPS)
-        return float(np.mean(np.sqrt(np.mean(diff**2, axis=0))))
+        return float(np.mean(np.concatenate(per_frame)))
 
     def settings(self) -> dict[str, Any]:
         return {"n_fft": self.n_fft, "hop": self.hop, "log": "log10 power", "eps": EPS}
@@ -46,9 +49,12 @@ class MelDistance(Metric):
         dists = []
         for n_fft, hop in self.resolutions:
             fb = mel_filterbank(sample_rate, n_fft, self.n_mels)
-            mr = fb @ np.abs(stft(reference.astype(np.float64), n_fft, hop))
-            md = fb @ np.abs(stft(degraded.astype(np.float64), n_fft, hop))
-            dists.append(np.mean(np.abs(np.log10(mr + 1e-5) - np.log10(md + 1e-5))))
+            per_frame = []  # sum over mel bands of |log mel difference|, per frame
+            for r, d in zip(stft_blocks(reference, n_fft, hop), stft_blocks(degraded, n_fft, hop)):
+                mr, md = fb @ np.abs(r), fb @ np.abs(d)
+                per_frame.append(np.sum(np.abs(np.log10(mr + 1e-5) - np.log10(md + 1e-5)), axis=0))
+            frames = np.concatenate(per_frame)
+            dists.append(np.sum(frames) / (self.n_mels * len(frames)))
         return float(np.mean(dists))
 
     def settings(self) -> dict[str, Any]:
@@ -66,8 +72,10 @@ class MelCepstralDistortion(Metric):
 
     def compute(self, *, reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float:
         fb = mel_filterbank(sample_rate, self.n_fft, self.n_mels)
-        pr = fb @ (np.abs(stft(reference.astype(np.float64), self.n_fft, self.hop)) ** 2)
-        pd = fb @ (np.abs(stft(degraded.astype(np.float64), self.n_fft, self.hop)) ** 2)
+        # mel power [n_mels, N]: 80 values per hop, small next to the signal; the STFT goes block by block
+        blocks = zip(stft_blocks(reference, self.n_fft, self.hop), stft_blocks(degraded, self.n_fft, self.hop))
+        pr, pd = (np.concatenate(p, axis=1) for p in zip(*((fb @ (np.abs(r) ** 2), fb @ (np.abs(d) ** 2))
+                                                          for r, d in blocks)))
         energy = pr.sum(axis=0)
         if not np.any(energy > 0):
             raise MetricError("reference is silent: MCD undefined")

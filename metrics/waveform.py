@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from metrics.base import Metric, MetricError, MetricSpec
-from metrics.dsp import stft
+from metrics.dsp import stft_blocks
 
 #: identical signals have infinite SI-SDR/SNR; values are capped here (documented in the spec)
 DB_CAP = 100.0
@@ -72,17 +72,21 @@ class PhaseDistance(Metric):
     n_fft, hop, range_db, floor_db = 1024, 256, 40.0, 60.0
 
     def compute(self, *, reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float:
-        R = stft(reference.astype(np.float64), self.n_fft, self.hop)
-        D = stft(degraded.astype(np.float64), self.n_fft, self.hop)
-        mag = np.abs(R)
-        frame_max = mag.max(axis=0)
-        if not np.any(frame_max > 0):
+        # per frame: its maximum, and the weighted sums over its bins; the loud-frame test needs the
+        # loudest frame of the whole signal, so it is applied after the block-by-block pass
+        frame_max, num, den = [], [], []
+        for R, D in zip(stft_blocks(reference, self.n_fft, self.hop), stft_blocks(degraded, self.n_fft, self.hop)):
+            mag = np.abs(R)
+            fmax = mag.max(axis=0)
+            w = mag * ((mag >= fmax[None, :] * 10 ** (-self.range_db / 20)) & (mag > 0))
+            frame_max.append(fmax)
+            num.append(np.sum(w * np.abs(np.angle(D * np.conj(R))), axis=0))
+            den.append(np.sum(w, axis=0))
+        fmax_all = np.concatenate(frame_max)
+        if not np.any(fmax_all > 0):
             raise MetricError("reference is silent: phase distance undefined")
-        loud = frame_max >= frame_max.max() * 10 ** (-self.floor_db / 20)
-        mask = (mag >= frame_max[None, :] * 10 ** (-self.range_db / 20)) & loud[None, :] & (mag > 0)
-        diff = np.abs(np.angle(D * np.conj(R)))
-        w = mag * mask
-        return float((w * diff).sum() / w.sum())
+        loud = fmax_all >= fmax_all.max() * 10 ** (-self.floor_db / 20)
+        return float(np.concatenate(num)[loud].sum() / np.concatenate(den)[loud].sum())
 
     def settings(self) -> dict[str, Any]:
         return {"n_fft": self.n_fft, "hop": self.hop, "range_db": self.range_db, "frame_floor_db": self.floor_db}

@@ -8,7 +8,9 @@ Measures, on the demo corpus with opus and both anchors (30 pairs; pesq_wb, stoi
 2. all cores against 1 worker (target: at least 1.7x on 2 cores);
 3. ``--executor ray`` against the local pool on 2 CPUs (with and without Ray's start-up);
 4. each neural system's real-time factor on CPU, through ``scripts/bench_audiodec_rtf.py`` and
-   ``scripts/bench_spf.py`` when they exist.
+   ``scripts/bench_spf.py`` when they exist;
+5. the peak memory of a metric worker on a 10-minute file with every metric (``scripts/bench_memory.py``;
+   target: under 2 GB).
 
 Each stage timing is the best of ``--repeat`` runs (the machine may be shared). Writes
 ``OUT/benchmark.json`` and ``OUT/README_table.md`` (default OUT: runs/bench) and prints the table.
@@ -203,6 +205,24 @@ def neural_rtf() -> dict[str, Any]:
     return out
 
 
+def long_file_memory(minutes: float) -> dict[str, Any]:
+    """Peak memory per metric worker on one long file (scripts/bench_memory.py prints it as its last line)."""
+    r = subprocess.run([sys.executable, str(REPO / "scripts" / "bench_memory.py"), "--minutes", str(minutes)],
+                       capture_output=True, text=True, cwd=REPO, timeout=7200, check=False)
+    try:
+        return json.loads(r.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        return {"status": f"failed (exit {r.returncode})", "reason": r.stderr.strip()[-300:]}
+
+
+def _memory_cell(m: dict[str, Any]) -> str:
+    if "worker_peak_mb" not in m:
+        return f"{m.get('status', 'not measured')}: {m.get('reason', '')}"
+    refused = sorted(k for k, v in m["results"].items() if "too long" in str(v))
+    return (f"{m['worker_peak_mb']} MB per worker (main process {m['main_peak_mb']} MB); "
+            f"{', '.join(refused)} refused (too long), the rest scored")
+
+
 def _rtf_cell(entry: dict[str, Any]) -> str:
     if entry["status"] != "ok":
         return entry["status"]
@@ -238,6 +258,9 @@ def table(r: dict[str, Any]) -> str:
         rows.append(("`--executor ray` vs local, 2 CPUs", r.get("ray_skipped", "not available"), "-"))
     for name, entry in r["neural_rtf"].items():
         rows.append((f"{name} real-time factor on CPU", _rtf_cell(entry), "-"))
+    if "long_file_memory" in r:
+        rows.append((f"peak memory, {r['long_file_memory'].get('minutes', 10):g}-minute file, every metric",
+                     _memory_cell(r["long_file_memory"]), "< 2 GB per worker"))
     load = max(r["load_average_before"], r["load_average_after"])
     note = (f"\n\nMeasured on {cores} cores with a 1-minute load average up to {load:.1f}"
             + (" (the machine was shared: wall-clock ratios understate what idle cores give)." if load > cores
@@ -250,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=REPO / "runs" / "bench", help="where to write (default runs/bench)")
     p.add_argument("--repeat", type=int, default=2, help="take the best of N timings (default 2)")
     p.add_argument("--no-ray", action="store_true", help="skip the Ray comparison")
+    p.add_argument("--memory-minutes", type=float, default=10.0,
+                   help="length of the long file for the peak-memory measurement (default 10; 0 skips it)")
     p.add_argument("--copies", type=int, default=4,
                    help="list each demo file N times (default 4: 120 pairs), so fixed costs weigh as on a real corpus")
     args = p.parse_args(argv)
@@ -290,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
         r["ray_vs_local_steady"] = r["local_2_s"] / max(1e-9, r["ray_s"] - r["ray_startup_s"])
     print("neural systems' real-time factors ...", file=sys.stderr)
     r["neural_rtf"] = neural_rtf()
+    if args.memory_minutes > 0:
+        print(f"peak memory on a {args.memory_minutes:g}-minute file ...", file=sys.stderr)
+        r["long_file_memory"] = long_file_memory(args.memory_minutes)
     r["load_average_after"] = os.getloadavg()[0]
     shutil.rmtree(work, ignore_errors=True)
     (args.out / "benchmark.json").write_text(json.dumps(r, indent=1))
