@@ -7,7 +7,6 @@ from functools import lru_cache
 
 import numpy as np
 
-
 #: STFT frames per block: long inputs are transformed block by block, so memory does not grow with length
 BLOCK_FRAMES = 1024
 
