@@ -36,14 +36,12 @@ class RunLock:
 
     Args:
         root: the run folder (must exist).
-        quiet: do not mention a stale lock that was taken over.
     Raises:
         RunFolderBusy: another live process holds the lock (the message says which).
     """
 
-    def __init__(self, root: Path, quiet: bool = False) -> None:
+    def __init__(self, root: Path) -> None:
         self.path = Path(root) / LOCK_NAME
-        self.quiet = quiet
         self._fh: IO[str] | None = None
 
     def acquire(self) -> None:
@@ -61,8 +59,8 @@ class RunLock:
                                 "wait for it to finish or use another --out") from None
         fh.seek(0)
         previous = _read(fh.read())
-        if previous and not self.quiet:
-            print(f"note: {self.path.parent} was left locked by a run that is gone ({_describe(previous)}); "
+        if previous:
+            print(f"warning: {self.path.parent} was left locked by a run that is gone ({_describe(previous)}); "
                   "taking over", file=sys.stderr)
         fh.seek(0)
         fh.truncate()

@@ -209,7 +209,7 @@ def run(cfg: RunConfig) -> RunOutcome:
     rd = RunDir(cfg.out)
     made = rd.create()
     try:
-        with RunLock(rd.root, quiet=cfg.quiet):
+        with RunLock(rd.root):
             return _run(cfg, rd)
     except BaseException:
         if made:
@@ -237,6 +237,12 @@ def _run(cfg: RunConfig, rd: RunDir) -> RunOutcome:
     rd.protect(u.path for u in utts)
     metric_names, skipped_metrics = _resolve_metrics(cfg.metrics)
     systems, skipped_systems = _build_systems(cfg.systems, cfg.system_options)
+    for u in utts:  # every file the run will write is checked before the first one is written
+        rd.reference_sidecar(u.id)
+        rd.reference_wav(u.id)
+        for system in systems:
+            rd.audio_wav(system.name, u.id)
+            rd.audio_sidecar(system.name, u.id)
     old = _check_compatible(rd, cfg)
     for name, reason in skipped_metrics + skipped_systems:
         print(f"skipped {name}: {reason}", file=sys.stderr)
