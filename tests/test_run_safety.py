@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import REPO, read_rows
 
 from bench.cli import main
 from bench.corpora import DEMO_DIR, CorpusOptions, open_corpus
-from conftest import REPO, read_rows
 
 DEMO_F1 = DEMO_DIR / "demo_f_001.flac"
 
