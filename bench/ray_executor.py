@@ -102,7 +102,7 @@ class RayExecutor(Executor):
                 try:
                     result = ray.get(ref)
                 except ray.exceptions.WorkerCrashedError as exc:
-                    crash = WorkerCrash(f"Ray worker died ({str(exc).splitlines()[0][:200]})")
+                    crash = WorkerCrash(f"died (Ray: {str(exc).splitlines()[0][:200]})")
                     if on_crash is None:
                         raise crash from None
                     outcome = on_crash(job, crash)

@@ -3,6 +3,7 @@ workers never outlive a killed ``bench run``."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import signal
@@ -65,12 +66,19 @@ def _demo_samples(uid: str) -> int:
     return sf.info(str(DEMO_DIR / f"{uid}.flac")).frames  # demo files are 48 kHz, like the references
 
 
-@pytest.mark.parametrize(("how", "workers", "signame"), [("abort", "1", "SIGABRT"), ("segv", "2", "SIGSEGV")])
-def test_a_metric_that_kills_its_process_costs_one_row(tmp_path, how, workers, signame):
+@pytest.mark.parametrize(("how", "workers", "executor", "signame"), [
+    ("abort", "1", "local", "SIGABRT"),
+    ("segv", "2", "local", "SIGSEGV"),
+    ("segv", "2", "ray", "died (Ray"),
+])
+def test_a_metric_that_kills_its_process_costs_one_row(tmp_path, how, workers, executor, signame):
+    if executor == "ray" and importlib.util.find_spec("ray") is None:
+        pytest.skip("ray is not installed (pip install 'codec-bench[ray]')")
     env = _plugin_env(tmp_path, CRASHY_SAMPLES=str(_demo_samples("demo_f_002")), CRASHY_HOW=how)
     out = tmp_path / "run"
     r = subprocess.run(bench_cmd("run", "--systems", "natural", "--data", "demo", "--limit", "3", "--metrics",
-                                 "crashy,si_sdr", "--out", str(out), "--no-report", "--workers", workers),
+                                 "crashy,si_sdr", "--out", str(out), "--no-report", "--workers", workers,
+                                 "--executor", executor),
                        capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False)
     assert r.returncode == 0, r.stderr
     rows = {(x["utterance"], x["metric"]): x for x in read_rows(out / "results.csv")}
