@@ -167,6 +167,11 @@ class IsolatedPool:
                 return True, job
             return False, None
 
+        for w in [w for w in self._workers if w.busy]:  # left busy by an abandoned earlier call: stale
+            self._workers.remove(w)
+            w.busy = False
+            w.process.kill()
+            w.stop()
         while len(self._workers) < self.n:
             self._spawn()
         idle = [w for w in self._workers if not w.busy]

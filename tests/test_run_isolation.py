@@ -174,3 +174,34 @@ def test_workers_die_with_a_killed_run(tmp_path):
         for w in workers:  # only the processes this test started
             if _alive(w):
                 os.kill(w, signal.SIGKILL)
+
+
+def _square_or_die(x: int) -> int:
+    if x == 3:
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if x == 4:
+        raise ValueError("four")
+    return x * x
+
+
+def test_isolated_pool_replaces_a_dead_worker_and_reports_the_job():
+    from bench.isolation import CrashOutcome, IsolatedPool, WorkerCrash
+
+    crashes = []
+
+    def on_crash(job, crash):
+        crashes.append((job, crash.reason))
+        return CrashOutcome(result=-1, retry=[10] if job == 3 else [])
+
+    pool = IsolatedPool(2)
+    try:
+        got = dict(pool.map_unordered(_square_or_die, [0, 1, 2, 3, 5, 6], on_crash))
+        assert got == {0: 0, 1: 1, 2: 4, 3: -1, 5: 25, 6: 36, 10: 100}  # the retry ran too
+        assert crashes == [(3, "killed by SIGSEGV")]
+        with pytest.raises(ValueError, match="four"):  # an exception in the job is the caller's
+            list(pool.map_unordered(_square_or_die, [4, 5]))
+        with pytest.raises(WorkerCrash, match="SIGSEGV"):  # without on_crash a crash is raised
+            list(pool.map_unordered(_square_or_die, [3]))
+        assert dict(pool.map_unordered(_square_or_die, [7])) == {7: 49}  # and the pool still works
+    finally:
+        pool.close()
