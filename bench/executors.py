@@ -115,12 +115,17 @@ class LocalExecutor(Executor):
     def __init__(self, workers: int | None = None, address: str | None = None) -> None:
         super().__init__(workers, address)
         self._pool: IsolatedPool | None = None
+        self._start_pool()  # now, before the system stage: the workers fork from a small process
+
+    def _start_pool(self) -> IsolatedPool:
+        if self._pool is None:
+            self._pool = IsolatedPool(self.workers, initializer=_init_worker)
+            self._pool.start()
+        return self._pool
 
     def map_unordered(self, fn: Callable[[J], R], jobs: Iterable[J],
                       on_crash: OnCrash | None = None) -> Iterator[tuple[J, R]]:
-        if self._pool is None:
-            self._pool = IsolatedPool(self.workers, initializer=_init_worker)
-        yield from self._pool.map_unordered(fn, jobs, on_crash)
+        yield from self._start_pool().map_unordered(fn, jobs, on_crash)
 
     def close(self) -> None:
         if self._pool is not None:

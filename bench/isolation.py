@@ -144,6 +144,11 @@ class IsolatedPool:
         self._workers: list[_Worker] = []
         self.crashes = 0
 
+    def start(self) -> None:
+        """Start the workers now (otherwise they start with the first job)."""
+        while len(self._workers) < self.n:
+            self._spawn()
+
     def _spawn(self) -> _Worker:
         w = _Worker(self._ctx, self.initializer)
         self._workers.append(w)
@@ -172,8 +177,7 @@ class IsolatedPool:
             w.busy = False
             w.process.kill()
             w.stop()
-        while len(self._workers) < self.n:
-            self._spawn()
+        self.start()
         idle = [w for w in self._workers if not w.busy]
         while True:
             while idle:
