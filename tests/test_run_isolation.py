@@ -84,7 +84,8 @@ def test_a_metric_that_kills_its_process_costs_one_row(tmp_path, how, workers, e
     assert r.returncode == 0, r.stderr
     rows = {(x["utterance"], x["metric"]): x for x in read_rows(out / "results.csv")}
     utts = ["demo_f_001", "demo_f_002", "demo_f_003"]
-    assert set(rows) == {(u, m) for u in utts for m in ("crashy", "si_sdr", "bitrate_kbps", "lag_samples")}
+    assert set(rows) == {(u, m) for u in utts
+                         for m in ("crashy", "si_sdr", "si_sdr_raw", "bitrate_kbps", "lag_samples")}
     bad = rows[("demo_f_002", "crashy")]
     assert math.isnan(float(bad["value"]))
     assert signame in bad["error"] and "audio/natural/demo_f_002.wav" in bad["error"]

@@ -104,7 +104,7 @@ def test_a_second_run_on_the_same_folder_is_refused_and_a_stale_lock_taken_over(
     assert json.loads((out / ".lock").read_text())["pid"] != os.getpid()
     assert _quick_run("demo", out, "--limit", "1") == 0
     assert "taking over" in capsys.readouterr().err
-    assert len(read_rows(out / "results.csv")) == 3  # si_sdr, bitrate_kbps, lag_samples
+    assert len(read_rows(out / "results.csv")) == 4  # si_sdr, si_sdr_raw, bitrate_kbps, lag_samples
 
 
 @pytest.mark.parametrize(("extra", "message"), [
@@ -169,7 +169,7 @@ def test_corrupt_lines_in_the_results_log_are_counted_and_kept(tmp_path, capsys)
     assert _quick_run("demo", out, "--limit", "2") == 0
     log = out / "results.jsonl"
     lines = log.read_text().splitlines(keepends=True)
-    assert len(lines) == 6
+    assert len(lines) == 8  # 2 utterances x (si_sdr, si_sdr_raw, bitrate_kbps, lag_samples)
     lines[2] = '{"utterance": "demo_f_0\n'  # a damaged line in the middle
     log.write_text("".join(lines))
     before = {(r["utterance"], r["metric"]): r["value"] for r in read_rows(out / "results.csv")}

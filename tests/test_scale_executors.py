@@ -97,7 +97,7 @@ def test_ray_without_address_always_starts_a_private_instance(tmp_path, leftover
                                      "--out", str(tmp_path / "run")),
                            capture_output=True, text=True, env=env, cwd=REPO, timeout=600, check=False)
         assert r.returncode == 0, r.stderr
-        assert len(read_rows(tmp_path / "run" / "results.csv")) == 3
+        assert len(read_rows(tmp_path / "run" / "results.csv")) == 4  # si_sdr, si_sdr_raw, bitrate_kbps, lag_samples
         assert any(p.name.startswith("session_") for p in (ray_tmp / "ray").iterdir())  # a new instance's session
     finally:
         shutil.rmtree(ray_tmp, ignore_errors=True)
