@@ -15,10 +15,14 @@ setup: sysdeps $(STAMP)
 sysdeps:
 	@bash scripts/setup_system.sh
 
-$(STAMP): pyproject.toml
+# The last step installs the official EnCodec/DAC packages for the equality tests without their
+# dependencies, into a folder of their own that only those tests put on sys.path (the DAC wheel also
+# installs a top-level `tests` package, which would shadow ours); see tests/reference_packages.txt.
+$(STAMP): pyproject.toml tests/reference_packages.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --no-deps --upgrade --target $(VENV)/reference-packages -r tests/reference_packages.txt
 	@touch $(STAMP)
 
 demo: setup

@@ -8,7 +8,7 @@ Measures, on the demo corpus with opus and both anchors (30 pairs; pesq_wb, stoi
 2. all cores against 1 worker (target: at least 1.7x on 2 cores);
 3. ``--executor ray`` against the local pool on 2 CPUs (with and without Ray's start-up);
 4. each neural system's real-time factor on CPU, through ``scripts/bench_audiodec_rtf.py`` and
-   ``scripts/bench_spf.py`` when they exist;
+   ``scripts/bench_spf.py`` and ``scripts/bench_released_rtf.py`` (EnCodec, DAC) when they exist;
 5. the listening-test server's response times with 100 simultaneous participants on loopback, through
    ``scripts/bench_listen_load.py`` (target: 95th percentile under 1 s);
 6. the peak memory of a metric worker on a 10-minute file with every metric (``scripts/bench_memory.py``;
@@ -42,7 +42,8 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parents[1]
 SYSTEMS = ["opus", "anchor35", "anchor70"]
 METRICS = ["pesq_wb", "stoi", "si_sdr"]
-RTF_SCRIPTS = {"audiodec": "scripts/bench_audiodec_rtf.py", "spf": "scripts/bench_spf.py"}
+RTF_SCRIPTS = {"audiodec": "scripts/bench_audiodec_rtf.py", "spf": "scripts/bench_spf.py",
+               "encodec_dac": "scripts/bench_released_rtf.py"}
 LISTEN_LOAD_SCRIPT = "scripts/bench_listen_load.py"
 LISTEN_PARTICIPANTS = 100
 

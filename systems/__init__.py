@@ -31,6 +31,11 @@ SYSTEMS.register("files", "systems.files:FilesSystem")
 SYSTEMS.register("symad", "systems.audiodec.system:SymAD")
 SYSTEMS.register("audiodec_stage1", "systems.audiodec.system:AudioDecStage1")
 SYSTEMS.register("audiodec", "systems.audiodec.system:AudioDec")
+SYSTEMS.register("encodec", "systems.encodec.system:Encodec24k")
+SYSTEMS.register("encodec_48k", "systems.encodec.system:Encodec48k")
+SYSTEMS.register("dac_44k", "systems.dac.system:DAC44k")
+SYSTEMS.register("dac_24k", "systems.dac.system:DAC24k")
+SYSTEMS.register("dac_16k", "systems.dac.system:DAC16k")
 POSTFILTERS.register("spf", "systems.spf.postfilter:ScorePostFilter")
 
 #: Registered compositions: name -> spec. Their results carry the composed name.

@@ -68,9 +68,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("system settings")
     g.add_argument("--opus-bitrate", type=int, default=24000, help="Opus target bitrate in bit/s (default 24000)")
     g.add_argument("--opus-application", default="audio", choices=["audio", "voip", "lowdelay"])
-    g.add_argument("--weights", type=Path, help="unzipped official AudioDec exp/ folder (default: demo weights)")
+    g.add_argument("--weights", type=Path, help="folder of official weights: the unzipped AudioDec exp/ (default: demo weights), "
+                        "EnCodec's *.th and DAC's weights*.pth files (also looked for in DIR/encodec, DIR/dac)")
     g.add_argument("--checkpoint", type=_checkpoint, action="append", default=[], metavar="NAME=PATH",
-                   help="checkpoint for one system or part (repeatable), e.g. symad=..., spf=...")
+                   help="checkpoint for one system or part (repeatable), e.g. symad=..., spf=..., encodec=..., "
+                        "dac_44k=...")
     g.add_argument("--streaming", action="store_true", help="run neural codecs chunk by chunk")
     g.add_argument("--seed", type=int, default=0, help="base seed of stochastic systems (default 0)")
     g.add_argument("--spf-sampler", default=None, choices=["pc", "ode"],

@@ -9,7 +9,7 @@ HELP = "list systems, whether each can run here, and what to install for the res
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--weights", type=Path, help="official AudioDec exp/ folder to check against")
+    p.add_argument("--weights", type=Path, help="folder of official weights to check against (AudioDec exp/, EnCodec, DAC files)")
 
 
 def main(args: argparse.Namespace) -> int:
