@@ -6,6 +6,8 @@ Listing a corpus never decodes audio, so one broken file cannot stop a run: it f
 from __future__ import annotations
 
 import csv
+import errno
+import os
 import re
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
@@ -16,8 +18,10 @@ import soundfile as sf
 
 from bench.errors import UsageError
 from bench.registry import Registry, RegistryError
+from bench.rundir import id_problem
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
+#: what ``folder:`` picks up; mp3 when this libsndfile reads it (1.1 and later)
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", *((".mp3",) if "MP3" in sf.available_formats() else ()))
 DEMO_DIR = Path(__file__).resolve().parent / "data" / "demo"
 #: the ScoreDec paper's test speakers (Valentini clean test set)
 VCTK_TEST_SPEAKERS = ("p232", "p257")
@@ -80,6 +84,8 @@ class Corpus(ABC):
     def __init__(self, spec: str, options: CorpusOptions) -> None:
         self.spec = spec
         self.options = options
+        #: entries that were passed over while listing, with the reason: (path, reason)
+        self.skipped: list[tuple[str, str]] = []
 
     @abstractmethod
     def utterances(self) -> list[Utterance]:
@@ -89,6 +95,9 @@ class Corpus(ABC):
         if self.options.speakers:
             utts = [u for u in utts if u.speaker in self.options.speakers]
         ids = [u.id for u in utts]
+        for uid in ids:
+            if problem := id_problem(uid):
+                raise UsageError(f"corpus {self.scheme}:{self.spec}: utterance id {uid!r}: {problem}")
         if len(set(ids)) != len(ids):
             dup = sorted({i for i in ids if ids.count(i) > 1})[:3]
             raise UsageError(f"corpus {self.scheme}:{self.spec} has duplicate utterance ids: {', '.join(dup)}")
@@ -120,7 +129,7 @@ class FolderCorpus(Corpus):
         root = Path(self.spec).expanduser()
         if not root.is_dir():
             raise UsageError(f"--data folder:{self.spec}: no such folder")
-        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
+        files = self._walk(root)
         if not files:
             raise UsageError(f"--data folder:{self.spec}: no {'/'.join(AUDIO_EXTENSIONS)} files found")
         utts = []
@@ -129,6 +138,51 @@ class FolderCorpus(Corpus):
             speaker = rel.parts[0] if len(rel.parts) > 1 else ""
             utts.append(_probe(p, rel.as_posix(), speaker))
         return self._select(utts)
+
+    def _walk(self, root: Path) -> list[Path]:
+        """Audio files below ``root`` (following symlinks once); everything passed over goes to ``skipped``."""
+        files: list[Path] = []
+        other: list[str] = []
+        seen = {os.path.realpath(root)}
+        stack = [root]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError as exc:
+                self.skipped.append((str(folder), f"cannot list folder ({exc.strerror})"))
+                continue
+            for e in entries:
+                path = Path(e.path)
+                if e.is_symlink() and not path.exists():
+                    try:
+                        os.stat(path)
+                        reason = "cannot be read"
+                    except OSError as exc:
+                        reason = ("symlink loop" if exc.errno == errno.ELOOP
+                                  else f"dangling symlink (to {os.readlink(path)}, which does not exist)")
+                    self.skipped.append((str(path), reason))
+                elif e.is_dir():
+                    real = os.path.realpath(path)
+                    if real in seen:
+                        here = os.path.realpath(folder)
+                        loop = os.path.commonpath([real, here]) == real
+                        self.skipped.append((str(path), f"symlink loop (to {real}, which contains it)" if loop
+                                             else f"links to a folder listed already ({real})"))
+                    else:
+                        seen.add(real)
+                        stack.append(path)
+                elif path.suffix.lower() in AUDIO_EXTENSIONS and e.is_file():
+                    files.append(path)
+                elif path.suffix.lower() in (".mp3", ".m4a", ".aac", ".opus", ".wma", ".aiff", ".aif"):
+                    reason = f"{path.suffix} is not read here (use {'/'.join(AUDIO_EXTENSIONS)})"
+                    self.skipped.append((str(path), reason))
+                else:
+                    other.append(e.name)
+        if other:
+            more = f", ... ({len(other)} in all)" if len(other) > 3 else ""
+            self.skipped.append((str(root), f"files that are not audio: {', '.join(other[:3])}{more}"))
+        return sorted(files)
 
 
 @CORPORA.decorator("manifest")
@@ -146,9 +200,14 @@ class ManifestCorpus(Corpus):
             missing = {"id", "path"} - set(reader.fieldnames or [])
             if missing:
                 raise UsageError(f"{path}: manifest lacks column(s) {', '.join(sorted(missing))}")
-            rows = list(reader)
+            rows = [(reader.line_num, r) for r in reader]
         utts = []
-        for r in rows:
+        for line, r in rows:
+            if problem := id_problem(r["id"] or ""):
+                raise UsageError(f"{path}, line {line}: id {r['id']!r}: {problem} (ids are relative names "
+                                 "like speaker/utt_001; they name the run's files)")
+            if not r["path"]:
+                raise UsageError(f"{path}, line {line}: empty path")
             p = Path(r["path"]).expanduser()
             if not p.is_absolute():
                 p = path.parent / p

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from bench.alignment import estimate_lag, shift
 from bench.audio import SAMPLE_RATE, read_wav, resample
+from bench.isolation import CrashOutcome, WorkerCrash
 from bench.stats import NOT_APPLICABLE
 from bench.store import Row
 from metrics import METRICS, Metric, MetricError
@@ -36,6 +37,7 @@ class PairJob:
             ``lag_samples`` row, which holds the total compensated.
         raw: ``(metric, stored name)`` pairs also scored on the output as stored, without the lag
             (``si_sdr`` -> ``si_sdr_raw``).
+        crashed: why a worker died on the job this one was split from ("" for an original job).
     """
 
     utterance: str
@@ -52,6 +54,7 @@ class PairJob:
     max_lag: int
     prior_lag: int = 0
     raw: tuple[tuple[str, str], ...] = ()
+    crashed: str = ""
 
 
 _METRIC_CACHE: dict[str, Metric] = {}
@@ -64,18 +67,20 @@ def get_metric(name: str) -> Metric:
     return _METRIC_CACHE[name]
 
 
+def _rate_of(name: str) -> int:
+    try:
+        return METRICS.get(name).spec.sample_rate
+    except Exception:  # noqa: BLE001 - reported when the metric is computed
+        return 0
+
+
 def evaluate_pair(job: PairJob) -> list[Row]:
     """Score one pair; every failure becomes a NaN row with its reason, never an exception."""
 
     def row(metric: str, value: float, error: str = "") -> Row:
         return Row(job.utterance, job.speaker, job.system, metric, value, error)
 
-    rows: list[Row] = []
-    if job.want_bitrate:
-        if job.bits is None:
-            rows.append(row("bitrate_kbps", math.nan, f"{NOT_APPLICABLE}: {job.system} spends no bits"))
-        else:
-            rows.append(row("bitrate_kbps", job.bits / job.duration / 1000.0))
+    rows = _bitrate_rows(job)
     scored_alone = tuple(m for m in job.metrics if not _needs_reference(m))
     if scored_alone:  # no reference, no alignment: the output as the listener hears it
         rows += _score_alone(job, scored_alone, row)
@@ -128,11 +133,12 @@ def _score(names: tuple[str, ...], ref: np.ndarray | None, deg: np.ndarray) -> d
     name -> (value, "") or (NaN, reason); resampled once per rate."""
     out: dict[str, tuple[float, str]] = {}
     by_rate: dict[int, tuple[np.ndarray | None, np.ndarray]] = {}
-    for name in names:
+    for name in sorted(names, key=_rate_of):  # one rate at a time: one resampled copy held, not four
         try:
             metric = get_metric(name)
             rate = metric.spec.sample_rate
             if rate not in by_rate:
+                by_rate.clear()
                 by_rate[rate] = (None if ref is None else resample(ref, SAMPLE_RATE, rate),
                                  resample(deg, SAMPLE_RATE, rate))
             r, d = by_rate[rate]
@@ -146,3 +152,32 @@ def _score(names: tuple[str, ...], ref: np.ndarray | None, deg: np.ndarray) -> d
             tb = traceback.format_exc(limit=2).strip().splitlines()[-1]
             out[name] = (math.nan, f"{name}: {exc.__class__.__name__}: {exc} ({tb})")
     return out
+
+
+def _bitrate_rows(job: PairJob) -> list[Row]:
+    if not job.want_bitrate:
+        return []
+    if job.bits is None:
+        return [Row(job.utterance, job.speaker, job.system, "bitrate_kbps", math.nan,
+                    f"{NOT_APPLICABLE}: {job.system} spends no bits")]
+    return [Row(job.utterance, job.speaker, job.system, "bitrate_kbps", job.bits / job.duration / 1000.0)]
+
+
+def after_crash(job: PairJob, crash: WorkerCrash) -> CrashOutcome:
+    """A worker died scoring ``job``: split it into one job per row, or give the single row NaN with the reason.
+
+    So a metric that crashes its process costs exactly its own row; the others are computed again
+    in fresh workers.
+    """
+    reason = f"worker process {crash.reason} while scoring {job.degraded_path}"
+    none = {"metrics": (), "raw": (), "want_lag": False, "want_bitrate": False, "crashed": reason}
+    parts = ([replace(job, **{**none, "metrics": (m,)}) for m in job.metrics]
+             + [replace(job, **{**none, "raw": (r,)}) for r in job.raw]
+             + ([replace(job, **{**none, "want_lag": True})] if job.want_lag else []))
+    if len(parts) > 1:
+        parts[0] = replace(parts[0], want_bitrate=job.want_bitrate)
+        return CrashOutcome(retry=parts)
+    names = [*job.metrics, *(s for _, s in job.raw), *(["lag_samples"] if job.want_lag else [])]
+    rows = _bitrate_rows(job) + [Row(job.utterance, job.speaker, job.system, n, math.nan, f"{n}: {reason}")
+                                 for n in names]
+    return CrashOutcome(result=rows)

@@ -10,9 +10,11 @@ Measures, on the demo corpus with opus and both anchors (30 pairs; pesq_wb, stoi
 4. each neural system's real-time factor on CPU, through ``scripts/bench_audiodec_rtf.py`` and
    ``scripts/bench_spf.py`` and ``scripts/bench_released_rtf.py`` (EnCodec, DAC) when they exist;
 5. the listening-test server's response times with 100 simultaneous participants on loopback, through
-   ``scripts/bench_listen_load.py`` (target: 95th percentile under 1 s).
+   ``scripts/bench_listen_load.py`` (target: 95th percentile under 1 s);
 6. every available metric's CPU cost per second of audio (one thread, after a warm-up call; the
-   reference/opus pairs of the demo corpus): what decides which metrics ``--metrics default`` leaves out.
+   reference/opus pairs of the demo corpus): what decides which metrics ``--metrics default`` leaves out;
+7. the peak memory of a metric worker on a 10-minute file with every metric (``scripts/bench_memory.py``;
+   target: under 2 GB).
 
 Each stage timing is the best of ``--repeat`` runs (the machine may be shared). Writes
 ``OUT/benchmark.json`` and ``OUT/README_table.md`` (default OUT: runs/bench) and prints the table.
@@ -246,6 +248,24 @@ def neural_rtf() -> dict[str, Any]:
     return out
 
 
+def long_file_memory(minutes: float) -> dict[str, Any]:
+    """Peak memory per metric worker on one long file (scripts/bench_memory.py prints it as its last line)."""
+    r = subprocess.run([sys.executable, str(REPO / "scripts" / "bench_memory.py"), "--minutes", str(minutes)],
+                       capture_output=True, text=True, cwd=REPO, timeout=7200, check=False)
+    try:
+        return json.loads(r.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        return {"status": f"failed (exit {r.returncode})", "reason": r.stderr.strip()[-300:]}
+
+
+def _memory_cell(m: dict[str, Any]) -> str:
+    if "worker_peak_mb" not in m:
+        return f"{m.get('status', 'not measured')}: {m.get('reason', '')}"
+    refused = sorted(k for k, v in m["results"].items() if "too long" in str(v))
+    return (f"{m['worker_peak_mb']} MB per worker (main process {m['main_peak_mb']} MB); "
+            f"{', '.join(refused)} refused (too long), the rest scored")
+
+
 def listen_load() -> dict[str, Any]:
     """Response times of the listening server under ``LISTEN_PARTICIPANTS`` simultaneous participants."""
     r = subprocess.run([sys.executable, str(REPO / LISTEN_LOAD_SCRIPT), "--participants", str(LISTEN_PARTICIPANTS)],
@@ -310,6 +330,9 @@ def table(r: dict[str, Any]) -> str:
         what = (f"listening server, {LISTEN_PARTICIPANTS} simultaneous participants on loopback (each: "
                 "session, level, training, plan, 4 MUSHRA trials, questionnaire)")
         rows.append((what, _listen_cell(r["listen_load"]), "p95 < 1 s"))
+    if "long_file_memory" in r:
+        rows.append((f"peak memory, {r['long_file_memory'].get('minutes', 10):g}-minute file, every metric",
+                     _memory_cell(r["long_file_memory"]), "< 2 GB per worker"))
     load = max(r["load_average_before"], r["load_average_after"])
     note = (f"\n\nMeasured on {cores} cores with a 1-minute load average up to {load:.1f}"
             + (" (the machine was shared: wall-clock ratios understate what idle cores give)." if load > cores
@@ -322,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=REPO / "runs" / "bench", help="where to write (default runs/bench)")
     p.add_argument("--repeat", type=int, default=2, help="take the best of N timings (default 2)")
     p.add_argument("--no-ray", action="store_true", help="skip the Ray comparison")
+    p.add_argument("--memory-minutes", type=float, default=10.0,
+                   help="length of the long file for the peak-memory measurement (default 10; 0 skips it)")
     p.add_argument("--copies", type=int, default=4,
                    help="list each demo file N times (default 4: 120 pairs), so fixed costs weigh as on a real corpus")
     args = p.parse_args(argv)
@@ -366,6 +391,9 @@ def main(argv: list[str] | None = None) -> int:
     r["neural_rtf"] = neural_rtf()
     print(f"listening server with {LISTEN_PARTICIPANTS} participants ...", file=sys.stderr)
     r["listen_load"] = listen_load()
+    if args.memory_minutes > 0:
+        print(f"peak memory on a {args.memory_minutes:g}-minute file ...", file=sys.stderr)
+        r["long_file_memory"] = long_file_memory(args.memory_minutes)
     r["load_average_after"] = os.getloadavg()[0]
     shutil.rmtree(work, ignore_errors=True)
     (args.out / "benchmark.json").write_text(json.dumps(r, indent=1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from pathlib import Path
 
@@ -95,6 +96,8 @@ def main(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be at least 1, not {args.limit}")
+    if not math.isfinite(args.max_lag_ms) or args.max_lag_ms < 0:
+        raise UsageError(f"--max-lag-ms must be a number of milliseconds >= 0, not {args.max_lag_ms}")
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be at least 1, not {args.workers}")
     if args.weights is not None and not args.weights.is_dir():
