@@ -7,8 +7,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from reports.demo import DemoOptions, check_link, load_config, parse_link
-from reports.tables import DEFAULT_REPORT_METRICS, LATEX_ENVIRONMENTS
+from reports.options import (
+    DEFAULT_REPORT_METRICS,
+    LATEX_ENVIRONMENTS,
+    DemoOptions,
+    check_link,
+    load_config,
+    parse_link,
+)
 
 HELP = "write tables, plots, index.html and the demo page of a run (or compare several runs)"
 DESCRIPTION = """Write the report of a run folder into RUN_DIR/report/ (or --out):

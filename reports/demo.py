@@ -23,12 +23,12 @@ import soundfile as sf
 from bench.errors import UsageError
 from bench.rundir import system_dir
 from reports.atomic import atomic_path
-from reports.demo_options import DemoOptions, check_link
+from reports.options import DemoOptions, check_link
 from reports.roles import SYSTEM, role
 from reports.rundata import BITRATE, Run, audio_rate, read_audio
 from reports.spectrograms import spectrogram_grid, thumbnail
 
-#: WAV subtypes for the copied audio (keys: reports.demo_options.DEMO_FORMATS).
+#: WAV subtypes for the copied audio (the demo formats).
 SUBTYPES = {"pcm16": "PCM_16", "float": "FLOAT"}
 REFERENCE_DIR = "_reference"
 GRID_DIR = "_grids"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from reports.options import DEFAULT_REPORT_METRICS, LATEX_ENVIRONMENTS
 from reports.rundata import BITRATE, Run
 from reports.stats import CellStats, describe
 
@@ -132,9 +133,6 @@ def table_metrics(run: Run) -> list[str]:
     return [*run.metrics, *([BITRATE] if any(r.metric == BITRATE for r in run.rows) else [])]
 
 
-#: The short default list of ``--report-metrics`` (those the run has, in this order): fits one screen and a
-#: two-column paper's ``table*``.
-DEFAULT_REPORT_METRICS = ("pesq_wb", "stoi", "visqol_speech", "si_sdr", "phase_distance", "mcd")
 #: How many of the run's metrics are shown when it has none of the defaults.
 FALLBACK_REPORT_METRICS = 5
 
@@ -261,10 +259,6 @@ def tex_escape(text: str) -> str:
     """Escape LaTeX special characters in plain text (system and metric names, notes)."""
     out = "".join(_TEX_SPECIAL.get(ch, ch) for ch in text)
     return out.replace("±", r"$\pm$").replace("↑", r"$\uparrow$").replace("↓", r"$\downarrow$")
-
-
-#: ``summary.tex`` table environments: ``table*`` spans both columns of a two-column paper, ``table`` one.
-LATEX_ENVIRONMENTS = ("table*", "table")
 
 
 def to_latex(table: Table, label: str, environment: str = "table*") -> str:

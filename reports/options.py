@@ -1,4 +1,6 @@
-"""Options of the demo page, from the command line or a small YAML config file (no heavy imports here)."""
+"""Options of the report and the demo page, from the command line or a small YAML config file.
+
+Imported when the ``bench`` parser is built, so nothing heavy (numpy, matplotlib) is imported here."""
 
 from __future__ import annotations
 
@@ -8,6 +10,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.errors import UsageError
+
+#: The short default list of ``--report-metrics`` (those the run has, in this order): fits one screen and a
+#: two-column paper's ``table*``.
+DEFAULT_REPORT_METRICS = ("pesq_wb", "stoi", "visqol_speech", "si_sdr", "phase_distance", "mcd")
+#: ``summary.tex`` table environments: ``table*`` spans both columns of a two-column paper, ``table`` one.
+LATEX_ENVIRONMENTS = ("table*", "table")
 
 
 @dataclass(frozen=True)
@@ -105,4 +113,4 @@ def parse_link(text: str) -> tuple[str, str]:
     return check_link(label.strip(), url.strip())
 
 
-__all__ = ["CONFIG_KEYS", "DemoOptions", "check_link", "load_config", "parse_link"]
+__all__ = ["CONFIG_KEYS", "DEFAULT_REPORT_METRICS", "LATEX_ENVIRONMENTS", "DemoOptions", "check_link", "load_config", "parse_link"]
