@@ -36,6 +36,8 @@ from reports.tables import (
 from reports.waveform import default_panels, parse_panels, waveform_figure
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
+#: the per-speaker LaTeX tables (summary.tex holds only the overall one, so a paper can \input it)
+SPEAKER_TEX = "summary_speakers.tex"
 
 
 @dataclass(frozen=True)
@@ -127,8 +129,9 @@ def _lag_rows(run: Run) -> list[dict[str, str]]:
 
 
 def write_tables(run: Run, out: Path, options: ReportOptions) -> list[Table]:
-    """summary.md and summary.tex (overall and per speaker, the report metrics; summary.md also has the table
-    of every metric). Returns the tables: overall (report metrics), every metric, then per speaker."""
+    """summary.md (overall, every metric, per speaker), summary.tex (the overall table, ready for ``\\input`` in a
+    paper) and summary_speakers.tex (per speaker); the LaTeX and the short tables have the report metrics.
+    Returns the tables: overall (report metrics), every metric, then per speaker."""
     metrics = report_metrics(run, options.report_metrics)
     excl = options.excluded(run)
     overall = build_table(run, title=f"Summary of {run.label}", exclude_from_best=excl, metrics=metrics)
@@ -136,16 +139,22 @@ def write_tables(run: Run, out: Path, options: ReportOptions) -> list[Table]:
     per_speaker = _speaker_tables(run, options, metrics)
     env = options.latex_environment
     md = [f"# Report: {run.label}", "", to_markdown(overall)]
-    tex = ["% codec-bench summary tables; needs \\usepackage{booktabs}", "", to_latex(overall, "tab:summary", env)]
+    head = "% codec-bench {}; needs \\usepackage{{booktabs}}\n"
+    tex = [head.format("summary table"), to_latex(overall, "tab:summary", env)]
     if full.columns != overall.columns:
         md.append(to_markdown(full))
+    speaker_tex = [head.format("per-speaker tables (one float each)")]
     if per_speaker:
         md.append("## Per speaker\n")
         for i, t in enumerate(per_speaker):
             md.append(to_markdown(t, heading="###"))
-            tex.append(to_latex(t, f"tab:speaker-{_safe(t.title.split(' ', 1)[1])}-{i}", env))
+            speaker_tex.append(to_latex(t, f"tab:speaker-{_safe(t.title.split(' ', 1)[1])}-{i}", env))
     write_text(out / "summary.md", "\n".join(md))
     write_text(out / "summary.tex", "\n".join(tex))
+    if per_speaker:
+        write_text(out / SPEAKER_TEX, "\n".join(speaker_tex))
+    elif (out / SPEAKER_TEX).exists():
+        (out / SPEAKER_TEX).unlink()
     return [overall, full, *per_speaker]
 
 
@@ -249,6 +258,7 @@ def build_single(run: Run, out: Path, options: ReportOptions) -> Path:
         "paragraph": summary_paragraph(run, metrics), "report_metrics": metrics,
         "lag_rows": _lag_rows(run), "failures": run.failures(), "figures": figures,
         "provenance": provenance(run), "demo_link": demo_link,
+        "speaker_tex": SPEAKER_TEX if (out / SPEAKER_TEX).is_file() else None,
     })
     remove_stale(out / "plots", _figure_files(out, figures))
     return index

@@ -126,7 +126,7 @@ def test_markdown_numbers_equal_recomputation(report: Path) -> None:
 
 
 def test_latex_numbers_equal_recomputation_and_names_are_escaped(report: Path) -> None:
-    tex = (report / "report" / "summary.tex").read_text()
+    tex = (report / "report" / "summary.tex").read_text() + (report / "report" / "summary_speakers.tex").read_text()
     results = read_results(report)
     header, units, rows = _parse_tex(tex, rf"\caption{{Summary of {report.name.replace('_', chr(92) + '_')}}}")
     assert header[:3] == ["System", "kbps", "$n$"] and header[3:] == [r"si\_sdr", "lsd"]
