@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.text import Text
 
 from reports.figures import new_figure, plt
 from reports.plots import place_labels
@@ -21,7 +22,7 @@ def test_labels_of_clustered_points_do_not_overlap() -> None:
     anns = place_labels(ax, list(zip(xs, ys, names)))
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    boxes = [a.get_window_extent(renderer) for a in anns]
+    boxes = [Text.get_window_extent(a, renderer) for a in anns]  # the text itself, not its leader line
     assert [a.get_text() for a in anns] == names
     for i in range(len(boxes)):
         for j in range(i + 1, len(boxes)):
