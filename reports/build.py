@@ -238,7 +238,8 @@ def build_single(run: Run, out: Path, options: ReportOptions) -> Path:
     figures = write_plots(run, out, options, utts)
     demo_link = None
     if utts:
-        sections, legend, demo_metrics, written = demo_mod.build_demo(run, out / "demo", demo)
+        grids = {u: out / "plots" / "spectrograms" / f"{_safe(u)}.png" for u in utts}
+        sections, legend, demo_metrics, written = demo_mod.build_demo(run, out / "demo", demo, grids)
         render("demo.html.j2", out / "demo" / "index.html", {
             "title": demo.title or f"Audio samples: {run.label}", "intro": [p.strip() for p in demo.intro.split("\n\n")
                                                                            if p.strip()],

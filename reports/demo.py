@@ -13,6 +13,7 @@ links (plus the links the author adds), no external resources, so it can be copi
 from __future__ import annotations
 
 import math
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -26,7 +27,7 @@ from reports.atomic import atomic_path
 from reports.options import DemoOptions, check_link
 from reports.roles import SYSTEM, role
 from reports.rundata import BITRATE, Run, audio_rate, read_audio
-from reports.spectrograms import spectrogram_grid, thumbnail
+from reports.spectrograms import Thumbnails, log_spectrogram, spectrogram_grid
 
 #: WAV subtypes for the copied audio (the demo formats).
 SUBTYPES = {"pcm16": "PCM_16", "float": "FLOAT"}
@@ -172,10 +173,12 @@ def _metric_entries(run: Run, system: str | None, utt: str, metrics: list[str]) 
     return out
 
 
-def build_demo(run: Run, demo_dir: Path, options: DemoOptions) -> tuple[list[DemoUtterance], list[DemoSystem],
-                                                                       list[str], set[Path]]:
+def build_demo(run: Run, demo_dir: Path, options: DemoOptions, grids: dict[str, Path] | None = None,
+               ) -> tuple[list[DemoUtterance], list[DemoSystem], list[str], set[Path]]:
     """Copy audio and draw images into ``demo_dir``.
 
+    Args:
+        grids: utterance -> an existing spectrogram-grid PNG to copy (the report's); others are drawn.
     Returns:
         the page's utterance sections, the legend, the metrics shown and every file written.
     """
@@ -188,39 +191,10 @@ def build_demo(run: Run, demo_dir: Path, options: DemoOptions) -> tuple[list[Dem
     items = {str(it.get("id")): it for it in (run.info.get("corpus", {}) or {}).get("items", []) or []}
     written: set[Path] = set()
     sections = []
-    for u in utts:
-        rel_grid = f"img/{GRID_DIR}/{u}"
-        grid_paths = spectrogram_grid(run, u, systems, demo_dir / rel_grid, formats=("png",))
-        written.update(grid_paths)
-        item = items.get(u, {})
-        section = DemoUtterance(u, run.speakers.get(u, ""), str(item.get("gender") or ""),
-                                str(item.get("text") or ""), _link(f"{rel_grid}.png"))
-        entries = [("reference", REFERENCE_DIR, run.reference_path(u), None),
-                   *[(s, run.audio_dir(s), run.audio_path(s, u), s) for s in systems]]
-        copies: list[tuple[DemoCell, np.ndarray | None, int]] = []
-        for name, folder, src, sys_name in entries:
-            rel_audio = f"audio/{folder}/{u}.wav"
-            copied = _copy(src, demo_dir / rel_audio, subtype)
-            cell = DemoCell(name, metrics=_metric_entries(run, sys_name, u, metrics))
-            if copied is None:
-                cell.missing = f"no audio ({src.name} missing or unreadable)"
-                copies.append((cell, None, 0))
-                continue
-            x, sr, cell.clipped = copied
-            cell.audio, cell.duration = _link(rel_audio), x.size / sr
-            written.add(demo_dir / rel_audio)
-            copies.append((cell, x, sr))
-        # thumbnails of one utterance share the reference's colour scale
-        ref_x = copies[0][1]
-        vmax = None if ref_x is None else thumbnail_vmax(ref_x, copies[0][2])
-        for (cell, x, sr), (_, folder, _, _) in zip(copies, entries):
-            if x is None:
-                continue
-            rel_img = f"img/{folder}/{u}.png"
-            written.add(thumbnail(x, sr, demo_dir / rel_img, vmax=vmax))
-            cell.image = _link(rel_img)
-        section.cells = [c for c, _, _ in copies]
-        sections.append(section)
+    with Thumbnails() as thumbs:
+        for u in utts:
+            sections.append(_section(run, demo_dir, u, systems, metrics, subtype, (grids or {}).get(u), thumbs,
+                                     items.get(u, {}), written))
     legend = [DemoSystem("reference", "The reference as evaluated (48 kHz).", "")]
     for s in systems:
         info = run.system_info(s)
@@ -230,11 +204,45 @@ def build_demo(run: Run, demo_dir: Path, options: DemoOptions) -> tuple[list[Dem
     return sections, legend, metrics, written
 
 
-def thumbnail_vmax(x: np.ndarray, sample_rate: int) -> float:
-    """The top of the colour scale of an utterance's thumbnails: the reference's loudest bin in dB."""
-    from reports.spectrograms import log_spectrogram
-
-    return float(log_spectrogram(x, sample_rate).max())
+def _section(run: Run, demo_dir: Path, u: str, systems: list[str], metrics: list[str], subtype: str,
+             grid: Path | None, thumbs: Thumbnails, item: dict, written: set[Path]) -> DemoUtterance:
+    """One utterance: audio copies, thumbnails on the reference's colour scale, the grid, the metric values."""
+    rel_grid = f"img/{GRID_DIR}/{u}.png"
+    if grid is not None and grid.is_file():
+        with atomic_path(demo_dir / rel_grid) as tmp:
+            shutil.copyfile(grid, tmp)
+        written.add(demo_dir / rel_grid)
+    else:
+        written.update(spectrogram_grid(run, u, systems, demo_dir / rel_grid.removesuffix(".png"),
+                                        formats=("png",)))
+    section = DemoUtterance(u, run.speakers.get(u, ""), str(item.get("gender") or ""),
+                            str(item.get("text") or ""), _link(rel_grid))
+    entries = [("reference", REFERENCE_DIR, run.reference_path(u), None),
+               *[(s, run.audio_dir(s), run.audio_path(s, u), s) for s in systems]]
+    copies: list[tuple[DemoCell, np.ndarray | None, int]] = []
+    for name, folder, src, sys_name in entries:
+        rel_audio = f"audio/{folder}/{u}.wav"
+        copied = _copy(src, demo_dir / rel_audio, subtype)
+        cell = DemoCell(name, metrics=_metric_entries(run, sys_name, u, metrics))
+        if copied is None:
+            cell.missing = f"no audio ({src.name} missing or unreadable)"
+            copies.append((cell, None, 0))
+            continue
+        x, sr, cell.clipped = copied
+        cell.audio, cell.duration = _link(rel_audio), x.size / sr
+        written.add(demo_dir / rel_audio)
+        copies.append((cell, x, sr))
+    # thumbnails of one utterance share the reference's colour scale
+    ref_x = copies[0][1]
+    vmax = None if ref_x is None else float(log_spectrogram(ref_x, copies[0][2]).max())
+    for (cell, x, sr), (_, folder, _, _) in zip(copies, entries):
+        if x is None:
+            continue
+        rel_img = f"img/{folder}/{u}.png"
+        written.add(thumbs.draw(x, sr, demo_dir / rel_img, vmax=vmax))
+        cell.image = _link(rel_img)
+    section.cells = [c for c, _, _ in copies]
+    return section
 
 
 __all__ = ["DEFAULT_DEMO_METRICS", "SUBTYPES", "DemoCell", "DemoOptions", "DemoSystem", "DemoUtterance", "build_demo",
