@@ -14,7 +14,7 @@ import numpy as np
 from bench.errors import UsageError
 from reports import demo as demo_mod
 from reports import plots
-from reports.atomic import remove_stale, write_text
+from reports.atomic import TMP_PREFIX, remove_stale, write_text
 from reports.html import render
 from reports.roles import REFERENCE, not_candidates, role
 from reports.rundata import BITRATE, LAG, Run, load_run
@@ -231,6 +231,9 @@ def build_single(run: Run, out: Path, options: ReportOptions) -> Path:
     links all resolve to complete files."""
     check_options(run, options)
     out.mkdir(parents=True, exist_ok=True)
+    for folder in (out, out / "demo"):  # temporary files of a killed build
+        for tmp in folder.glob(f"{TMP_PREFIX}*"):
+            tmp.unlink()
     tables = write_tables(run, out, options)
     demo = options.demo
     utts = demo_mod.choose_utterances(run, list(demo.utterances) if demo.utterances else None, demo.per_speaker,
