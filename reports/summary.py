@@ -67,13 +67,20 @@ def _num(x: float) -> str:
     return f"{x:.3g}" if abs(x) < 100 else f"{x:.1f}"
 
 
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def summary_paragraph(run: Run, metrics: list[str]) -> str:
-    """Plain text: best system per metric, which differences are significant, and the failures."""
+    """Plain text: best system per metric (metrics with the same outcome grouped), which differences are
+    significant, and the failures."""
     candidates = [s for s in run.systems if role(run, s) == SYSTEM]
     n_utts = len(run.utterances)
     parts = [f"{len(candidates)} system{'s' if len(candidates) != 1 else ''} under test on {n_utts} utterances."]
     if not candidates:
         parts.append("Only the reference and anchors were run, so there is no ranking.")
+    outcomes: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[str]] = {}
+    n_pairs = 0
     for m in metrics:
         hib = run.higher_is_better(m)
         if hib is None or not candidates:
@@ -84,18 +91,23 @@ def summary_paragraph(run: Run, metrics: list[str]) -> str:
             parts.append(f"{m}: no system has a value.")
             continue
         best = (max if hib else min)(finite, key=finite.__getitem__)
-        text = f"On {m} ({'higher' if hib else 'lower'} is better) {best} is best ({_num(finite[best])})"
-        if len(finite) > 1:
-            comps = [c for c in compare(run, m, list(finite)) if best in (c.a, c.b)]
-            wins = [c.b for c in comps if c.a == best and c.significant]
-            ties = [c.b if c.a == best else c.a for c in comps if not c.significant]
-            if wins and not ties:
-                text += ", significantly better than every other system"
-            elif wins:
-                text += f", significantly better than {', '.join(wins)} but not than {', '.join(ties)}"
-            else:
-                text += f", not significantly better than {', '.join(ties)}"
+        comps = [c for c in compare(run, m, list(finite)) if best in (c.a, c.b)] if len(finite) > 1 else []
+        n_pairs = max(n_pairs, len(finite) * (len(finite) - 1) // 2)
+        wins = tuple(c.b for c in comps if c.a == best and c.significant)
+        ties = tuple(c.b if c.a == best else c.a for c in comps if not c.significant)
+        outcomes.setdefault((best, wins, ties), []).append(f"{m} ({_num(finite[best])})")
+    for (best, wins, ties), ms in outcomes.items():
+        text = f"{best} is best on {_join(ms)}"
+        if wins and not ties:
+            text += ", significantly better than every other system"
+        elif wins:
+            text += f", significantly better than {_join(list(wins))} but not than {_join(list(ties))}"
+        elif ties:
+            text += f", not significantly better than {_join(list(ties))}"
         parts.append(text + ".")
+    if n_pairs and n_pairs * 2.0 ** (1 - n_utts) > ALPHA:
+        parts.append(f"With {n_utts} utterances no difference can be significant (the smallest exact p-value, "
+                     f"2/2^{n_utts}, times {n_pairs} comparisons exceeds {ALPHA}): evaluate more utterances.")
     failures = run.failures()
     if failures:
         by_system: dict[str, int] = {}
@@ -105,7 +117,7 @@ def summary_paragraph(run: Run, metrics: list[str]) -> str:
         parts.append(f"{len(failures)} item{'s' if len(failures) != 1 else ''} failed ({listed}); see Failures.")
     else:
         parts.append("Nothing failed.")
-    parts.append(f"Significance: two-sided Wilcoxon signed-rank test over paired utterances, Holm-corrected over "
+    parts.append("Significance: two-sided Wilcoxon signed-rank test over paired utterances, Holm-corrected over "
                  f"the pairs of systems per metric, alpha {ALPHA}; the reference and anchors are not ranked.")
     return " ".join(parts)
 
