@@ -290,9 +290,8 @@ def _utterance_sets(runs: list[Run]) -> tuple[list[str], list[str]]:
 
 
 def build_comparison(runs: list[Run], out: Path, options: ReportOptions) -> Path:
-    """Systems and metrics side by side across runs into ``out``; returns ``out/index.html``.
-
-    Only the utterances every run has are compared (said in a note when the sets differ)."""
+    """Systems and metrics (``--report-metrics``, default all) side by side across runs into ``out``; returns
+    ``out/index.html``. Only the utterances every run has are compared (said in a note when the sets differ)."""
     out.mkdir(parents=True, exist_ok=True)
     common, set_notes = _utterance_sets(runs)
     if not common:
@@ -301,6 +300,12 @@ def build_comparison(runs: list[Run], out: Path, options: ReportOptions) -> Path
     runs = [r.restricted(keep) for r in runs]
     systems = list(dict.fromkeys(s for r in runs for s in r.systems))
     metrics = list(dict.fromkeys(m for r in runs for m in table_metrics(r)))
+    if options.report_metrics:
+        unknown = [m for m in options.report_metrics if m not in metrics]
+        if unknown:
+            raise UsageError(f"--report-metrics: unknown metric(s) {', '.join(unknown)}; these runs have "
+                             f"{', '.join(metrics)}")
+        metrics = list(options.report_metrics)
     excl = options.exclude_from_best if options.exclude_from_best is not None else tuple(
         dict.fromkeys(s for r in runs for s in not_candidates(r)))
     data = []

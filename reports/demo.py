@@ -164,7 +164,7 @@ def _metric_entries(run: Run, system: str | None, utt: str, metrics: list[str]) 
         return []
     out = []
     for m in metrics:
-        row = next((r for r in run.rows if r.system == system and r.metric == m and r.utterance == utt), None)
+        row = run.row(utt, system, m)
         if row is None or row.not_applicable:
             continue
         unit = "kbps" if m == BITRATE else str(run.metric_info(m).get("unit") or "")

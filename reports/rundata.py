@@ -124,6 +124,14 @@ class Run:
                 return r.value
         return float("nan")
 
+    @cached_property
+    def _cells(self) -> dict[tuple[str, str, str], ResultRow]:
+        return {(r.utterance, r.system, r.metric): r for r in self.rows}
+
+    def row(self, utt: str, system: str, metric: str) -> ResultRow | None:
+        """The results.csv row of one item and metric (None when absent)."""
+        return self._cells.get((utt, system, metric))
+
     def value_map(self, system: str, metric: str) -> dict[str, float]:
         """Utterance -> value of one cell (failures as NaN; not-applicable rows left out)."""
         return {r.utterance: r.value for r in self._index.get((system, metric), [])}
