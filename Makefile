@@ -33,7 +33,7 @@ demo: setup
 	$(BENCH) run --systems all --data demo --out runs/demo
 
 test: setup
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	BENCH_ARTIFACTS=1 $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 test-slow: setup
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)

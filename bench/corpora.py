@@ -10,7 +10,7 @@ import errno
 import os
 import re
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ class Utterance:
         sample_rate: the file's rate (0 when the header cannot be read: the item fails when loaded).
         duration: seconds (NaN when unknown).
         gender: "male", "female" or "".
+        text: the transcript, "" when the corpus has none (shown on the demo page).
     """
 
     id: str
@@ -46,6 +47,7 @@ class Utterance:
     sample_rate: int
     duration: float
     gender: str = ""
+    text: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -68,12 +70,12 @@ class CorpusOptions:
     mic: str = "mic1"
 
 
-def _probe(path: Path, utt_id: str, speaker: str, gender: str = "") -> Utterance:
+def _probe(path: Path, utt_id: str, speaker: str, gender: str = "", text: str = "") -> Utterance:
     try:
         info = sf.info(str(path))
-        return Utterance(utt_id, speaker, path, int(info.samplerate), float(info.duration), gender)
+        return Utterance(utt_id, speaker, path, int(info.samplerate), float(info.duration), gender, text)
     except Exception:
-        return Utterance(utt_id, speaker, path, 0, float("nan"), gender)
+        return Utterance(utt_id, speaker, path, 0, float("nan"), gender, text)
 
 
 class Corpus(ABC):
@@ -116,7 +118,8 @@ class DemoCorpus(Corpus):
     def utterances(self) -> list[Utterance]:
         with open(DEMO_DIR / "manifest.csv", newline="") as f:
             rows = list(csv.DictReader(f))
-        return self._select([_probe(DEMO_DIR / r["path"], r["id"], r["speaker"], r["gender"]) for r in rows])
+        return self._select([_probe(DEMO_DIR / r["path"], r["id"], r["speaker"], r["gender"], r.get("text") or "")
+                             for r in rows])
 
 
 @CORPORA.decorator("folder")
@@ -187,7 +190,7 @@ class FolderCorpus(Corpus):
 
 @CORPORA.decorator("manifest")
 class ManifestCorpus(Corpus):
-    """A CSV file with columns id, path[, speaker[, gender]]; relative paths are relative to the CSV."""
+    """A CSV file with columns id, path[, speaker[, gender[, text]]]; relative paths are relative to the CSV."""
 
     scheme = "manifest"
 
@@ -211,11 +214,43 @@ class ManifestCorpus(Corpus):
             p = Path(r["path"]).expanduser()
             if not p.is_absolute():
                 p = path.parent / p
-            utts.append(_probe(p, r["id"], r.get("speaker") or "", r.get("gender") or ""))
+            utts.append(_probe(p, r["id"], r.get("speaker") or "", r.get("gender") or "", r.get("text") or ""))
         return self._select(utts)
 
 
 _VCTK_FILE = re.compile(r"^(p\d+|s\d+)_(\d+)(?:_(mic[12]))?$")
+#: VCTK's transcript folders: txt/<speaker>/<id>.txt (0.80, 0.92), <set>_txt/<id>.txt (Valentini)
+_VCTK_TXT = ("txt", "testset_txt", "trainset_28spk_txt", "trainset_56spk_txt")
+_GENDERS = {"m": "male", "f": "female"}
+
+
+def _vctk_txt_dirs(root: Path) -> list[Path]:
+    """The transcript folders present at ``root`` or one level below."""
+    bases = [root, *sorted(p for p in root.glob("*") if p.is_dir())]
+    return [b / name for b in bases for name in _VCTK_TXT if (b / name).is_dir()]
+
+
+def _with_text(u: Utterance, txt_dirs: list[Path]) -> Utterance:
+    """``u`` with its VCTK transcript (unchanged when no txt file is found)."""
+    for d in txt_dirs:
+        for path in (d / u.speaker / f"{u.id}.txt", d / f"{u.id}.txt"):
+            if path.is_file():
+                return replace(u, text=path.read_text(encoding="utf-8", errors="replace").strip())
+    return u
+
+
+def _vctk_genders(root: Path) -> dict[str, str]:
+    """Speaker -> "male"/"female" from speaker-info.txt (ids with or without the ``p``), {} when absent."""
+    for path in (root / "speaker-info.txt", *sorted(root.glob("*/speaker-info.txt"))):
+        if path.is_file():
+            out = {}
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines()[1:]:
+                parts = line.split()
+                if len(parts) >= 3 and parts[2].lower() in _GENDERS:
+                    spk = parts[0] if parts[0][0].isalpha() else f"p{parts[0]}"
+                    out[spk] = _GENDERS[parts[2].lower()]
+            return out
+    return {}
 
 
 @CORPORA.decorator("vctk")
@@ -254,16 +289,18 @@ class VCTKCorpus(Corpus):
                     "(0.92), wav48/ (0.80), clean_testset_wav/ (Valentini 48 kHz))"
                 )
         utts = []
+        genders = _vctk_genders(root)
         for p, speaker in files:
             m = _VCTK_FILE.match(p.stem)
             utt_id = f"{m.group(1)}_{m.group(2)}" if m else p.stem
-            utts.append(_probe(p, utt_id, speaker))
+            utts.append(_probe(p, utt_id, speaker, genders.get(speaker, "")))
         if opts.split == "test" and not opts.speakers:
             utts = [u for u in utts if u.speaker in VCTK_TEST_SPEAKERS]
             if not utts:
                 raise UsageError(f"--data vctk:{self.spec}: no files of the test speakers p232/p257 "
                                  "(use --split all or --speakers)")
-        return self._select(utts)
+        txt_dirs = _vctk_txt_dirs(root)
+        return [_with_text(u, txt_dirs) for u in self._select(utts)]
 
 
 def open_corpus(spec: str, options: CorpusOptions | None = None) -> Corpus:

@@ -129,6 +129,24 @@ class Run:
                 return r.value
         return float("nan")
 
+    @cached_property
+    def _cells(self) -> dict[tuple[str, str, str], ResultRow]:
+        return {(r.utterance, r.system, r.metric): r for r in self.rows}
+
+    def row(self, utt: str, system: str, metric: str) -> ResultRow | None:
+        """The results.csv row of one item and metric (None when absent)."""
+        return self._cells.get((utt, system, metric))
+
+    def value_map(self, system: str, metric: str) -> dict[str, float]:
+        """Utterance -> value of one cell (failures as NaN; not-applicable rows left out)."""
+        return {r.utterance: r.value for r in self._index.get((system, metric), [])}
+
+    def restricted(self, utterances: set[str]) -> Run:
+        """The same run with only the rows (and utterances) in ``utterances``."""
+        return Run(self.root, self.label, self.info, [r for r in self.rows if r.utterance in utterances],
+                   list(self.systems), list(self.metrics), [u for u in self.utterances if u in utterances],
+                   {u: s for u, s in self.speakers.items() if u in utterances})
+
     def speaker_list(self) -> list[str]:
         """Distinct speakers in utterance order."""
         return list(dict.fromkeys(self.speakers.get(u, "") for u in self.utterances))
