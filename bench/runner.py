@@ -37,17 +37,19 @@ from bench.audio import (
 from bench.corpora import CorpusOptions, Utterance, open_corpus
 from bench.errors import InputError, UsageError
 from bench.executors import EXECUTORS, Executor
-from bench.metric_stage import PairJob, evaluate_pair
+from bench.isolation import CrashOutcome, WorkerCrash
+from bench.metric_stage import PairJob, after_crash, evaluate_pair
 from bench.progress import Progress
 from bench.provenance import git_revision, machine, versions
 from bench.registry import RegistryError
-from bench.rundir import RunDir, system_dir
+from bench.rundir import REFERENCE_SYSTEM, RunDir, system_dir
 from bench.runfolder import FORMAT_VERSION, Manifest, read_manifest, write_manifest
 from bench.runfolder.summary import failed_rows, manifest_sha256, write_summary_csv
+from bench.runlock import RunLock
 from bench.shards import Shard
 from bench.store import SKIPPED_INPUT, ResultStore, Row
 from bench.system_stage import BatchResult, SystemBatch, length_batches, run_batch
-from metrics import EXTRA_ROWS, METRICS, library_version
+from metrics import EXTRA_ROWS, METRIC_GROUPS, METRICS, NOT_DEFAULT, library_version
 from systems import System, SystemOptions, SystemUnavailable, build_system, expand_systems
 
 #: settings that change values: a run folder refuses to mix them
@@ -63,7 +65,7 @@ class RunConfig:
     systems: list[str]
     data: str
     out: Path
-    metrics: list[str] = field(default_factory=lambda: ["all"])
+    metrics: list[str] = field(default_factory=lambda: ["default"])
     limit: int | None = None
     workers: int | None = None
     align: str = "system"
@@ -106,11 +108,17 @@ class RunOutcome:
 
 
 def _resolve_metrics(names: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Expand ``all``; explicit unknown or unavailable metrics are usage errors."""
+    """Expand ``all``, ``default`` (all but ``NOT_DEFAULT``) and groups (``dnsmos``); explicit unknown or
+    unavailable metrics are usage errors, and so is no metric at all."""
+    if not names:
+        raise UsageError("--metrics is empty: name metrics (see `bench metrics`) or 'all'")
     out, skipped = [], []
+    names = [m for n in names for m in METRIC_GROUPS.get(n, (n,))]
     for name in names:
-        if name == "all":
+        if name in ("all", "default"):
             for m in METRICS.names():
+                if name == "default" and m in NOT_DEFAULT:
+                    continue
                 reason = METRICS.get(m).unavailable_reason()
                 (skipped.append((m, reason)) if reason else out.append(m))
             continue
@@ -135,6 +143,8 @@ def _build_systems(specs: list[str], options: SystemOptions) -> tuple[list[Syste
             msg = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
             raise UsageError(f"--systems {spec}: {msg}") from None
     names = [s.name for s in systems]
+    if REFERENCE_SYSTEM in names:
+        raise UsageError(f"--systems: {REFERENCE_SYSTEM!r} is reserved for the scores of the reference itself")
     if len(set(names)) != len(names):
         raise UsageError(f"--systems lists a system twice: {', '.join(names)}")
     return systems, skipped
@@ -159,7 +169,7 @@ def _check_compatible(rd: RunDir, cfg: RunConfig) -> dict[str, Any] | None:
 
 def _prepare_reference(rd: RunDir, utt: Utterance, downmix: bool) -> dict[str, Any]:
     """Validate and store one reference (once). Returns its sidecar: info, or {"error": ...}."""
-    sidecar = rd.reference_wav(utt.id).with_suffix(".json")
+    sidecar = rd.reference_sidecar(utt.id)
     if sidecar.exists():
         return json.loads(sidecar.read_text())
     try:
@@ -209,9 +219,21 @@ def _store_batch(rd: RunDir, name: str, batch: SystemBatch, result: BatchResult,
 
 
 def run(cfg: RunConfig) -> RunOutcome:
-    """Execute a run (or resume it). Raises UsageError for bad arguments."""
-    t_start = time.monotonic()
+    """Execute a run (or resume it) holding the run folder's lock. Raises UsageError for bad arguments."""
+    _executor_class(cfg)  # an unknown --executor is refused before any work
     rd = RunDir(cfg.out)
+    made = rd.create()
+    try:
+        with RunLock(rd.root):
+            return _run(cfg, rd)
+    except BaseException:
+        if made:
+            rd.remove_if_unused()
+        raise
+
+
+def _run(cfg: RunConfig, rd: RunDir) -> RunOutcome:
+    t_start = time.monotonic()
     if cfg.system_options.device.startswith("cuda"):
         import torch
 
@@ -219,19 +241,27 @@ def run(cfg: RunConfig) -> RunOutcome:
             raise UsageError("--device cuda: no CUDA device is available to torch here")
     corpus = open_corpus(cfg.data, cfg.corpus)
     utts = corpus.utterances()
+    for path, reason in corpus.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
     if cfg.limit is not None:
         utts = utts[: cfg.limit]
     if cfg.shard is not None:
         utts = cfg.shard.select(utts)
     if not utts:
         raise UsageError(f"--data {cfg.data}: no utterances selected")
+    rd.protect(u.path for u in utts)
     metric_names, skipped_metrics = _resolve_metrics(cfg.metrics)
     systems, skipped_systems = _build_systems(cfg.systems, cfg.system_options)
+    for u in utts:  # every file the run will write is checked before the first one is written
+        rd.reference_sidecar(u.id)
+        rd.reference_wav(u.id)
+        for system in systems:
+            rd.audio_wav(system.name, u.id)
+            rd.audio_sidecar(system.name, u.id)
     policy = cfg.align_policy()
     for system in systems:
         system.use_alignment(policy)
     old = _check_compatible(rd, cfg)
-    rd.root.mkdir(parents=True, exist_ok=True)
     for name, reason in skipped_metrics + skipped_systems:
         print(f"skipped {name}: {reason}", file=sys.stderr)
 
@@ -253,14 +283,26 @@ def run(cfg: RunConfig) -> RunOutcome:
         raise
 
     store = ResultStore(rd.results_jsonl)
+    for note in store.notes:
+        print(f"warning: {note}", file=sys.stderr)
     store.add(Row(u.id, u.speaker, "", SKIPPED_INPUT, math.nan, refs[u.id]["error"])
               for u in utts if "error" in refs[u.id])
-    jobs = _metric_jobs(rd, cfg, systems, metric_names, good, refs, store, executor)
     try:
+        jobs = _metric_jobs(rd, cfg, systems, metric_names, good, refs, store, executor)
+        jobs += _reference_jobs(rd, store, [u for u in good if u.id in refs], refs, metric_names)
         with Progress(len(jobs), "metrics", quiet=cfg.quiet) as prog:
-            for _, rows in executor.map_unordered(evaluate_pair, jobs):
+
+            def on_crash(job: PairJob, crash: WorkerCrash) -> CrashOutcome:
+                print(f"warning: a metric worker {crash.reason} while scoring {job.degraded_path} "
+                      f"({', '.join(job.metrics) or 'lag'}); started a fresh one", file=sys.stderr)
+                if not job.crashed:
+                    prog.update()
+                return after_crash(job, crash)
+
+            for job, rows in executor.map_unordered(evaluate_pair, jobs, on_crash):
                 store.add(rows)
-                prog.update()
+                if not job.crashed:
+                    prog.update()
     finally:
         executor.close()
         store.close()
@@ -304,11 +346,30 @@ def _metric_jobs(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names
     return jobs
 
 
-def _make_executor(cfg: RunConfig) -> Executor:
+def _reference_jobs(rd: RunDir, store: ResultStore, utts: list[Utterance], refs: dict[str, dict[str, Any]],
+                    metric_names: list[str]) -> list[PairJob]:
+    """Metrics that need no reference also score each reference once, as system ``reference``."""
+    alone = [m for m in metric_names if not METRICS.get(m).spec.needs_reference]
+    jobs = []
+    for u in utts:
+        missing = tuple(m for m in alone if (u.id, REFERENCE_SYSTEM, m) not in store)
+        if missing:
+            path = str(rd.reference_wav(u.id))
+            jobs.append(PairJob(u.id, u.speaker, REFERENCE_SYSTEM, path, path, missing, None,
+                                refs[u.id]["duration"], want_bitrate=False, want_lag=False, lag=0,
+                                max_lag=0))
+    return jobs
+
+
+def _executor_class(cfg: RunConfig) -> type[Executor]:
     try:
-        return EXECUTORS.get(cfg.executor)(workers=cfg.workers, address=cfg.executor_address)
+        return EXECUTORS.get(cfg.executor)
     except RegistryError as exc:
         raise UsageError(f"--executor: {exc}") from None
+
+
+def _make_executor(cfg: RunConfig) -> Executor:
+    return _executor_class(cfg)(workers=cfg.workers, address=cfg.executor_address)
 
 
 def finalize(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: list[str], utts: list[Utterance],
@@ -324,7 +385,10 @@ def finalize(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: li
     _write_run_json(rd, cfg, systems, metric_names, utts, refs, created, status="complete", old=old,
                     failures=failures)
     if not cfg.quiet:
-        print(format_summary_table(rd.summary_csv, [s.name for s in systems], metric_names))
+        shown = [s.name for s in systems]
+        if any(not METRICS.get(m).spec.needs_reference for m in metric_names):
+            shown.insert(0, REFERENCE_SYSTEM)  # the ceiling of the metrics that need no reference
+        print(format_summary_table(rd.summary_csv, shown, metric_names))
         skipped = [r for r in failures if r.metric == SKIPPED_INPUT]
         failures_ = [r for r in failures if r.metric != SKIPPED_INPUT]
         if skipped:

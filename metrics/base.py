@@ -25,7 +25,8 @@ class MetricSpec:
         name: registry name, carrying the mode (``pesq_wb``, ``visqol_speech``).
         higher_is_better: direction, shown as an arrow in every table.
         sample_rate: the rate the metric runs at; the runner resamples once per rate and reuses it.
-        needs_reference: intrusive (True) or not.
+        needs_reference: intrusive (True) or not (False: the runner neither aligns nor reads the
+            reference for it, and also scores the reference itself once, as system ``reference``).
         unit: "MOS-LQO", "dB", "rad", ...
         library: the PyPI distribution whose version is recorded ("" for our own code).
         description: one line for ``bench metrics`` and report legends.
@@ -62,11 +63,12 @@ class Metric(ABC):
         return None
 
     @abstractmethod
-    def compute(self, *, reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float:
-        """Score one pair.
+    def compute(self, *, reference: np.ndarray | None, degraded: np.ndarray, sample_rate: int) -> float:
+        """Score one pair (or one signal, for ``needs_reference=False``).
 
         Args:
-            reference: ``[T]`` float32 at ``spec.sample_rate`` (time-aligned with ``degraded``).
+            reference: ``[T]`` float32 at ``spec.sample_rate`` (time-aligned with ``degraded``); None for
+                metrics that need no reference.
             degraded: ``[T]`` float32, same length.
             sample_rate: equals ``spec.sample_rate`` (checked by the runner; given for clarity).
         Returns:

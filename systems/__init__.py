@@ -34,6 +34,11 @@ SYSTEMS.register("audiodec_stage1", "systems.audiodec.system:AudioDecStage1",
                  meta={"summary": "AudioDec stage-1 autoencoder"})
 SYSTEMS.register("audiodec", "systems.audiodec.system:AudioDec",
                  meta={"summary": "AudioDec with HiFi-GAN vocoder"})
+SYSTEMS.register("encodec", "systems.encodec.system:Encodec24k", meta={"summary": "EnCodec 24 kHz, official weights"})
+SYSTEMS.register("encodec_48k", "systems.encodec.system:Encodec48k", meta={"summary": "EnCodec 48 kHz, official weights"})
+SYSTEMS.register("dac_44k", "systems.dac.system:DAC44k", meta={"summary": "DAC 44.1 kHz, official weights"})
+SYSTEMS.register("dac_24k", "systems.dac.system:DAC24k", meta={"summary": "DAC 24 kHz, official weights"})
+SYSTEMS.register("dac_16k", "systems.dac.system:DAC16k", meta={"summary": "DAC 16 kHz, official weights"})
 POSTFILTERS.register("spf", "systems.spf.postfilter:ScorePostFilter",
                      meta={"summary": "score-based diffusion post-filter"})
 

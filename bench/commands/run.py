@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from pathlib import Path
 
@@ -44,7 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--systems", help="comma-separated systems, or 'all' (required)")
     p.add_argument("--data", help="demo | vctk:PATH | folder:PATH | manifest:FILE.csv (required)")
     p.add_argument("--out", type=Path, help="run folder (required; created; rerun to resume)")
-    p.add_argument("--metrics", default="all", help="comma-separated metrics (default: all; see `bench metrics`)")
+    p.add_argument("--metrics", default="default",
+                   help="comma-separated metrics or groups (dnsmos); 'default' = every available metric except "
+                        "the slow ones `bench metrics` marks; 'all' = every available metric")
     p.add_argument("--limit", type=int, help="only the first N utterances (sorted by id)")
     p.add_argument("--workers", type=int, default=None, help="metric worker processes (default: all cores)")
     p.add_argument("--executor", default="local", help="local (process pool, default) or ray")
@@ -71,9 +74,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("system settings")
     g.add_argument("--opus-bitrate", type=int, default=24000, help="Opus target bitrate in bit/s (default 24000)")
     g.add_argument("--opus-application", default="audio", choices=["audio", "voip", "lowdelay"])
-    g.add_argument("--weights", type=Path, help="unzipped official AudioDec exp/ folder (default: demo weights)")
+    g.add_argument("--weights", type=Path, help="folder of official weights: the unzipped AudioDec exp/ (default: demo weights), "
+                        "EnCodec's *.th and DAC's weights*.pth files (also looked for in DIR/encodec, DIR/dac)")
     g.add_argument("--checkpoint", type=_checkpoint, action="append", default=[], metavar="NAME=PATH",
-                   help="checkpoint for one system or part (repeatable), e.g. symad=..., spf=...")
+                   help="checkpoint for one system or part (repeatable), e.g. symad=..., spf=..., encodec=..., "
+                        "dac_44k=...")
     g.add_argument("--streaming", action="store_true", help="run neural codecs chunk by chunk")
     g.add_argument("--seed", type=int, default=0, help="base seed of stochastic systems (default 0)")
     g.add_argument("--spf-sampler", default=None, choices=["pc", "ode"],
@@ -142,6 +147,8 @@ def execute(args: argparse.Namespace):
             raise UsageError(f"--{name} is required (on the command line or in --config)")
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be at least 1, not {args.limit}")
+    if not math.isfinite(args.max_lag_ms) or args.max_lag_ms < 0:
+        raise UsageError(f"--max-lag-ms must be a number of milliseconds >= 0, not {args.max_lag_ms}")
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be at least 1, not {args.workers}")
     if args.weights is not None and not args.weights.is_dir():

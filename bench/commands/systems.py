@@ -13,7 +13,7 @@ HELP = "list systems, whether each can run here, and what to install for the res
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--weights", type=Path, help="official AudioDec exp/ folder to check against")
+    p.add_argument("--weights", type=Path, help="folder of official weights to check against (AudioDec exp/, EnCodec, DAC files)")
     p.add_argument("--no-check", dest="check", action="store_false",
                    help="only list the systems (instant); do not import them to check whether they can run")
 
