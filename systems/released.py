@@ -118,6 +118,7 @@ class ReleasedCodecSystem(System):
     """
 
     deterministic: ClassVar[bool] = True
+    libraries: ClassVar[tuple[str, ...]] = ("torch",)
     sample_rate: int = SUITE_RATE
     weights: ClassVar[ReleasedWeights]
     model_rate: ClassVar[int]
