@@ -6,11 +6,12 @@ import re
 from pathlib import Path
 
 FORMAT_VERSION = 1
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.+@=-]")
 
 
 def system_dir(name: str) -> str:
-    """File-system-safe folder name for a system: ``files:mine`` -> ``files_mine``."""
+    """File-system-safe folder name for a system: ``files:mine`` -> ``files_mine``,
+    ``opus@12k[application=voip]`` -> ``opus@12k_application=voip_``."""
     return _UNSAFE.sub("_", name)
 
 

@@ -48,12 +48,13 @@ from bench.stats import NOT_APPLICABLE, summarize
 from bench.store import ResultStore, Row
 from bench.system_stage import BatchResult, SystemBatch, length_batches, run_batch
 from metrics import EXTRA_ROWS, METRICS, library_version
-from systems import System, SystemOptions, SystemUnavailable, build_system, expand_systems
+from systems import RunSettings, System, SystemUnavailable, build_system, expand_systems
+from systems.options import OptionError, diff_options
 
-#: settings that change values: a run folder refuses to mix them
-VALUE_SETTINGS = ("data", "corpus", "align", "max_lag_ms", "downmix", "system_options")
-#: system options that do not change values
-NEUTRAL_SYSTEM_OPTIONS = ("device", "batch_size")
+#: settings that change values: a run folder refuses to mix them (each system's options are checked too)
+VALUE_SETTINGS = ("data", "corpus", "align", "max_lag_ms", "downmix", "settings")
+#: run settings that do not change values (option_defaults show in each system's options instead)
+NEUTRAL_SETTINGS = ("device", "batch_size", "option_defaults")
 
 
 @dataclass
@@ -71,7 +72,7 @@ class RunConfig:
     strict: bool = False
     downmix: bool = False
     corpus: CorpusOptions = field(default_factory=CorpusOptions)
-    system_options: SystemOptions = field(default_factory=SystemOptions)
+    settings: RunSettings = field(default_factory=RunSettings)
     executor: str = "local"
     executor_address: str | None = None
     shard: Shard | None = None
@@ -80,9 +81,9 @@ class RunConfig:
     quiet: bool = False
 
     def value_settings(self) -> dict[str, Any]:
-        so = {k: v for k, v in self.system_options.to_dict().items() if k not in NEUTRAL_SYSTEM_OPTIONS}
+        so = {k: v for k, v in self.settings.to_dict().items() if k not in NEUTRAL_SETTINGS}
         return {"data": self.data, "corpus": asdict(self.corpus), "align": self.align,
-                "max_lag_ms": self.max_lag_ms, "downmix": self.downmix, "system_options": so}
+                "max_lag_ms": self.max_lag_ms, "downmix": self.downmix, "settings": so}
 
 
 @dataclass
@@ -116,33 +117,55 @@ def _resolve_metrics(names: list[str]) -> tuple[list[str], list[tuple[str, str]]
     return list(dict.fromkeys(out)), skipped
 
 
-def _build_systems(specs: list[str], options: SystemOptions) -> tuple[list[System], list[tuple[str, str]]]:
-    expanded, skipped = expand_systems(specs, options)
+def _build_systems(specs: list[str], settings: RunSettings) -> tuple[list[System], list[tuple[str, str]]]:
+    expanded, skipped = expand_systems(specs, settings)
     systems = []
     for spec in expanded:
         try:
-            systems.append(build_system(spec, options))
-        except (SystemUnavailable, ValueError, KeyError, ImportError) as exc:
+            systems.append(build_system(spec, settings))
+        except (SystemUnavailable, OptionError, ValueError, KeyError, ImportError) as exc:
             msg = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
             raise UsageError(f"--systems {spec}: {msg}") from None
     names = [s.name for s in systems]
-    if len(set(names)) != len(names):
-        raise UsageError(f"--systems lists a system twice: {', '.join(names)}")
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise UsageError(f"--systems lists the same system twice: {', '.join(dupes)}")
+    dirs: dict[str, str] = {}
+    for n in names:
+        other = dirs.setdefault(system_dir(n), n)
+        if other != n:
+            raise UsageError(f"--systems: {other} and {n} would share the output folder audio/{system_dir(n)}")
     return systems, skipped
 
 
-def _check_compatible(rd: RunDir, cfg: RunConfig) -> dict[str, Any] | None:
-    """Refuse to resume into a folder whose run used different value-changing settings."""
+def _check_compatible(rd: RunDir, cfg: RunConfig, systems: list[System]) -> dict[str, Any] | None:
+    """Refuse to resume into a folder whose run used different value-changing settings or options.
+
+    The message names only what differs: ``opus: kbps 24 -> 12``, ``settings: seed 0 -> 1``.
+    """
     if not rd.run_json.exists():
         return None
     old = json.loads(rd.run_json.read_text())
     if cfg.overwrite:
         return old
     prev = old.get("config", {}).get("value_settings", {})
-    now = json.loads(json.dumps(cfg.value_settings()))
-    diffs = [k for k in VALUE_SETTINGS if k in prev and prev[k] != now[k]]
-    if diffs:
-        detail = "; ".join(f"{k}: {prev[k]} -> {now[k]}" for k in diffs)
+    now = json.loads(json.dumps(cfg.value_settings(), default=str))
+    details = []
+    for k in VALUE_SETTINGS:
+        if k not in prev or prev[k] == now[k]:
+            continue
+        if isinstance(prev[k], dict) and isinstance(now[k], dict):
+            details.append(f"{k}: {', '.join(diff_options(prev[k], now[k]))}")
+        else:
+            details.append(f"{k}: {prev[k]} -> {now[k]}")
+    old_systems = old.get("systems", {})
+    for s in systems:
+        before = old_systems.get(s.name, {}).get("options")
+        after = json.loads(json.dumps(s.option_values(), default=str))
+        if before is not None and before != after:
+            details.append(f"{s.name}: {', '.join(diff_options(before, after))}")
+    if details:
+        detail = "; ".join(details)
         raise UsageError(f"--out {rd.root} holds a run with different settings ({detail}); use another --out, "
                          "or --overwrite to add to it anyway")
     return old
@@ -175,7 +198,7 @@ def _run_system(rd: RunDir, system: System, utts: list[Utterance], refs: dict[st
     if not todo:
         return
     batches = length_batches([(u.id, str(rd.reference_wav(u.id)), int(refs[u.id]["samples"])) for u in todo],
-                             system.options.batch_size)
+                             system.settings.batch_size)
     with Progress(len(todo), f"{system.name}", quiet=quiet) as prog:
         for batch, result in executor.map_system(system, run_batch, batches):
             _store_batch(rd, system.name, batch, result, refs)
@@ -203,7 +226,7 @@ def run(cfg: RunConfig) -> RunOutcome:
     """Execute a run (or resume it). Raises UsageError for bad arguments."""
     t_start = time.monotonic()
     rd = RunDir(cfg.out)
-    if cfg.system_options.device.startswith("cuda"):
+    if cfg.settings.device.startswith("cuda"):
         import torch
 
         if not torch.cuda.is_available():
@@ -217,8 +240,8 @@ def run(cfg: RunConfig) -> RunOutcome:
     if not utts:
         raise UsageError(f"--data {cfg.data}: no utterances selected")
     metric_names, skipped_metrics = _resolve_metrics(cfg.metrics)
-    systems, skipped_systems = _build_systems(cfg.systems, cfg.system_options)
-    old = _check_compatible(rd, cfg)
+    systems, skipped_systems = _build_systems(cfg.systems, cfg.settings)
+    old = _check_compatible(rd, cfg, systems)
     rd.root.mkdir(parents=True, exist_ok=True)
     for name, reason in skipped_metrics + skipped_systems:
         print(f"skipped {name}: {reason}", file=sys.stderr)
@@ -365,6 +388,8 @@ def _write_run_json(rd: RunDir, cfg: RunConfig, systems: list[System], metric_na
     sys_info = dict(old.get("systems", {}))
     for s in systems:
         sys_info[s.name] = {"description": s.description, "nominal_kbps": s.nominal_kbps,
+                            "kind": getattr(s, "codec", s).kind, "family": s.family, "options": s.option_values(),
+                            "sample_rate": s.sample_rate,
                             "audio_dir": f"audio/{system_dir(s.name)}", "deterministic": s.deterministic,
                             "provenance": s.provenance()}
     met_info = dict(old.get("metrics", {}))
@@ -379,7 +404,7 @@ def _write_run_json(rd: RunDir, cfg: RunConfig, systems: list[System], metric_na
         "systems": list(dict.fromkeys([*old_cfg.get("systems", []), *[s.name for s in systems]])),
         "metrics": list(dict.fromkeys([*old_cfg.get("metrics", []), *metric_names])),
         "data": cfg.data, "limit": cfg.limit, "align": cfg.align, "max_lag_ms": cfg.max_lag_ms,
-        "downmix": cfg.downmix, "corpus": asdict(cfg.corpus), "system_options": cfg.system_options.to_dict(),
+        "downmix": cfg.downmix, "corpus": asdict(cfg.corpus), "settings": cfg.settings.to_dict(),
         "executor": cfg.executor, "workers": cfg.workers, "value_settings": cfg.value_settings(),
         "shard": str(cfg.shard) if cfg.shard else None,
         "resampler": RESAMPLER, "sample_rate": SAMPLE_RATE,

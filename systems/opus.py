@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 
-from systems.base import System, SystemOptions, SystemOutput
+from systems.base import RunSettings, System, SystemOutput
+from systems.options import option
 
 FRAME_MS = 20
 INSTALL_HINT = (
@@ -29,6 +31,14 @@ def libopus_version() -> str | None:
         return None
 
 
+@dataclass(frozen=True)
+class OpusOptions:
+    """``opus@12k``, ``opus[kbps=12,application=voip]``."""
+
+    kbps: float = option(24.0, unit="kbps", min=6, max=510, help="target bitrate (VBR)")
+    application: Literal["audio", "voip", "lowdelay"] = option("audio", help="libopus application mode")
+
+
 class Opus(System):
     """libopus, 20 ms frames, VBR, complexity 10; look-ahead removed and tail flushed (output = input length).
 
@@ -38,28 +48,26 @@ class Opus(System):
     kind = "opus"
     description = "Opus (libopus), 20 ms frames, VBR, complexity 10"
     nominal_kbps = 24.0
+    Options = OpusOptions
+    shorthand = "kbps"
     APPLICATIONS = {"audio": "APPLICATION_AUDIO", "voip": "APPLICATION_VOIP",
                     "lowdelay": "APPLICATION_RESTRICTED_LOWDELAY"}
 
-    def __init__(self, options: SystemOptions, name: str | None = None) -> None:
-        super().__init__(options, name)
-        if options.opus_application not in self.APPLICATIONS:
-            raise ValueError(f"--opus-application must be one of {', '.join(self.APPLICATIONS)}, "
-                             f"not {options.opus_application!r}")
-        if not 6000 <= options.opus_bitrate <= 510000:
-            raise ValueError(f"--opus-bitrate {options.opus_bitrate} is outside libopus' 6000-510000 bit/s")
-        self.nominal_kbps = options.opus_bitrate / 1000
-        self.description = (f"Opus {self.nominal_kbps:g} kbps (libopus, {options.opus_application}, "
+    def __init__(self, settings: RunSettings, name: str | None = None, options: OpusOptions | None = None) -> None:
+        super().__init__(settings, name, options)
+        self.bitrate = int(round(self.options.kbps * 1000))
+        self.nominal_kbps = self.options.kbps
+        self.description = (f"Opus {self.nominal_kbps:g} kbps (libopus, {self.options.application}, "
                             f"20 ms, VBR, complexity 10)")
 
     @classmethod
-    def unavailable_reason(cls, options: SystemOptions) -> str | None:
+    def unavailable_reason(cls, settings: RunSettings) -> str | None:
         return None if libopus_version() else INSTALL_HINT
 
     def _encoder(self):
         opuslib = _opuslib()
-        enc = opuslib.Encoder(self.sample_rate, 1, getattr(opuslib, self.APPLICATIONS[self.options.opus_application]))
-        enc.bitrate = self.options.opus_bitrate
+        enc = opuslib.Encoder(self.sample_rate, 1, getattr(opuslib, self.APPLICATIONS[self.options.application]))
+        enc.bitrate = self.bitrate
         enc.vbr = 1
         enc.complexity = 10
         return enc
@@ -95,8 +103,8 @@ class Opus(System):
     def provenance(self) -> dict[str, Any]:
         return {
             "libopus": libopus_version(),
-            "bitrate": self.options.opus_bitrate,
-            "application": self.options.opus_application,
+            "bitrate": self.bitrate,
+            "application": self.options.application,
             "frame_ms": FRAME_MS,
             "vbr": True,
             "complexity": 10,
