@@ -8,7 +8,8 @@ Measures, on the demo corpus with opus and both anchors (30 pairs; pesq_wb, stoi
 2. all cores against 1 worker (target: at least 1.7x on 2 cores);
 3. ``--executor ray`` against the local pool on 2 CPUs (with and without Ray's start-up);
 4. each neural system's real-time factor on CPU, through ``scripts/bench_audiodec_rtf.py`` and
-   ``scripts/bench_spf.py`` when they exist.
+   ``scripts/bench_spf.py`` when they exist;
+5. the classical codecs' real-time factor on one CPU core (encode + decode of the demo corpus in process).
 
 Each stage timing is the best of ``--repeat`` runs (the machine may be shared). Writes
 ``OUT/benchmark.json`` and ``OUT/README_table.md`` (default OUT: runs/bench) and prints the table.
@@ -39,6 +40,8 @@ REPO = Path(__file__).resolve().parents[1]
 SYSTEMS = ["opus", "anchor35", "anchor70"]
 METRICS = ["pesq_wb", "stoi", "si_sdr"]
 RTF_SCRIPTS = {"audiodec": "scripts/bench_audiodec_rtf.py", "spf": "scripts/bench_spf.py"}
+#: classical codecs timed in process (encode + decode, one thread)
+CODEC_RTF = ["opus", "lc3@16k", "lc3@32k"]
 
 
 #: the corpus the timings use (set by prepare): the demo corpus, each file listed ``--copies`` times so that
@@ -203,6 +206,33 @@ def neural_rtf() -> dict[str, Any]:
     return out
 
 
+def codec_rtf(repeat: int) -> dict[str, Any]:
+    """Real-time factor of each classical codec on the demo corpus: processing seconds / audio seconds."""
+    from bench.audio import load_input
+    from bench.corpora import open_corpus
+    from systems import RunSettings, build_system
+
+    audio = [load_input(u.path).audio for u in open_corpus("demo").utterances()]
+    seconds = sum(len(a) for a in audio) / 48000
+    out: dict[str, Any] = {}
+    for spec in CODEC_RTF:
+        try:
+            system = build_system(spec, RunSettings())
+        except Exception as exc:  # noqa: BLE001 - a codec missing here is reported, not fatal
+            out[spec] = {"status": f"not available ({exc})"}
+            continue
+
+        def once(system=system) -> float:
+            t0 = time.perf_counter()
+            for i, a in enumerate(audio):
+                system.process(a, utterance_id=str(i))
+            return time.perf_counter() - t0
+
+        best = min(once() for _ in range(repeat))
+        out[spec] = {"status": "ok", "rtf": best / seconds, "audio_s": seconds, "name": system.description}
+    return out
+
+
 def _rtf_cell(entry: dict[str, Any]) -> str:
     if entry["status"] != "ok":
         return entry["status"]
@@ -236,6 +266,10 @@ def table(r: dict[str, Any]) -> str:
                      f"{r['ray_vs_local_steady']:.2f}x without ({r['ray_startup_s']:.1f} s start-up)"), "-"))
     else:
         rows.append(("`--executor ray` vs local, 2 CPUs", r.get("ray_skipped", "not available"), "-"))
+    for name, entry in r.get("codec_rtf", {}).items():
+        cell = (f"{entry['rtf']:.4f} ({entry['audio_s']:.0f} s of speech; {entry['name']})" if entry["status"] == "ok"
+                else entry["status"])
+        rows.append((f"`{name}` real-time factor on one CPU core (encode + decode)", cell, "-"))
     for name, entry in r["neural_rtf"].items():
         rows.append((f"{name} real-time factor on CPU", _rtf_cell(entry), "-"))
     load = max(r["load_average_before"], r["load_average_after"])
@@ -288,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
         r["ray_s"], _ = best_of(args.repeat, lambda: time_stage(base, work, 2, executor="ray"))
         r["ray_vs_local"] = r["local_2_s"] / r["ray_s"]
         r["ray_vs_local_steady"] = r["local_2_s"] / max(1e-9, r["ray_s"] - r["ray_startup_s"])
+    print("classical codecs' real-time factors ...", file=sys.stderr)
+    with threadpool_limits(1):
+        r["codec_rtf"] = codec_rtf(args.repeat)
     print("neural systems' real-time factors ...", file=sys.stderr)
     r["neural_rtf"] = neural_rtf()
     r["load_average_after"] = os.getloadavg()[0]

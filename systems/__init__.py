@@ -37,6 +37,7 @@ POSTFILTERS: Registry[type[PostFilter]] = Registry("post-filter", "codec_bench.p
 
 SYSTEMS.register("natural", "systems.reference:Natural")
 SYSTEMS.register("opus", "systems.opus:Opus")
+SYSTEMS.register("lc3", "systems.lc3:LC3")
 SYSTEMS.register("anchor35", "systems.anchors:Anchor35")
 SYSTEMS.register("anchor70", "systems.anchors:Anchor70")
 SYSTEMS.register("files", "systems.files:FilesSystem")

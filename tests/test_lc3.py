@@ -1,0 +1,79 @@
+"""LC3 through liblc3 (lc3py), tested like Opus: length, delay, bitrate, quality ordering, composition."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+from pesq import pesq
+from scipy.signal import resample_poly
+
+from bench.corpora import DEMO_DIR
+from systems import RunSettings, build_system
+
+pytest.importorskip("lc3")
+
+
+@pytest.fixture(scope="module")
+def speech() -> np.ndarray:
+    x, sr = sf.read(DEMO_DIR / "demo_f_001.flac", dtype="float32")
+    assert sr == 48000
+    return x
+
+
+def subsample_lag(reference: np.ndarray, degraded: np.ndarray, sr: int = 48000) -> float:
+    """Lag in samples (positive: ``degraded`` is late), from the slope of the cross-spectrum phase, 0.1-15 kHz.
+
+    Weighted least squares of phase(Y X*) = -2 pi f L / sr over the band; exact for a pure delay, valid while
+    the phase does not wrap (|L| < 1.6 samples, which is what is left after an integer delay is removed).
+    """
+    X, Y = np.fft.rfft(reference), np.fft.rfft(degraded)
+    f = np.fft.rfftfreq(len(reference), 1 / sr)
+    band = (f > 100) & (f < 15000)
+    cross = Y[band] * np.conj(X[band])
+    a = -2 * np.pi * f[band] / sr
+    w = np.abs(cross)
+    return float(np.sum(w * a * np.angle(cross)) / np.sum(w * a * a))
+
+
+@pytest.mark.parametrize("lag", [0.4, -0.45, 1.2])
+def test_the_lag_estimator_finds_a_known_fractional_delay(speech, lag):
+    shifted = np.fft.irfft(np.fft.rfft(speech) * np.exp(-2j * np.pi * np.fft.rfftfreq(len(speech)) * lag),
+                           len(speech))
+    assert subsample_lag(speech, shifted) == pytest.approx(lag, abs=0.02)
+
+
+@pytest.mark.parametrize("kbps", [16, 24, 32])
+def test_lc3_length_delay_and_bitrate(speech, kbps):
+    system = build_system(f"lc3@{kbps}k", RunSettings())
+    assert system.name == f"lc3@{kbps}k" and system.sample_rate == 48000
+    out = system.process(speech, utterance_id="a")
+    assert out.audio.shape == speech.shape and out.audio.dtype == np.float32
+    # the codec's delay is removed: what is left is under half a sample
+    assert abs(subsample_lag(speech, out.audio)) <= 0.5
+    achieved = out.bits / (len(speech) / 48000) / 1000
+    assert achieved == pytest.approx(kbps, rel=0.01)
+    assert out.info["frame_bytes"] == kbps * 10 // 8
+
+
+def test_lc3_quality_increases_with_bitrate(speech):
+    ref16 = resample_poly(speech, 1, 3)
+    scores = []
+    for kbps in (16, 24, 32, 64):
+        y = build_system(f"lc3@{kbps}k", RunSettings()).process(speech, utterance_id="a").audio
+        scores.append(pesq(16000, ref16, resample_poly(y, 1, 3), "wb"))
+    assert scores == sorted(scores) and scores[0] + 1.0 < scores[-1], scores
+
+
+def test_lc3_bitrate_range_is_checked():
+    with pytest.raises(ValueError, match="outside 16-320 kbps"):
+        build_system("lc3@8k", RunSettings())
+
+
+def test_lc3_composes_with_the_post_filter(speech):
+    system = build_system("lc3@24k+spf[sampler=ode,steps=1]", RunSettings())
+    assert system.name == "lc3@24k+spf[sampler=ode,steps=1]" and system.family == "lc3+spf[sampler=ode,steps=1]"
+    out = system.process(speech[:24000], utterance_id="a")
+    assert out.audio.shape == (24000,) and np.isfinite(out.audio).all()
+    assert out.bits == 51 * 30 * 8  # the codec's bits: 51 frames of 30 bytes (10 ms each, the last one flushes)
+    assert out.info["spf"]["nfe"] == 1
