@@ -58,7 +58,7 @@ class LC3(System):
     def __init__(self, settings: RunSettings, name: str | None = None, options: LC3Options | None = None) -> None:
         super().__init__(settings, name, options)
         enc = _lc3().Encoder(FRAME_US, self.sample_rate)
-        self.frame_bytes = int(enc.get_frame_bytes(int(round(self.options.kbps * 1000))))
+        self.frame_bytes = int(enc.get_frame_bytes(round(self.options.kbps * 1000)))
         self.frame_samples = int(enc.get_frame_samples())
         self.delay = int(enc.get_delay_samples())
         self.nominal_kbps = self.frame_bytes * 8 / (FRAME_US / 1e6) / 1000

@@ -55,7 +55,7 @@ class Opus(System):
 
     def __init__(self, settings: RunSettings, name: str | None = None, options: OpusOptions | None = None) -> None:
         super().__init__(settings, name, options)
-        self.bitrate = int(round(self.options.kbps * 1000))
+        self.bitrate = round(self.options.kbps * 1000)
         self.nominal_kbps = self.options.kbps
         self.description = (f"Opus {self.nominal_kbps:g} kbps (libopus, {self.options.application}, "
                             f"20 ms, VBR, complexity 10)")
