@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.audio import SAMPLE_RATE, estimate_lag, read_wav, resample, shift
+from bench.audio import estimate_lag, read_wav, resample, shift
 from bench.stats import NOT_APPLICABLE
 from bench.store import Row
 from metrics import METRICS, Metric, MetricError
@@ -24,7 +24,7 @@ class PairJob:
 
     Attributes:
         utterance, speaker, system: identifiers for the rows.
-        reference_path, degraded_path: 48 kHz float32 wavs in the run folder.
+        reference_path, degraded_path: float32 wavs in the run folder, at the run's evaluation rate.
         metrics: metric names still to compute.
         bits: bits the system spent (None: not a codec); duration: reference seconds.
         want_bitrate, want_lag: whether those rows are still missing.
@@ -70,13 +70,13 @@ def evaluate_pair(job: PairJob) -> list[Row]:
     try:
         ref, sr_r = read_wav(job.reference_path)
         deg, sr_d = read_wav(job.degraded_path)
-        if sr_r != SAMPLE_RATE or sr_d != SAMPLE_RATE or len(ref) != len(deg):
-            raise ValueError(f"{job.degraded_path}: expected {len(ref)} samples at {SAMPLE_RATE} Hz, "
+        if sr_d != sr_r or len(ref) != len(deg):
+            raise ValueError(f"{job.degraded_path}: expected {len(ref)} samples at {sr_r} Hz, "
                              f"got {len(deg)} at {sr_d} Hz")
     except Exception as exc:
         msg = f"cannot read audio: {exc}"
         return rows + [row(m, math.nan, msg) for m in (*job.metrics, *(["lag_samples"] if job.want_lag else []))]
-    lag = estimate_lag(ref, deg, int(round(job.max_lag_ms * SAMPLE_RATE / 1000)))
+    lag = estimate_lag(ref, deg, round(job.max_lag_ms * sr_r / 1000))
     if job.want_lag:
         rows.append(row("lag_samples", float(lag)))
     if job.align:
@@ -87,7 +87,7 @@ def evaluate_pair(job: PairJob) -> list[Row]:
             metric = get_metric(name)
             rate = metric.spec.sample_rate
             if rate not in by_rate:
-                by_rate[rate] = (resample(ref, SAMPLE_RATE, rate), resample(deg, SAMPLE_RATE, rate))
+                by_rate[rate] = (resample(ref, sr_r, rate), resample(deg, sr_r, rate))
             r, d = by_rate[rate]
             value = metric.compute(reference=r, degraded=d, sample_rate=rate)
             if not math.isfinite(value):

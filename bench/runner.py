@@ -52,7 +52,9 @@ from systems import RunSettings, System, SystemUnavailable, build_system, expand
 from systems.options import OptionError, diff_options
 
 #: settings that change values: a run folder refuses to mix them (each system's options are checked too)
-VALUE_SETTINGS = ("data", "corpus", "align", "max_lag_ms", "downmix", "settings")
+VALUE_SETTINGS = ("data", "corpus", "align", "max_lag_ms", "downmix", "settings", "sample_rate")
+#: evaluation rates ``--sample-rate`` accepts
+EVAL_RATES = (16000, 24000, 44100, 48000)
 #: run settings that do not change values (option_defaults show in each system's options instead)
 NEUTRAL_SETTINGS = ("device", "batch_size", "option_defaults")
 
@@ -79,11 +81,14 @@ class RunConfig:
     report: bool = True
     overwrite: bool = False
     quiet: bool = False
+    #: the evaluation rate: references are resampled to it once; outputs are stored at it
+    sample_rate: int = SAMPLE_RATE
 
     def value_settings(self) -> dict[str, Any]:
         so = {k: v for k, v in self.settings.to_dict().items() if k not in NEUTRAL_SETTINGS}
         return {"data": self.data, "corpus": asdict(self.corpus), "align": self.align,
-                "max_lag_ms": self.max_lag_ms, "downmix": self.downmix, "settings": so}
+                "max_lag_ms": self.max_lag_ms, "downmix": self.downmix, "settings": so,
+                "sample_rate": self.sample_rate}
 
 
 @dataclass
@@ -97,20 +102,23 @@ class RunOutcome:
     seconds: float
 
 
-def _resolve_metrics(names: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Expand ``all``; explicit unknown or unavailable metrics are usage errors."""
+def _resolve_metrics(names: list[str], eval_rate: int = SAMPLE_RATE) -> tuple[list[str], list[tuple[str, str]]]:
+    """Expand ``all`` (leaving out, with the reason, what cannot run here or at ``eval_rate``); explicit
+    unknown or unavailable metrics are usage errors."""
     out, skipped = [], []
     for name in names:
         if name == "all":
             for m in METRICS.names():
-                reason = METRICS.get(m).unavailable_reason()
+                cls = METRICS.get(m)
+                reason = cls.unavailable_reason() or cls.spec.skip_reason(eval_rate)
                 (skipped.append((m, reason)) if reason else out.append(m))
             continue
         try:
             canonical = METRICS.resolve_name(name)
         except KeyError as exc:
             raise UsageError(f"--metrics: {exc}") from None
-        reason = METRICS.get(canonical).unavailable_reason()
+        cls = METRICS.get(canonical)
+        reason = cls.unavailable_reason() or cls.spec.skip_reason(eval_rate)
         if reason:
             raise UsageError(f"--metrics {canonical}: {reason}")
         out.append(canonical)
@@ -171,18 +179,19 @@ def _check_compatible(rd: RunDir, cfg: RunConfig, systems: list[System]) -> dict
     return old
 
 
-def _prepare_reference(rd: RunDir, utt: Utterance, downmix: bool) -> dict[str, Any]:
-    """Validate and store one reference (once). Returns its sidecar: info, or {"error": ...}."""
+def _prepare_reference(rd: RunDir, utt: Utterance, downmix: bool, rate: int = SAMPLE_RATE) -> dict[str, Any]:
+    """Validate and store one reference (once) at the evaluation ``rate``. Returns its sidecar: info, or
+    {"error": ...}."""
     sidecar = rd.reference_wav(utt.id).with_suffix(".json")
     if sidecar.exists():
         return json.loads(sidecar.read_text())
     try:
-        loaded = load_input(utt.path, downmix=downmix)
-        write_wav_atomic(rd.reference_wav(utt.id), loaded.audio)
+        loaded = load_input(utt.path, downmix=downmix, sample_rate=rate)
+        write_wav_atomic(rd.reference_wav(utt.id), loaded.audio, rate)
         info = {"sha256": sha256_file(utt.path), "source_rate": loaded.source_rate, "channels": loaded.channels,
                 "resampled_from": loaded.source_rate if loaded.resampled else None,
-                "resampler": RESAMPLER if loaded.resampled else None,
-                "samples": len(loaded.audio), "duration": len(loaded.audio) / SAMPLE_RATE}
+                "resampler": RESAMPLER if loaded.resampled else None, "sample_rate": rate,
+                "samples": len(loaded.audio), "duration": len(loaded.audio) / rate}
     except InputError as exc:
         info = {"error": str(exc)}
     except OSError as exc:
@@ -207,6 +216,7 @@ def _run_system(rd: RunDir, system: System, utts: list[Utterance], refs: dict[st
 
 def _store_batch(rd: RunDir, name: str, batch: SystemBatch, result: BatchResult,
                  refs: dict[str, dict[str, Any]]) -> None:
+    """Write each output at the evaluation rate (the references' rate), or its error sidecar."""
     for uid, res, secs in zip(batch.ids, result.outputs, result.seconds):
         sidecar = rd.audio_sidecar(name, uid)
         if isinstance(res, str):
@@ -218,7 +228,7 @@ def _store_batch(rd: RunDir, name: str, batch: SystemBatch, result: BatchResult,
             problem = "non-finite samples" if y.shape == (n,) else f"length {y.shape} != input {(n,)}"
             write_text_atomic(sidecar, json.dumps({"error": f"{name} returned {problem} for {uid}"}))
             continue
-        write_wav_atomic(rd.audio_wav(name, uid), y)
+        write_wav_atomic(rd.audio_wav(name, uid), y, int(refs[uid].get("sample_rate", SAMPLE_RATE)))
         write_text_atomic(sidecar, json.dumps({"bits": res.bits, "seconds": secs, "info": res.info}, default=str))
 
 
@@ -239,7 +249,9 @@ def run(cfg: RunConfig) -> RunOutcome:
         utts = cfg.shard.select(utts)
     if not utts:
         raise UsageError(f"--data {cfg.data}: no utterances selected")
-    metric_names, skipped_metrics = _resolve_metrics(cfg.metrics)
+    if cfg.sample_rate not in EVAL_RATES:
+        raise UsageError(f"--sample-rate {cfg.sample_rate}: one of {', '.join(map(str, EVAL_RATES))}")
+    metric_names, skipped_metrics = _resolve_metrics(cfg.metrics, cfg.sample_rate)
     systems, skipped_systems = _build_systems(cfg.systems, cfg.settings)
     old = _check_compatible(rd, cfg, systems)
     rd.root.mkdir(parents=True, exist_ok=True)
@@ -247,14 +259,18 @@ def run(cfg: RunConfig) -> RunOutcome:
         print(f"skipped {name}: {reason}", file=sys.stderr)
 
     created = (old or {}).get("created") or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    _write_run_json(rd, cfg, systems, metric_names, utts, {}, created, status="partial", old=old)
+    _write_run_json(rd, cfg, systems, metric_names, utts, {}, created, status="partial", old=old,
+                    skipped_metrics=skipped_metrics)
 
     refs: dict[str, dict[str, Any]] = {}
     with Progress(len(utts), "references", quiet=cfg.quiet) as prog:
         for u in utts:
-            refs[u.id] = _prepare_reference(rd, u, cfg.downmix)
+            refs[u.id] = _prepare_reference(rd, u, cfg.downmix, cfg.sample_rate)
             prog.update()
     good = [u for u in utts if "error" not in refs[u.id]]
+    if not cfg.quiet:
+        for line in resampling_notes(refs, systems, cfg.sample_rate):
+            print(line, file=sys.stderr)
     executor = _make_executor(cfg)
     try:
         for system in systems:
@@ -291,7 +307,23 @@ def run(cfg: RunConfig) -> RunOutcome:
     finally:
         executor.close()
         store.close()
-    return finalize(rd, cfg, systems, metric_names, utts, refs, created, old, skipped_systems, t_start)
+    return finalize(rd, cfg, systems, metric_names, utts, refs, created, old, skipped_systems, t_start,
+                    skipped_metrics=skipped_metrics)
+
+
+def resampling_notes(refs: dict[str, dict[str, Any]], systems: list[System], rate: int) -> list[str]:
+    """What was resampled, said once per run: the inputs (how many, from what rates) and each system whose
+    own rate differs from the evaluation rate."""
+    notes = []
+    rates = [r["resampled_from"] for r in refs.values() if r.get("resampled_from")]
+    if rates:
+        counts = ", ".join(f"{rates.count(sr)} from {sr} Hz" for sr in sorted(set(rates)))
+        notes.append(f"resampled {len(rates)} of {len(refs)} inputs to {rate} Hz ({counts}; {RESAMPLER})")
+    for s in systems:
+        if s.sample_rate != rate:
+            notes.append(f"{s.name} works at {s.sample_rate} Hz: its input and output are resampled at its "
+                         f"boundary ({rate} -> {s.sample_rate} -> {rate} Hz)")
+    return notes
 
 
 def _make_executor(cfg: RunConfig) -> Executor:
@@ -303,7 +335,8 @@ def _make_executor(cfg: RunConfig) -> Executor:
 
 def finalize(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: list[str], utts: list[Utterance],
              refs: dict[str, dict[str, Any]], created: str, old: dict[str, Any] | None,
-             skipped_systems: list[tuple[str, str]], t_start: float) -> RunOutcome:
+             skipped_systems: list[tuple[str, str]], t_start: float,
+             skipped_metrics: list[tuple[str, str]] | None = None) -> RunOutcome:
     """Derive results.csv, summary.csv and run.json from the log; print the summary table."""
     store = ResultStore(rd.results_jsonl)
     store.close()
@@ -312,9 +345,11 @@ def finalize(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: li
     write_summary_csv(rd.summary_csv, rows)
     failures = failed_rows(rows)
     _write_run_json(rd, cfg, systems, metric_names, utts, refs, created, status="complete", old=old,
-                    failures=failures)
+                    failures=failures, skipped_metrics=skipped_metrics)
     if not cfg.quiet:
         print(format_summary_table(rd.summary_csv, [s.name for s in systems], metric_names))
+        for name, reason in skipped_metrics or []:
+            print(f"not computed: {name} ({reason})")
         if failures:
             print(f"\n{len(failures)} value(s) could not be computed; e.g.:", file=sys.stderr)
             for r in failures[:5]:
@@ -377,7 +412,8 @@ def format_summary_table(summary_csv: Path, systems: list[str], metrics: list[st
 
 def _write_run_json(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: list[str],
                     utts: list[Utterance], refs: dict[str, dict[str, Any]], created: str, *, status: str,
-                    old: dict[str, Any] | None, failures: list[Row] | None = None) -> None:
+                    old: dict[str, Any] | None, failures: list[Row] | None = None,
+                    skipped_metrics: list[tuple[str, str]] | None = None) -> None:
     old = old or {}
     items = []
     for u in utts:
@@ -407,7 +443,8 @@ def _write_run_json(rd: RunDir, cfg: RunConfig, systems: list[System], metric_na
         "downmix": cfg.downmix, "corpus": asdict(cfg.corpus), "settings": cfg.settings.to_dict(),
         "executor": cfg.executor, "workers": cfg.workers, "value_settings": cfg.value_settings(),
         "shard": str(cfg.shard) if cfg.shard else None,
-        "resampler": RESAMPLER, "sample_rate": SAMPLE_RATE,
+        "resampler": RESAMPLER, "sample_rate": cfg.sample_rate,
+        "skipped_metrics": dict(skipped_metrics or []),
     }
     doc = {
         "format_version": FORMAT_VERSION,

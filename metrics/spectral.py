@@ -17,7 +17,8 @@ class LogSpectralDistance(Metric):
     """Mean over frames of the RMS difference of log10 power spectra (the bandwidth-extension convention)."""
 
     spec = MetricSpec("lsd", False, 48000, unit="",
-                      description="Log-spectral distance (log10 power, 2048/512 STFT), 48 kHz")
+                      description="Log-spectral distance (log10 power, 2048/512 STFT), 48 kHz",
+                      min_eval_rate=44100)
     n_fft, hop = 2048, 512
 
     def compute(self, *, reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float:
@@ -36,7 +37,8 @@ class MelDistance(Metric):
     """Mean absolute difference of log10 mel spectrograms, averaged over three resolutions."""
 
     spec = MetricSpec("mel_distance", False, 48000, unit="",
-                      description="Multi-resolution log-mel distance (512/1024/2048, 80 mels), 48 kHz")
+                      description="Multi-resolution log-mel distance (512/1024/2048, 80 mels), 48 kHz",
+                      min_eval_rate=44100)
     resolutions = ((512, 128), (1024, 256), (2048, 512))
     n_mels = 80
 
@@ -61,7 +63,8 @@ class MelCepstralDistortion(Metric):
     no time warping (the signals are aligned)."""
 
     spec = MetricSpec("mcd", False, 48000, unit="dB",
-                      description="Mel-cepstral distortion (MFCC c1-c24, aligned, no DTW), 48 kHz")
+                      description="Mel-cepstral distortion (MFCC c1-c24, aligned, no DTW), 48 kHz",
+                      min_eval_rate=44100)
     n_fft, hop, n_mels, n_ceps, range_db, floor_db = 2048, 480, 80, 24, 40.0, 80.0
 
     def compute(self, *, reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float:

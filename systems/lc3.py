@@ -1,6 +1,6 @@
 """LC3, the Bluetooth LE Audio codec (Google's liblc3 through ``lc3py``), delay-compensated to the input length.
 
-``lc3`` runs at 48 kHz with 10 ms frames and a constant frame size: ``lc3@32k`` spends 40 bytes per frame.
+``lc3`` runs at 48 kHz (or ``sample_rate=16000|24000|32000``) with 10 ms frames and a constant frame size: ``lc3@32k`` spends 40 bytes per frame.
 The codec's algorithmic delay (``lc3_delay_samples``) is removed and the tail flushed with zeros, so the
 output has exactly the input's length and is time-aligned with it (on demo speech, up to ~64 kbps the
 decoded signal leads by 0.4-0.5 sample, a phase effect of the low-rate coding tools; from ~96 kbps it is
@@ -40,10 +40,12 @@ def lc3_version() -> str | None:
 
 @dataclass(frozen=True)
 class LC3Options:
-    """``lc3@32k``, ``lc3[kbps=32]``."""
+    """``lc3@32k``, ``lc3[kbps=32]``, ``lc3@24k[sample_rate=16000]``."""
 
     kbps: float = option(32.0, unit="kbps", min=16, max=320,
                          help="target bitrate; frames are kbps*10/8 bytes, so it is met in 0.8 kbps steps")
+    sample_rate: int = option(48000, unit="Hz", choices=(16000, 24000, 32000, 48000),
+                              help="the rate the codec runs at (the runner resamples at its boundary)")
 
 
 class LC3(System):
@@ -57,12 +59,14 @@ class LC3(System):
 
     def __init__(self, settings: RunSettings, name: str | None = None, options: LC3Options | None = None) -> None:
         super().__init__(settings, name, options)
+        self.sample_rate = self.options.sample_rate
         enc = _lc3().Encoder(FRAME_US, self.sample_rate)
         self.frame_bytes = int(enc.get_frame_bytes(round(self.options.kbps * 1000)))
         self.frame_samples = int(enc.get_frame_samples())
         self.delay = int(enc.get_delay_samples())
         self.nominal_kbps = self.frame_bytes * 8 / (FRAME_US / 1e6) / 1000
-        self.description = f"LC3 {self.nominal_kbps:g} kbps (liblc3, 48 kHz, 10 ms frames, {self.frame_bytes} B/frame)"
+        self.description = (f"LC3 {self.nominal_kbps:g} kbps (liblc3, {self.sample_rate / 1000:g} kHz, 10 ms frames, "
+                            f"{self.frame_bytes} B/frame)")
 
     @classmethod
     def unavailable_reason(cls, settings: RunSettings) -> str | None:

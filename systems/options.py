@@ -178,6 +178,8 @@ def convert(cls: type, key: str, text: str) -> Any:
             rng = f"{lo:g}-{hi:g}" if lo is not None and hi is not None else (f">= {lo:g}" if lo is not None
                                                                                else f"<= {hi:g}")
             raise OptionError(f"{key}={raw}: outside {rng}{unit}")
+        if choices and value not in choices:
+            raise OptionError(f"{key}={raw}: must be one of {', '.join(map(str, choices))}")
         return value
     value = raw
     if choices and value not in choices:

@@ -8,7 +8,8 @@ HELP = "list metrics with their sample rate, direction, library and version"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    pass
+    p.add_argument("--sample-rate", type=int, default=48000, choices=[16000, 24000, 44100, 48000],
+                   help="mark the metrics a run at this evaluation rate skips, with the reason (default 48000)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -27,5 +28,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"{name:<15} {s.sample_rate / 1000:g} kHz  {arrow:<13} {s.unit:<8} {lib:<22} {s.description}")
         if reason:
             print(f"{'':<15} -> unavailable: {reason}")
+        elif skip := s.skip_reason(args.sample_rate):
+            print(f"{'':<15} -> skipped at {args.sample_rate} Hz: {skip}")
     print("\nalso stored per item: bitrate_kbps (achieved), lag_samples (residual lag before compensation)")
     return 0

@@ -10,7 +10,8 @@ from pathlib import Path
 from bench.errors import UsageError
 
 HELP = "run systems on a corpus and compute every metric (resumable)"
-DESCRIPTION = """Run systems on a corpus, write their 48 kHz outputs, compute metrics on time-aligned signals.
+DESCRIPTION = """Run systems on a corpus, write their outputs (48 kHz unless --sample-rate says otherwise), compute
+metrics on time-aligned signals.
 
 Writes OUT/audio/<system>/<id>.wav, OUT/results.csv (long format), OUT/summary.csv (mean, std, 95% CI),
 OUT/run.json (versions, configuration, input checksums) and OUT/report/. Rerunning the same command
@@ -83,6 +84,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-lag-ms", type=float, default=20.0, help="residual-lag search window (default 20 ms)")
     p.add_argument("--strict", action="store_true", help="exit 1 if any value could not be computed")
     p.add_argument("--downmix", action="store_true", help="average multichannel input instead of rejecting it")
+    p.add_argument("--sample-rate", type=int, default=48000, choices=[16000, 24000, 44100, 48000],
+                   help="evaluation rate: references are resampled to it once and outputs stored at it; each "
+                        "system still gets audio at its own rate (default 48000, the paper's)")
     g = p.add_argument_group("corpus selection")
     g.add_argument("--split", default="test", choices=["test", "all"],
                    help="VCTK: 'test' = the paper's test speakers p232, p257 (default) or 'all'")
@@ -136,7 +140,7 @@ def main(args: argparse.Namespace) -> int:
         downmix=args.downmix, corpus=CorpusOptions(args.split, tuple(_csv(args.speakers)), args.mic),
         settings=settings, executor=args.executor, executor_address=args.ray_address,
         shard=Shard.parse(args.shard) if args.shard else None, report=args.report, overwrite=args.overwrite,
-        quiet=args.quiet,
+        quiet=args.quiet, sample_rate=args.sample_rate,
     )
     if not cfg.systems:
         raise UsageError("--systems is empty")
