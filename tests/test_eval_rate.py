@@ -70,8 +70,9 @@ def test_metrics_that_cannot_run_are_skipped_once_with_the_reason(runs):
 
 
 def test_a_44k1_folder_corpus(tmp_path):
-    from bench.corpora import DEMO_DIR
     from scipy.signal import resample_poly
+
+    from bench.corpora import DEMO_DIR
 
     folder = tmp_path / "corpus"
     folder.mkdir()
