@@ -16,6 +16,7 @@ import soundfile as sf
 
 from bench.errors import UsageError
 from bench.rundir import system_dir
+from reports.ratequality import grouped_systems
 from reports.rundata import BITRATE, Run, audio_rate, read_audio
 from reports.spectrograms import thumbnail
 
@@ -106,10 +107,11 @@ def build_demo(run: Run, demo_dir: Path, utterances: list[str], fmt: str = "pcm1
     subtype = DEMO_FORMATS[fmt]
     if any(system_dir(s) == REFERENCE_DIR for s in run.systems):
         raise UsageError(f"a system's folder name collides with the demo's {REFERENCE_DIR!r} folder")
-    ref = DemoRow("reference", "The reference as evaluated (48 kHz).", "")
+    rate = run.info.get("config", {}).get("sample_rate") or 48000
+    ref = DemoRow("reference", f"The reference as evaluated ({rate / 1000:g} kHz).", "")
     ref.cells = [_cell(run.reference_path(u), demo_dir, REFERENCE_DIR, u, subtype, math.nan) for u in utterances]
     rows = [ref]
-    for s in run.systems:
+    for s in grouped_systems(run):  # a codec family's bitrates next to each other
         info = run.system_info(s)
         kbps = info.get("nominal_kbps")
         row = DemoRow(s, str(info.get("description") or ""), f"{kbps:g} kbps" if isinstance(kbps, (int, float)) else "")

@@ -44,6 +44,19 @@ def family_of(run: Run, system: str) -> str:
     return re.sub(r"@[^+\[]*", "", system)
 
 
+def grouped_systems(run: Run) -> list[str]:
+    """The run's systems with each family's members together (family order: first appearance), ascending by
+    nominal bitrate inside a family: ``opus@6k, opus@12k, opus@24k, lc3@16k, ...``."""
+    fams = list(dict.fromkeys(family_of(run, s) for s in run.systems))
+
+    def key(s: str) -> tuple[int, float, int]:
+        kbps = run.system_info(s).get("nominal_kbps")
+        return (fams.index(family_of(run, s)), kbps if isinstance(kbps, (int, float)) else math.inf,
+                run.systems.index(s))
+
+    return sorted(run.systems, key=key)
+
+
 def rate_points(run: Run) -> list[RatePoint]:
     """Every system with a measured bitrate, grouped by family (first appearance), then by achieved kbps."""
     points = []
@@ -92,8 +105,8 @@ def rate_quality_plot(run: Run, metric: str, points: list[RatePoint], stem: Path
             left_out.append(f"{s} ({st.mean:.3g})")
             continue
         ax.axhline(st.mean, color="0.45", linestyle=("--", ":", "-.")[j % 3], linewidth=1.0)
-        ax.annotate(s, (1.0, st.mean), xycoords=("axes fraction", "data"), xytext=(-2, 2),
-                    textcoords="offset points", ha="right", fontsize=7, color="0.3")
+        ax.annotate(s, (0.0, st.mean), xycoords=("axes fraction", "data"), xytext=(3, 2),
+                    textcoords="offset points", ha="left", fontsize=7, color="0.3")
     hib = run.higher_is_better(metric)
     unit = metric_unit(run, metric)
     arrow = {True: " (↑ better)", False: " (↓ better)", None: ""}[hib]
@@ -154,5 +167,5 @@ def write_rate_quality(run: Run, out: Path) -> dict[str, Any] | None:
     return {"title": "Rate-quality", "entries": entries, "tables": [table]}
 
 
-__all__ = ["RatePoint", "family_of", "rate_points", "rate_quality_plot", "rate_quality_table", "reference_systems",
+__all__ = ["RatePoint", "family_of", "grouped_systems", "rate_points", "rate_quality_plot", "rate_quality_table", "reference_systems",
            "write_rate_quality"]
