@@ -125,11 +125,12 @@ def rate_quality_table(run: Run, points: list[RatePoint]) -> Table:
     data += [ColumnData(m, run.higher_is_better(m), metric_unit(run, m), {s: run.values(s, m) for s in systems})
              for m in run.metrics]
     n_items = {s: len({r.utterance for r in run.rows if r.system == s}) for s in systems}
-    fams = ", ".join(f"{f}: {', '.join(p.system for p in points if p.family == f)}"
+    fams = "; ".join(f"{f}: {', '.join(p.system for p in points if p.family == f)}"
                      for f in dict.fromkeys(p.family for p in points))
     notes = [f"Families (one line each in the plots): {fams}.",
              "bitrate_kbps is the achieved bitrate (bits spent / duration), mean ± 95% CI over utterances."]
-    return assemble("Rate-quality", systems, data, n_items, exclude_from_best=(), notes=notes)
+    # no "best" marks: the rows are at different bitrates
+    return assemble("Rate-quality", systems, data, n_items, exclude_from_best=tuple(systems), notes=notes)
 
 
 def write_csv(path: Path, points: list[RatePoint], metrics: list[str]) -> None:
