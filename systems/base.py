@@ -149,6 +149,8 @@ class PostFilter(ABC):
     kind: ClassVar[str] = ""
     description: ClassVar[str] = ""
     deterministic: ClassVar[bool] = True
+    #: the rate the post-filter works at; a codec at another rate is resampled to it and back
+    sample_rate: ClassVar[int] = 48000
     #: the post-filter's own options, as for :class:`System`
     Options: ClassVar[type] = NoOptions
     shorthand: ClassVar[str | None] = None
@@ -188,7 +190,8 @@ class PostFilter(ABC):
 
 
 class ComposedSystem(System):
-    """``codec+postfilter[+postfilter...]``: runs the codec, then each post-filter in turn."""
+    """``codec+postfilter[+postfilter...]``: runs the codec, then each post-filter in turn, at the codec's
+    rate (a post-filter at another rate gets the codec output resampled to its rate, and back)."""
 
     deterministic: ClassVar[bool] = True
 
@@ -204,13 +207,17 @@ class ComposedSystem(System):
         return self.process_batch([audio], utterance_ids=[utterance_id])[0]
 
     def process_batch(self, audios: list[np.ndarray], *, utterance_ids: list[str]) -> list[SystemOutput]:
+        from bench.audio import fit_length, resample
+
         outs = self.codec.process_batch(audios, utterance_ids=utterance_ids)
         for pf in self.postfilters:
             seeds = [self.utterance_seed(u) for u in utterance_ids]
-            res = pf.process_batch([o.audio for o in outs], seeds=seeds)
-            for o, (y, info) in zip(outs, res):
-                if y.shape != o.audio.shape:
-                    raise RuntimeError(f"post-filter {pf.kind} changed the length {o.audio.shape} -> {y.shape}")
+            inputs = [resample(o.audio, self.sample_rate, pf.sample_rate) for o in outs]
+            res = pf.process_batch(inputs, seeds=seeds)
+            for o, x, (y, info) in zip(outs, inputs, res):
+                if y.shape != x.shape:
+                    raise RuntimeError(f"post-filter {pf.kind} changed the length {x.shape} -> {y.shape}")
+                y = fit_length(resample(y, pf.sample_rate, self.sample_rate), len(o.audio))
                 o.audio = y.astype(np.float32, copy=False)
                 o.info[pf.kind] = info
         return outs

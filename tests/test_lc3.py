@@ -77,3 +77,15 @@ def test_lc3_composes_with_the_post_filter(speech):
     assert out.audio.shape == (24000,) and np.isfinite(out.audio).all()
     assert out.bits == 51 * 30 * 8  # the codec's bits: 51 frames of 30 bytes (10 ms each, the last one flushes)
     assert out.info["spf"]["nfe"] == 1
+
+
+def test_a_16k_codec_composes_with_the_48k_post_filter(speech):
+    """The post-filter works at 48 kHz: a 16 kHz codec's output is resampled to it and back."""
+    x16 = resample_poly(speech[:48000], 1, 3).astype(np.float32)
+    codec = build_system("lc3@24k[sample_rate=16000]", RunSettings())
+    composed = build_system("lc3@24k[sample_rate=16000]+spf[sampler=ode,steps=1]", RunSettings())
+    assert composed.sample_rate == 16000
+    coded = codec.process(x16, utterance_id="a").audio
+    out = composed.process(x16, utterance_id="a")
+    assert out.audio.shape == x16.shape and np.isfinite(out.audio).all()
+    assert out.info["spf"]["nfe"] == 1 and not np.allclose(out.audio, coded, atol=1e-3)
