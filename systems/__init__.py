@@ -82,7 +82,15 @@ def parse_spec(spec: str) -> tuple[str, list[Stage]]:
     """``"opus@12k+spf[steps=8]"`` -> (the spec with composites expanded, its stages). Raises OptionError."""
     spec = spec.strip()
     expanded = COMPOSITES.get(spec, spec)
-    stages = [parse_stage(p) for p in split_stages(expanded)]
+    parts = split_stages(expanded)
+    if parts and ":" in parts[0]:
+        # a system with an argument (files:mine=DIR) may hold '+' in it: only registered post-filters
+        # are peeled off the right end
+        i = len(parts)
+        while i > 1 and parse_stage(parts[i - 1]).kind in POSTFILTERS:
+            i -= 1
+        parts = ["+".join(parts[:i]), *parts[i:]]
+    stages = [parse_stage(p) for p in parts]
     if any(not st.kind for st in stages):
         raise OptionError(f"{spec!r}: empty system name")
     return expanded, stages

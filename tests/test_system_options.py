@@ -115,3 +115,11 @@ def test_same_instance_twice_is_refused(tmp_path):
     need_libopus()
     r = run_bench("run", "--systems", "opus@12k,opus[kbps=12]", "--data", "demo", "--out", str(tmp_path / "r"))
     assert r.returncode == 2 and "same system twice: opus@12k" in r.stderr
+
+
+def test_files_folder_may_hold_plus_and_at(tmp_path):
+    folder = tmp_path / "out+v2@6k"
+    folder.mkdir()
+    s = build_system(f"files:mine={folder}+spf", RunSettings())
+    assert s.name == "files:mine+spf" and s.codec.directory == folder
+    assert build_system(f"files:mine={folder}", RunSettings()).directory == folder
