@@ -41,3 +41,36 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0,
         down = (hi - freqs) / max(hi - mid, 1e-9)
         fb[m] = np.maximum(0.0, np.minimum(up, down)) * (2.0 / max(hi - lo, 1e-9))
     return fb
+
+
+@lru_cache(maxsize=8)
+def _freqt_matrix(n_in: int, order: int, alpha: float) -> np.ndarray:
+    """The linear map ``[order+1, n_in]`` from a cepstrum ``c(0..n_in-1)`` to the cepstrum of the same
+    log spectrum on the frequency axis warped by the first-order all-pass ``(z^-1 - alpha)/(1 - alpha z^-1)``.
+
+    It is the recursion of Oppenheim & Johnson (1972) ("Discrete representation of signals"), the one
+    SPTK's ``freqt`` runs, applied to every unit vector at once.
+    """
+    b = 1.0 - alpha * alpha
+    g = np.zeros((order + 1, n_in))
+    unit = np.eye(n_in)
+    for i in range(n_in - 1, -1, -1):
+        d = g.copy()
+        g[0] = unit[i] + alpha * d[0]
+        if order >= 1:
+            g[1] = b * d[0] + alpha * d[1]
+        for j in range(2, order + 1):
+            g[j] = d[j - 1] + alpha * (d[j] - g[j - 1])
+    return g
+
+
+def mel_cepstrum(power: np.ndarray, order: int, alpha: float) -> np.ndarray:
+    """Mel-cepstra ``[order+1, N]`` of power spectra ``[F, N]`` (F = n_fft/2 + 1, strictly positive).
+
+    SPTK's convention: ``log |H(e^jw)| = sum_m c(m) cos(m b(w))`` with ``b`` the all-pass-warped frequency,
+    i.e. the real cepstrum of the log power spectrum (``c(0)`` halved) warped by ``freqt``.
+    """
+    n_fft = 2 * (power.shape[0] - 1)
+    c = np.fft.irfft(np.log(power), n=n_fft, axis=0)[: n_fft // 2 + 1]
+    c[0] *= 0.5
+    return _freqt_matrix(c.shape[0], order, float(alpha)) @ c

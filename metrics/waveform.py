@@ -64,12 +64,19 @@ class Snr(Metric):
 
 class PhaseDistance(Metric):
     """Magnitude-weighted mean |wrapped phase difference| (radians) over STFT bins within 40 dB of the
-    reference frame's maximum; frames more than 60 dB below the loudest frame are skipped."""
+    reference frame's maximum; frames more than 60 dB below the loudest frame are skipped.
+
+    A silent or near-silent output has no phase to compare: when the output's energy in the scored
+    (loud) reference frames is more than ``silent_db`` (60 dB) below the reference's, the item fails with
+    a MetricError (reason stored, NaN score) instead of scoring the arbitrary angle of (signed) zeros or
+    of rounding noise. Scored bins where the output is exactly zero count as chance, pi/2.
+    """
 
     spec = MetricSpec("phase_distance", False, 48000, unit="rad",
                       description="Magnitude-weighted mean absolute wrapped STFT phase difference (bins "
-                                  "within 40 dB of the frame maximum), 48 kHz")
-    n_fft, hop, range_db, floor_db = 1024, 256, 40.0, 60.0
+                                  "within 40 dB of the frame maximum), 48 kHz; a silent output (>60 dB "
+                                  "below the reference) fails the item, zero bins count pi/2")
+    n_fft, hop, range_db, floor_db, silent_db = 1024, 256, 40.0, 60.0, 60.0
 
     def compute(self, *, reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float:
         R = stft(reference.astype(np.float64), self.n_fft, self.hop)
@@ -79,10 +86,17 @@ class PhaseDistance(Metric):
         if not np.any(frame_max > 0):
             raise MetricError("reference is silent: phase distance undefined")
         loud = frame_max >= frame_max.max() * 10 ** (-self.floor_db / 20)
+        e_ref = float(np.sum(mag[:, loud] ** 2))
+        e_out = float(np.sum(np.abs(D[:, loud]) ** 2))
+        if e_out <= e_ref * 10 ** (-self.silent_db / 10):
+            level = "silent" if e_out == 0 else f"{10 * np.log10(e_out / e_ref):.0f} dB below the reference"
+            raise MetricError(f"output is silent or near-silent ({level}): phase distance undefined")
         mask = (mag >= frame_max[None, :] * 10 ** (-self.range_db / 20)) & loud[None, :] & (mag > 0)
-        diff = np.abs(np.angle(D * np.conj(R)))
+        # an exactly-zero output bin has no phase: count it as chance, not as the angle of a signed zero
+        diff = np.where(D == 0, np.pi / 2, np.abs(np.angle(D * np.conj(R))))
         w = mag * mask
         return float((w * diff).sum() / w.sum())
 
     def settings(self) -> dict[str, Any]:
-        return {"n_fft": self.n_fft, "hop": self.hop, "range_db": self.range_db, "frame_floor_db": self.floor_db}
+        return {"n_fft": self.n_fft, "hop": self.hop, "range_db": self.range_db, "frame_floor_db": self.floor_db,
+                "silent_output_db": self.silent_db, "zero_bin": "pi/2"}

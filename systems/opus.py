@@ -1,16 +1,37 @@
-"""Opus through the system libopus (opuslib ctypes bindings), delay-compensated to the input length."""
+"""Opus through the system libopus (opuslib ctypes bindings), delay-compensated to the input length.
+
+Delay: libopus reports its encoder look-ahead (``OPUS_GET_LOOKAHEAD``: 2.5 ms + 4 ms at 48 kHz, 312
+samples; 120 in restricted-low-delay). That is exact for CELT-only packets. SILK-only and hybrid packets
+go through SILK's resamplers (48 kHz -> 8/12/16 kHz in the encoder and back in the decoder), whose delay
+libopus only approximately equalises with the look-ahead: with libopus 1.3.1 speech comes out about
+2.1 samples early in hybrid packets (24 kbps ``audio``), 2.6 in ``voip`` (whose 2nd-order high-pass adds
+phase lead), and about 3 samples late in 8 kHz SILK (6 kbps). libopus reports none of this, so
+:func:`residual_delay` measures it once per libopus version, application and bitrate: it codes speech
+shipped with the suite (the ten demo utterances, 2 voices) with the same settings and takes the median of
+their sub-sample lags (cross-correlation peak, parabolic interpolation), rounded to 0.1 sample (its
+precision). SILK's resamplers are not linear-phase, so single utterances scatter around it (about +-0.3
+sample in hybrid packets, up to +-1 in 8 kHz SILK at 6 kbps, more with ``voip``'s pitch-adaptive high-pass). The output is
+then read that far later (or earlier) with a windowed-sinc fractional delay, so a 0.0 (CELT-only) keeps
+the exact integer path.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
+import soundfile as sf
 
 from systems.base import RunSettings, System, SystemOutput
 from systems.options import option
 
 FRAME_MS = 20
+#: shipped speech the residual delay is measured on (see the module docstring): the demo corpus, 2 voices
+CALIBRATION_UTTERANCES = tuple(f"demo_{g}_{i:03d}" for g in "fm" for i in range(1, 6))
+#: half-length of the windowed-sinc fractional-delay filter, and the largest residual searched
+SINC_HALF, MAX_RESIDUAL = 32, 16
 INSTALL_HINT = (
     "libopus was not found: install it (Debian/Ubuntu: apt-get install libopus0; macOS: brew install opus) "
     "and the Python bindings (pip install opuslib)"
@@ -73,14 +94,28 @@ class Opus(System):
         return enc
 
     def process(self, audio: np.ndarray, *, utterance_id: str) -> SystemOutput:
+        residual = residual_delay(libopus_version() or "", self.options.application, self.bitrate)
+        stream, lookahead, packet_bytes, n_packets = self._code(audio, margin=SINC_HALF + MAX_RESIDUAL + 1)
+        y = read_at(stream, lookahead + residual, len(audio)).astype(np.float32)
+        info: dict[str, Any] = {
+            "lookahead_samples": lookahead,
+            "residual_delay_samples": residual,
+            "packets": n_packets,
+            "packet_bytes": packet_bytes,
+            "stream_kbps": packet_bytes * 8 / (n_packets * FRAME_MS / 1000) / 1000,
+        }
+        return SystemOutput(audio=y, bits=float(packet_bytes * 8), info=info)
+
+    def _code(self, audio: np.ndarray, margin: int = 0) -> tuple[np.ndarray, int, int, int]:
+        """Encode and decode ``audio`` ``[T]`` with trailing zeros so that the look-ahead part of the last
+        samples (plus ``margin``) is flushed out. Returns (decoded stream ``[T']``, look-ahead, bytes, packets)."""
         opuslib = _opuslib()
         enc = self._encoder()
         dec = opuslib.Decoder(self.sample_rate, 1)
         lookahead = int(enc.lookahead)
         frame = self.sample_rate * FRAME_MS // 1000
         n = len(audio)
-        # encode trailing zeros so that the look-ahead part of the last samples is flushed out
-        total = int(np.ceil((n + lookahead) / frame)) * frame
+        total = int(np.ceil((n + lookahead + margin) / frame)) * frame
         x = np.zeros(total, dtype=np.float32)
         x[:n] = np.clip(audio, -1.0, 1.0)
         packet_bytes = 0
@@ -90,15 +125,7 @@ class Opus(System):
             packet_bytes += len(packet)
             pcm = dec.decode_float(packet, frame)
             decoded.append(np.frombuffer(pcm, dtype=np.float32))
-        y = np.concatenate(decoded)[lookahead:lookahead + n].astype(np.float32)
-        n_packets = total // frame
-        info: dict[str, Any] = {
-            "lookahead_samples": lookahead,
-            "packets": n_packets,
-            "packet_bytes": packet_bytes,
-            "stream_kbps": packet_bytes * 8 / (n_packets * FRAME_MS / 1000) / 1000,
-        }
-        return SystemOutput(audio=y, bits=float(packet_bytes * 8), info=info)
+        return np.concatenate(decoded), lookahead, packet_bytes, total // frame
 
     def provenance(self) -> dict[str, Any]:
         return {
@@ -109,4 +136,58 @@ class Opus(System):
             "vbr": True,
             "complexity": 10,
             "lookahead_samples": int(self._encoder().lookahead),
+            "residual_delay_samples": residual_delay(libopus_version() or "", self.options.application,
+                                                     self.bitrate),
+            "residual_delay_measured_on": list(CALIBRATION_UTTERANCES),
         }
+
+
+def read_at(x: np.ndarray, offset: float, n: int) -> np.ndarray:
+    """``y[m] = x(offset + m)`` for m < n, band-limited (Kaiser-windowed sinc, 2*SINC_HALF+1 taps) when
+    ``offset`` is fractional; ``x`` ``[T]`` must hold SINC_HALF samples either side. Returns ``[n]`` float64."""
+    k = int(np.floor(offset))
+    frac = offset - k
+    if frac == 0:
+        return x[k:k + n].astype(np.float64)
+    t = np.arange(-SINC_HALF, SINC_HALF + 1) - frac
+    h = np.sinc(t) * np.kaiser(2 * SINC_HALF + 1, 8.0)
+    h /= h.sum()
+    seg = x[k - SINC_HALF:k + n + SINC_HALF].astype(np.float64)
+    # y[m] = sum_t x[k + m + t] h[t]: a correlation, i.e. a convolution with the reversed taps
+    return np.convolve(seg, h[::-1], mode="valid")[:n]
+
+
+def cross_correlation(reference: np.ndarray, output: np.ndarray, max_lag: int = MAX_RESIDUAL) -> np.ndarray:
+    """``c[k + max_lag] = sum_n output[n + k] * reference[n]`` for ``|k| <= max_lag``; inputs ``[T]``."""
+    n = len(reference)
+    size = 1 << int(np.ceil(np.log2(2 * n)))
+    c = np.fft.irfft(np.fft.rfft(output, size) * np.conj(np.fft.rfft(reference, size)), size)
+    return np.concatenate([c[-max_lag:], c[:max_lag + 1]])
+
+
+def peak_lag(c: np.ndarray) -> float:
+    """Sub-sample position (+ = output late) of the maximum of ``cross_correlation``, by a parabola."""
+    max_lag = (len(c) - 1) // 2
+    k = int(np.clip(np.argmax(c), 1, len(c) - 2))
+    a, b, d = c[k - 1], c[k], c[k + 1]
+    curvature = a - 2 * b + d
+    return float(k - max_lag + (0.5 * (a - d) / curvature if curvature < 0 else 0.0))
+
+
+@lru_cache(maxsize=64)
+def residual_delay(version: str, application: str, bitrate: int) -> float:
+    """The delay (samples at 48 kHz, + = late) left after removing the look-ahead, for one libopus version,
+    application and bitrate: the median over CALIBRATION_UTTERANCES of the cross-correlation peak's lag,
+    rounded to 0.1 sample."""
+    from bench.corpora import DEMO_DIR
+    codec = Opus(RunSettings(), options=OpusOptions(kbps=bitrate / 1000, application=application))
+    lags = []
+    for utt in CALIBRATION_UTTERANCES:
+        x, sr = sf.read(DEMO_DIR / f"{utt}.flac", dtype="float32")
+        if sr != codec.sample_rate:
+            raise RuntimeError(f"{DEMO_DIR / utt}.flac: expected {codec.sample_rate} Hz, found {sr}")
+        stream, lookahead, _, _ = codec._code(x)
+        c = cross_correlation(x.astype(np.float64), stream[lookahead:lookahead + len(x)].astype(np.float64))
+        lags.append(peak_lag(c))
+    return round(float(np.median(lags)), 1) + 0.0  # no -0.0
+

@@ -16,12 +16,18 @@ SGMSE+ checkpoints (PyTorch Lightning): ``state_dict`` with ``dnn.``-prefixed NC
 ``all_modules`` list, ``ema`` (torch_ema: ``shadow_params`` in ``dnn.parameters()`` order) and
 ``hyper_parameters``. :func:`load_sgmse` maps them onto our named modules when the backbone matches
 (the 48 kHz ``ncsnpp_48k`` layout: no progressive input/output branches).
+
+Loading is always ``weights_only``: nothing in a checkpoint is executed. SGMSE+'s ``ScoreModel`` saves its
+constructor arguments with Lightning's ``save_hyperparameters``, including ``data_module_cls`` (a class), which
+plain ``weights_only`` loading refuses ("Unsupported global"). :func:`read_torch_file` lists such globals
+without unpickling (``torch.serialization.get_unsafe_globals_in_checkpoint``) and lets each one load as an
+:class:`UnloadedGlobal` placeholder that only carries its name: the class is never imported or called.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -57,6 +63,45 @@ def save_checkpoint(
     return sha256_file(path)
 
 
+class UnloadedGlobal:
+    """Stands in for a class or function that a checkpoint names but that is not imported (never run).
+
+    The placeholder *class* (one per name, see :func:`read_torch_file`) takes the global's place; if the
+    pickle builds an object from it, the object keeps the arguments and state as plain data.
+    """
+
+    qualified_name: ClassVar[str] = "?"
+    args: tuple[Any, ...] = ()
+    state: Any = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.args = args
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.__dict__.setdefault("items", {})[key] = value
+
+    def __repr__(self) -> str:
+        return f"<unloaded {self.qualified_name} object>"
+
+
+def _placeholder(name: str) -> type[UnloadedGlobal]:
+    return type(name.rsplit(".", 1)[-1], (UnloadedGlobal,), {"qualified_name": name})
+
+
+def read_torch_file(path: Path) -> Any:
+    """``torch.load(weights_only=True)`` in which globals outside torch's allow-list load as
+    :class:`UnloadedGlobal` placeholders (names only) instead of failing; CPU tensors."""
+    try:
+        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    except (ValueError, RuntimeError, OSError):  # not a torch.save zip: the load below says what is wrong
+        unsafe = []
+    with torch.serialization.safe_globals([(_placeholder(name), name) for name in unsafe]):
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
 def export_inference(src: Path, dst: Path) -> str:
     """Copy a training checkpoint (``last.pt``) without its ``train_state``; returns the new sha256."""
     payload = torch.load(Path(src), map_location="cpu", weights_only=True)
@@ -78,7 +123,7 @@ def load_checkpoint(path: Path, device: str = "cpu") -> tuple[ScoreModel, dict[s
     if not path.is_file():
         raise FileNotFoundError(f"SPF checkpoint {path} does not exist")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        payload = read_torch_file(path)
     except Exception as exc:
         raise ValueError(f"{path}: not a loadable torch checkpoint ({exc})") from exc
     if not isinstance(payload, dict):
@@ -100,6 +145,10 @@ def load_checkpoint(path: Path, device: str = "cpu") -> tuple[ScoreModel, dict[s
 
 
 def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, type) and issubclass(obj, UnloadedGlobal):
+        return obj.qualified_name
+    if isinstance(obj, UnloadedGlobal):
+        return repr(obj)
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -167,8 +216,29 @@ def sgmse_key_map(model: ScoreModel) -> dict[str, tuple[str, bool]]:
     return out
 
 
+#: SGMSE+ hyper-parameters that change what the network computes and that have one supported value:
+#: ``key -> (value when absent, supported value, what another value means)``. Absent keys take SGMSE+'s
+#: defaults (those of train.py's argument parser and of the NCSN++ constructor).
+_FIXED_HPARAMS: dict[str, tuple[Any, Any, str]] = {
+    "sde": ("ouve", "ouve", "another SDE"),
+    "transform_type": ("exponent", "exponent", "another spectral transform"),
+    "centered": (True, True, "NCSN++ rescales its input to 2x - 1"),
+    "embedding_type": ("fourier", "fourier", "another time embedding"),
+    "resblock_type": ("biggan", "biggan", "other residual blocks"),
+    "conditional": (True, True, "no time conditioning"),
+    "scale_by_sigma": (True, True, "another output scaling"),
+    "nonlinearity": ("swish", "swish", "another activation"),
+    "fir": (True, True, "resampling without FIR filters"),
+    "resamp_with_conv": (True, True, "resampling without convolutions"),
+    "progressive_combine": ("sum", "sum", "another skip combination"),
+    "image_size": (256, 256, "other attention resolutions"),
+}
+#: ScoreModel losses whose trained network output is a score (the others predict data)
+_SCORE_LOSSES = ("score_matching", "denoiser")
+
+
 def config_from_sgmse(hp: dict[str, Any], source: str) -> SPFConfig:
-    """Translate SGMSE+ ``hyper_parameters`` to our config; refuse layouts we do not implement."""
+    """Translate SGMSE+ ``hyper_parameters`` to our config; refuse any setting we do not implement."""
     backbone = hp.get("backbone", "ncsnpp_48k")
     if backbone not in ("ncsnpp_48k", "ncsnpp"):
         raise ValueError(f"{source}: SGMSE+ backbone {backbone!r} is not NCSN++; cannot load")
@@ -176,10 +246,13 @@ def config_from_sgmse(hp: dict[str, Any], source: str) -> SPFConfig:
     if hp.get("progressive", default_progressive) != "none" or hp.get("progressive_input", "none" if
                                                                        backbone == "ncsnpp_48k" else "input_skip") != "none":
         raise ValueError(f"{source}: NCSN++ with progressive skip branches is not supported (only the ncsnpp_48k layout)")
-    if hp.get("sde", "ouve") != "ouve":
-        raise ValueError(f"{source}: SDE {hp.get('sde')!r} is not OUVE")
-    if hp.get("transform_type", "exponent") != "exponent":
-        raise ValueError(f"{source}: spectral transform {hp.get('transform_type')!r} is not 'exponent'")
+    for key, (default, supported, meaning) in _FIXED_HPARAMS.items():
+        value = hp.get(key, default)
+        if value != supported:
+            raise ValueError(f"{source}: hyper-parameter {key}={value!r} ({meaning}) is not supported; "
+                             f"only {key}={supported!r}")
+    if hp.get("loss_type", "score_matching") not in _SCORE_LOSSES:
+        raise ValueError(f"{source}: loss_type={hp['loss_type']!r} trains a data predictor, not a score model")
     attn = list(hp.get("attn_resolutions", [] if backbone == "ncsnpp_48k" else [16]))
     ch_mult = list(hp.get("ch_mult", [1, 1, 2, 2, 2, 2, 2]))
     levels = [i for i in range(len(ch_mult)) if 256 // 2**i in attn]
@@ -188,7 +261,8 @@ def config_from_sgmse(hp: dict[str, Any], source: str) -> SPFConfig:
                                         ("alpha", "spec_abs_exponent"), ("beta", "spec_factor")) if h in hp},
         "sde": {k: hp[k] for k in ("theta", "sigma_min", "sigma_max", "t_eps") if k in hp},
         "backbone": {"nf": hp.get("nf", 128), "ch_mult": ch_mult, "num_res_blocks": hp.get("num_res_blocks", 2),
-                     "attn_levels": levels, "output_scaling": "t"},
+                     "attn_levels": levels, "output_scaling": "t",
+                     **{k: hp[k] for k in ("fourier_scale", "fir_kernel", "skip_rescale") if k in hp}},
     }
     return preset("full").updated(upd, source=source)
 
