@@ -10,11 +10,14 @@ import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from systems.options import NoOptions, options_dict
+
+if TYPE_CHECKING:
+    from bench.alignment import AlignPolicy
 
 
 @dataclass
@@ -137,6 +140,9 @@ class System(ABC):
         """Every option with its value (spec'd or default), ``{"kbps": 24.0, ...}``, for run.json."""
         return options_dict(self.options)
 
+    def use_alignment(self, policy: AlignPolicy) -> None:
+        """The run's alignment policy, for adapters that must match lengths (``files:``); others ignore it."""
+
     def utterance_seed(self, utterance_id: str) -> int:
         """A seed that depends only on settings.seed and the utterance (not on order or worker)."""
         h = hashlib.sha256(f"{self.settings.seed}:{self.name}:{utterance_id}".encode()).digest()
@@ -205,6 +211,9 @@ class ComposedSystem(System):
 
     def process(self, audio: np.ndarray, *, utterance_id: str) -> SystemOutput:
         return self.process_batch([audio], utterance_ids=[utterance_id])[0]
+
+    def use_alignment(self, policy: AlignPolicy) -> None:
+        self.codec.use_alignment(policy)
 
     def process_batch(self, audios: list[np.ndarray], *, utterance_ids: list[str]) -> list[SystemOutput]:
         from bench.audio import fit_length, resample

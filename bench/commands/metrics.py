@@ -30,5 +30,6 @@ def main(args: argparse.Namespace) -> int:
             print(f"{'':<15} -> unavailable: {reason}")
         elif skip := s.skip_reason(args.sample_rate):
             print(f"{'':<15} -> skipped at {args.sample_rate} Hz: {skip}")
-    print("\nalso stored per item: bitrate_kbps (achieved), lag_samples (residual lag before compensation)")
+    print("\nalso stored per item: bitrate_kbps (achieved), lag_samples (total lag compensated, see --align), "
+          "si_sdr_raw, snr_raw, phase_distance_raw (unaligned)")
     return 0
