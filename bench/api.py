@@ -195,8 +195,8 @@ def list_systems(weights: str | Path | None = None):
     """
     import pandas as pd
 
-    from systems import SystemOptions, describe_systems
+    from systems import RunSettings, describe_systems
 
-    rows = describe_systems(SystemOptions(weights_dir=Path(weights) if weights else None))
+    rows = describe_systems(RunSettings(weights_dir=Path(weights) if weights else None))
     return pd.DataFrame([{"name": r.name, "nominal_kbps": r.nominal_kbps, "description": r.description,
                           "available": r.available, "reason": r.reason} for r in rows])

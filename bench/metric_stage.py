@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from bench.alignment import estimate_lag, shift
-from bench.audio import SAMPLE_RATE, read_wav, resample
+from bench.audio import read_wav, resample
 from bench.isolation import CrashOutcome, WorkerCrash
 from bench.quiet import Captured, captured_stdout
 from bench.stats import NOT_APPLICABLE
@@ -27,7 +27,7 @@ class PairJob:
 
     Attributes:
         utterance, speaker, system: identifiers for the rows.
-        reference_path, degraded_path: 48 kHz float32 wavs in the run folder.
+        reference_path, degraded_path: float32 wavs in the run folder, at the run's evaluation rate.
         metrics: metric names still to compute (aligned).
         bits: bits the system spent (None: not a codec); duration: reference seconds.
         want_bitrate, want_lag: whether those rows are still missing.
@@ -91,8 +91,8 @@ def evaluate_pair(job: PairJob) -> list[Row]:
     try:
         ref, sr_r = read_wav(job.reference_path)
         deg, sr_d = read_wav(job.degraded_path)
-        if sr_r != SAMPLE_RATE or sr_d != SAMPLE_RATE or len(ref) != len(deg):
-            raise ValueError(f"{job.degraded_path}: expected {len(ref)} samples at {SAMPLE_RATE} Hz, "
+        if sr_d != sr_r or len(ref) != len(deg):
+            raise ValueError(f"{job.degraded_path}: expected {len(ref)} samples at {sr_r} Hz, "
                              f"got {len(deg)} at {sr_d} Hz")
     except Exception as exc:
         msg = f"cannot read audio: {exc}"
@@ -101,12 +101,12 @@ def evaluate_pair(job: PairJob) -> list[Row]:
     lag = estimate_lag(ref, deg, job.max_lag) if job.lag is None else job.lag
     if job.want_lag:
         rows.append(row("lag_samples", float(job.prior_lag + lag)))
-    aligned = _score(metrics, ref, shift(deg, lag))
+    aligned = _score(metrics, ref, shift(deg, lag), sr_r)
     rows.extend(row(name, value, error) for name, (value, error) in aligned.items())
     raw_names = [m for m, _ in job.raw]
     # unshifted, the raw values are the aligned ones: computed once
     raw = {m: aligned[m] for m in raw_names if m in aligned} if lag == 0 else {}
-    raw.update(_score(tuple(m for m in raw_names if m not in raw), ref, deg))
+    raw.update(_score(tuple(m for m in raw_names if m not in raw), ref, deg, sr_r))
     rows.extend(row(stored, raw[m][0], raw[m][1].replace(m, stored, 1)) for m, stored in job.raw)
     return rows
 
@@ -122,16 +122,14 @@ def _score_alone(job: PairJob, names: tuple[str, ...], row) -> list[Row]:
     """Metrics with ``needs_reference=False``: only the output is read, as written (never shifted)."""
     try:
         deg, sr = read_wav(job.degraded_path)
-        if sr != SAMPLE_RATE:
-            raise ValueError(f"{job.degraded_path}: {sr} Hz, expected {SAMPLE_RATE}")
     except (OSError, ValueError, RuntimeError) as exc:
         return [row(m, math.nan, f"cannot read audio: {exc}") for m in names]
-    return [row(name, value, error) for name, (value, error) in _score(names, None, deg).items()]
+    return [row(name, value, error) for name, (value, error) in _score(names, None, deg, sr).items()]
 
 
-def _score(names: tuple[str, ...], ref: np.ndarray | None, deg: np.ndarray) -> dict[str, tuple[float, str]]:
-    """Each metric on one 48 kHz output (and its reference, None for metrics that need none):
-    name -> (value, "") or (NaN, reason); resampled once per rate."""
+def _score(names: tuple[str, ...], ref: np.ndarray | None, deg: np.ndarray, sr: int) -> dict[str, tuple[float, str]]:
+    """Each metric on one output at ``sr`` (the run's evaluation rate) and its reference (None for metrics
+    that need none): name -> (value, "") or (NaN, reason); resampled once per metric rate."""
     out: dict[str, tuple[float, str]] = {}
     by_rate: dict[int, tuple[np.ndarray | None, np.ndarray]] = {}
     for name in sorted(names, key=_rate_of):  # one rate at a time: one resampled copy held, not four
@@ -141,8 +139,7 @@ def _score(names: tuple[str, ...], ref: np.ndarray | None, deg: np.ndarray) -> d
             rate = metric.spec.sample_rate
             if rate not in by_rate:
                 by_rate.clear()
-                by_rate[rate] = (None if ref is None else resample(ref, SAMPLE_RATE, rate),
-                                 resample(deg, SAMPLE_RATE, rate))
+                by_rate[rate] = (None if ref is None else resample(ref, sr, rate), resample(deg, sr, rate))
             r, d = by_rate[rate]
             with captured_stdout() as printed:
                 value = metric.compute(reference=r, degraded=d, sample_rate=rate)

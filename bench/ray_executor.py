@@ -121,14 +121,14 @@ class RayExecutor(Executor):
         batches = list(batches)
         if not batches:
             return
-        on_gpu = system.options.device.startswith("cuda")
+        on_gpu = system.settings.device.startswith("cuda")
         if on_gpu:
-            if system.options.device not in ("cuda", "cuda:0"):
-                raise ExecutorError(f"--device {system.options.device} with --executor ray: use --device cuda "
+            if system.settings.device not in ("cuda", "cuda:0"):
+                raise ExecutorError(f"--device {system.settings.device} with --executor ray: use --device cuda "
                                     "(Ray gives each actor its own GPU, which it sees as cuda:0)")
             n_gpus = int(ray.cluster_resources().get("GPU", 0))
             if n_gpus < 1:
-                raise ExecutorError(f"--device {system.options.device}: the Ray cluster has no GPU")
+                raise ExecutorError(f"--device {system.settings.device}: the Ray cluster has no GPU")
             n_actors, resources = n_gpus, {"num_gpus": 1, "num_cpus": 1}
         else:
             n_actors, resources = self.slots, {"num_cpus": 1}

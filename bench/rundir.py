@@ -18,11 +18,12 @@ from bench.runfolder.manifest import FORMAT_VERSION  # noqa: F401  (the manifest
 #: the pseudo-system whose rows score the reference itself (metrics that need no reference: the ceiling);
 #: its audio is ``reference/<id>.wav``
 REFERENCE_SYSTEM = "reference"
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.+@=-]")
 
 
 def system_dir(name: str) -> str:
-    """File-system-safe folder name for a system: ``files:mine`` -> ``files_mine``."""
+    """File-system-safe folder name for a system: ``files:mine`` -> ``files_mine``,
+    ``opus@12k[application=voip]`` -> ``opus@12k_application=voip_``."""
     return _UNSAFE.sub("_", name)
 
 

@@ -30,6 +30,9 @@ class MetricSpec:
         unit: "MOS-LQO", "dB", "rad", ...
         library: the PyPI distribution whose version is recorded ("" for our own code).
         description: one line for ``bench metrics`` and report legends.
+        min_eval_rate: the lowest evaluation rate (``bench run --sample-rate``) at which the metric means
+            something; 0: any (the audio is resampled to ``sample_rate``). Full-band metrics (ViSQOL audio
+            mode, log-spectral distances) say 44100 and are skipped, with this reason, in a 16 kHz run.
     """
 
     name: str
@@ -39,6 +42,14 @@ class MetricSpec:
     unit: str = ""
     library: str = ""
     description: str = ""
+    min_eval_rate: int = 0
+
+    def skip_reason(self, eval_rate: int) -> str | None:
+        """Why the metric cannot run in a run evaluated at ``eval_rate`` Hz, or None."""
+        if eval_rate < self.min_eval_rate:
+            return (f"needs audio evaluated at {self.min_eval_rate} Hz or more (its band would be empty); "
+                    f"this run evaluates at {eval_rate} Hz (--sample-rate)")
+        return None
 
 
 class Metric(ABC):

@@ -16,7 +16,8 @@ class LogSpectralDistance(Metric):
     """Mean over frames of the RMS difference of log10 power spectra (the bandwidth-extension convention)."""
 
     spec = MetricSpec("lsd", False, 48000, unit="",
-                      description="Log-spectral distance (log10 power, 2048/512 STFT), 48 kHz")
+                      description="Log-spectral distance (log10 power, 2048/512 STFT), 48 kHz",
+                      min_eval_rate=44100)
     n_fft, hop = 2048, 512
 
     def compute(self, *, reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float:
@@ -38,7 +39,8 @@ class MelDistance(Metric):
     """Mean absolute difference of log10 mel spectrograms, averaged over three resolutions."""
 
     spec = MetricSpec("mel_distance", False, 48000, unit="",
-                      description="Multi-resolution log-mel distance (512/1024/2048, 80 mels), 48 kHz")
+                      description="Multi-resolution log-mel distance (512/1024/2048, 80 mels), 48 kHz",
+                      min_eval_rate=44100)
     resolutions = ((512, 128), (1024, 256), (2048, 512))
     n_mels = 80
 
@@ -74,7 +76,7 @@ class MelCepstralDistortion(Metric):
     spec = MetricSpec("mcd", False, 48000, unit="dB",
                       description="Mel-cepstral distortion (SPTK sp2mc mel-cepstrum c1-c24, alpha 0.554, "
                                   "2048-pt Hann periodogram, 5 ms hop, frames within 40 dB, aligned, no DTW), "
-                                  "48 kHz")
+                                  "48 kHz", min_eval_rate=44100)
     n_fft, hop, order, alpha, range_db, floor_db = 2048, 240, 24, 0.554, 40.0, 80.0
 
     def compute(self, *, reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float:

@@ -76,5 +76,6 @@ class VisqolSpeech(_Visqol):
 
 class VisqolAudio(_Visqol):
     spec = MetricSpec("visqol_audio", True, 48000, unit="MOS-LQO", library="visqol-python",
-                      description="ViSQOL v3 audio mode, 48 kHz, SVR mapper")
+                      description="ViSQOL v3 audio mode, 48 kHz, SVR mapper",
+                      min_eval_rate=44100)
     mode = "audio"

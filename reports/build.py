@@ -16,6 +16,7 @@ from reports import demo as demo_mod
 from reports import plots
 from reports.atomic import TMP_PREFIX, remove_stale, write_text
 from reports.html import render
+from reports.ratequality import write_rate_quality
 from reports.roles import REFERENCE, not_candidates, role
 from reports.rundata import BITRATE, LAG, Run, load_run
 from reports.spectrograms import spectrogram_grid
@@ -191,6 +192,9 @@ def write_plots(run: Run, out: Path, options: ReportOptions, demo_utts: list[str
         panels = parse_panels(options.panels, run.systems) if options.panels else default_panels(run.systems)
         paths, caption = waveform_figure(run, utt, panels, options.window_ms, pdir / f"waveform_{_safe(utt)}")
         sections.append({"title": "Waveform similarity", "entries": [_fig(out, paths, caption)], "collapsed": False})
+    rate_quality = write_rate_quality(run, out)
+    if rate_quality is not None:
+        sections.append({**rate_quality, "collapsed": False})
     grids = [_fig(out, spectrogram_grid(run, u, run.systems, pdir / "spectrograms" / _safe(u)),
                   f"{u}: reference and every system, one colour scale.") for u in demo_utts]
     if grids:

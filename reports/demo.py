@@ -26,6 +26,7 @@ from bench.rundir import system_dir
 from reports.atomic import atomic_path
 from reports.options import DemoOptions, check_link
 from reports.roles import SYSTEM, role
+from reports.ratequality import grouped_systems
 from reports.rundata import BITRATE, Run, audio_rate, read_audio
 from reports.spectrograms import Thumbnails, log_spectrogram, spectrogram_grid
 
@@ -186,7 +187,8 @@ def build_demo(run: Run, demo_dir: Path, options: DemoOptions, grids: dict[str, 
     subtype = SUBTYPES[options.format]
     utts = choose_utterances(run, list(options.utterances) if options.utterances else None, options.per_speaker,
                              options.limit)
-    systems = choose_systems(run, options.systems)
+    order = grouped_systems(run)  # a codec family's bitrates next to each other
+    systems = sorted(choose_systems(run, options.systems), key=lambda s: order.index(s) if s in order else len(order))
     metrics = choose_metrics(run, options.metrics)
     items = {str(it.get("id")): it for it in (run.info.get("corpus", {}) or {}).get("items", []) or []}
     written: set[Path] = set()
@@ -195,7 +197,8 @@ def build_demo(run: Run, demo_dir: Path, options: DemoOptions, grids: dict[str, 
         for u in utts:
             sections.append(_section(run, demo_dir, u, systems, metrics, subtype, (grids or {}).get(u), thumbs,
                                      items.get(u, {}), written))
-    legend = [DemoSystem("reference", "The reference as evaluated (48 kHz).", "")]
+    rate = (run.info.get("config", {}) or {}).get("sample_rate") or 48000
+    legend = [DemoSystem("reference", f"The reference as evaluated ({rate / 1000:g} kHz).", "")]
     for s in systems:
         info = run.system_info(s)
         kbps = info.get("nominal_kbps")

@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from systems import SystemOptions, build_system
+from systems import RunSettings, build_system
 from systems.dac.model import DAC, PRESETS
 from systems.encodec.model import build_model
 
@@ -64,7 +64,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for kind in [s.strip() for s in args.systems.split(",") if s.strip()]:
             ckpt = random_checkpoint(kind, Path(tmp))
-            system = build_system(kind, SystemOptions(checkpoints={kind: ckpt}, batch_size=1))
+            system = build_system(kind, RunSettings(checkpoints={kind: ckpt}, batch_size=1))
             system.process(x[:4800], utterance_id="warm-up")
             times, cpu = [], []
             for _ in range(args.repeats):

@@ -15,6 +15,7 @@ Measures, on the demo corpus with opus and both anchors (30 pairs; pesq_wb, stoi
    reference/opus pairs of the demo corpus): what decides which metrics ``--metrics default`` leaves out;
 7. the peak memory of a metric worker on a 10-minute file with every metric (``scripts/bench_memory.py``;
    target: under 2 GB).
+8. the classical codecs' real-time factor on one CPU core (encode + decode of the demo corpus in process).
 
 Each stage timing is the best of ``--repeat`` runs (the machine may be shared). Writes
 ``OUT/benchmark.json`` and ``OUT/README_table.md`` (default OUT: runs/bench) and prints the table.
@@ -48,6 +49,8 @@ RTF_SCRIPTS = {"audiodec": "scripts/bench_audiodec_rtf.py", "spf": "scripts/benc
                "encodec_dac": "scripts/bench_released_rtf.py"}
 LISTEN_LOAD_SCRIPT = "scripts/bench_listen_load.py"
 LISTEN_PARTICIPANTS = 100
+#: classical codecs timed in process (encode + decode, one thread)
+CODEC_RTF = ["opus", "lc3@16k", "lc3@32k"]
 
 
 #: the corpus the timings use (set by prepare): the demo corpus, each file listed ``--copies`` times so that
@@ -266,6 +269,33 @@ def _memory_cell(m: dict[str, Any]) -> str:
             f"{', '.join(refused)} refused (too long), the rest scored")
 
 
+def codec_rtf(repeat: int) -> dict[str, Any]:
+    """Real-time factor of each classical codec on the demo corpus: processing seconds / audio seconds."""
+    from bench.audio import load_input
+    from bench.corpora import open_corpus
+    from systems import RunSettings, build_system
+
+    audio = [load_input(u.path).audio for u in open_corpus("demo").utterances()]
+    seconds = sum(len(a) for a in audio) / 48000
+    out: dict[str, Any] = {}
+    for spec in CODEC_RTF:
+        try:
+            system = build_system(spec, RunSettings())
+        except Exception as exc:  # noqa: BLE001 - a codec missing here is reported, not fatal
+            out[spec] = {"status": f"not available ({exc})"}
+            continue
+
+        def once(system=system) -> float:
+            t0 = time.perf_counter()
+            for i, a in enumerate(audio):
+                system.process(a, utterance_id=str(i))
+            return time.perf_counter() - t0
+
+        best = min(once() for _ in range(repeat))
+        out[spec] = {"status": "ok", "rtf": best / seconds, "audio_s": seconds, "name": system.description}
+    return out
+
+
 def listen_load() -> dict[str, Any]:
     """Response times of the listening server under ``LISTEN_PARTICIPANTS`` simultaneous participants."""
     r = subprocess.run([sys.executable, str(REPO / LISTEN_LOAD_SCRIPT), "--participants", str(LISTEN_PARTICIPANTS)],
@@ -319,6 +349,10 @@ def table(r: dict[str, Any]) -> str:
                      f"{r['ray_vs_local_steady']:.2f}x without ({r['ray_startup_s']:.1f} s start-up)"), "-"))
     else:
         rows.append(("`--executor ray` vs local, 2 CPUs", r.get("ray_skipped", "not available"), "-"))
+    for name, entry in r.get("codec_rtf", {}).items():
+        cell = (f"{entry['rtf']:.4f} ({entry['audio_s']:.0f} s of speech; {entry['name']})" if entry["status"] == "ok"
+                else entry["status"])
+        rows.append((f"`{name}` real-time factor on one CPU core (encode + decode)", cell, "-"))
     for name, entry in r["neural_rtf"].items():
         rows.append((f"{name} real-time factor on CPU", _rtf_cell(entry), "-"))
     costs = r.get("metric_cpu_s_per_audio_s", {})
@@ -387,6 +421,9 @@ def main(argv: list[str] | None = None) -> int:
         r["ray_vs_local_steady"] = r["local_2_s"] / max(1e-9, r["ray_s"] - r["ray_startup_s"])
     print("metric costs per second of audio ...", file=sys.stderr)
     r["metric_cpu_s_per_audio_s"] = metric_costs([p for p in pairs if "/opus/" in str(p[1])][:10])
+    print("classical codecs' real-time factors ...", file=sys.stderr)
+    with threadpool_limits(1):
+        r["codec_rtf"] = codec_rtf(args.repeat)
     print("neural systems' real-time factors ...", file=sys.stderr)
     r["neural_rtf"] = neural_rtf()
     print(f"listening server with {LISTEN_PARTICIPANTS} participants ...", file=sys.stderr)

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from systems.base import System, SystemOptions, SystemOutput, SystemUnavailable
+from systems.base import RunSettings, System, SystemOutput, SystemUnavailable
 
 #: Rate the suite hands systems (and expects back).
 SUITE_RATE = 48000
@@ -45,18 +45,18 @@ class ReleasedWeights:
         folders = [weights_dir, weights_dir / self.family] if weights_dir is not None else []
         return [folder / name for folder in [*folders, self.cache_dir()] for name in self.names]
 
-    def locate(self, kind: str, options: SystemOptions) -> Path:
+    def locate(self, kind: str, settings: RunSettings) -> Path:
         """The checkpoint file for system ``kind``.
 
         Raises:
             FileNotFoundError: with the file name, the release URL and the places looked at.
         """
-        override = options.checkpoints.get(kind)
+        override = settings.checkpoints.get(kind)
         if override is not None:
             if not Path(override).is_file():
                 raise FileNotFoundError(f"--checkpoint {kind}={override}: no such file")
             return Path(override)
-        looked = self.candidates(options.weights_dir)
+        looked = self.candidates(settings.weights_dir)
         for path in looked:
             if path.is_file():
                 return path
@@ -114,7 +114,8 @@ class Coded:
 class ReleasedCodecSystem(System):
     """A released neural codec at its own rate behind the suite's 48 kHz interface.
 
-    Subclasses set ``weights``, ``model_rate`` and implement :meth:`_load` and :meth:`_code`.
+    Subclasses set ``weights``, ``model_rate``, their ``Options`` and implement :meth:`_load` and :meth:`_code`;
+    :meth:`_check_options` rejects option combinations the dataclass cannot express.
     """
 
     deterministic: ClassVar[bool] = True
@@ -123,10 +124,11 @@ class ReleasedCodecSystem(System):
     weights: ClassVar[ReleasedWeights]
     model_rate: ClassVar[int]
 
-    def __init__(self, options: SystemOptions, name: str | None = None) -> None:
-        super().__init__(options, name)
+    def __init__(self, settings: RunSettings, name: str | None = None, options: Any = None) -> None:
+        super().__init__(settings, name, options)
+        self._check_options()
         try:
-            self.weights_path = self.weights.locate(self.kind, options)
+            self.weights_path = self.weights.locate(self.kind, settings)
         except FileNotFoundError as exc:
             raise SystemUnavailable(f"{self.kind}: {exc}") from exc
         try:
@@ -135,20 +137,23 @@ class ReleasedCodecSystem(System):
             raise SystemUnavailable(f"{self.kind}: {exc}") from exc
 
     @classmethod
-    def unavailable_reason(cls, options: SystemOptions) -> str | None:
+    def unavailable_reason(cls, settings: RunSettings) -> str | None:
         try:
             import torch  # noqa: F401
         except ImportError:
             return "PyTorch is not installed (pip install torch)"
         try:
-            cls.weights.locate(cls.kind, options)
+            cls.weights.locate(cls.kind, settings)
         except FileNotFoundError as exc:
             return str(exc)
         return None
 
+    def _check_options(self) -> None:
+        """Raise ValueError for options that are each valid but not together (before any file is read)."""
+
     @abstractmethod
     def _load(self, path: Path) -> None:
-        """Load the checkpoint (strictly) onto ``options.device``; ValueError when it does not fit."""
+        """Load the checkpoint (strictly) onto ``settings.device``; ValueError when it does not fit."""
 
     @abstractmethod
     def _code(self, audios: list[np.ndarray]) -> list[Coded]:
@@ -178,7 +183,7 @@ class ReleasedCodecSystem(System):
             "release_url": self.weights.url,
             "model_sample_rate": self.model_rate,
             "resampler": RESAMPLER,
-            "device": self.options.device,
+            "device": self.settings.device,
         }
 
 

@@ -18,7 +18,7 @@ import torch
 from official_codecs import StandInCalled, official
 
 from bench.audio import read_mono, resample
-from systems.base import SystemOptions
+from systems.base import RunSettings
 from systems.released import fit_length
 
 DEMO = Path(__file__).resolve().parents[1] / "bench" / "data" / "demo"
@@ -79,7 +79,7 @@ def test_encodec_system_equals_package(tmp_path, torch_one_thread, kind, preset,
     path = tmp_path / f"{preset}.th"
     torch.save(ref.state_dict(), path)
     cls = Encodec24k if kind == "encodec" else Encodec48k
-    system = cls(SystemOptions(checkpoints={kind: path}, batch_size=4), kbps=kbps)
+    system = cls(RunSettings(checkpoints={kind: path}, batch_size=4), options=cls.Options(kbps=kbps))
     assert sum(p.numel() for p in system.model.parameters()) == sum(p.numel() for p in ref.parameters())
 
     inputs = [speech("demo_f_001", lengths_s[0]), speech("demo_m_001", lengths_s[1])]
@@ -150,7 +150,8 @@ def test_dac_system_equals_package(tmp_path, torch_one_thread, kind, key, codebo
 
     ref = _official_dac(key)
     path = Path(ref.save(str(tmp_path / "weights.pth"), package=False))  # the package's own weights.pth
-    system = SYSTEMS.get(kind)(SystemOptions(checkpoints={kind: path}, batch_size=4), codebooks=codebooks)
+    cls = SYSTEMS.get(kind)
+    system = cls(RunSettings(checkpoints={kind: path}, batch_size=4), options=cls.Options(codebooks=codebooks))
     n_q = codebooks or ref.n_codebooks
     inputs = [speech("demo_f_002", 0.3), speech("demo_m_002", 0.22), speech("demo_f_003", 0.3)]
     outs = system.process_batch(inputs, utterance_ids=["a", "b", "c"])

@@ -139,8 +139,8 @@ def api_run(tmp_path_factory) -> Path:
     manifest = demo_manifest(base / "manifest.csv", SUBSET[:2])
     code = f"""
 import bench
-out = bench.run(systems=["natural", "opus"], data="manifest:{manifest}", out=r"{base / 'run'}",
-                metrics=["si_sdr", "snr"], opus_bitrate=12000, workers=1, report=False, quiet=True)
+out = bench.run(systems=["natural", "opus@12k"], data="manifest:{manifest}", out=r"{base / 'run'}",
+                metrics=["si_sdr", "snr"], max_lag_ms=10, workers=1, report=False, quiet=True)
 print(out)
 """
     p = python(code)
@@ -151,8 +151,9 @@ print(out)
 
 def test_run_takes_the_cli_options(api_run):
     doc = json.loads((api_run / "run.json").read_text())
-    assert doc["config"]["system_options"]["opus_bitrate"] == 12000
-    assert doc["config"]["options"]["systems"] == "natural,opus"
+    assert doc["systems"]["opus@12k"]["options"]["kbps"] == 12
+    assert doc["config"]["max_lag_ms"] == 10
+    assert doc["config"]["options"]["systems"] == "natural,opus@12k"
     assert doc["config"]["options"]["report"] is False
     assert not (api_run / "report").exists()
 

@@ -12,7 +12,7 @@ import soundfile as sf
 import torch
 from conftest import SUBSET, demo_manifest, read_rows, run_bench, values
 
-from systems import SystemOptions, SystemUnavailable, build_system, describe_systems
+from systems import RunSettings, SystemUnavailable, build_system, describe_systems
 from systems.dac.checkpoint import RELEASES as DAC_RELEASES
 from systems.encodec.checkpoint import RELEASES as ENCODEC_RELEASES
 
@@ -41,12 +41,12 @@ def encodec_checkpoint(path: Path) -> Path:
 @pytest.mark.parametrize("kind", ["encodec", "encodec_48k", "dac_44k", "dac_24k", "dac_16k"])
 def test_missing_weights_name_the_file_and_its_release_url(no_caches, kind):
     with pytest.raises(SystemUnavailable) as err:
-        build_system(kind, SystemOptions())
+        build_system(kind, RunSettings())
     release = {"encodec": ENCODEC_RELEASES["encodec_24khz"], "encodec_48k": ENCODEC_RELEASES["encodec_48khz"],
                **{f"dac_{k[:2]}k": v for k, v in DAC_RELEASES.items() if k.endswith("8kbps")}}[kind]
     message = str(err.value)
     assert release.names[0] in message and release.url in message and f"--checkpoint {kind}=" in message
-    row = next(r for r in describe_systems(SystemOptions()) if r.name == kind)
+    row = next(r for r in describe_systems(RunSettings()) if r.name == kind)
     assert not row.available and release.url in (row.reason or "")
 
 
@@ -54,28 +54,28 @@ def test_weights_are_found_in_the_weights_folder_and_package_caches(tmp_path, no
     folder = tmp_path / "weights"
     (folder / "dac").mkdir(parents=True)
     (folder / "dac" / "weights_16khz.pth").touch()
-    assert DAC_RELEASES["16khz_8kbps"].locate("dac_16k", SystemOptions(weights_dir=folder)) == (
+    assert DAC_RELEASES["16khz_8kbps"].locate("dac_16k", RunSettings(weights_dir=folder)) == (
         folder / "dac" / "weights_16khz.pth")
     cached = tmp_path / "home" / ".cache" / "descript" / "dac" / "weights_24khz_8kbps_0.0.4.pth"
     cached.parent.mkdir(parents=True)
     cached.touch()
-    assert DAC_RELEASES["24khz_8kbps"].locate("dac_24k", SystemOptions(weights_dir=folder)) == cached
+    assert DAC_RELEASES["24khz_8kbps"].locate("dac_24k", RunSettings(weights_dir=folder)) == cached
     hub = tmp_path / "torch" / "hub" / "checkpoints" / "encodec_48khz-7e698e3e.th"
     hub.parent.mkdir(parents=True)
     hub.touch()
-    assert ENCODEC_RELEASES["encodec_48khz"].locate("encodec_48k", SystemOptions()) == hub
+    assert ENCODEC_RELEASES["encodec_48khz"].locate("encodec_48k", RunSettings()) == hub
 
 
 def test_a_wrong_checkpoint_is_refused_naming_the_file(tmp_path, no_caches):
     path = encodec_checkpoint(tmp_path / "encodec.th")
     with pytest.raises(SystemUnavailable, match=r"encodec\.th: not a encodec_48khz checkpoint: missing encoder"):
-        build_system("encodec_48k", SystemOptions(checkpoints={"encodec_48k": path}))
+        build_system("encodec_48k", RunSettings(checkpoints={"encodec_48k": path}))
     with pytest.raises(SystemUnavailable, match=r"encodec\.th: not a DAC weights file"):
-        build_system("dac_44k", SystemOptions(checkpoints={"dac_44k": path}))
+        build_system("dac_44k", RunSettings(checkpoints={"dac_44k": path}))
     with pytest.raises(ValueError, match="no 5 kbps mode"):
         from systems.encodec.system import Encodec24k
 
-        Encodec24k(SystemOptions(checkpoints={"encodec": path}), kbps=5)
+        Encodec24k(RunSettings(checkpoints={"encodec": path}), options=Encodec24k.Options(kbps=5))
 
 
 def test_bench_run_with_an_encodec_checkpoint(tmp_path, no_caches):
@@ -99,7 +99,7 @@ def test_bench_run_with_an_encodec_checkpoint(tmp_path, no_caches):
 
 def test_encodec_composes_with_spf(tmp_path, no_caches, torch_one_thread):
     ckpt = encodec_checkpoint(tmp_path / "encodec.th")
-    system = build_system("encodec+spf", SystemOptions(checkpoints={"encodec": ckpt}))
+    system = build_system("encodec+spf", RunSettings(checkpoints={"encodec": ckpt}))
     x = np.random.default_rng(0).standard_normal(12000).astype(np.float32) * 0.1
     out = system.process_batch([x], utterance_ids=["u"])[0]
     assert system.name == "encodec+spf" and out.audio.shape == x.shape and "spf" in out.info

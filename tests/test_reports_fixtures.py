@@ -156,7 +156,7 @@ def make_run(root: Path, *, failing: bool = False, seconds: float = 1.0, seed_of
         "machine": {"hostname": "test", "platform": "linux", "python": "3.11", "cpu_count": 2},
         "versions": {"numpy": np.__version__},
         "config": {"systems": systems, "metrics": ["si_sdr", "lsd"], "data": "synthetic", "align": True,
-                   "max_lag_ms": 10, "seed": 0, "system_options": {}, "limit": None},
+                   "max_lag_ms": 10, "seed": 0, "settings": {}, "limit": None},
         "corpus": {"spec": "synthetic", "n": len(items), "manifest_sha256": "0" * 64, "items": items},
         "systems": {s: {"description": DESCRIPTIONS[s], "nominal_kbps": KBPS.get(s), "audio_dir": f"audio/{s}",
                         "deterministic": True, "provenance": {}} for s in systems},

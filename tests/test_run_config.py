@@ -21,7 +21,8 @@ def test_print_config_merges_file_and_flags(tmp_path):
     assert effective["limit"] == 1  # the flag overrides the file
     assert effective["max_lag_ms"] == 5.0 and effective["align"] == "utterance"
     assert effective["checkpoint"] == [f"symad={cfg}"]
-    assert effective["opus_bitrate"] == 24000  # defaults are part of the effective configuration
+    assert effective["sample_rate"] == 48000  # defaults are part of the effective configuration
+    assert "opus_bitrate" not in effective  # deprecated flags only when given
     assert not (tmp_path / "r").exists()  # printing runs nothing
     # what it prints is a configuration that reproduces itself
     again = tmp_path / "again.yaml"

@@ -8,7 +8,8 @@ HELP = "list metrics with their sample rate, direction, library and version"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    pass
+    p.add_argument("--sample-rate", type=int, default=48000, choices=[16000, 24000, 44100, 48000],
+                   help="mark the metrics a run at this evaluation rate skips, with the reason (default 48000)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -30,6 +31,8 @@ def main(args: argparse.Namespace) -> int:
               f"{s.description}{note}")
         if reason:
             print(f"{'':<15} -> unavailable: {reason}")
+        elif skip := s.skip_reason(args.sample_rate):
+            print(f"{'':<15} -> skipped at {args.sample_rate} Hz: {skip}")
     print("\ngroups: " + "; ".join(f"{g} = {', '.join(ms)}" for g, ms in METRIC_GROUPS.items()))
     print("metrics with no reference are computed on the output as written (no alignment) and also on each "
           "reference once (system 'reference': the ceiling on this corpus)")

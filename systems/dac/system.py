@@ -10,14 +10,15 @@ utterances share a batch. Bits are ``frames x codebooks x 10``.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from systems.base import SystemOptions
 from systems.dac.checkpoint import RELEASES
 from systems.dac.model import PRESETS
+from systems.options import option
 from systems.released import Coded, ReleasedCodecSystem, length_groups
 
 
@@ -41,23 +42,33 @@ def codebooks_for_kbps(kbps: float, frame_rate: float, bits_per_codebook: float,
     return n
 
 
+@dataclass(frozen=True)
+class DACOptions:
+    """``dac_44k@6k``, ``dac_44k[codebooks=4]``."""
+
+    kbps: float | None = option(None, unit="kbps", min=0.5, max=30,
+                                help="bitrate: the most codebooks within it (default: all codebooks)")
+    codebooks: int | None = option(None, min=1, max=32,
+                                   help="codebooks used, 10 bits each per frame (default: all; not with kbps)")
+
+
 class DACSystem(ReleasedCodecSystem):
     """One released DAC model, using its first ``codebooks`` codebooks, or as many as ``kbps`` allows
     (neither: all of them)."""
 
     model_key: ClassVar[str]
+    Options = DACOptions
+    shorthand = "kbps"
 
-    def __init__(self, options: SystemOptions, name: str | None = None, codebooks: int | None = None,
-                 kbps: float | None = None) -> None:
-        if codebooks is not None and kbps is not None:
+    def _check_options(self) -> None:
+        if self.options.codebooks is not None and self.options.kbps is not None:
             raise ValueError(f"{self.kind}: set codebooks or kbps, not both")
-        self.requested_codebooks, self.requested_kbps = codebooks, kbps
-        super().__init__(options, name)
+        self.requested_codebooks, self.requested_kbps = self.options.codebooks, self.options.kbps
 
     def _load(self, path: Path) -> None:
         from systems.dac.checkpoint import load_model
 
-        self.model = load_model(path, self.options.device)
+        self.model = load_model(path, self.settings.device)
         cfg = self.model.config
         if cfg.sample_rate != self.model_rate:
             raise ValueError(f"{path}: a {cfg.sample_rate} Hz DAC model, but {self.kind} is the "
@@ -80,8 +91,8 @@ class DACSystem(ReleasedCodecSystem):
         m = self.model
         padded = [np.pad(a, (0, -len(a) % m.hop)) for a in audios]
         decoded: list[Any] = [None] * len(audios)
-        for idx in length_groups([len(p) for p in padded], self.options.batch_size):
-            x = torch.from_numpy(np.stack([padded[i] for i in idx]))[:, None, :].to(self.options.device)
+        for idx in length_groups([len(p) for p in padded], self.settings.batch_size):
+            x = torch.from_numpy(np.stack([padded[i] for i in idx]))[:, None, :].to(self.settings.device)
             with torch.inference_mode():
                 y = m.decode(m.encode(x, self.codebooks)).cpu()
             for row, i in enumerate(idx):

@@ -17,38 +17,48 @@ Bits are counted from the codes: ``frames x codebooks x 10`` (+ 32 per segment f
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from systems.base import SystemOptions
 from systems.encodec.checkpoint import RELEASES
 from systems.encodec.model import PRESETS
+from systems.options import option
 from systems.released import Coded, ReleasedCodecSystem, length_groups
 
 #: bits per segment spent on the 48 kHz model's RMS scale (a float32, as in EnCodec's bitstream).
 SCALE_BITS = 32
 
 
+@dataclass(frozen=True)
+class EncodecOptions:
+    """``encodec@12k``, ``encodec[kbps=12]``, ``encodec_48k@24k``."""
+
+    kbps: float = option(6.0, unit="kbps", min=1.5, max=24,
+                         help="bandwidth: 1.5, 3, 6, 12 or 24 (the 48 kHz model: 3, 6, 12 or 24)")
+
+
 class EncodecSystem(ReleasedCodecSystem):
     """One EnCodec model at one bandwidth (kbit/s, one of the model's modes)."""
 
     preset: ClassVar[str]
-    default_kbps: ClassVar[float] = 6.0
+    Options = EncodecOptions
+    shorthand = "kbps"
 
-    def __init__(self, options: SystemOptions, name: str | None = None, kbps: float | None = None) -> None:
-        self.kbps = float(kbps if kbps is not None else self.default_kbps)
+    def _check_options(self) -> None:
+        self.kbps = float(self.options.kbps)
         if self.kbps not in PRESETS[self.preset].bandwidths:
             known = ", ".join(f"{b:g}" for b in PRESETS[self.preset].bandwidths)
             raise ValueError(f"{self.kind}: no {self.kbps:g} kbps mode (known: {known})")
-        super().__init__(options, name)
         self.nominal_kbps = self.kbps
+        self.description = self.description.replace("at 6 kbps", f"at {self.kbps:g} kbps")
 
     def _load(self, path: Path) -> None:
         from systems.encodec.checkpoint import load_model
 
-        self.model = load_model(path, self.preset, self.options.device)
+        self.model = load_model(path, self.preset, self.settings.device)
         self.n_q = self.model.codebooks_for(self.kbps)
 
     def _run_segments(self, segments: list[np.ndarray]) -> list[Any]:
@@ -60,9 +70,9 @@ class EncodecSystem(ReleasedCodecSystem):
         import torch
 
         m, out = self.model, [None] * len(segments)
-        for idx in length_groups([len(s) for s in segments], self.options.batch_size):
+        for idx in length_groups([len(s) for s in segments], self.settings.batch_size):
             x = torch.from_numpy(np.stack([segments[i] for i in idx]))[:, None, :]
-            x = x.expand(-1, m.config.channels, -1).to(self.options.device)
+            x = x.expand(-1, m.config.channels, -1).to(self.settings.device)
             with torch.inference_mode():
                 coded = m.encode_segment(x, self.n_q)
                 y = m.decode_segment(coded).cpu()

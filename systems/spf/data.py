@@ -114,11 +114,11 @@ def build_pairs(
     log=print,
 ) -> list[Pair]:
     """Run each codec on each utterance (or read its cache) and return aligned pairs."""
-    from systems import SystemOptions, build_system
+    from systems import RunSettings, build_system
 
     pairs: list[Pair] = []
     for codec in codecs:
-        system = build_system(codec, SystemOptions(device=device))
+        system = build_system(codec, RunSettings(device=device))
         if system.sample_rate != sample_rate:
             raise ValueError(f"{codec}: works at {system.sample_rate} Hz, the SPF at {sample_rate}")
         # the cache is keyed by the system's provenance (weights sha256, library versions, settings)
