@@ -83,9 +83,9 @@ def evaluate(reference: Any, degraded: Any, sample_rate: int, metrics: Iterable[
         lag, peak = found.lag, found.peak
     else:
         lag = estimate_lag(ref, deg, policy.max_lag) if policy.mode == "utterance" else 0
-    scored = _score(tuple(names), ref, shift(deg, lag))
+    scored = _score(tuple(names), ref, shift(deg, lag), SAMPLE_RATE)
     raw = raw_rows(names)
-    unaligned = _score(tuple(m for m, _ in raw), ref, deg) if raw else {}
+    unaligned = _score(tuple(m for m, _ in raw), ref, deg, SAMPLE_RATE) if raw else {}
     scored.update({stored: (unaligned[m][0], unaligned[m][1].replace(m, stored, 1)) for m, stored in raw})
     values = {m: v for m, (v, _) in scored.items()}
     values["lag_samples"] = float(offset + lag)

@@ -188,7 +188,7 @@ def test_load_results_matches_the_csv_files(api_run):
     for s in summary.itertuples():
         assert s.mean == pytest.approx(means[(s.system, s.metric)], nan_ok=True)
     hib = summary.set_index(["system", "metric"])["higher_is_better"]
-    assert hib[("opus", "si_sdr")] is True and hib[("opus", "bitrate_kbps")] is None
+    assert hib[("opus@12k", "si_sdr")] is True and hib[("opus@12k", "bitrate_kbps")] is None
     assert pd.api.types.is_float_dtype(results["value"])
 
 
@@ -206,7 +206,7 @@ def test_load_results_reads_a_run_in_progress_without_touching_it(api_run, tmp_p
     results, summary = bench.load_results(part)
     assert len(results) == len(log.splitlines())
     assert (part / "results.jsonl").read_bytes() == torn
-    assert set(summary["system"]) == {"natural", "opus"}
+    assert set(summary["system"]) == {"natural", "opus@12k"}
     shutil.rmtree(part)
     with pytest.raises(FileNotFoundError, match="not a run folder"):
         bench.load_results(tmp_path)
