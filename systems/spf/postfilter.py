@@ -68,16 +68,15 @@ class ScorePostFilter(PostFilter):
     def settings(self):
         """Sampler settings: SystemOptions (spf_sampler, spf_steps, spf_snr); a None there takes the
         value recommended by the weights' own config (``sampler`` section of the checkpoint)."""
-        from systems.spf.sampling import SAMPLERS, SamplerSettings
+        from systems.spf.sampling import SamplerSettings
 
-        rec = self._load().cfg.sampler
+        cfg = self._load().cfg
+        rec = cfg.sampler
         o = self.options
         name = o.spf_sampler if o.spf_sampler is not None else rec.name
         steps = o.spf_steps if o.spf_steps is not None else rec.steps
         snr = o.spf_snr if o.spf_snr is not None else rec.snr
-        if name not in SAMPLERS:
-            raise ValueError(f"spf_sampler {name!r} unknown; known: {sorted(SAMPLERS)}")
-        return SamplerSettings(name, int(steps), float(snr))
+        return SamplerSettings(name, int(steps), float(snr), cfg.sde.name)
 
     def process(self, coded: np.ndarray, *, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
         return self.process_batch([coded], seeds=[seed])[0]
@@ -102,6 +101,7 @@ class ScorePostFilter(PostFilter):
             "checkpoint_key": self.weights_key,
             "sha256": self._info.get("sha256"),
             "format": self._info.get("format"),
+            "sde": s.sde,
             "sampler": s.name,
             "steps": s.steps,
             "snr": s.snr if s.name == "pc" else None,

@@ -16,6 +16,7 @@ EPILOG = """examples:
   bench train spf --codec opus --data folder:data/train --out runs/spf_opus --preset demo --steps 2000
   bench train spf --codec audiodec_stage1,opus --data vctk:/data/VCTK --out runs/spf_general --config my.yaml
   bench train spf --codec opus --data data/train --out runs/spf_opus --resume --steps 4000
+  bench train spf --codec opus --data data/train --out runs/spf_sb --preset demo --sde sbve --steps 2000
 """
 
 
@@ -33,6 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--out", required=True, type=Path, help="output folder (checkpoints, log, pair cache)")
     parser.add_argument("--config", type=Path, help="JSON/YAML config (keys of SPFConfig; 'preset' picks the base)")
     parser.add_argument("--preset", default="full", help="base config when --config is absent: full, demo, tiny")
+    parser.add_argument("--sde", choices=["ouve", "sbve"],
+                        help="diffusion process: ouve (the paper's score model, PC sampler) or sbve (SGMSE+'s "
+                             "Schroedinger bridge, data prediction, ODE/SDE sampler in a few steps); "
+                             "default: the config's sde.name")
     parser.add_argument("--steps", type=int, help="total optimiser steps (default: the config's train.steps)")
     parser.add_argument("--seed", type=int, help="training seed (default: the config's train.seed)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
@@ -47,12 +52,14 @@ def main(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from bench.errors import UsageError
-    from systems.spf.config import SPFConfig, load_config, preset
+    from systems.spf.config import SPFConfig, load_config, preset, with_sde
     from systems.spf.data import build_pairs, open_utterances
     from systems.spf.train import Trainer, train_loop
 
     try:
         cfg = load_config(args.config) if args.config else preset(args.preset)
+        if args.sde:
+            cfg = with_sde(cfg, args.sde)
     except (ValueError, TypeError, OSError) as exc:
         raise UsageError(str(exc)) from None
     updates: dict = {}
@@ -71,6 +78,8 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError(f"--resume: {last} does not exist")
         payload = torch.load(last, map_location="cpu", weights_only=True)
         saved = SPFConfig.from_dict(payload["config"], source=str(last))
+        if args.sde and args.sde != saved.sde.name:
+            raise UsageError(f"--resume: --sde {args.sde} differs from sde {saved.sde.name!r} inside {last}")
         if args.config and saved.updated({"train": {"steps": cfg.train.steps, "threads": cfg.train.threads}}
                                          ).to_dict() != cfg.to_dict():
             raise UsageError(f"--resume: {args.config} differs from the config inside {last}")
