@@ -14,6 +14,7 @@ import numpy as np
 
 from bench.errors import UsageError
 from reports import demo as demo_mod
+from reports import nfe
 from reports import plots
 from reports.html import render
 from reports.rundata import LAG, Run, load_run
@@ -160,6 +161,9 @@ def write_plots(run: Run, out: Path, options: ReportOptions, demo_utts: list[str
         panels = parse_panels(options.panels, run.systems) if options.panels else default_panels(run.systems)
         paths, caption = waveform_figure(run, utt, panels, options.window_ms, pdir / f"waveform_{_safe(utt)}")
         sections.append({"title": "Waveform similarity", "entries": [_fig(out, paths, caption)]})
+    nfe_section = nfe.nfe_section(run, out)
+    if nfe_section is not None:
+        sections.append(nfe_section)
     grids = [_fig(out, spectrogram_grid(run, u, run.systems, pdir / "spectrograms" / _safe(u)),
                   f"{u}: reference and every system.") for u in demo_utts]
     if grids:
