@@ -53,7 +53,7 @@ class ScoreModel(nn.Module):
             ``[B, 1, F, N]`` complex score or x0_hat.
         """
         inp = torch.cat([x.real, x.imag, y.real, y.imag], dim=1)
-        out = self.backbone(inp, t)
+        out = self.backbone(inp, t).float()  # float32 even under autocast (complex half is not supported)
         mode = self.cfg.backbone.output_scaling
         if self.sde.predicts == "data":
             est = torch.complex(out[:, 0], out[:, 1]).unsqueeze(1)

@@ -94,9 +94,12 @@ class Trainer:
     Args:
         cfg: SPF config (``train`` section: lr, ema_decay, batch_size, crop_frames, seed).
         device: torch device.
+        amp: mixed precision (float16 autocast of the network with a gradient scaler); CUDA only.
     """
 
-    def __init__(self, cfg: SPFConfig, device: str = "cpu") -> None:
+    def __init__(self, cfg: SPFConfig, device: str = "cpu", amp: bool = False) -> None:
+        if amp and not str(device).startswith("cuda"):
+            raise ValueError(f"mixed precision (amp) needs a CUDA device, got {device!r}")
         torch.manual_seed(cfg.train.seed)
         if cfg.train.crop_frames % cfg.stft.frame_multiple:
             raise ValueError(f"train.crop_frames {cfg.train.crop_frames} not a multiple of {cfg.stft.frame_multiple}")
@@ -105,6 +108,8 @@ class Trainer:
         self.model = ScoreModel(cfg).to(device)
         self.ema = EMA(self.model, cfg.train.ema_decay)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.train.lr)
+        self.amp = amp
+        self.scaler = torch.amp.GradScaler("cuda", enabled=amp) if amp else None
         self.step = 0
         self.crop_samples = (cfg.train.crop_frames - 1) * cfg.stft.hop
 
@@ -115,19 +120,28 @@ class Trainer:
         gen = torch.Generator().manual_seed(int(seed_seq.generate_state(1)[0]))
         clean, coded = random_crops(pairs, self.cfg.train.batch_size, self.crop_samples, rng)
         self.model.train()
-        loss = LOSSES[self.cfg.sde.name](self.model, torch.from_numpy(clean).to(self.device),
-                        torch.from_numpy(coded).to(self.device), gen)
+        with torch.autocast("cuda", dtype=torch.float16, enabled=self.amp):
+            loss = LOSSES[self.cfg.sde.name](self.model, torch.from_numpy(clean).to(self.device),
+                                             torch.from_numpy(coded).to(self.device), gen)
         self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.opt)
+            self.scaler.update()
+        else:
+            loss.backward()
+            self.opt.step()
         self.ema.update(self.model)
         self.step += 1
         return float(loss.detach())
 
     def train_state(self) -> dict[str, Any]:
         """Everything needed to resume."""
-        return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step,
-                "ema_updates": self.ema.num_updates}
+        state = {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step,
+                 "ema_updates": self.ema.num_updates}
+        if self.scaler is not None:
+            state["grad_scaler"] = self.scaler.state_dict()
+        return state
 
     def load_train_state(self, payload: dict[str, Any]) -> None:
         """Resume from a checkpoint dict of our format (EMA from ``state_dict``)."""
@@ -139,6 +153,8 @@ class Trainer:
         self.ema.shadow = {k: v.clone().to(self.device) for k, v in payload["state_dict"].items()}
         self.step = int(ts["step"])
         self.ema.num_updates = int(ts.get("ema_updates", self.step))
+        if self.scaler is not None and "grad_scaler" in ts:
+            self.scaler.load_state_dict(ts["grad_scaler"])
 
     def save(self, path: Path, meta: dict[str, Any], with_train_state: bool = True) -> str:
         """Write our checkpoint format; returns sha256."""

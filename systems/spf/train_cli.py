@@ -44,6 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: the config's train.threads)")
     parser.add_argument("--cache", type=Path, help="coded-audio cache folder (default: OUT/pairs)")
+    parser.add_argument("--exclude-speakers", default="",
+                        help="comma-separated speakers left out of training (corpus specs), e.g. p232,p257")
+    parser.add_argument("--weights", type=Path,
+                        help="official AudioDec exp/ folder for AudioDec codecs (default: the demo weights)")
+    parser.add_argument("--amp", action="store_true", help="mixed precision (float16 autocast) on CUDA")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -91,9 +96,16 @@ def main(args: argparse.Namespace) -> int:
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     codecs = [c.strip() for c in args.codec.split(",") if c.strip()]
     out.mkdir(parents=True, exist_ok=True)
-    utts = open_utterances(args.data)
-    pairs = build_pairs(codecs, utts, args.cache or out / "pairs", cfg.sample_rate, device=device)
-    trainer = Trainer(cfg, device=device)
+    if args.weights is not None and not args.weights.is_dir():
+        raise UsageError(f"--weights {args.weights}: not a folder")
+    exclude = tuple(s.strip() for s in args.exclude_speakers.split(",") if s.strip())
+    try:
+        utts = open_utterances(args.data, exclude)
+        trainer = Trainer(cfg, device=device, amp=args.amp)
+    except (ValueError, FileNotFoundError) as exc:
+        raise UsageError(str(exc)) from None
+    pairs = build_pairs(codecs, utts, args.cache or out / "pairs", cfg.sample_rate, device=device,
+                        weights_dir=args.weights)
     previous_codecs: list[str] = []
     if payload is not None:
         trainer.load_train_state(payload)
