@@ -89,10 +89,10 @@ def nfe_table(run: Run, points: list[NfePoint]) -> Table:
     data += [ColumnData(m, run.higher_is_better(m), metric_unit(run, m), {s: run.values(s, m) for s in systems})
              for m in table_metrics(run)]
     n_items = {s: len({r.utterance for r in run.rows if r.system == s}) for s in systems}
-    table = assemble("Quality against network evaluations", systems, data, n_items, notes=[
-        "Each post-filter at several numbers of network evaluations (NFE); s per s audio = wall-clock seconds "
-        "of the whole system (codec and post-filter) per second of audio on this run's machine and device; "
-        "mean ± half-width of the 95% CI over utterances."])
+    note = ("Each post-filter at several numbers of network evaluations (NFE); s per s audio = wall-clock seconds "
+            "of the whole system (codec and post-filter) per second of audio on this run's machine and device; "
+            "mean ± half-width of the 95% CI over utterances.")
+    table = assemble("Quality against network evaluations", systems, data, n_items, notes=[note])
     table.columns[0].decimals = 0
     for row in table.rows:  # the NFE is an integer and has no interval
         row.cells[0].mean_text, row.cells[0].half_text = f"{row.cells[0].summary.mean:.0f}", ""
