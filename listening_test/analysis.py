@@ -10,14 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
+from listening_test.checks import check_problems
 from listening_test.definition import HIDDEN_REFERENCE, LOW_ANCHOR, MID_ANCHOR
+from listening_test.p808 import is_check_condition
 from listening_test.plots import box_plot, item_plot
 from listening_test.ratings import Rating
-from listening_test.screening import Screening, screen_mushra
+from listening_test.screening import Screening
 from listening_test.stats import holm, summarise, wilcoxon_paired
 from listening_test.tables import write_table
-
-HIGH_SCORE_WARNING = 0.5  # warn when more than half of the non-reference scores lie in 80-100
+from listening_test.testtypes import TestType, get_test_type
 
 
 @dataclass
@@ -44,21 +45,59 @@ def condition_order(conditions: set[str], systems: list[str] | None = None) -> l
     return head + middle + tail
 
 
-def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[str] | None = None) -> Analysis:
-    """Screen (MUSHRA), summarise and test; write tables (CSV/MD/LaTeX), plots and ``analysis.json``."""
+def _against_zero(conditions: list[str], by_cond: dict[str, list[float]]) -> list[dict]:
+    """For difference scores (CCR): each condition's Wilcoxon signed-rank test against no difference."""
+    rows = []
+    for c in conditions:
+        x = np.asarray(by_cond[c], dtype=np.float64)
+        stat, p = wilcoxon_paired(x, np.zeros_like(x))
+        rows.append({"a": c, "b": "no difference (0)", "n_pairs": len(x),
+                     "mean_difference": float(np.mean(x)) if len(x) else float("nan"), "wilcoxon_W": stat, "p": p})
+    return rows
+
+
+def screen(kind: TestType, ratings: list[Rating], checks: dict[str, dict] | None) -> Screening:
+    """The type's rules, then the checks before the test (headphone check, qualification answers)."""
+    outcome = kind.screen(ratings)
+    for a, a_checks in (checks or {}).items():
+        reasons = check_problems(a_checks)
+        if reasons and a in {r.assessor for r in ratings}:
+            outcome.excluded[a] = "; ".join(filter(None, [outcome.excluded.get(a, ""), *reasons]))
+    outcome.kept = [a for a in outcome.kept if a not in outcome.excluded]
+    return outcome
+
+
+def _screening_effect(ratings: list[Rating], kept: set[str], conditions: list[str]) -> list[dict]:
+    """Per condition: mean over the kept assessors next to the mean over everyone."""
+    rows = []
+    for c in conditions:
+        all_scores = [r.score for r in ratings if r.system == c]
+        kept_scores = [r.score for r in ratings if r.system == c and r.assessor in kept]
+        s_all, s_kept = summarise(all_scores), summarise(kept_scores)
+        rows.append({"condition": c, "n_kept": s_kept.n, "mean_kept": s_kept.mean, "n_all": s_all.n,
+                     "mean_all": s_all.mean, "change": s_kept.mean - s_all.mean})
+    return rows
+
+
+def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[str] | None = None,
+            screening: bool = True, checks: dict[str, dict] | None = None) -> Analysis:
+    """Screen (by the test type's rules and the participants' ``checks`` unless ``screening`` is off),
+    summarise and test; write tables (CSV/MD/LaTeX), plots and ``analysis.json``. Gold and trap
+    conditions feed the screening only, never the statistics."""
     out_dir.mkdir(parents=True, exist_ok=True)
     if not ratings:
         raise ValueError("no ratings to analyse")
     assessors = sorted({r.assessor for r in ratings})
-    if test_type == "mushra":
-        screening = screen_mushra(ratings)
-    else:
-        screening = Screening(kept=assessors, excluded={}, skipped_items=[])
-    kept = set(screening.kept)
+    kind = get_test_type(test_type)
+    outcome = screen(kind, ratings, checks) if screening else Screening(kept=assessors, excluded={},
+                                                                         skipped_items=[])
+    kept = set(outcome.kept)
+    ratings = [r for r in ratings if not is_check_condition(r.system)]
     used = [r for r in ratings if r.assessor in kept]
     warnings: list[str] = []
     if not used:
-        warnings.append("every assessor was excluded by post-screening: no statistics")
+        warnings.append(f"post-screening excluded all {len(assessors)} assessors (see screening.md): no statistics; "
+                        "for a pilot, rerun with --no-screening")
     conditions = condition_order({r.system for r in ratings}, systems)
     by_cond: dict[str, list[float]] = defaultdict(list)
     by_item: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -67,7 +106,6 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
         by_cond[r.system].append(r.score)
         by_item[r.system][r.item].append(r.score)
         paired[r.system][(r.assessor, r.item)] = r.score
-    scale = (0.0, 100.0) if test_type == "mushra" else (1.0, 5.0)
     summary = []
     for c in conditions:
         s = summarise(by_cond[c])
@@ -82,8 +120,8 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
             item_means[c][item] = (s.mean, s.ci95)
             items_rows.append({"condition": c, "item": item, "n": s.n, "mean": s.mean, "ci95": s.ci95,
                                "median": s.median})
-    pairwise = []
-    for a, b in combinations(conditions, 2):
+    pairwise = _against_zero(conditions, by_cond) if kind.compare == "zero" else []
+    for a, b in (combinations(conditions, 2) if kind.compare == "pairwise" else []):
         keys = sorted(set(paired[a]) & set(paired[b]))
         xa = np.array([paired[a][k] for k in keys])
         xb = np.array([paired[b][k] for k in keys])
@@ -94,13 +132,9 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
     for row, adj in zip(pairwise, holm([r["p"] for r in pairwise]), strict=True):
         row["p_holm"] = adj
         row["significant_0.05"] = "yes" if adj < 0.05 else "no"
-    if test_type == "mushra":
-        rated = [r.score for r in used if r.system != HIDDEN_REFERENCE]
-        share = float(np.mean([80 <= s <= 100 for s in rated])) if rated else 0.0
-        if share > HIGH_SCORE_WARNING:
-            warnings.append(f"{100 * share:.0f}% of the scores (hidden reference excluded) lie between 80 and 100: "
-                            "the test probably does not discriminate between the conditions")
-    label = "MUSHRA score" if test_type == "mushra" else "MOS"
+    warnings += kind.warnings(used)
+    extra = kind.extra_tables(used, conditions)
+    label = kind.scale.name
     files: list[Path] = []
     files += write_table(summary, ["condition", "n", "mean", "ci95", "ci95_low", "ci95_high", "median", "q1", "q3",
                                    "iqr"], out_dir / "summary", caption=f"{label}: mean with 95% CI (t), median, IQR")
@@ -108,32 +142,30 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
                          caption=f"{label} per item")
     files += write_table(pairwise, ["a", "b", "n_pairs", "mean_difference", "wilcoxon_W", "p", "p_holm",
                                     "significant_0.05"], out_dir / "pairwise", digits=4,
-                         caption="Pairwise Wilcoxon signed-rank tests, Holm-corrected")
+                         caption=("Wilcoxon signed-rank tests against no difference, Holm-corrected" if kind.compare == "zero"
+                                  else "Pairwise Wilcoxon signed-rank tests, Holm-corrected"))
+    for rows, columns, stem, caption in extra:
+        files += write_table(rows, columns, out_dir / stem, digits=3, caption=caption)
     if used:
         files.append(box_plot({c: by_cond[c] for c in conditions if by_cond[c]}, out_dir / "boxplot.png", label,
-                              (scale[0] - 0.05 * (scale[1] - scale[0]), scale[1] + 0.05 * (scale[1] - scale[0]))))
+                              kind.scale.plot_limits()))
         files.append(item_plot({c: item_means[c] for c in conditions if item_means[c]}, out_dir / "items.png", label,
-                               (scale[0] - 0.05 * (scale[1] - scale[0]), scale[1] + 0.05 * (scale[1] - scale[0]))))
-    result = Analysis(type=test_type, n_assessors=len(assessors), n_kept=len(kept), excluded=screening.excluded,
-                      skipped_items=screening.skipped_items, summary=summary, pairwise=pairwise, warnings=warnings,
+                               kind.scale.plot_limits()))
+    off = "Post-screening switched off (--no-screening): every assessor is kept."
+    report = kind.screening_report(outcome) if screening else [off]
+    if screening:
+        effect = _screening_effect(ratings, kept, conditions)
+        files += write_table(effect, ["condition", "n_kept", "mean_kept", "n_all", "mean_all", "change"],
+                             out_dir / "screening_effect", caption="Effect of post-screening on the means")
+        report += ["", "## Effect on the results", "", *(out_dir / "screening_effect.md").read_text().splitlines()]
+    files.append(_write_screening(report, out_dir / "screening.md"))
+    result = Analysis(type=test_type, n_assessors=len(assessors), n_kept=len(kept), excluded=outcome.excluded,
+                      skipped_items=outcome.skipped_items, summary=summary, pairwise=pairwise, warnings=warnings,
                       files=[str(p.name) for p in files])
-    files.append(_write_screening(screening, test_type, out_dir / "screening.md"))
-    result.files.append("screening.md")
     (out_dir / "analysis.json").write_text(json.dumps(asdict(result), indent=2, allow_nan=True) + "\n")
     return result
 
 
-def _write_screening(s: Screening, test_type: str, path: Path) -> Path:
-    lines = ["# Post-screening", ""]
-    if test_type != "mushra":
-        lines.append("MOS test: no BS.1534-3 post-screening (no hidden reference / anchors).")
-    else:
-        lines += [(f"Rules (ITU-R BS.1534-3): hidden reference < 90 on > 15% of items, or {MID_ANCHOR} > 90 on > 15% "
-                  "of items (items where > 25% of assessors rate it > 90 are skipped for this rule)."), "",
-                  f"Items skipped for the mid-anchor rule: {', '.join(s.skipped_items) or 'none'}", "",
-                  "| assessor | items | reference < 90 | anchor > 90 | decision |", "|---|---|---|---|---|"]
-        for a, c in sorted(s.counts.items()):
-            decision = "excluded: " + s.excluded[a] if a in s.excluded else "kept"
-            lines.append(f"| {a} | {c['items']} | {c['reference_below_90']} | {c['anchor_above_90']} | {decision} |")
-    path.write_text("\n".join(lines) + "\n")
+def _write_screening(report: list[str], path: Path) -> Path:
+    path.write_text("\n".join(["# Post-screening", "", *report]) + "\n")
     return path

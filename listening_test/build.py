@@ -6,15 +6,19 @@ import hashlib
 import json
 import math
 import random
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import yaml
 
 from bench.errors import InputError, UsageError
 from bench.rundir import RunDir
+from listening_test import p808
+from listening_test.checks import QUALIFICATION
 from listening_test.definition import (
     HIDDEN_REFERENCE,
     LOW_ANCHOR,
@@ -22,17 +26,17 @@ from listening_test.definition import (
     Item,
     Stimulus,
     TestDefinition,
-    Trial,
 )
 from listening_test.stimuli import apply_fades, choose_excerpt, match_loudness
+from listening_test.testtypes import TEST_TYPES, TestType, get_test_type
+from listening_test.wording import TEXTS_FILE, languages, shipped
 
 SAMPLE_RATE = 48000
 MAX_SECONDS = 12.0
-MAX_SIGNALS = 12
 #: systems that duplicate the hidden reference and are therefore not rated twice
 REFERENCE_ALIASES = {"natural"}
 DEFAULT_QUESTIONNAIRE = [
-    {"name": "age", "label": "Age", "type": "number"},
+    {"name": "age", "label": "Age", "type": "number", "min": 0, "max": 120},
     {"name": "headphones", "label": "Headphones or loudspeakers used", "type": "text"},
     {"name": "expert", "label": "Have you taken part in listening tests before?", "type": "choice",
      "options": ["yes", "no"]},
@@ -52,6 +56,22 @@ class BuildOptions:
     target_lufs: float = -26.0
     seed: int = 0
     title: str = ""
+    lang: str = "en"
+    #: crowd-worker entry/exit (Prolific, MTurk): URL parameter with the worker id, completion code or URL
+    participant_param: str = ""
+    completion_code: str = ""
+    completion_url: str = ""
+    #: P.808 checks: qualification questions and a headphone check before the test; for ACR, gold
+    #: questions (clean and strongly degraded) and trapping questions mixed into the trials
+    qualification: bool = False
+    headphone_check: bool = False
+    gold: bool = False
+    traps: int = 0
+    trap_audio: Path | None = None
+    #: CCR: the pairs (first, second) to compare; the second is rated against the first
+    pairs: list[tuple[str, str]] | None = None
+    #: A/B: offer a "no preference" answer
+    no_preference: bool = False
 
 
 def _read_wav(path: Path) -> np.ndarray:
@@ -65,7 +85,7 @@ def _read_wav(path: Path) -> np.ndarray:
     return x.mean(axis=1)
 
 
-def _pick_systems(run: dict, requested: list[str] | None, test_type: str) -> tuple[list[str], list[str]]:
+def _pick_systems(run: dict, requested: list[str] | None, test_type: TestType) -> tuple[list[str], list[str]]:
     available = list(run.get("systems", {}))
     notes = []
     if requested:
@@ -81,11 +101,13 @@ def _pick_systems(run: dict, requested: list[str] | None, test_type: str) -> tup
         notes.append(f"system {s!r} left out: it duplicates the hidden reference")
     if not chosen:
         raise UsageError("no system to test: the run has none besides the reference and anchors")
-    n_signals = len(chosen) + 1 + (2 if test_type == "mushra" else 0)
-    if test_type == "mushra" and n_signals > MAX_SIGNALS:
+    n_signals = len(chosen) + 1 + len(test_type.anchors)
+    limit = test_type.max_signals
+    if limit is not None and n_signals > limit:
         raise UsageError(
-            f"{len(chosen)} systems + hidden reference + 2 anchors = {n_signals} signals per trial; "
-            f"BS.1534-3 allows at most {MAX_SIGNALS}: choose at most {MAX_SIGNALS - 3} with --systems"
+            f"{len(chosen)} systems + hidden reference + {len(test_type.anchors)} anchors = {n_signals} signals per "
+            f"trial; {test_type.title} allows at most {limit}: choose at most "
+            f"{limit - 1 - len(test_type.anchors)} with --systems"
         )
     return chosen, notes
 
@@ -164,15 +186,17 @@ def prepare_item(out: Path, item_id: str, utterance: str, speaker: str, signals:
                 duration_s=(end - start) / SAMPLE_RATE, reference=ref_file, stimuli=stimuli)
 
 
-def _build_item(opts: BuildOptions, run_dir: RunDir, entry: dict, item_id: str, systems: list[str]) -> Item:
+def _build_item(opts: BuildOptions, run_dir: RunDir, entry: dict, item_id: str, systems: list[str],
+                test_type: TestType, gold_index: int | None = None, n_items: int = 0) -> Item:
     utt = entry["id"]
     reference = _read_wav(run_dir.reference_wav(utt))
     signals = {HIDDEN_REFERENCE: reference}
     for s in systems:
         signals[s] = _read_wav(run_dir.audio_wav(s, utt))
-    if opts.type == "mushra":
-        for a in (LOW_ANCHOR, MID_ANCHOR):
-            signals[a] = _anchor(run_dir, a, utt, reference)
+    for a in test_type.anchors:
+        signals[a] = _anchor(run_dir, a, utt, reference)
+    if gold_index is not None:
+        signals.update(p808.gold_signals(gold_index, n_items, reference, SAMPLE_RATE, opts.seed))
     for name, x in signals.items():
         if len(x) != len(reference):
             raise InputError(f"{run_dir.audio_wav(name, utt)}: {len(x)} samples, reference has {len(reference)}")
@@ -180,10 +204,41 @@ def _build_item(opts: BuildOptions, run_dir: RunDir, entry: dict, item_id: str, 
                         target_lufs=opts.target_lufs, seed=opts.seed, source=f"{run_dir.root}: utterance {utt}")
 
 
+#: the answers successive trapping questions ask for
+TRAP_ANSWERS = (2, 4, 1, 5, 3)
+
+
+def _add_traps(opts: BuildOptions, items: list[Item], system: str) -> None:
+    """Append ``opts.traps`` trapping stimuli (a system's stimulus, then the spoken request) to the items."""
+    if not opts.traps:
+        return
+    texts = yaml.safe_load(shipped(opts.lang))
+    for j in range(opts.traps):
+        answer, item = TRAP_ANSWERS[j], items[j % len(items)]
+        text = texts["trap_message"].format(answer=answer, label=texts["scale"][answer - 1])
+        message = p808.spoken_message(text, opts.lang, SAMPLE_RATE, opts.trap_audio, answer)
+        base = next(s for s in item.stimuli if s.system == system)
+        p808.add_trap(opts.out, item, base.file, answer, message, SAMPLE_RATE,
+                      _opaque(opts.seed, item.id, f"trap{answer}", item.utterance), opts.target_lufs)
+
+
 def build_test(opts: BuildOptions) -> TestDefinition:
     """Build the test folder ``opts.out`` from the run folder ``opts.run_dir``; returns the definition."""
-    if opts.type not in ("mushra", "mos"):
-        raise UsageError(f"--type must be mushra or mos, not {opts.type!r}")
+    if opts.type not in TEST_TYPES:
+        raise UsageError(f"--type must be one of {', '.join(TEST_TYPES.names())}, not {opts.type!r}")
+    test_type = get_test_type(opts.type)
+    if opts.lang not in languages():
+        raise UsageError(f"--lang {opts.lang!r}: no shipped translation (available: {', '.join(languages())})")
+    crowd = {k: v for k, v in (("id_param", opts.participant_param), ("completion_code", opts.completion_code),
+                               ("completion_url", opts.completion_url)) if v}
+    if opts.participant_param and not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", opts.participant_param):
+        raise UsageError(f"--participant-param {opts.participant_param!r}: letters, digits, '_', '.', '-' only")
+    if opts.completion_url and not opts.completion_url.startswith(("https://", "http://")):
+        raise UsageError(f"--completion-url {opts.completion_url!r}: must start with https:// or http://")
+    if (opts.gold or opts.traps) and not test_type.scale.integer:
+        raise UsageError(f"--gold and --traps are P.808 checks for category-rating tests, not for {test_type.name}")
+    if not 0 <= opts.traps <= 5:
+        raise UsageError("--traps must be between 0 and 5")
     if not 0 < opts.seconds <= MAX_SECONDS:
         raise UsageError(f"--seconds must be in (0, {MAX_SECONDS:g}] (BS.1534-3: items never longer than 12 s)")
     if (opts.out / "results.sqlite").exists():
@@ -192,7 +247,15 @@ def build_test(opts: BuildOptions) -> TestDefinition:
     if not run_dir.run_json.is_file():
         raise UsageError(f"{run_dir.run_json}: not a run folder (no run.json)")
     run = json.loads(run_dir.run_json.read_text())
-    systems, notes = _pick_systems(run, opts.systems, opts.type)
+    if test_type.needs_pairs and not opts.pairs:
+        raise UsageError(f"--type {test_type.name} needs --pairs FIRST:SECOND[,FIRST:SECOND...]")
+    if opts.pairs and not test_type.needs_pairs:
+        raise UsageError(f"--pairs is for --type ccr, ab or abx, not {test_type.name}")
+    if opts.no_preference and test_type.name != "ab":
+        raise UsageError("--no-preference is for --type ab")
+    if opts.pairs:
+        opts.systems = list(dict.fromkeys(s for pair in opts.pairs for s in pair if s != HIDDEN_REFERENCE))
+    systems, notes = _pick_systems(run, opts.systems, test_type)
     recommended = max(5, math.ceil(1.5 * len(systems)))
     n_items = opts.items or recommended
     if n_items < recommended:
@@ -206,19 +269,21 @@ def build_test(opts: BuildOptions) -> TestDefinition:
         notes.append(f"only {len(picked) - 1} test items available (asked for {n_items})")
     training_entry, test_entries = picked[-1], picked[:-1]
     opts.out.mkdir(parents=True, exist_ok=True)
-    items = [_build_item(opts, run_dir, e, f"item{i + 1:02d}", systems) for i, e in enumerate(test_entries)]
-    training = _build_item(opts, run_dir, training_entry, "training", systems)
-    if opts.type == "mushra":
-        trials = [Trial(id=it.id, item=it.id, stimuli=[s.id for s in it.stimuli]) for it in items]
-    else:
-        trials = [Trial(id=f"{it.id}-{s.id}", item=it.id, stimuli=[s.id]) for it in items for s in it.stimuli]
+    items = [_build_item(opts, run_dir, e, f"item{i + 1:02d}", systems, test_type, i if opts.gold else None,
+                         len(test_entries)) for i, e in enumerate(test_entries)]
+    training = _build_item(opts, run_dir, training_entry, "training", systems, test_type)
+    _add_traps(opts, items, systems[0])
+    trials = test_type.pair_trials(items, opts.pairs) if opts.pairs else test_type.trials(items)  # type: ignore[attr-defined]
     definition = TestDefinition(
-        type=opts.type, title=opts.title or f"{opts.type.upper()} listening test", systems=systems,
+        type=test_type.name, title=opts.title or f"{opts.type.upper()} listening test", systems=systems,
         items=[*items, training], trials=trials, training="training", target_lufs=opts.target_lufs,
         source_run=str(Path(opts.run_dir).resolve()), created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        questionnaire=DEFAULT_QUESTIONNAIRE, notes=notes,
+        questionnaire=DEFAULT_QUESTIONNAIRE, notes=notes, lang=opts.lang, crowd=crowd,
+        headphone_check=opts.headphone_check, qualification=QUALIFICATION if opts.qualification else [],
+        options={"no_preference": True} if opts.no_preference else {},
     )
     definition.save(opts.out)
+    (opts.out / TEXTS_FILE).write_text(shipped(opts.lang), encoding="utf-8")
     from listening_test.webmushra import write_yaml
 
     write_yaml(definition, opts.out / "webmushra.yaml")

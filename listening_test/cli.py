@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import secrets
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,31 +27,72 @@ EPILOG = """examples:
 """
 
 
+def port_number(text: str) -> int:
+    """argparse type for ``--port``: an integer in 0-65535 (0 picks a free port)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
+
+
+def _type_names() -> list[str]:
+    from listening_test.testtypes import TEST_TYPES
+
+    return [*TEST_TYPES.names(), *TEST_TYPES.aliases()]
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="listen_command", metavar="ACTION", required=True)
     b = sub.add_parser("build", help="make a test folder (test.json, audio, webmushra.yaml) from a run folder")
     b.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    b.add_argument("--type", choices=("mushra", "mos"), default="mushra")
+    b.add_argument("--type", choices=_type_names(), default="mushra", help="test type (mos is ACR; default mushra)")
     b.add_argument("--systems", help="comma-separated systems from the run (default: all but natural/anchors)")
     b.add_argument("--items", type=int, help="number of test items (default: max(5, 1.5 x systems))")
     b.add_argument("--seconds", type=float, default=10.0, help="maximum excerpt length, <= 12 s (default 10)")
     b.add_argument("--lufs", type=float, default=-26.0, help="loudness target (BS.1770), default -26 LUFS")
     b.add_argument("--seed", type=int, default=0, help="seed for item choice and stimulus ids")
     b.add_argument("--title", default="", help="title shown to participants")
+    b.add_argument("--lang", default="en", help="language of the participant texts (a shipped translation: en, de); "
+                   "the texts land in OUT/texts.yaml for editing")
+    b.add_argument("--participant-param", default="", metavar="NAME",
+                   help="crowd workers: URL query parameter carrying their id (Prolific: PROLIFIC_PID, MTurk: workerId)")
+    b.add_argument("--completion-code", default="", help="crowd workers: code shown when they finish")
+    b.add_argument("--completion-url", default="", help="crowd workers: link back to the platform shown at the end")
+    b.add_argument("--pairs", metavar="A:B,...",
+                   help="CCR, A/B, ABX: pairs to compare, B rated against A (e.g. opus:opus_spf,audiodec_stage1:scoredec)")
+    b.add_argument("--no-preference", action="store_true", help="A/B: offer a 'no preference' answer")
+    b.add_argument("--qualification", action="store_true",
+                   help="P.808 qualification questions (hearing, environment, device) before the level check")
+    b.add_argument("--headphone-check", action="store_true",
+                   help="an antiphase headphone check (6 rounds, 5 correct to pass) on the level-check page")
+    b.add_argument("--gold", action="store_true",
+                   help="ACR: two gold questions (clean reference, expected 4-5; strongly degraded, expected 1-2)")
+    b.add_argument("--traps", type=int, default=0, metavar="N",
+                   help="ACR: N trapping questions (a stimulus, then a spoken request for a given answer), 0-5")
+    b.add_argument("--trap-audio", type=Path, metavar="DIR",
+                   help="recorded trap messages select_1.wav ... select_5.wav (default: spoken by espeak-ng)")
     b.add_argument("--out", type=Path, help="test folder (default RUN_DIR/listen-TYPE)")
     s = sub.add_parser("serve", help="serve a test folder to participants (SQLite results in the folder)")
     s.add_argument("dir", type=Path, metavar="DIR")
     s.add_argument("--host", default="127.0.0.1", help="bind address (default localhost only)")
-    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--port", type=port_number, default=8000, help="TCP port, 0-65535 (0: any free port; default 8000)")
+    s.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="a host name participants use to reach the server (repeatable); IP addresses and "
+                        "localhost are always accepted, other names are refused against DNS rebinding")
     s.add_argument("--db", help="database URL (default sqlite in DIR; PostgreSQL is not supported yet)")
     s.add_argument("--admin-token", help="token for /admin (default: a fresh random token, printed)")
     a = sub.add_parser("analyze", help="post-screening, statistics, tables and plots for a served test")
     a.add_argument("dir", type=Path, metavar="DIR")
     a.add_argument("--db", help="database URL (default sqlite in DIR)")
     a.add_argument("--out", type=Path, help="output folder (default DIR/analysis)")
+    a.add_argument("--no-screening", action="store_true",
+                   help="keep every assessor (pilots); by default the test type's post-screening rules apply")
     i = sub.add_parser("import", help="analyse a webMUSHRA CSV, or make a test folder from a webMUSHRA YAML config")
     i.add_argument("csv", type=Path, metavar="FILE.csv|CONFIG.yaml")
-    i.add_argument("--type", choices=("mushra", "mos"), default="mushra", help="test type of a CSV")
+    i.add_argument("--type", choices=_type_names(), default="mushra", help="test type of a CSV")
     i.add_argument("--out", type=Path, help="output folder (default next to the input: <stem>-analysis or <stem>-test)")
     e = sub.add_parser("export", help="write the ratings of a served test in webMUSHRA's CSV columns")
     e.add_argument("dir", type=Path, metavar="DIR")
@@ -60,35 +103,53 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _load(folder: Path, db: str | None) -> tuple[TestDefinition, Storage]:
     from listening_test.definition import DefinitionError, TestDefinition
     from listening_test.storage import open_storage
+    from listening_test.wording import TextsError, load_texts
 
     try:
         definition = TestDefinition.load(folder)
-    except DefinitionError as exc:
+        load_texts(folder)
+    except (DefinitionError, TextsError) as exc:
         raise UsageError(str(exc)) from exc
     return definition, open_storage(db, folder)
 
 
-def _print_analysis(result: Analysis, out: Path) -> None:
+def _print_analysis(result: Analysis, out: Path) -> int:
+    """Print the outcome; 1 when post-screening left nobody (no statistics), else 0."""
     print(f"{result.n_assessors} assessors, {result.n_kept} kept after post-screening")
     for who, why in result.excluded.items():
         print(f"  excluded {who}: {why}")
+    if result.n_kept == 0:
+        print(f"error: post-screening excluded all {result.n_assessors} assessors, so there are no statistics; "
+              f"the reasons are above and in {out / 'screening.md'}. For a pilot, rerun with --no-screening.",
+              file=sys.stderr)
+        return 1
     for row in result.summary:
         print(f"  {row['condition']:<24} n={row['n']:<4} mean {row['mean']:.2f} +- {row['ci95']:.2f}"
               f"  median {row['median']:.1f} IQR {row['iqr']:.1f}")
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"tables and plots in {out}")
+    return 0
 
 
 def _build(args: argparse.Namespace) -> int:
     from listening_test.build import BuildOptions, build_test
+    from listening_test.testtypes.pairs import parse_pairs
 
     out = args.out or args.run_dir / f"listen-{args.type}"
     systems = [s.strip() for s in args.systems.split(",") if s.strip()] if args.systems else None
+    try:
+        pairs = parse_pairs(args.pairs) if args.pairs else None
+    except ValueError as exc:
+        raise UsageError(f"--pairs: {exc}") from exc
     if args.items is not None and args.items < 1:
         raise UsageError("--items must be at least 1")
     opts = BuildOptions(run_dir=args.run_dir, out=out, type=args.type, systems=systems, items=args.items,
-                        seconds=args.seconds, target_lufs=args.lufs, seed=args.seed, title=args.title)
+                        seconds=args.seconds, target_lufs=args.lufs, seed=args.seed, title=args.title, lang=args.lang,
+                        participant_param=args.participant_param, completion_code=args.completion_code,
+                        completion_url=args.completion_url, qualification=args.qualification,
+                        headphone_check=args.headphone_check, gold=args.gold, traps=args.traps,
+                        trap_audio=args.trap_audio, pairs=pairs, no_preference=args.no_preference)
     try:
         d = build_test(opts)
     except InputError as exc:
@@ -106,15 +167,40 @@ def _serve(args: argparse.Namespace) -> int:
     from listening_test.server import create_app
 
     definition, storage = _load(args.dir, args.db)
+    sock = _bind(args.host, args.port)  # before any link or token is printed
+    port = sock.getsockname()[1]
     token = args.admin_token or secrets.token_urlsafe(16)
-    app = create_app(args.dir, definition, storage, token)
-    base = f"http://{args.host}:{args.port}"
+    app = create_app(args.dir, definition, storage, token, allowed_hosts=args.allowed_host)
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    base = f"http://{shown}:{port}"
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {args.host}: reachable from other machines", file=sys.stderr)
     print(f"participants: {base}/", flush=True)
     print(f"admin: {base}/admin?token={token}", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
     return 0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``; a clear :class:`UsageError` when busy or not bindable."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise UsageError(f"--host {host}: cannot resolve ({exc.strerror})") from exc
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(f"--port: port {port} on {host} is already in use; choose another "
+                             "(--port 0 picks a free one)") from exc
+        raise UsageError(f"--host {host} --port {port}: cannot listen ({exc.strerror})") from exc
+    sock.set_inheritable(True)
+    return sock
 
 
 def _analyze(args: argparse.Namespace) -> int:
@@ -125,8 +211,9 @@ def _analyze(args: argparse.Namespace) -> int:
     if not ratings:
         raise UsageError(f"{args.dir}: no ratings stored yet")
     out = args.out or args.dir / "analysis"
-    _print_analysis(analyse(ratings, definition.type, out, definition.systems), out)
-    return 0
+    checks = {p.id: p.checks for p in storage.participants()}
+    return _print_analysis(analyse(ratings, definition.type, out, definition.systems,
+                                   screening=not args.no_screening, checks=checks), out)
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -142,8 +229,7 @@ def _import(args: argparse.Namespace) -> int:
     if not ratings:
         raise UsageError(f"{args.csv}: no ratings in the file")
     out = args.out or args.csv.with_name(f"{args.csv.stem}-analysis")
-    _print_analysis(analyse(ratings, args.type, out), out)
-    return 0
+    return _print_analysis(analyse(ratings, args.type, out), out)
 
 
 def _import_config(args: argparse.Namespace) -> int:

@@ -18,8 +18,6 @@ VERSION = 1
 HIDDEN_REFERENCE = "reference"
 LOW_ANCHOR = "anchor35"
 MID_ANCHOR = "anchor70"
-TEST_TYPES = ("mushra", "mos")
-MOS_LABELS = ("Bad", "Poor", "Fair", "Good", "Excellent")
 
 
 class DefinitionError(ValueError):
@@ -80,6 +78,18 @@ class TestDefinition:
     created: str = ""
     questionnaire: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: language of the shipped translation texts.yaml was copied from
+    lang: str = "en"
+    #: crowd-worker entry and exit: ``id_param`` (URL query parameter holding the worker id),
+    #: ``completion_code`` and/or ``completion_url`` shown at the end
+    crowd: dict[str, str] = field(default_factory=dict)
+    #: an antiphase headphone check (Woods et al. 2017) on the level-check page
+    headphone_check: bool = False
+    #: qualification questions answered before the level check (P.808 crowdsourcing); same format as
+    #: ``questionnaire``
+    qualification: list[dict[str, Any]] = field(default_factory=list)
+    #: options of the test type (A/B: ``{"no_preference": true}``)
+    options: dict[str, Any] = field(default_factory=dict)
 
     def item(self, item_id: str) -> Item:
         for it in self.items:
@@ -126,6 +136,8 @@ class TestDefinition:
             definition = cls(items=items, trials=trials, **rest)
         except (KeyError, TypeError) as exc:
             raise DefinitionError(f"{path}: malformed test definition ({exc})") from exc
+        from listening_test.testtypes import TEST_TYPES
+
         if definition.type not in TEST_TYPES:
-            raise DefinitionError(f"{path}: type {definition.type!r} is not one of {TEST_TYPES}")
+            raise DefinitionError(f"{path}: type {definition.type!r} is not one of {', '.join(TEST_TYPES.names())}")
         return definition

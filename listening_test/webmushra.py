@@ -61,26 +61,39 @@ def webmushra_config(definition: TestDefinition, test_id: str) -> dict:
 
 
 def write_yaml(definition: TestDefinition, path: Path) -> Path:
-    """Write the webMUSHRA config (MUSHRA tests; MOS tests get a note instead: webMUSHRA has no ACR page)."""
+    """Write the webMUSHRA config (MUSHRA tests; other types get a note instead: webMUSHRA has no such page)."""
     test_id = Path(path).parent.name or "codec-bench"
     if definition.type != "mushra":
-        Path(path).write_text("# webMUSHRA has no ACR/MOS page type; serve this test with `bench listen serve`.\n")
+        Path(path).write_text(f"# webMUSHRA has no page type for {definition.type} tests; serve this test with "
+                              "`bench listen serve`.\n")
         return Path(path)
     text = yaml.safe_dump(webmushra_config(definition, test_id), sort_keys=False, allow_unicode=True)
     Path(path).write_text(text)
     return Path(path)
 
 
+#: first characters that make a spreadsheet treat a cell as a formula (CSV injection)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(text: str) -> str:
+    """``text`` with a leading ``'`` when a spreadsheet would run it as a formula (OWASP's advice)."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def ratings_to_csv(ratings: list[Rating], test_id: str, questionnaires: dict[str, dict[str, str]]) -> str:
-    """Ratings in webMUSHRA's MUSHRA CSV layout; questionnaire fields go between test id and uuid."""
+    """Ratings in webMUSHRA's MUSHRA CSV layout; questionnaire fields go between test id and uuid.
+
+    Text cells that a spreadsheet would evaluate as a formula get a leading ``'`` (see :func:`safe_cell`).
+    """
     fields = sorted({k for answers in questionnaires.values() for k in answers})
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180: a CR or LF inside a cell gets quoted
     writer.writerow(["session_test_id", *fields, *FIXED_COLUMNS[1:]])
     for r in ratings:
         answers = questionnaires.get(r.assessor, {})
-        writer.writerow([test_id, *(answers.get(f, "") for f in fields), r.assessor, r.trial, r.system,
-                         f"{r.score:g}", r.time_ms, r.comment])
+        text = [test_id, *(answers.get(f, "") for f in fields), r.assessor, r.trial, r.system]
+        writer.writerow([*map(safe_cell, text), f"{r.score:g}", r.time_ms, safe_cell(r.comment)])
     return out.getvalue()
 
 

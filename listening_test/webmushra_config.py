@@ -21,12 +21,12 @@ import yaml
 from bench.errors import InputError
 from listening_test.build import (
     DEFAULT_QUESTIONNAIRE,
-    MAX_SIGNALS,
     SAMPLE_RATE,
     compute_anchor,
     prepare_item,
 )
-from listening_test.definition import HIDDEN_REFERENCE, LOW_ANCHOR, MID_ANCHOR, TestDefinition, Trial
+from listening_test.definition import HIDDEN_REFERENCE, LOW_ANCHOR, MID_ANCHOR, TestDefinition
+from listening_test.testtypes.mushra import MUSHRA
 
 
 def _pages(node: Any) -> list[dict]:
@@ -89,13 +89,13 @@ def from_webmushra_config(config: Path, out: Path, *, seconds: float = 12.0, tar
         if len(set(lengths.values())) > 1:
             raise InputError(f"{where}: conditions differ in length ({lengths} samples at 48 kHz); "
                              "MUSHRA needs time-aligned stimuli of equal length")
-        if len(signals) > MAX_SIGNALS:
-            raise InputError(f"{where}: {len(signals)} signals per trial, BS.1534-3 allows at most {MAX_SIGNALS}")
+        if MUSHRA.max_signals is not None and len(signals) > MUSHRA.max_signals:
+            raise InputError(f"{where}: {len(signals)} signals per trial, BS.1534-3 allows at most {MUSHRA.max_signals}")
         items.append(prepare_item(out, f"item{n:02d}", str(page.get("id", n)), "", signals, seconds=seconds,
                                   target_lufs=target_lufs, seed=seed, source=where))
-    trials = [Trial(id=it.id, item=it.id, stimuli=[s.id for s in it.stimuli]) for it in items]
+    trials = MUSHRA.trials(items)
     definition = TestDefinition(
-        type="mushra", title=str(data.get("testname") or "MUSHRA listening test"), systems=systems, items=items,
+        type=MUSHRA.name, title=str(data.get("testname") or "MUSHRA listening test"), systems=systems, items=items,
         trials=trials, training=items[0].id, target_lufs=target_lufs, source_run=str(Path(config).resolve()),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"), questionnaire=DEFAULT_QUESTIONNAIRE,
         notes=[f"imported from webMUSHRA config {config}; training uses the first page, which is also a trial"])

@@ -8,7 +8,9 @@ Measures, on the demo corpus with opus and both anchors (30 pairs; pesq_wb, stoi
 2. all cores against 1 worker (target: at least 1.7x on 2 cores);
 3. ``--executor ray`` against the local pool on 2 CPUs (with and without Ray's start-up);
 4. each neural system's real-time factor on CPU, through ``scripts/bench_audiodec_rtf.py`` and
-   ``scripts/bench_spf.py`` when they exist.
+   ``scripts/bench_spf.py`` when they exist;
+5. the listening-test server's response times with 100 simultaneous participants on loopback, through
+   ``scripts/bench_listen_load.py`` (target: 95th percentile under 1 s).
 
 Each stage timing is the best of ``--repeat`` runs (the machine may be shared). Writes
 ``OUT/benchmark.json`` and ``OUT/README_table.md`` (default OUT: runs/bench) and prints the table.
@@ -39,6 +41,8 @@ REPO = Path(__file__).resolve().parents[1]
 SYSTEMS = ["opus", "anchor35", "anchor70"]
 METRICS = ["pesq_wb", "stoi", "si_sdr"]
 RTF_SCRIPTS = {"audiodec": "scripts/bench_audiodec_rtf.py", "spf": "scripts/bench_spf.py"}
+LISTEN_LOAD_SCRIPT = "scripts/bench_listen_load.py"
+LISTEN_PARTICIPANTS = 100
 
 
 #: the corpus the timings use (set by prepare): the demo corpus, each file listed ``--copies`` times so that
@@ -203,6 +207,25 @@ def neural_rtf() -> dict[str, Any]:
     return out
 
 
+def listen_load() -> dict[str, Any]:
+    """Response times of the listening server under ``LISTEN_PARTICIPANTS`` simultaneous participants."""
+    r = subprocess.run([sys.executable, str(REPO / LISTEN_LOAD_SCRIPT), "--participants", str(LISTEN_PARTICIPANTS)],
+                       capture_output=True, text=True, cwd=REPO, timeout=900, check=False)
+    lines = r.stdout.strip().splitlines()
+    try:
+        return {"status": "ok" if r.returncode == 0 else f"failed (exit {r.returncode})", **json.loads(lines[-1])}
+    except (IndexError, json.JSONDecodeError):
+        return {"status": f"failed (exit {r.returncode})", "stderr": r.stderr.strip().splitlines()[-3:]}
+
+
+def _listen_cell(r: dict[str, Any]) -> str:
+    if "p95_s" not in r:
+        return r["status"]
+    return (f"p95 {r['p95_s'] * 1000:.0f} ms, max {r['max_s'] * 1000:.0f} ms, median {r['p50_s'] * 1000:.0f} ms "
+            f"({r['requests']} requests, {r['ratings_stored']} of {r['ratings_expected']} ratings stored, "
+            f"{r['errors']} errors)" + ("" if r["status"] == "ok" else f"; {r['status']}"))
+
+
 def _rtf_cell(entry: dict[str, Any]) -> str:
     if entry["status"] != "ok":
         return entry["status"]
@@ -238,6 +261,10 @@ def table(r: dict[str, Any]) -> str:
         rows.append(("`--executor ray` vs local, 2 CPUs", r.get("ray_skipped", "not available"), "-"))
     for name, entry in r["neural_rtf"].items():
         rows.append((f"{name} real-time factor on CPU", _rtf_cell(entry), "-"))
+    if "listen_load" in r:
+        what = (f"listening server, {LISTEN_PARTICIPANTS} simultaneous participants on loopback (each: "
+                "session, level, training, plan, 4 MUSHRA trials, questionnaire)")
+        rows.append((what, _listen_cell(r["listen_load"]), "p95 < 1 s"))
     load = max(r["load_average_before"], r["load_average_after"])
     note = (f"\n\nMeasured on {cores} cores with a 1-minute load average up to {load:.1f}"
             + (" (the machine was shared: wall-clock ratios understate what idle cores give)." if load > cores
@@ -290,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         r["ray_vs_local_steady"] = r["local_2_s"] / max(1e-9, r["ray_s"] - r["ray_startup_s"])
     print("neural systems' real-time factors ...", file=sys.stderr)
     r["neural_rtf"] = neural_rtf()
+    print(f"listening server with {LISTEN_PARTICIPANTS} participants ...", file=sys.stderr)
+    r["listen_load"] = listen_load()
     r["load_average_after"] = os.getloadavg()[0]
     shutil.rmtree(work, ignore_errors=True)
     (args.out / "benchmark.json").write_text(json.dumps(r, indent=1))

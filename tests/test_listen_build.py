@@ -16,7 +16,7 @@ from bench.cli import main as bench_main
 from listening_test.build import BuildOptions, build_test
 from listening_test.definition import TestDefinition
 from listening_test.stimuli import apply_fades, choose_excerpt, loudness, match_loudness
-from listening_test.testing import make_run_folder, speech_like
+from tests.listen_util import make_run_folder, speech_like
 
 
 @pytest.fixture(scope="module")

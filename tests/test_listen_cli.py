@@ -14,7 +14,7 @@ from listening_test.build import BuildOptions, build_test
 from listening_test.definition import TestDefinition
 from listening_test.server import create_app
 from listening_test.storage import open_storage
-from listening_test.testing import ServerThread, make_run_folder
+from tests.listen_util import ServerThread, make_run_folder
 
 #: simulated panel: mean score per condition; assessor "sloppy" rates the hidden reference 60 everywhere
 MEANS = {"reference": 97, "noisy": 55, "muffled": 70, "anchor70": 45, "anchor35": 15}

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from listening_test.build import BuildOptions, build_test
-from listening_test.testing import free_port, make_run_folder
+from tests.listen_util import free_port, make_run_folder
 
 TOKEN = "restart-admin-token"
 

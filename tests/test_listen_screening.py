@@ -127,3 +127,25 @@ def test_mos_summary_has_no_screening(tmp_path):
     assert result.n_kept == 6 and not result.excluded
     nat = next(r for r in result.summary if r["condition"] == "natural")
     assert 4 <= nat["mean"] <= 5 and nat["n"] == 30
+
+
+def _panel_where_everyone_fails(tmp_path):
+    """Two assessors who both rate the hidden reference 50 on every item."""
+    ratings = [Rating(assessor=a, trial=f"item{i}", item=f"item{i}", system=s, score=50.0 if s == "reference" else 40.0)
+               for a in ("pilot1", "pilot2") for i in range(4) for s in ("reference", "codec", "anchor70", "anchor35")]
+    test_dir = tmp_path / "ratings.csv"
+    test_dir.write_text(ratings_to_csv(ratings, "pilot", {}))
+    return test_dir
+
+
+def test_screening_that_excludes_everyone_says_so_and_no_screening_keeps_all(tmp_path, capsys):
+    from bench.cli import main as bench_main
+
+    csv_path = _panel_where_everyone_fails(tmp_path)
+    assert bench_main(["listen", "import", str(csv_path), "--out", str(tmp_path / "a")]) == 1
+    err = capsys.readouterr().err
+    assert "excluded all 2 assessors" in err and "--no-screening" in err
+    result = analyse(read_csv(csv_path)[0], "mushra", tmp_path / "b", screening=False)
+    assert result.n_kept == 2 and not result.excluded
+    assert {r["condition"]: r["mean"] for r in result.summary}["reference"] == 50.0
+    assert "switched off" in (tmp_path / "b" / "screening.md").read_text()

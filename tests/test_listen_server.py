@@ -16,7 +16,7 @@ from listening_test.build import BuildOptions, build_test
 from listening_test.definition import TestDefinition
 from listening_test.server import create_app
 from listening_test.storage import open_storage
-from listening_test.testing import ServerThread, make_run_folder
+from tests.listen_util import ServerThread, make_run_folder
 
 TOKEN = "admin-secret-token"
 
@@ -118,7 +118,7 @@ def test_bad_input_is_refused_and_nothing_is_stored(server):
         before = db_rows(server.db)
         cases = [
             (c.post(url, content=b'{"key": "abcdefgh", "ratings": {', headers={"content-type": "application/json"}), 400),
-            (c.post("/api/sessions", content=b"consent=yes"), 400),
+            (c.post("/api/sessions", content=b"consent=yes"), 415),  # not JSON: no cross-site form posts
             (c.post(url, json={**ok, "ratings": {**ok["ratings"], sids[0]: 101}}), 422),
             (c.post(url, json={**ok, "ratings": {**ok["ratings"], sids[0]: -0.5}}), 422),
             (c.post(url, json={**ok, "ratings": {**ok["ratings"], sids[0]: "50"}}), 422),
@@ -163,7 +163,7 @@ def test_script_in_comments_and_answers_is_escaped_on_every_page(server):
             body = {"key": f"evilkey{k}", "ratings": {s["id"]: 70 for s in trial["stimuli"]}, "time_ms": 3,
                     "comment": evil}
             assert c.post(f"/api/sessions/{pid}/trials/{trial['id']}", json=body).status_code == 201
-        assert c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": {"age": evil}}).status_code == 200
+        assert c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": {"headphones": evil}}).status_code == 200
         admin = c.get(f"/admin?token={TOKEN}")
         assert admin.status_code == 200
         assert "<script" not in admin.text and "<img" not in admin.text

@@ -5,9 +5,15 @@
 const FADE = 0.005;          // 5 ms raised-cosine fades when starting, switching, looping, stopping
 const MIN_LOOP = 0.5;        // BS.1534-3: loop region of at least 500 ms
 const RATE = 48000;
-const LABELS = ["Bad", "Poor", "Fair", "Good", "Excellent"];
 const app = document.getElementById("app");
-const state = { pid: null, session: null, ctx: null, buffers: new Map() };
+const state = { pid: null, session: null, ctx: null, buffers: new Map(), texts: {}, info: null, keys: null };
+
+// Every participant-facing text comes from the test folder's texts.yaml (served in /api/test).
+function T(key, vars) {
+  let s = state.texts[key] ?? key;
+  for (const [k, v] of Object.entries(vars || {})) s = s.replaceAll(`{${k}}`, String(v));
+  return s;
+}
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -20,7 +26,16 @@ function el(tag, attrs, ...children) {
   for (const c of children) if (c !== null && c !== undefined) node.append(c);
   return node;
 }
-function show(...nodes) { app.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined)); window.scrollTo(0, 0); }
+function show(...nodes) {
+  onKeys(null);  // a page's keyboard shortcuts end with the page
+  app.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));
+  window.scrollTo(0, 0);
+}
+function onKeys(handler) {
+  if (state.keys) document.removeEventListener("keydown", state.keys, true);
+  state.keys = handler;
+  if (handler) document.addEventListener("keydown", handler, true);
+}
 
 async function api(method, path, body) {
   const res = await fetch(path, {
@@ -47,8 +62,7 @@ function audioContext() {
   document.body.dataset.audioRate = String(ctx.sampleRate);
   if (ctx.sampleRate !== RATE) {
     const w = document.getElementById("rate-warning");
-    w.textContent = `Warning: this browser plays audio at ${ctx.sampleRate} Hz instead of ${RATE} Hz, so the ` +
-      "stimuli are resampled. Please use another browser (e.g. a current Chrome or Firefox) if you can.";
+    w.textContent = T("rate_warning", { rate: ctx.sampleRate, expected: RATE });
     w.hidden = false;
   }
   return ctx;
@@ -146,121 +160,284 @@ class Player {
   }
 }
 
-function transport(player) {
-  const loop = el("div", { class: "loop" }), cursor = el("div", { class: "cursor" });
-  const timeline = el("div", { class: "timeline", title: "playback position and loop region" }, loop, cursor);
-  const d = player.duration;
-  const startIn = el("input", { type: "range", min: 0, max: d.toFixed(3), step: 0.01, value: 0, "aria-label": "loop start" });
-  const endIn = el("input", { type: "range", min: 0, max: d.toFixed(3), step: 0.01, value: d.toFixed(3), "aria-label": "loop end" });
-  const label = el("span", { class: "muted" });
-  function update() {
-    let s = parseFloat(startIn.value), e = parseFloat(endIn.value);
-    const minLen = Math.min(MIN_LOOP, d);
-    if (e - s < minLen) {
-      if (document.activeElement === endIn) s = Math.max(0, e - minLen); else e = Math.min(d, s + minLen);
-      if (e - s < minLen) s = Math.max(0, e - minLen);
-      startIn.value = s; endIn.value = e;
-    }
-    loop.style.left = `${100 * s / d}%`; loop.style.width = `${100 * (e - s) / d}%`;
-    label.textContent = `loop ${s.toFixed(2)}–${e.toFixed(2)} s`;
+// ---------- waveform with a draggable loop region, numeric loop inputs and a moving play cursor ----------
+function waveform(player, buffer) {
+  const d = player.duration, minLen = Math.min(MIN_LOOP, d);
+  const canvas = el("canvas", { class: "wave-canvas", "aria-hidden": "true" });
+  const region = el("div", { class: "loop" }), cursor = el("div", { class: "cursor" });
+  const box = el("div", { class: "wave", id: "wave", title: T("loop_help") }, canvas, region, cursor);
+  const num = (label, id, value) => el("input", { type: "number", id, min: 0, max: d.toFixed(2), step: 0.01,
+    value: value.toFixed(2), "aria-label": label });
+  const startIn = num(T("loop_start"), "loop-start", 0), endIn = num(T("loop_end"), "loop-end", d);
+  let start = 0, end = d;
+  function setLoop(s, e, moving) {  // keep inside [0, d] and at least minLen long
+    s = Math.max(0, Math.min(s, d)); e = Math.max(0, Math.min(e, d));
+    if (e - s < minLen) { if (moving === "start") s = Math.max(0, e - minLen); else e = Math.min(d, s + minLen); }
+    if (e - s < minLen) s = Math.max(0, e - minLen);
+    start = s; end = e;
+    region.style.left = `${100 * s / d}%`; region.style.width = `${100 * (e - s) / d}%`;
+    startIn.value = s.toFixed(2); endIn.value = e.toFixed(2);
     player.setLoop(s, e);
   }
-  startIn.addEventListener("input", update); endIn.addEventListener("input", update);
-  update();
+  startIn.addEventListener("change", () => setLoop(parseFloat(startIn.value) || 0, end, "start"));
+  endIn.addEventListener("change", () => setLoop(start, parseFloat(endIn.value) || d, "end"));
+  // dragging: near an edge moves that edge, elsewhere a new region is drawn from the press point
+  let drag = null;
+  const timeAt = (ev) => { const r = box.getBoundingClientRect(); return d * Math.min(1, Math.max(0, (ev.clientX - r.left) / r.width)); };
+  box.addEventListener("pointerdown", (ev) => {
+    const t = timeAt(ev), px = d / box.getBoundingClientRect().width;
+    if (Math.abs(t - start) < 8 * px) drag = { edge: "start" };
+    else if (Math.abs(t - end) < 8 * px) drag = { edge: "end" };
+    else drag = { anchor: t };
+    box.setPointerCapture(ev.pointerId);
+    ev.preventDefault();
+  });
+  box.addEventListener("pointermove", (ev) => {
+    if (!drag) return;
+    const t = timeAt(ev);
+    if (drag.edge === "start") setLoop(Math.min(t, end), end, "start");
+    else if (drag.edge === "end") setLoop(start, Math.max(t, start), "end");
+    else if (Math.abs(t - drag.anchor) > 0.01) setLoop(Math.min(t, drag.anchor), Math.max(t, drag.anchor), t < drag.anchor ? "start" : "end");
+  });
+  const release = () => { drag = null; };
+  box.addEventListener("pointerup", release); box.addEventListener("pointercancel", release);
+  function draw() {
+    const w = Math.max(1, Math.round(box.clientWidth * devicePixelRatio)), h = Math.round(72 * devicePixelRatio);
+    if (canvas.width === w && canvas.height === h) return;
+    canvas.width = w; canvas.height = h;
+    const g = canvas.getContext("2d"), x = buffer.getChannelData(0), step = x.length / w;
+    g.fillStyle = "#5b6b8c";
+    for (let i = 0; i < w; i++) {
+      let lo = 0, hi = 0;
+      for (let j = Math.floor(i * step), e = Math.floor((i + 1) * step); j < e; j++) { if (x[j] < lo) lo = x[j]; if (x[j] > hi) hi = x[j]; }
+      const y0 = h / 2 - hi * h / 2, y1 = h / 2 - lo * h / 2;
+      g.fillRect(i, y0, 1, Math.max(1, y1 - y0));
+    }
+  }
+  setLoop(0, d);
   requestAnimationFrame(function tick() {  // first frame after the page is shown
-    if (!timeline.isConnected) { player.stop(); return; }  // the page changed: stop and end this loop
+    if (!box.isConnected) { player.stop(); return; }  // the page changed: stop and end this loop
+    draw();
     cursor.style.left = `${100 * player.position() / d}%`;
     requestAnimationFrame(tick);
   });
-  const stopBtn = el("button", { type: "button", text: "■ Stop", onclick: () => player.stop() });
-  return el("div", { class: "transport" }, timeline,
-    el("div", { class: "loopctl" }, el("span", { text: "Loop start" }), startIn, el("span", { text: "end" }), endIn, label),
-    stopBtn);
+  return el("div", { class: "transport" }, box,
+    el("div", { class: "loopctl" }, el("span", { class: "muted", text: T("loop_help") }),
+      el("label", {}, T("loop_start"), " ", startIn), el("label", {}, T("loop_end"), " ", endIn),
+      el("button", { type: "button", text: T("stop"), onclick: () => player.stop() })));
+}
+
+// ---------- vertical slider: "not rated" until moved; pointer and keyboard ----------
+function vslider(label, onChange) {
+  const thumb = el("div", { class: "thumb" }), fill = el("div", { class: "fill" });
+  const s = el("div", { class: "vslider unrated", role: "slider", tabindex: 0, "aria-label": label,
+    "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuetext": T("not_rated") }, fill, thumb);
+  s.value = null;
+  s.set = (v) => {
+    v = Math.max(0, Math.min(100, Math.round(v)));
+    s.value = v;
+    s.classList.remove("unrated");
+    s.setAttribute("aria-valuenow", v); s.setAttribute("aria-valuetext", String(v));
+    thumb.style.bottom = `${v}%`; fill.style.height = `${v}%`;
+    onChange(v);
+  };
+  const fromY = (ev) => { const r = s.getBoundingClientRect(); return 100 * (1 - (ev.clientY - r.top) / r.height); };
+  s.addEventListener("pointerdown", (ev) => {
+    s.set(fromY(ev)); s.focus({ preventScroll: true }); s.setPointerCapture(ev.pointerId); s.dragging = true; ev.preventDefault();
+  });
+  s.addEventListener("pointermove", (ev) => { if (s.dragging) s.set(fromY(ev)); });
+  s.addEventListener("pointerup", () => { s.dragging = false; });
+  s.addEventListener("keydown", (ev) => {
+    const step = { ArrowUp: 1, ArrowRight: 1, ArrowDown: -1, ArrowLeft: -1, PageUp: 10, PageDown: -10 }[ev.key];
+    if (step !== undefined) s.set((s.value ?? 50 - step) + step);
+    else if (ev.key === "Home") s.set(0);
+    else if (ev.key === "End") s.set(100);
+    else return;
+    ev.preventDefault(); ev.stopPropagation();
+  });
+  return s;
+}
+
+// ---------- progress bar with the estimated time left ----------
+function progressBar(k, n) {
+  const key = `times:${state.pid}`, times = JSON.parse(sessionStorage.getItem(key) || "[]");
+  const perTrial = times.length ? times.reduce((a, b) => a + b, 0) / times.length : (state.session.type === "mushra" ? 90000 : 15000);
+  const minutes = Math.max(1, Math.round((n - k + 1) * perTrial / 60000));
+  const bar = el("div", { class: "bar" });
+  bar.style.width = `${100 * (k - 1) / n}%`;
+  return el("div", { class: "progress", id: "progress", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": n,
+    "aria-valuenow": k - 1 }, el("div", { class: "track" }, bar), el("span", { class: "muted", text: T("progress", { k, n, minutes }) }));
+}
+function recordTrialTime(ms) {
+  const key = `times:${state.pid}`, times = JSON.parse(sessionStorage.getItem(key) || "[]");
+  times.push(ms); sessionStorage.setItem(key, JSON.stringify(times.slice(-10)));
 }
 
 // ---------- pages ----------
 async function welcome() {
-  const info = await api("GET", "/api/test");
+  const info = state.info;
   const consent = el("input", { type: "checkbox", id: "consent" });
-  const start = el("button", { class: "primary", type: "button", id: "start", text: "Start", disabled: true });
+  const start = el("button", { class: "primary", type: "button", id: "start", text: T("start"), disabled: true });
   consent.addEventListener("change", () => { start.disabled = !consent.checked; });
+  const externalId = info.id_param ? new URLSearchParams(location.search).get(info.id_param) : null;
   start.addEventListener("click", async () => {
     start.disabled = true;
-    const s = await api("POST", "/api/sessions", { consent: true });
+    const body = { consent: true };
+    if (externalId) body.external_id = externalId;
+    const s = await api("POST", "/api/sessions", body);
     state.pid = s.participant;
     history.replaceState(null, "", s.link);
     await resume();
   });
+  const minutes = Math.max(5, Math.round(info.n_trials * (info.type === "mushra" ? 1.5 : 0.3)));
   show(el("h1", { text: info.title }),
-    el("p", { text: info.type === "mushra"
-      ? "You will compare several processed versions of short speech recordings with the original (the reference) and rate each on a scale from 0 to 100."
-      : "You will hear short speech recordings one at a time and rate the quality of each on a five-point scale." }),
-    el("p", { text: `The test has ${info.n_trials} trials and takes about ${Math.max(5, Math.round(info.n_trials * (info.type === "mushra" ? 1.5 : 0.3)))} minutes. Please use headphones in a quiet room.` }),
-    el("p", { class: "muted", text: "Your ratings and questionnaire answers are stored anonymously and used only for research. You can stop at any time." }),
-    el("p", {}, el("label", {}, consent, " I agree to take part and to the storage of my anonymous answers.")),
+    el("p", { text: T(`intro_${info.type}`) }),
+    el("p", { text: T("duration", { n: info.n_trials, minutes }) }),
+    el("p", { class: "muted", text: T("privacy") }),
+    el("p", {}, el("label", {}, consent, " ", T("consent"))),
     el("div", { class: "actions" }, el("span"), start));
 }
 
 function sessionLink() {
-  return el("p", { class: "muted" }, "To continue later, keep this link: ",
+  return el("p", { class: "muted" }, T("keep_link"), " ",
     el("code", { id: "session-link", text: location.origin + "/s/" + state.pid }));
+}
+
+// Antiphase headphone check (Woods et al. 2017): three 200 Hz tones, one 6 dB quieter ("quiet"), one with
+// the right channel inverted ("anti", cancels over loudspeakers). Over headphones "quiet" is the quietest.
+function headphoneTones(ctx, order) {
+  const sr = ctx.sampleRate, tone = Math.round(0.8 * sr), gap = Math.round(0.4 * sr), ramp = Math.round(0.02 * sr);
+  const buf = ctx.createBuffer(2, 3 * tone + 2 * gap, sr), L = buf.getChannelData(0), R = buf.getChannelData(1);
+  order.forEach((kind, k) => {
+    const off = k * (tone + gap);
+    for (let i = 0; i < tone; i++) {
+      const v = 0.3 * Math.min(1, i / ramp, (tone - 1 - i) / ramp) * Math.sin(2 * Math.PI * 200 * i / sr);
+      const a = kind === "quiet" ? v * 0.5 : v;
+      L[off + i] = a; R[off + i] = kind === "anti" ? -a : a;
+    }
+  });
+  return buf;
+}
+
+function headphoneCheck(ctx, rounds, onDone) {
+  let k = 0, correct = 0, order = null;
+  const round = el("p", { class: "muted", id: "hp-round" });
+  const play = el("button", { type: "button", id: "hp-play", text: T("headphone_play") });
+  const answers = [1, 2, 3].map((n) => el("button", { type: "button", class: "hp-answer", id: `hp-${n}`, text: String(n), disabled: true }));
+  const box = el("section", { class: "check", id: "headphone-check" }, el("h2", { text: T("headphone_title") }),
+    el("p", { text: T("headphone_text", { n: rounds }) }), round, el("p", { class: "buttons" }, play, ...answers));
+  const next = () => {
+    order = ["normal", "quiet", "anti"].sort(() => Math.random() - 0.5);
+    round.textContent = T("headphone_round", { k: k + 1, n: rounds });
+    play.disabled = false; answers.forEach((b) => { b.disabled = true; });
+  };
+  play.addEventListener("click", () => {
+    const src = ctx.createBufferSource();
+    src.buffer = headphoneTones(ctx, order);
+    window.ListeningTestHeadphoneTones = src.buffer;  // what is heard; lets automated tests listen too
+    src.connect(ctx.destination); src.start();
+    play.disabled = true; answers.forEach((b) => { b.disabled = false; });
+  });
+  answers.forEach((b, n) => b.addEventListener("click", async () => {
+    if (order[n] === "quiet") correct += 1;
+    k += 1;
+    if (k < rounds) return next();
+    answers.forEach((x) => { x.disabled = true; });
+    round.textContent = "✓";
+    await api("POST", `/api/sessions/${state.pid}/checks/headphone`, { correct, total: rounds });
+    onDone();
+  }));
+  next();
+  return box;
 }
 
 async function levelPage() {
   const s = state.session, ctx = audioContext();
   const buf = await loadBuffer(s.training.reference);
   const player = new Player(ctx, { ref: buf }, () => {});
-  const ok = el("button", { class: "primary", type: "button", id: "level-ok", text: "The level is comfortable", disabled: true });
-  const play = el("button", { type: "button", id: "level-play", text: "▶ Play example",
-    onclick: () => { player.play("ref"); ok.disabled = false; } });
+  let played = false, checked = !s.headphone_check;
+  const ok = el("button", { class: "primary", type: "button", id: "level-ok", text: T("level_ok"), disabled: true });
+  const refresh = () => { ok.disabled = !(played && checked); };
+  const play = el("button", { type: "button", id: "level-play", text: T("level_play"),
+    onclick: () => { player.play("ref"); played = true; refresh(); } });
   ok.addEventListener("click", async () => {
     player.stop();
     await api("POST", `/api/sessions/${state.pid}/progress`, { step: "level", audio_rate: ctx.sampleRate });
     await resume();
   });
-  show(el("h1", { text: "Level check" }), sessionLink(),
-    el("p", { text: "Play the example and set your device volume to a comfortable level. Do not change it during the test." }),
-    el("p", { class: "buttons" }, play, el("button", { type: "button", text: "■ Stop", onclick: () => player.stop() })),
+  show(el("h1", { text: T("level_title") }), sessionLink(), el("p", { text: T("level_text") }),
+    el("p", { class: "buttons" }, play, el("button", { type: "button", text: T("stop"), onclick: () => player.stop() })),
+    s.headphone_check ? headphoneCheck(ctx, s.headphone_trials, () => { checked = true; refresh(); }) : null,
     el("div", { class: "actions" }, el("span"), ok));
 }
 
-// A MUSHRA page (also used for training, where nothing is stored).
+function questionField(q) {
+  const label = (state.texts.questions || {})[q.name] ?? q.label;
+  const option = (o) => (state.texts.options || {})[o] ?? o;
+  const input = q.type === "choice"
+    ? el("select", { name: q.name }, el("option", { value: "", text: "" }), ...q.options.map((o) => el("option", { value: o, text: option(o) })))
+    : el("input", { type: q.type === "number" ? "number" : "text", name: q.name, maxlength: 500, min: q.min, max: q.max });
+  return el("div", { class: "field" }, el("label", {}, el("div", { text: label }), input));
+}
+
+function qualificationPage() {
+  const submit = el("button", { class: "primary", type: "button", id: "submit-qualification", text: T("continue") });
+  const error = el("p", { class: "error" });
+  submit.addEventListener("click", async () => {
+    const answers = {};
+    for (const input of app.querySelectorAll("[name]")) answers[input.name] = input.value;
+    try { await api("POST", `/api/sessions/${state.pid}/checks/qualification`, { answers }); await resume(); }
+    catch (e) { error.textContent = e.message; }
+  });
+  show(el("h1", { text: T("qualification_title") }), el("p", { text: T("qualification_text") }),
+    ...state.session.qualification.map(questionField), error, el("div", { class: "actions" }, el("span"), submit));
+}
+
+// A MUSHRA page (also used for training, where nothing is stored): waveform and loop on top, then the
+// reference and one vertical slider per condition over the five labelled intervals.
 async function mushraPage(trial, { index, total, training }) {
   const ctx = audioContext();
   const ids = ["ref", ...trial.stimuli.map((x) => x.id)];
   const urls = [trial.reference, ...trial.stimuli.map((x) => x.url)];
-  show(el("p", { class: "muted", text: "Loading audio…" }));
+  show(el("p", { class: "muted", text: T("loading") }));
   const bufs = await Promise.all(urls.map(loadBuffer));
   const buffers = Object.fromEntries(ids.map((id, i) => [id, bufs[i]]));
-  const played = new Set(), buttons = new Map(), scores = new Map();
+  const played = new Set(), buttons = new Map(), sliders = new Map(), values = new Map();
   const t0 = performance.now();
   const next = el("button", { class: "primary", type: "button", id: "next", disabled: true,
-    text: training ? "Start the test" : (index === total ? "Finish" : "Next") });
+    text: training ? T("start_test") : (index === total ? T("finish") : T("next")) });
   const status = el("span", { class: "muted", id: "status" });
   const refresh = () => {
-    const left = trial.stimuli.length - trial.stimuli.filter((x) => played.has(x.id)).length;
+    const left = trial.stimuli.filter((x) => !played.has(x.id) || (!training && sliders.get(x.id).value === null)).length;
     next.disabled = left > 0;
-    status.textContent = left > 0 ? `Play every condition before going on (${left} left).` : "";
+    status.textContent = left > 0 ? T("left_to_do", { n: left }) : "";
   };
+  let last = "ref";
   const player = new Player(ctx, buffers, (id) => {
-    if (id) played.add(id);
+    if (id) { played.add(id); last = id; }
     for (const [bid, b] of buttons) { b.classList.toggle("active", bid === id); b.classList.toggle("played", played.has(bid)); }
     refresh();
   });
-  const refBtn = el("button", { type: "button", class: "stim", "data-stimulus": "ref", text: "▶ Reference", onclick: () => player.play("ref") });
+  const letter = (i) => String.fromCharCode(65 + i);
+  const refBtn = el("button", { type: "button", class: "stim ref", "data-stimulus": "ref", text: T("reference"),
+    title: "R", onclick: () => player.play("ref") });
   buttons.set("ref", refBtn);
-  const rows = trial.stimuli.map((x, i) => {
-    const name = String.fromCharCode(65 + i);
-    const b = el("button", { type: "button", class: "stim", "data-stimulus": x.id, text: `▶ ${name}`, onclick: () => player.play(x.id) });
+  const columns = trial.stimuli.map((x, i) => {
+    const b = el("button", { type: "button", class: "stim", "data-stimulus": x.id, text: letter(i),
+      title: `${i + 1} / ${letter(i)}`, onclick: () => { player.play(x.id); sliders.get(x.id).focus(); } });
     buttons.set(x.id, b);
-    const value = el("span", { class: "value", text: "0" });
-    const slider = el("input", { type: "range", class: "score", min: 0, max: 100, step: 1, value: 0,
-      "data-stimulus": x.id, "aria-label": `score for ${name}` });
-    scores.set(x.id, slider);
-    slider.addEventListener("input", () => { value.textContent = slider.value; });
-    return el("div", { class: "row" }, el("span", { class: "stim-label" }, b), slider, value);
+    const value = el("span", { class: "value", text: T("not_rated") });
+    const slider = vslider(`${letter(i)}`, (v) => { value.textContent = String(v); value.classList.add("rated"); refresh(); });
+    slider.dataset.stimulus = x.id;
+    sliders.set(x.id, slider);
+    values.set(x.id, value);
+    return el("div", { class: "col" }, b, el("div", { class: "slot" }, slider), value);
   });
-  const comment = el("textarea", { id: "comment", rows: 2, maxlength: 2000, placeholder: "Comment (optional)" });
+  const bands = el("div", { class: "bands", "aria-hidden": "true" },
+    ...[...scaleLabels()].reverse().map((l) => el("div", {}, el("span", { text: l }))));
+  const refCol = el("div", { class: "col refcol" }, refBtn, el("div", { class: "slot" }), el("span", { class: "value" }));
+  const grid = el("div", { class: "rating" }, bands, refCol, ...columns);
+  const comment = el("textarea", { id: "comment", rows: 2, maxlength: 2000, placeholder: T("comment") });
   const error = el("p", { class: "error", id: "error" });
   const keyName = `key:${state.pid}:${trial.id}`;
   next.addEventListener("click", async () => {
@@ -272,25 +449,37 @@ async function mushraPage(trial, { index, total, training }) {
       } else {
         const key = sessionStorage.getItem(keyName) || newKey();
         sessionStorage.setItem(keyName, key);
-        const ratings = Object.fromEntries([...scores].map(([id, s]) => [id, parseInt(s.value, 10)]));
+        const ratings = Object.fromEntries([...sliders].map(([id, s]) => [id, s.value]));
+        const ms = Math.round(performance.now() - t0);
         await api("POST", `/api/sessions/${state.pid}/trials/${encodeURIComponent(trial.id)}`,
-          { key, ratings, time_ms: Math.round(performance.now() - t0), comment: comment.value });
+          { key, ratings, time_ms: ms, comment: comment.value });
+        recordTrialTime(ms);
       }
       await resume();
-    } catch (e) { error.textContent = `Could not save (${e.message}). Please try again.`; next.disabled = false; }
+    } catch (e) { error.textContent = T("could_not_save", { error: e.message }); next.disabled = false; }
   });
   refresh();
-  show(el("h1", { text: training ? "Training" : `Trial ${index} of ${total}` }),
-    el("p", { text: training
-      ? "Listen to the reference and all conditions to learn the range of quality in this test. Your ratings here are not stored."
-      : "Compare each condition with the reference and rate it. One of the conditions is identical to the reference: give it 100." }),
-    el("div", { class: "row" }, el("span", { class: "stim-label" }, refBtn),
-      el("span", { class: "muted", text: "Switch at any time; playback continues at the same position." })),
-    transport(player),
-    el("div", { class: "scale" }, ...LABELS.map((l) => el("span", { text: l }))),
-    ...rows,
+  show(training ? null : progressBar(index, total),
+    el("h1", { text: training ? T("training_title") : T("trial_title", { k: index, n: total }) }),
+    el("p", { text: training ? T("training_mushra") : T("mushra_task") }),
+    waveform(player, buffers.ref),
+    el("p", { class: "keys muted", id: "keys-help", text: T("keys_help") }),
+    el("div", { class: "rating-scroll" }, grid),
     training ? null : el("div", { class: "field" }, comment),
     error, el("div", { class: "actions" }, status, next), sessionLink());
+  const select = (id) => { player.play(id); if (sliders.has(id)) sliders.get(id).focus(); };
+  onKeys((ev) => {
+    if (ev.target instanceof HTMLTextAreaElement || ev.target instanceof HTMLInputElement || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const k = ev.key.length === 1 ? ev.key.toUpperCase() : ev.key;
+    let i = -1;
+    if (k === " ") { if (player.seg) player.stop(); else select(last); }
+    else if (k === "R") select("ref");
+    else if (/^[1-9]$/.test(k)) i = parseInt(k, 10) - 1;
+    else if (/^[A-Z]$/.test(k)) i = k.charCodeAt(0) - 65;
+    else return;
+    if (i >= 0) { if (i >= trial.stimuli.length) return; select(trial.stimuli[i].id); }
+    ev.preventDefault(); ev.stopPropagation();
+  });
 }
 
 async function mosPage(trial, { index, total }) {
@@ -298,11 +487,11 @@ async function mosPage(trial, { index, total }) {
   const stim = trial.stimuli[0];
   const buffer = await loadBuffer(stim.url);
   let played = false;
-  const next = el("button", { class: "primary", type: "button", id: "next", text: index === total ? "Finish" : "Next", disabled: true });
+  const next = el("button", { class: "primary", type: "button", id: "next", text: index === total ? T("finish") : T("next"), disabled: true });
   const choice = () => app.querySelector("input[name=acr]:checked");
   const refresh = () => { next.disabled = !(played && choice()); };
   const player = new Player(ctx, { s: buffer }, (id) => { if (id) { played = true; refresh(); } }, false);
-  const scale = el("div", { class: "acr" }, ...LABELS.map((l, i) => el("label", {},
+  const scale = el("div", { class: "acr" }, ...scaleLabels().map((l, i) => el("label", {},
     el("input", { type: "radio", name: "acr", value: i + 1, onchange: refresh }), el("strong", { text: String(i + 1) }), l)));
   const error = el("p", { class: "error", id: "error" });
   const keyName = `key:${state.pid}:${trial.id}`;
@@ -312,23 +501,110 @@ async function mosPage(trial, { index, total }) {
     try {
       const key = sessionStorage.getItem(keyName) || newKey();
       sessionStorage.setItem(keyName, key);
+      const ms = Math.round(performance.now() - t0);
       await api("POST", `/api/sessions/${state.pid}/trials/${encodeURIComponent(trial.id)}`,
-        { key, ratings: { [stim.id]: parseInt(choice().value, 10) }, time_ms: Math.round(performance.now() - t0), comment: "" });
+        { key, ratings: { [stim.id]: parseInt(choice().value, 10) }, time_ms: ms, comment: "" });
+      recordTrialTime(ms);
       await resume();
-    } catch (e) { error.textContent = `Could not save (${e.message}). Please try again.`; next.disabled = false; }
+    } catch (e) { error.textContent = T("could_not_save", { error: e.message }); next.disabled = false; }
   });
-  show(el("h1", { text: `Trial ${index} of ${total}` }),
-    el("p", { text: "Listen to the recording, then rate its overall quality." }),
-    el("p", { class: "buttons" }, el("button", { type: "button", class: "stim", "data-stimulus": stim.id, text: "▶ Play", onclick: () => player.play("s") }),
-      el("button", { type: "button", text: "■ Stop", onclick: () => player.stop() })),
+  show(progressBar(index, total), el("h1", { text: T("trial_title", { k: index, n: total }) }),
+    el("p", { text: T("mos_task") }),
+    el("p", { class: "buttons" }, el("button", { type: "button", class: "stim", "data-stimulus": stim.id, text: T("play"), onclick: () => player.play("s") }),
+      el("button", { type: "button", text: T("stop"), onclick: () => player.stop() })),
     scale, error, el("div", { class: "actions" }, el("span"), next), sessionLink());
+}
+
+// the labels of this test's scale, from the texts (translated), low end first
+function scaleLabels() {
+  return state.texts[`scale_${state.session.type}`] ?? state.texts.scale;
+}
+
+// CCR and DCR: two samples played one after the other, one rating of the second against the first.
+async function pairPage(trial, { index, total }) {
+  const ctx = audioContext(), [first, second] = trial.stimuli, type = state.session.type;
+  const bufs = await Promise.all(trial.stimuli.map((x) => loadBuffer(x.url)));
+  const played = new Set();
+  const next = el("button", { class: "primary", type: "button", id: "next", text: index === total ? T("finish") : T("next"), disabled: true });
+  const choice = () => app.querySelector("input[name=pair]:checked");
+  const refresh = () => { next.disabled = !(played.size === 2 && choice()); };
+  const player = new Player(ctx, { [first.id]: bufs[0], [second.id]: bufs[1] }, (id) => {
+    if (id) played.add(id);
+    for (const b of app.querySelectorAll("button.stim")) b.classList.toggle("played", played.has(b.dataset.stimulus));
+    refresh();
+  }, false);
+  const low = state.session.scale.low, numbered = type !== "ab";
+  const offered = (v) => type !== "ab" || v !== 0 || state.session.options.no_preference;
+  const scale = el("div", { class: "pair-scale" }, ...scaleLabels().map((l, i) => offered(low + i) ? el("label", {},
+    el("input", { type: "radio", name: "pair", value: low + i, onchange: refresh }),
+    numbered ? el("strong", { text: (low + i > 0 && low < 0 ? "+" : "") + String(low + i) }) : null, l) : null).reverse());
+  const error = el("p", { class: "error", id: "error" });
+  const keyName = `key:${state.pid}:${trial.id}`;
+  const t0 = performance.now();
+  next.addEventListener("click", async () => {
+    player.stop(); next.disabled = true;
+    try {
+      const key = sessionStorage.getItem(keyName) || newKey();
+      sessionStorage.setItem(keyName, key);
+      const ms = Math.round(performance.now() - t0);
+      await api("POST", `/api/sessions/${state.pid}/trials/${encodeURIComponent(trial.id)}`,
+        { key, ratings: { [second.id]: parseInt(choice().value, 10) }, time_ms: ms, comment: "" });
+      recordTrialTime(ms);
+      await resume();
+    } catch (e) { error.textContent = T("could_not_save", { error: e.message }); next.disabled = false; }
+  });
+  show(progressBar(index, total), el("h1", { text: T("trial_title", { k: index, n: total }) }),
+    el("p", { text: T(`pair_task_${type}`) }),
+    el("p", { class: "buttons" },
+      el("button", { type: "button", class: "stim", "data-stimulus": first.id, text: T("first"), onclick: () => player.play(first.id) }),
+      el("button", { type: "button", class: "stim", "data-stimulus": second.id, text: T("second"), onclick: () => player.play(second.id) }),
+      el("button", { type: "button", text: T("stop"), onclick: () => player.stop() })),
+    scale, error, el("div", { class: "actions" }, el("span"), next), sessionLink());
+}
+
+// ABX: A and B, then X (one of them, from its own URL); the answer is the sample X matches.
+async function abxPage(trial, { index, total }) {
+  const ctx = audioContext(), [a, b] = trial.stimuli;
+  const bufs = await Promise.all([a.url, b.url, trial.x].map(loadBuffer));
+  const played = new Set();
+  const next = el("button", { class: "primary", type: "button", id: "next", text: index === total ? T("finish") : T("next"), disabled: true });
+  const choice = () => app.querySelector("input[name=abx]:checked");
+  const refresh = () => { next.disabled = !(played.size === 3 && choice()); };
+  const player = new Player(ctx, { A: bufs[0], B: bufs[1], X: bufs[2] }, (id) => {
+    if (id) played.add(id);
+    for (const btn of app.querySelectorAll("button.stim")) btn.classList.toggle("played", played.has(btn.dataset.stimulus));
+    refresh();
+  }, false);
+  const answer = (id, label) => el("label", {}, el("input", { type: "radio", name: "abx", value: id, onchange: refresh }), label);
+  const error = el("p", { class: "error", id: "error" });
+  const keyName = `key:${state.pid}:${trial.id}`;
+  const t0 = performance.now();
+  next.addEventListener("click", async () => {
+    player.stop(); next.disabled = true;
+    try {
+      const key = sessionStorage.getItem(keyName) || newKey();
+      sessionStorage.setItem(keyName, key);
+      const ms = Math.round(performance.now() - t0);
+      await api("POST", `/api/sessions/${state.pid}/trials/${encodeURIComponent(trial.id)}`,
+        { key, ratings: { [choice().value]: 1 }, time_ms: ms, comment: "" });
+      recordTrialTime(ms);
+      await resume();
+    } catch (e) { error.textContent = T("could_not_save", { error: e.message }); next.disabled = false; }
+  });
+  const button = (id, text) => el("button", { type: "button", class: "stim", "data-stimulus": id, text, onclick: () => player.play(id) });
+  show(progressBar(index, total), el("h1", { text: T("trial_title", { k: index, n: total }) }),
+    el("p", { text: T("pair_task_abx") }),
+    el("p", { class: "buttons" }, button("A", "▶ A"), button("B", "▶ B"), button("X", "▶ X"),
+      el("button", { type: "button", text: T("stop"), onclick: () => player.stop() })),
+    el("div", { class: "pair-scale" }, answer(a.id, T("x_is_a")), answer(b.id, T("x_is_b"))),
+    error, el("div", { class: "actions" }, el("span"), next), sessionLink());
 }
 
 async function mosTraining() {
   const ctx = audioContext(), t = state.session.training;
   const bufs = await Promise.all(t.stimuli.map((x) => loadBuffer(x.url)));
   const played = new Set();
-  const next = el("button", { class: "primary", type: "button", id: "next", text: "Start the test", disabled: true });
+  const next = el("button", { class: "primary", type: "button", id: "next", text: T("start_test"), disabled: true });
   const player = new Player(ctx, Object.fromEntries(t.stimuli.map((x, i) => [x.id, bufs[i]])), (id) => {
     if (id) played.add(id);
     next.disabled = played.size < t.stimuli.length;
@@ -338,22 +614,16 @@ async function mosTraining() {
     await api("POST", `/api/sessions/${state.pid}/progress`, { step: "training" });
     await resume();
   });
-  show(el("h1", { text: "Training" }),
-    el("p", { text: "These examples show the range of quality you will hear. Play each of them." }),
+  show(el("h1", { text: T("training_title") }), el("p", { text: T("training_mos") }),
     el("p", { class: "buttons" }, ...t.stimuli.map((x, i) => el("button", { type: "button", class: "stim", "data-stimulus": x.id,
-      text: `▶ Example ${i + 1}`, onclick: () => player.play(x.id) })),
-      el("button", { type: "button", text: "■ Stop", onclick: () => player.stop() })),
+      text: T("example", { n: i + 1 }), onclick: () => player.play(x.id) })),
+      el("button", { type: "button", text: T("stop"), onclick: () => player.stop() })),
     el("div", { class: "actions" }, el("span"), next));
 }
 
 function questionnairePage() {
-  const fields = state.session.questionnaire.map((q) => {
-    const input = q.type === "choice"
-      ? el("select", { name: q.name }, el("option", { value: "", text: "" }), ...q.options.map((o) => el("option", { value: o, text: o })))
-      : el("input", { type: q.type === "number" ? "number" : "text", name: q.name, maxlength: 500 });
-    return el("div", { class: "field" }, el("label", {}, el("div", { text: q.label }), input));
-  });
-  const submit = el("button", { class: "primary", type: "button", id: "submit-questionnaire", text: "Submit" });
+  const fields = state.session.questionnaire.map(questionField);
+  const submit = el("button", { class: "primary", type: "button", id: "submit-questionnaire", text: T("submit") });
   const error = el("p", { class: "error" });
   submit.addEventListener("click", async () => {
     const answers = {};
@@ -361,11 +631,14 @@ function questionnairePage() {
     try { await api("POST", `/api/sessions/${state.pid}/questionnaire`, { answers }); await resume(); }
     catch (e) { error.textContent = e.message; }
   });
-  show(el("h1", { text: "A few questions" }), ...fields, error, el("div", { class: "actions" }, el("span"), submit));
+  show(el("h1", { text: T("questionnaire_title") }), ...fields, error, el("div", { class: "actions" }, el("span"), submit));
 }
 
 function donePage() {
-  show(el("h1", { id: "done", text: "Thank you!" }), el("p", { text: "Your answers are saved. You can close this page." }));
+  const c = state.session.completion || {};
+  show(el("h1", { id: "done", text: T("done_title") }), el("p", { text: T("done_text") }),
+    c.completion_code ? el("p", { class: "completion", id: "completion-code" }, T("completion_code", { code: c.completion_code })) : null,
+    c.completion_url ? el("p", {}, el("a", { id: "completion-link", class: "button primary", href: c.completion_url, rel: "noreferrer" }, T("completion_link"))) : null);
 }
 
 async function resume() {
@@ -373,22 +646,35 @@ async function resume() {
   state.session = s;
   const done = new Set(s.completed);
   const remaining = s.trials.filter((t) => !done.has(t.id));
+  if (s.phase === "qualification") return qualificationPage();
   if (s.phase === "level") return levelPage();
-  if (s.phase === "training") return s.type === "mushra" ? mushraPage(s.training, { training: true }) : mosTraining();
+  if (s.phase === "training") return s.page === "mushra" ? mushraPage(s.training, { training: true }) : mosTraining();
   if (s.phase === "trials") {
     const index = s.trials.length - remaining.length + 1, total = s.trials.length;
-    return s.type === "mushra" ? mushraPage(remaining[0], { index, total }) : mosPage(remaining[0], { index, total });
+    const page = { mushra: mushraPage, acr: mosPage, pair: pairPage, abx: abxPage }[s.page];
+    return page(remaining[0], { index, total });
   }
   if (s.phase === "questionnaire") return questionnairePage();
   return donePage();
 }
 
+function smallWindowNotice() {  // phones and small windows: usable, but say that a computer is better
+  const n = document.getElementById("small-screen");
+  n.textContent = T("small_screen");
+  n.hidden = window.innerWidth >= 700;
+}
+
 async function main() {
   const m = location.pathname.match(/^\/s\/([A-Za-z0-9_-]+)$/);
   try {
+    state.info = await api("GET", "/api/test");
+    state.texts = state.info.texts;
+    document.documentElement.lang = state.texts.language || "en";
+    smallWindowNotice();
+    window.addEventListener("resize", smallWindowNotice);
     if (m) { state.pid = m[1]; await resume(); } else { await welcome(); }
   } catch (e) {
-    show(el("h1", { text: "Something went wrong" }), el("p", { class: "error", text: e.message }));
+    show(el("h1", { text: T("error_title") }), el("p", { class: "error", text: e.message }));
   }
 }
 window.ListeningTestPlayer = Player;  // for the offline-rendering test of fades

@@ -1,0 +1,1 @@
+"""Shipped translations of the participant-facing texts (one YAML file per language)."""
