@@ -69,9 +69,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="checkpoint for one system or part (repeatable), e.g. symad=..., spf=...")
     g.add_argument("--streaming", action="store_true", help="run neural codecs chunk by chunk")
     g.add_argument("--seed", type=int, default=0, help="base seed of stochastic systems (default 0)")
-    g.add_argument("--spf-sampler", default=None, choices=["pc", "ode"],
-                   help="post-filter sampler (default: what the weights recommend: PC for full-size "
-                        "weights; the CPU demo weights recommend PC with N=2)")
+    g.add_argument("--spf-sampler", default=None, choices=["pc", "ode", "sde"],
+                   help="post-filter sampler: pc or ode for OUVE weights, ode or sde for Schroedinger-bridge "
+                        "weights (default: what the weights recommend; the CPU demo weights: PC with N=2)")
     g.add_argument("--spf-steps", type=int, default=None,
                    help="post-filter reverse steps N (PC: 2N network evaluations; the paper: 30)")
     p.add_argument("--no-report", dest="report", action="store_false", help="skip the report at the end")
