@@ -1,15 +1,15 @@
-"""Audio I/O, validation, resampling and alignment helpers shared by corpora, systems and metrics."""
+"""Audio I/O, validation and resampling shared by corpora, systems and metrics (alignment: bench.alignment)."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.fft
 import soundfile as sf
 import soxr
 
@@ -103,32 +103,65 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
     return x[:, 0], sr
 
 
-def write_wav_atomic(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
-    """Write a 32-bit float wav via a temporary file and rename, so a kill never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".wav")
-    os.close(fd)
+def wav_bytes(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
+    """A 32-bit float WAVE file (``[T]`` mono or ``[T, C]``): RIFF with fmt, fact and data chunks only.
+
+    Written here rather than by libsndfile, whose float files carry a PEAK chunk with a timestamp: the same
+    samples give the same bytes, run after run. Readable by soundfile, scipy and any WAVE float reader.
+    """
+    x = np.ascontiguousarray(audio, dtype="<f4")
+    channels = 1 if x.ndim == 1 else int(x.shape[1])
+    data = x.tobytes()
+    if len(data) > 0xFFFFFFFF - 64:
+        raise ValueError(f"{len(data)} bytes of audio do not fit a WAVE file (4 GiB)")
+    block = 4 * channels
+    fmt = struct.pack("<HHIIHHH", 3, channels, sample_rate, sample_rate * block, block, 32, 0)  # IEEE float
+    body = (b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"fact" + struct.pack("<II", 4, x.shape[0])
+            + b"data" + struct.pack("<I", len(data)) + data)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def _umask() -> int:
+    """The process umask (read without changing it where the system allows)."""
     try:
-        sf.write(tmp, audio.astype(np.float32, copy=False), sample_rate, subtype="FLOAT")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write a small text file atomically (temporary file, fsync, rename)."""
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same folder, fsync, rename: a kill never leaves half a file.
+
+    The file gets the mode any new file gets (0666 less the umask), not the temporary file's 0600.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o666 & ~_umask())
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def write_wav_atomic(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
+    """Write a 32-bit float wav (:func:`wav_bytes`) atomically."""
+    _write_atomic(path, wav_bytes(audio, sample_rate))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a small text file atomically (temporary file, fsync, rename)."""
+    _write_atomic(path, text.encode("utf-8"))
 
 
 def sha256_file(path: str | Path) -> str:
@@ -138,40 +171,6 @@ def sha256_file(path: str | Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def estimate_lag(reference: np.ndarray, degraded: np.ndarray, max_lag: int) -> int:
-    """Lag ``L`` (samples) with ``degraded[n] ~ reference[n - L]``, searched in ``[-max_lag, max_lag]``.
-
-    Cross-correlation by FFT. Positive L: the degraded signal is late. Returns 0 for silent input.
-    """
-    n = min(len(reference), len(degraded))
-    if n == 0 or max_lag <= 0:
-        return 0
-    # single precision halves the FFT cost; the peak position is all that is used
-    r = reference[:n].astype(np.float32, copy=False)
-    d = degraded[:n].astype(np.float32, copy=False)
-    if not np.any(r) or not np.any(d):
-        return 0
-    # n + max_lag points suffice: circular wrap-around only reaches lags beyond the window (4x less
-    # work than padding to 2n, which made alignment the metric stage's largest fixed cost)
-    size = scipy.fft.next_fast_len(n + max_lag, real=True)
-    xc = scipy.fft.irfft(scipy.fft.rfft(d, size) * np.conj(scipy.fft.rfft(r, size)), size)
-    lags = np.arange(-max_lag, max_lag + 1)
-    values = xc[lags % size]
-    return int(lags[int(np.argmax(values))])
-
-
-def shift(x: np.ndarray, lag: int) -> np.ndarray:
-    """Undo a lag found by :func:`estimate_lag`: ``y[n] = x[n + lag]``, zero-filled, same length."""
-    if lag == 0:
-        return x
-    y = np.zeros_like(x)
-    if lag > 0:
-        y[: len(x) - lag] = x[lag:]
-    else:
-        y[-lag:] = x[: len(x) + lag]
-    return y
 
 
 def fit_length(x: np.ndarray, length: int) -> np.ndarray:

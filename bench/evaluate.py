@@ -1,4 +1,4 @@
-"""The metric stage for one (utterance, system) pair: align, resample once per rate, score.
+"""The metric stage for one (utterance, system) pair: align (bench.alignment), resample once per rate, score.
 
 Runs in worker processes: everything it needs travels in a small picklable :class:`PairJob`, and the
 audio is read from the run folder, so results do not depend on which worker (or machine) computed them.
@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.audio import SAMPLE_RATE, estimate_lag, read_wav, resample, shift
+from bench.alignment import estimate_lag, shift
+from bench.audio import SAMPLE_RATE, read_wav, resample
 from bench.stats import NOT_APPLICABLE
 from bench.store import Row
 from metrics import METRICS, Metric, MetricError
@@ -25,10 +26,16 @@ class PairJob:
     Attributes:
         utterance, speaker, system: identifiers for the rows.
         reference_path, degraded_path: 48 kHz float32 wavs in the run folder.
-        metrics: metric names still to compute.
+        metrics: metric names still to compute (aligned).
         bits: bits the system spent (None: not a codec); duration: reference seconds.
         want_bitrate, want_lag: whether those rows are still missing.
-        align: compensate the residual lag; max_lag_ms: search window.
+        lag: the lag to compensate (``--align system``: the system's; ``none``: 0), or None to search this
+            pair's own within ``max_lag`` samples (``--align utterance``).
+        max_lag: search window in samples (only with ``lag`` None).
+        prior_lag: lag the system already removed itself (the ``files:`` adapter's offset), added to the
+            ``lag_samples`` row, which holds the total compensated.
+        raw: ``(metric, stored name)`` pairs also scored on the output as stored, without the lag
+            (``si_sdr`` -> ``si_sdr_raw``).
     """
 
     utterance: str
@@ -41,8 +48,10 @@ class PairJob:
     duration: float
     want_bitrate: bool
     want_lag: bool
-    align: bool
-    max_lag_ms: float
+    lag: int | None
+    max_lag: int
+    prior_lag: int = 0
+    raw: tuple[tuple[str, str], ...] = ()
 
 
 _METRIC_CACHE: dict[str, Metric] = {}
@@ -75,14 +84,26 @@ def evaluate_pair(job: PairJob) -> list[Row]:
                              f"got {len(deg)} at {sr_d} Hz")
     except Exception as exc:
         msg = f"cannot read audio: {exc}"
-        return rows + [row(m, math.nan, msg) for m in (*job.metrics, *(["lag_samples"] if job.want_lag else []))]
-    lag = estimate_lag(ref, deg, int(round(job.max_lag_ms * SAMPLE_RATE / 1000)))
+        names = (*job.metrics, *(s for _, s in job.raw), *(["lag_samples"] if job.want_lag else []))
+        return rows + [row(m, math.nan, msg) for m in names]
+    lag = estimate_lag(ref, deg, job.max_lag) if job.lag is None else job.lag
     if job.want_lag:
-        rows.append(row("lag_samples", float(lag)))
-    if job.align:
-        deg = shift(deg, lag)
+        rows.append(row("lag_samples", float(job.prior_lag + lag)))
+    aligned = _score(job.metrics, ref, shift(deg, lag))
+    rows.extend(row(name, value, error) for name, (value, error) in aligned.items())
+    raw_names = [m for m, _ in job.raw]
+    # unshifted, the raw values are the aligned ones: computed once
+    raw = {m: aligned[m] for m in raw_names if m in aligned} if lag == 0 else {}
+    raw.update(_score(tuple(m for m in raw_names if m not in raw), ref, deg))
+    rows.extend(row(stored, raw[m][0], raw[m][1].replace(m, stored, 1)) for m, stored in job.raw)
+    return rows
+
+
+def _score(names: tuple[str, ...], ref: np.ndarray, deg: np.ndarray) -> dict[str, tuple[float, str]]:
+    """Each metric on one 48 kHz pair: name -> (value, "") or (NaN, reason); resampled once per rate."""
+    out: dict[str, tuple[float, str]] = {}
     by_rate: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    for name in job.metrics:
+    for name in names:
         try:
             metric = get_metric(name)
             rate = metric.spec.sample_rate
@@ -92,10 +113,10 @@ def evaluate_pair(job: PairJob) -> list[Row]:
             value = metric.compute(reference=r, degraded=d, sample_rate=rate)
             if not math.isfinite(value):
                 raise MetricError(f"non-finite value {value}")
-            rows.append(row(name, float(value)))
+            out[name] = (float(value), "")
         except MetricError as exc:
-            rows.append(row(name, math.nan, f"{name}: {exc}"))
+            out[name] = (math.nan, f"{name}: {exc}")
         except Exception as exc:  # a library bug must not lose the run; keep the reason
             tb = traceback.format_exc(limit=2).strip().splitlines()[-1]
-            rows.append(row(name, math.nan, f"{name}: {exc.__class__.__name__}: {exc} ({tb})"))
-    return rows
+            out[name] = (math.nan, f"{name}: {exc.__class__.__name__}: {exc} ({tb})")
+    return out

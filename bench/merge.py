@@ -23,7 +23,7 @@ from bench.audio import read_wav, write_text_atomic
 from bench.errors import UsageError
 from bench.rundir import FORMAT_VERSION, RunDir
 from bench.runner import VALUE_SETTINGS, failed_rows, format_summary_table, manifest_sha256, write_summary_csv
-from bench.store import ResultStore, Row
+from bench.store import SKIPPED_INPUT, ResultStore, Row
 
 
 @dataclass
@@ -159,6 +159,20 @@ def merge_runs(sources: list[Path], out: Path, *, quiet: bool = False) -> MergeO
     return MergeOutcome(out_rd.root, len(items), len(rows), failures)
 
 
+def _merged_alignment(records: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """One system's alignment over the parts: each part (shard) estimated its own lag from its utterances.
+
+    Equal lags: the part with the weakest peak speaks for all (n summed). Different lags: flagged.
+    """
+    recs = [r for r in records if r]
+    if len(recs) <= 1:
+        return recs[0] if recs else None
+    out = {**min(recs, key=lambda r: abs(r["peak"])), "n": sum(int(r["n"]) for r in recs), "parts": recs}
+    if len({r["lag"] for r in recs}) > 1:
+        out["flag"] = "lags differ between merged parts: " + ", ".join(str(r["lag"]) for r in recs)
+    return out
+
+
 def _merged_run_json(parts: list[tuple[RunDir, dict[str, Any]]], items: list[dict[str, Any]],
                      failures: list[Row]) -> dict[str, Any]:
     docs = [doc for _, doc in parts]
@@ -172,12 +186,16 @@ def _merged_run_json(parts: list[tuple[RunDir, dict[str, Any]]], items: list[dic
                               "git_revision": d.get("git_revision"), "machine": d.get("machine")}
                              for rd, d in parts]
     doc["systems"] = {k: v for d in docs for k, v in d.get("systems", {}).items()}
+    for name, info in doc["systems"].items():
+        info["alignment"] = _merged_alignment([(d.get("systems", {}).get(name) or {}).get("alignment") for d in docs])
     doc["metrics"] = {k: v for d in docs for k, v in d.get("metrics", {}).items()}
     doc["created"] = min(d["created"] for d in docs if d.get("created"))
     doc["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     doc["status"] = "complete"
     doc["command"] = sys.argv
     doc["corpus"] = {**doc["corpus"], "n": len(items), "manifest_sha256": manifest_sha256(items), "items": items}
+    doc["skipped_inputs"] = list({d["utterance"]: d for doc_ in docs for d in doc_.get("skipped_inputs") or []}
+                                 .values())
     doc["failures"] = [{"utterance": r.utterance, "system": r.system, "metric": r.metric, "error": r.error}
-                       for r in failures]
+                       for r in failures if r.metric != SKIPPED_INPUT]
     return doc

@@ -46,5 +46,9 @@ class RunDir:
     def audio_wav(self, system: str, utt_id: str) -> Path:
         return self.root / "audio" / system_dir(system) / f"{utt_id}.wav"
 
+    def alignment_json(self, system: str) -> Path:
+        """The system's lag, peak and flag (bench.alignment.SystemLag), written before its first row."""
+        return self.root / "alignment" / f"{system_dir(system)}.json"
+
     def audio_sidecar(self, system: str, utt_id: str) -> Path:
         return self.root / "audio" / system_dir(system) / f"{utt_id}.json"

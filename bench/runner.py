@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from bench import __version__
+from bench.alignment import RAW_METRICS, AlignPolicy, explain_flag, raw_rows, system_lags
 from bench.audio import (
     RESAMPLER,
     SAMPLE_RATE,
@@ -45,7 +46,7 @@ from bench.registry import RegistryError
 from bench.rundir import FORMAT_VERSION, RunDir, system_dir
 from bench.shards import Shard
 from bench.stats import NOT_APPLICABLE, summarize
-from bench.store import ResultStore, Row
+from bench.store import SKIPPED_INPUT, ResultStore, Row
 from bench.system_stage import BatchResult, SystemBatch, length_batches, run_batch
 from metrics import EXTRA_ROWS, METRICS, library_version
 from systems import System, SystemOptions, SystemUnavailable, build_system, expand_systems
@@ -66,7 +67,7 @@ class RunConfig:
     metrics: list[str] = field(default_factory=lambda: ["all"])
     limit: int | None = None
     workers: int | None = None
-    align: bool = True
+    align: str = "system"
     max_lag_ms: float = 20.0
     strict: bool = False
     downmix: bool = False
@@ -78,6 +79,13 @@ class RunConfig:
     report: bool = True
     overwrite: bool = False
     quiet: bool = False
+
+    def align_policy(self) -> AlignPolicy:
+        """The alignment policy (``--align``, ``--max-lag-ms``); a usage error when either is invalid."""
+        try:
+            return AlignPolicy(self.align, self.max_lag_ms)
+        except ValueError as exc:
+            raise UsageError(f"--align/--max-lag-ms: {exc}") from None
 
     def value_settings(self) -> dict[str, Any]:
         so = {k: v for k, v in self.system_options.to_dict().items() if k not in NEUTRAL_SYSTEM_OPTIONS}
@@ -218,6 +226,9 @@ def run(cfg: RunConfig) -> RunOutcome:
         raise UsageError(f"--data {cfg.data}: no utterances selected")
     metric_names, skipped_metrics = _resolve_metrics(cfg.metrics)
     systems, skipped_systems = _build_systems(cfg.systems, cfg.system_options)
+    policy = cfg.align_policy()
+    for system in systems:
+        system.use_alignment(policy)
     old = _check_compatible(rd, cfg)
     rd.root.mkdir(parents=True, exist_ok=True)
     for name, reason in skipped_metrics + skipped_systems:
@@ -241,25 +252,9 @@ def run(cfg: RunConfig) -> RunOutcome:
         raise
 
     store = ResultStore(rd.results_jsonl)
-    wanted = (*metric_names, *EXTRA_ROWS)
-    jobs: list[PairJob] = []
-    for system in systems:
-        for u in utts:
-            missing = [m for m in wanted if (u.id, system.name, m) not in store]
-            if not missing:
-                continue
-            error = refs[u.id].get("error")
-            side = rd.audio_sidecar(system.name, u.id)
-            out = json.loads(side.read_text()) if side.exists() else {"error": "no output (not run)"}
-            error = error or out.get("error")
-            if error:
-                store.add(Row(u.id, u.speaker, system.name, m, math.nan, error) for m in missing)
-                continue
-            jobs.append(PairJob(u.id, u.speaker, system.name, str(rd.reference_wav(u.id)),
-                                str(rd.audio_wav(system.name, u.id)),
-                                tuple(m for m in metric_names if m in missing), out.get("bits"),
-                                refs[u.id]["duration"], "bitrate_kbps" in missing, "lag_samples" in missing,
-                                cfg.align, cfg.max_lag_ms))
+    store.add(Row(u.id, u.speaker, "", SKIPPED_INPUT, math.nan, refs[u.id]["error"])
+              for u in utts if "error" in refs[u.id])
+    jobs = _metric_jobs(rd, cfg, systems, metric_names, good, refs, store, executor)
     try:
         with Progress(len(jobs), "metrics", quiet=cfg.quiet) as prog:
             for _, rows in executor.map_unordered(evaluate_pair, jobs):
@@ -269,6 +264,43 @@ def run(cfg: RunConfig) -> RunOutcome:
         executor.close()
         store.close()
     return finalize(rd, cfg, systems, metric_names, utts, refs, created, old, skipped_systems, t_start)
+
+
+def _metric_jobs(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: list[str], good: list[Utterance],
+                 refs: dict[str, dict[str, Any]], store: ResultStore, executor: Executor) -> list[PairJob]:
+    """The pairs still to score, each with the lag the alignment policy gives it (see bench.alignment)."""
+    policy = cfg.align_policy()
+    raw = raw_rows(metric_names)
+    wanted = (*metric_names, *(stored for _, stored in raw), *EXTRA_ROWS)
+    pending: list[tuple[System, Utterance, dict[str, Any], list[str]]] = []
+    outputs: dict[str, list[tuple[str, str, str]]] = {}
+    for system in systems:
+        for u in good:
+            side = rd.audio_sidecar(system.name, u.id)
+            out = json.loads(side.read_text()) if side.exists() else {"error": "no output (not run)"}
+            missing = [m for m in wanted if (u.id, system.name, m) not in store]
+            if out.get("error"):
+                store.add(Row(u.id, u.speaker, system.name, m, math.nan, out["error"]) for m in missing)
+                continue
+            outputs.setdefault(system.name, []).append((u.id, str(rd.reference_wav(u.id)),
+                                                        str(rd.audio_wav(system.name, u.id))))
+            if missing:
+                pending.append((system, u, out, missing))
+    needed = {s.name for s, *_ in pending}
+    lags = system_lags(rd, {k: v for k, v in outputs.items() if k in needed}, policy, executor, cfg.quiet)
+    jobs = []
+    for system, u, out, missing in pending:
+        if policy.mode == "system":
+            lag: int | None = lags[system.name].lag if system.name in lags else 0
+        else:
+            lag = None if policy.mode == "utterance" else 0
+        prior = int((out.get("info") or {}).get("offset_samples") or 0)
+        jobs.append(PairJob(u.id, u.speaker, system.name, str(rd.reference_wav(u.id)),
+                            str(rd.audio_wav(system.name, u.id)), tuple(m for m in metric_names if m in missing),
+                            out.get("bits"), refs[u.id]["duration"], "bitrate_kbps" in missing,
+                            "lag_samples" in missing, lag, policy.max_lag, prior,
+                            tuple((m, r) for m, r in raw if r in missing)))
+    return jobs
 
 
 def _make_executor(cfg: RunConfig) -> Executor:
@@ -292,12 +324,31 @@ def finalize(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: li
                     failures=failures)
     if not cfg.quiet:
         print(format_summary_table(rd.summary_csv, [s.name for s in systems], metric_names))
-        if failures:
-            print(f"\n{len(failures)} value(s) could not be computed; e.g.:", file=sys.stderr)
-            for r in failures[:5]:
+        skipped = [r for r in failures if r.metric == SKIPPED_INPUT]
+        failures_ = [r for r in failures if r.metric != SKIPPED_INPUT]
+        if skipped:
+            print(f"\n{len(skipped)} input(s) skipped (not evaluated by any system):", file=sys.stderr)
+            for r in skipped:
+                print(f"  {r.utterance}: {r.error}", file=sys.stderr)
+        if failures_:
+            print(f"\n{len(failures_)} value(s) could not be computed; e.g.:", file=sys.stderr)
+            for r in failures_[:5]:
                 print(f"  {r.system} / {r.utterance} / {r.metric}: {r.error}", file=sys.stderr)
+        for name, a in alignment_records(rd, [s.name for s in systems]).items():
+            if a.get("flag"):
+                print(f"warning: {explain_flag(name, a)}", file=sys.stderr)
         print(f"\nresults: {rd.results_csv}\nsummary: {rd.summary_csv}\nprovenance: {rd.run_json}")
     return RunOutcome(rd.root, len(rows), failures, skipped_systems, time.monotonic() - t_start)
+
+
+def alignment_records(rd: RunDir, names: list[str]) -> dict[str, dict[str, Any]]:
+    """system -> its stored alignment (``alignment/<sysdir>.json``), for the systems that have one."""
+    out = {}
+    for name in names:
+        path = rd.alignment_json(name)
+        if path.exists():
+            out[name] = json.loads(path.read_text())
+    return out
 
 
 def failed_rows(rows: list[Row]) -> list[Row]:
@@ -312,14 +363,15 @@ def manifest_sha256(items: list[dict[str, Any]]) -> str:
 
 def write_summary_csv(path: Path, rows: list[Row]) -> None:
     """summary.csv from result rows (see docs/run_format.md)."""
-    summaries = summarize((r.system, r.metric, r.value, r.error) for r in rows)
+    summaries = summarize((r.system, r.metric, r.value, r.error) for r in rows if r.metric != SKIPPED_INPUT)
+    base = {raw: m for m, raw in RAW_METRICS.items()}
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["system", "metric", "n", "n_failed", "mean", "std", "ci95_low", "ci95_high", "higher_is_better"])
     for s in summaries:
         hib = ""
-        if s.metric in METRICS:
-            hib = "true" if METRICS.get(s.metric).spec.higher_is_better else "false"
+        if base.get(s.metric, s.metric) in METRICS:
+            hib = "true" if METRICS.get(base.get(s.metric, s.metric)).spec.higher_is_better else "false"
         w.writerow([s.system, s.metric, s.n, s.n_failed, *(repr(v) for v in (s.mean, s.std, s.ci95_low, s.ci95_high)),
                     hib])
     write_text_atomic(path, buf.getvalue())
@@ -363,10 +415,11 @@ def _write_run_json(rd: RunDir, cfg: RunConfig, systems: list[System], metric_na
         items.append(d)
     manifest = manifest_sha256(items)
     sys_info = dict(old.get("systems", {}))
+    aligned = alignment_records(rd, [s.name for s in systems])
     for s in systems:
         sys_info[s.name] = {"description": s.description, "nominal_kbps": s.nominal_kbps,
                             "audio_dir": f"audio/{system_dir(s.name)}", "deterministic": s.deterministic,
-                            "provenance": s.provenance()}
+                            "provenance": s.provenance(), "alignment": aligned.get(s.name)}
     met_info = dict(old.get("metrics", {}))
     for m in metric_names:
         cls = METRICS.get(m)
@@ -374,6 +427,10 @@ def _write_run_json(rd: RunDir, cfg: RunConfig, systems: list[System], metric_na
         met_info[m] = {**{k: v for k, v in asdict(cls.spec).items() if k != "name"},
                        "version": library_version(cls.spec.library) if cls.spec.library else __version__,
                        "settings": inst.settings()}
+    for m in metric_names:  # after the aligned ones, so tables show those first
+        if m in RAW_METRICS:
+            met_info[RAW_METRICS[m]] = {**met_info[m], "aligned": False,
+                                        "description": f"{met_info[m].get('description', m)}; unaligned"}
     old_cfg = old.get("config", {})
     config = {
         "systems": list(dict.fromkeys([*old_cfg.get("systems", []), *[s.name for s in systems]])),
@@ -398,7 +455,9 @@ def _write_run_json(rd: RunDir, cfg: RunConfig, systems: list[System], metric_na
         "corpus": {"spec": cfg.data, "n": len(items), "manifest_sha256": manifest, "items": items},
         "systems": sys_info,
         "metrics": met_info,
+        "skipped_inputs": [{"utterance": u.id, "path": str(u.path), "error": refs[u.id]["error"]}
+                           for u in utts if "error" in refs.get(u.id, {})],
         "failures": [{"utterance": r.utterance, "system": r.system, "metric": r.metric, "error": r.error}
-                     for r in (failures or [])],
+                     for r in (failures or []) if r.metric != SKIPPED_INPUT],
     }
     write_text_atomic(rd.run_json, json.dumps(doc, indent=1, default=str))

@@ -19,6 +19,9 @@ from pathlib import Path
 from bench.audio import write_text_atomic
 
 CSV_COLUMNS = ("utterance", "speaker", "system", "metric", "value", "error")
+#: the metric of the one row an input that the corpus rejects gets (system "", value NaN, error: why);
+#: no system ran on it, so it has no other rows
+SKIPPED_INPUT = "skipped_input"
 
 
 @dataclass(frozen=True)

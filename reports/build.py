@@ -115,8 +115,10 @@ def _lag_rows(run: Run) -> list[dict[str, str]]:
     for s in run.systems:
         v = np.asarray(run.values(s, LAG), dtype=float)
         v = v[np.isfinite(v)]
+        a = run.system_info(s).get("alignment") or {}
         if v.size:
-            rows.append({"system": s, "mean": f"{v.mean():.1f}", "max_abs": f"{np.abs(v).max():.0f}", "n": str(v.size)})
+            rows.append({"system": s, "mean": f"{v.mean():.1f}", "max_abs": f"{np.abs(v).max():.0f}", "n": str(v.size),
+                         "peak": f"{a['peak']:+.2f}" if "peak" in a else "", "flag": a.get("flag") or ""})
     return rows
 
 

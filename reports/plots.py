@@ -7,12 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.alignment import RAW_METRICS
 from reports.figures import colour, new_figure, save
 from reports.rundata import BITRATE, Run
 from reports.stats import describe
 
 #: Metrics that see the waveform / phase (the rest are magnitude-only or perceptual).
-PHASE_METRICS = ("si_sdr", "snr", "seg_snr", "sdr", "wave_corr", "waveform_corr", "phase_distance", "phase_dist")
+PHASE_METRICS = ("si_sdr", "snr", "seg_snr", "sdr", "wave_corr", "waveform_corr", "phase_distance", "phase_dist",
+                 *RAW_METRICS.values())
 #: Default axes of the scatter (the paper's point: magnitude quality vs phase preservation).
 DEFAULT_SCATTER = ("pesq_wb", "si_sdr")
 

@@ -16,6 +16,7 @@ import soundfile as sf
 from bench.errors import UsageError
 from bench.rundir import RunDir, system_dir
 from bench.stats import NOT_APPLICABLE
+from bench.store import SKIPPED_INPUT
 
 #: Rows in results.csv that are not quality metrics (no direction; shown apart).
 BITRATE = "bitrate_kbps"
@@ -63,6 +64,7 @@ class Run:
         metrics: quality metrics in the order of run.json ``metrics``, then any others found in rows.
         utterances: utterance ids in corpus order, then any others found in rows.
         speakers: utterance id -> speaker id ("" when unknown).
+        skipped_inputs: utterance id -> why the corpus rejected it (no system ran on it).
     """
 
     root: Path
@@ -73,6 +75,7 @@ class Run:
     metrics: list[str] = field(default_factory=list)
     utterances: list[str] = field(default_factory=list)
     speakers: dict[str, str] = field(default_factory=dict)
+    skipped_inputs: dict[str, str] = field(default_factory=dict)
 
     @property
     def layout(self) -> RunDir:
@@ -147,8 +150,12 @@ class Run:
         for f in self.info.get("failures", []) or []:
             add(Failure(str(f.get("utterance", "")), str(f.get("system", "")), str(f.get("metric", "")),
                         str(f.get("error", ""))))
+        for utt, why in self.skipped_inputs.items():
+            add(Failure(utt, "", "input skipped", why))
         for system in self.systems:
             for utt in self.utterances:
+                if utt in self.skipped_inputs:
+                    continue
                 path = self.audio_path(system, utt)
                 if not path.is_file():
                     add(Failure(utt, system, "audio", f"{path.relative_to(self.root)}: file missing"))
@@ -224,6 +231,9 @@ def load_run(root: str | Path, label: str | None = None) -> Run:
     if not isinstance(info, dict):
         raise UsageError(f"{layout.run_json}: expected a JSON object")
     rows = _read_rows(layout)
+    skipped = {r.utterance: r.error for r in rows if r.metric == SKIPPED_INPUT}
+    skipped.update({str(d.get("utterance")): str(d.get("error", "")) for d in info.get("skipped_inputs") or []})
+    rows = [r for r in rows if r.metric != SKIPPED_INPUT]
     systems = list(dict.fromkeys([*(info.get("systems") or {}), *(r.system for r in rows)]))
     declared = [m for m in (info.get("metrics") or {}) if m not in AUXILIARY]
     metrics = list(dict.fromkeys([*declared, *(r.metric for r in rows if r.metric not in AUXILIARY)]))
@@ -232,7 +242,8 @@ def load_run(root: str | Path, label: str | None = None) -> Run:
     for r in rows:
         speakers.setdefault(r.utterance, r.speaker)
     utterances = list(dict.fromkeys([*speakers]))
-    return Run(layout.root, label or layout.root.resolve().name, info, rows, systems, metrics, utterances, speakers)
+    return Run(layout.root, label or layout.root.resolve().name, info, rows, systems, metrics, utterances, speakers,
+               skipped)
 
 
 __all__ = ["AUXILIARY", "BITRATE", "LAG", "Failure", "ResultRow", "Run", "audio_rate", "load_run", "read_audio"]

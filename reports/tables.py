@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bench.alignment import explain_flag
 from reports.rundata import BITRATE, Run
 from reports.stats import CellStats, describe
 
@@ -161,10 +162,14 @@ def table_notes(run: Run, exclude_from_best: tuple[str, ...]) -> list[str]:
     ]
     config = run.info.get("config", {}) or {}
     if "align" in config:
-        align = "on" if config.get("align") else "off"
-        lag = config.get("max_lag_ms")
-        notes.append(f"Residual-lag alignment before intrusive metrics: {align}"
-                     + (f" (search window ±{lag} ms)." if lag is not None and config.get("align") else "."))
+        notes.append(alignment_note(config.get("align"), config.get("max_lag_ms")))
+    for s in run.systems:
+        a = run.system_info(s).get("alignment") or {}
+        if a.get("flag"):
+            notes.append(f"Flag: {explain_flag(s, a)}.")
+    if run.skipped_inputs:
+        notes.append(f"{len(run.skipped_inputs)} input(s) skipped (rejected by the corpus, evaluated by no "
+                     f"system): {', '.join(run.skipped_inputs)}; reasons in index.html.")
     for m in run.metrics:
         info = run.metric_info(m)
         settings = info.get("settings") or {}
@@ -179,6 +184,18 @@ def table_notes(run: Run, exclude_from_best: tuple[str, ...]) -> list[str]:
     if any(r.metric == BITRATE for r in run.rows):
         notes.append(f"{BITRATE}: achieved bitrate (bits spent / duration), no direction.")
     return notes
+
+
+def alignment_note(align: object, max_lag_ms: object) -> str:
+    """The alignment policy of a run in words (``config.align``: system/utterance/none, or an old bool)."""
+    if align is True:
+        align = "utterance"
+    window = f", search window ±{max_lag_ms} ms" if max_lag_ms is not None else ""
+    if align == "system":
+        return f"Residual-lag alignment before intrusive metrics: one lag per system (summed cross-correlation{window})."
+    if align == "utterance":
+        return f"Residual-lag alignment before intrusive metrics: one lag per utterance (highest correlation peak{window})."
+    return "Residual-lag alignment before intrusive metrics: none."
 
 
 # ----------------------------------------------------------------------------------------- Markdown

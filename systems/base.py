@@ -10,9 +10,12 @@ import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from bench.alignment import AlignPolicy
 
 
 @dataclass
@@ -127,6 +130,9 @@ class System(ABC):
         """Versions, weights checksums and settings recorded in run.json."""
         return {}
 
+    def use_alignment(self, policy: AlignPolicy) -> None:
+        """The run's alignment policy, for adapters that must match lengths (``files:``); others ignore it."""
+
     def utterance_seed(self, utterance_id: str) -> int:
         """A seed that depends only on options.seed and the utterance (not on order or worker)."""
         h = hashlib.sha256(f"{self.options.seed}:{self.name}:{utterance_id}".encode()).digest()
@@ -186,6 +192,9 @@ class ComposedSystem(System):
 
     def process(self, audio: np.ndarray, *, utterance_id: str) -> SystemOutput:
         return self.process_batch([audio], utterance_ids=[utterance_id])[0]
+
+    def use_alignment(self, policy: AlignPolicy) -> None:
+        self.codec.use_alignment(policy)
 
     def process_batch(self, audios: list[np.ndarray], *, utterance_ids: list[str]) -> list[SystemOutput]:
         outs = self.codec.process_batch(audios, utterance_ids=utterance_ids)

@@ -1,8 +1,10 @@
 """``files:NAME=DIR``: outputs produced elsewhere, matched to utterances by id.
 
 Each utterance ``ID`` is looked up as ``DIR/ID.wav`` (or .flac/.ogg), then ``DIR/<basename of ID>.*``.
-Length differences up to 0.5 s are resolved by cross-correlation alignment, then crop or zero-pad
-(recorded in the item's info); larger differences and missing files are per-item errors.
+The adapter only matches lengths, through :func:`bench.alignment.match_length` and the run's alignment
+policy: differences up to 0.5 s (a codec's delay left in the file) are resolved by the suite's correlation
+search in a widened window, or, under ``--align none``, by cropping or padding at the end (the offset is
+recorded in the item's info); larger differences and missing files are per-item errors.
 """
 
 from __future__ import annotations
@@ -12,11 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from bench.audio import SAMPLE_RATE, estimate_lag, fit_length, load_input, sha256_file, shift
+from bench.alignment import AlignPolicy, match_length
+from bench.audio import load_input, sha256_file
 from bench.corpora import AUDIO_EXTENSIONS
 from systems.base import System, SystemOptions, SystemOutput
-
-MAX_LENGTH_DIFF_S = 0.5
 
 
 class FilesSystem(System):
@@ -29,6 +30,10 @@ class FilesSystem(System):
         super().__init__(options, name=name)
         self.directory = directory
         self.description = f"Files from {directory}"
+        self.align_policy = AlignPolicy()
+
+    def use_alignment(self, policy: AlignPolicy) -> None:
+        self.align_policy = policy
 
     @classmethod
     def from_spec(cls, arg: str | None, options: SystemOptions, name: str) -> System:
@@ -55,19 +60,13 @@ class FilesSystem(System):
     def process(self, audio: np.ndarray, *, utterance_id: str) -> SystemOutput:
         path = self._find(utterance_id)
         loaded = load_input(path, min_duration=0.0)
-        y = loaded.audio
-        diff = len(y) - len(audio)
-        if abs(diff) > MAX_LENGTH_DIFF_S * SAMPLE_RATE:
-            raise ValueError(f"{path}: length {len(y) / SAMPLE_RATE:.3f} s differs from the reference "
-                             f"{len(audio) / SAMPLE_RATE:.3f} s by more than {MAX_LENGTH_DIFF_S} s")
+        try:
+            y, offset = match_length(audio, loaded.audio, self.align_policy)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
         info: dict[str, Any] = {"file": str(path), "sha256": sha256_file(path), "source_rate": loaded.source_rate,
-                                "resampled": loaded.resampled, "length_diff_samples": diff, "offset_samples": 0}
-        if diff != 0:
-            y = fit_length(y, max(len(y), len(audio)))
-            ref = fit_length(audio, len(y))
-            lag = estimate_lag(ref, y, max_lag=abs(diff) + SAMPLE_RATE // 50)
-            y = fit_length(shift(y, lag), len(audio))
-            info["offset_samples"] = lag
+                                "resampled": loaded.resampled, "length_diff_samples": len(loaded.audio) - len(audio),
+                                "offset_samples": offset}
         return SystemOutput(audio=y.astype(np.float32), bits=None, info=info)
 
     def provenance(self) -> dict[str, Any]:

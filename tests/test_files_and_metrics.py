@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 from conftest import read_rows, run_bench
 
-from bench.audio import estimate_lag, shift
+from bench.alignment import estimate_lag, shift
 from bench.corpora import DEMO_DIR
 
 
@@ -81,7 +81,7 @@ def test_evaluate_pair_records_failures_instead_of_raising(tmp_path):
     sf.write(tmp_path / "r.wav", ref, 48000, subtype="FLOAT")
     sf.write(tmp_path / "d.wav", ref, 48000, subtype="FLOAT")
     job = PairJob("u", "s", "sys", str(tmp_path / "r.wav"), str(tmp_path / "d.wav"), ("pesq_wb", "si_sdr"),
-                  1200.0, 0.1, True, True, True, 20.0)
+                  1200.0, 0.1, True, True, None, 960)
     rows = {r.metric: r for r in evaluate_pair(job)}
     assert math.isnan(rows["pesq_wb"].value) and "too short" in rows["pesq_wb"].error
     assert rows["si_sdr"].value == 100.0 and rows["si_sdr"].error == ""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
+from pathlib import Path
 
 import numpy as np
 import soundfile as sf
@@ -38,23 +40,37 @@ def _make_corpus(root):
     sf.write(root / "silence.wav", np.zeros(48000, dtype=np.float32), 48000)
 
 
-def test_each_bad_input_fails_alone(tmp_path):
+def test_each_bad_input_is_skipped_once_with_its_reason(tmp_path):
     corpus = tmp_path / "corpus"
     _make_corpus(corpus)
     out = tmp_path / "run"
     r = run_bench("run", "--systems", "natural,anchor70", "--data", f"folder:{corpus}", "--out", str(out),
                   "--metrics", "si_sdr,lsd", "--workers", "2", "--no-report")
     assert r.returncode == 0, r.stderr
+    assert f"{len(BAD)} input(s) skipped" in r.stderr
+    assert "(1 failed)" not in r.stdout  # no system's cell counts an input it never saw
     rows = read_rows(out / "results.csv")
     for stem, problem in BAD.items():
         mine = [x for x in rows if x["utterance"] == stem]
-        assert len(mine) == 2 * 4  # 2 systems x (2 metrics + bitrate + lag)
-        for x in mine:
-            assert x["value"] == "nan"
-            assert f"{stem}.wav" in x["error"] and problem in x["error"], x["error"]
+        assert len(mine) == 1  # one row for the input, none per system or metric
+        (x,) = mine
+        assert (x["system"], x["metric"], x["value"]) == ("", "skipped_input", "nan")
+        assert f"{stem}.wav" in x["error"] and problem in x["error"], x["error"]
+        assert sum(stem in line and problem in line for line in r.stderr.splitlines()) == 1
     good = [x for x in rows if x["utterance"] in ("demo_f_001", "demo_m_001") and x["metric"] == "si_sdr"]
     assert len(good) == 4 and all(math.isfinite(float(x["value"])) for x in good)
-    # --strict turns the failures into a non-zero exit, without recomputing anything
+    summary = read_rows(out / "summary.csv")
+    assert {x["system"] for x in summary} == {"natural", "anchor70"}
+    assert all(x["n_failed"] == "0" for x in summary if x["metric"] != "bitrate_kbps")
+    info = json.loads((out / "run.json").read_text())
+    assert sorted(Path(d["path"]).stem for d in info["skipped_inputs"]) == sorted(BAD)
+    # the report lists each skipped input once, and no missing audio for it
+    from reports.rundata import load_run
+
+    failures = load_run(out).failures()
+    for stem in BAD:
+        assert [(f.system, f.metric) for f in failures if f.utterance == stem] == [("", "input skipped")]
+    # --strict turns the skipped inputs into a non-zero exit, without recomputing anything
     strict = run_bench("run", "--systems", "natural,anchor70", "--data", f"folder:{corpus}", "--out", str(out),
                        "--metrics", "si_sdr,lsd", "--workers", "2", "--no-report", "--strict")
     assert strict.returncode == 1

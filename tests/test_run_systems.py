@@ -100,7 +100,7 @@ def test_every_key_once_and_extra_rows(demo_run):
     rows = read_rows(demo_run / "results.csv")
     keys = [(r["utterance"], r["system"], r["metric"]) for r in rows]
     assert len(keys) == len(set(keys))
-    n_metrics = 5 + 2  # FAST_METRICS + bitrate_kbps + lag_samples
+    n_metrics = 5 + 2 + 2  # FAST_METRICS + bitrate_kbps + lag_samples + si_sdr_raw, phase_distance_raw
     assert len(rows) == 4 * len(SUBSET) * n_metrics
     nat_bitrate = [r for r in rows if r["system"] == "natural" and r["metric"] == "bitrate_kbps"]
     assert all(r["value"] == "nan" and r["error"].startswith("n/a") for r in nat_bitrate)
@@ -114,4 +114,4 @@ def test_run_json_provenance(demo_run):
     items = {i["id"]: i for i in run["corpus"]["items"]}
     assert set(items) == set(SUBSET) and all(len(i["sha256"]) == 64 for i in items.values())
     assert run["metrics"]["pesq_wb"]["version"] and run["metrics"]["pesq_wb"]["sample_rate"] == 16000
-    assert run["config"]["align"] is True and run["config"]["max_lag_ms"] == 20.0
+    assert run["config"]["align"] == "system" and run["config"]["max_lag_ms"] == 20.0

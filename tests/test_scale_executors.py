@@ -35,7 +35,7 @@ def test_ray_and_local_give_identical_results(tmp_path):
                            text=True, env=plugin_env, cwd=REPO, timeout=600, check=False)
         assert r.returncode == 0, r.stderr
     a, b = _rows(tmp_path / "local" / "results.csv"), _rows(tmp_path / "ray" / "results.csv")
-    assert len(a) == 3 * 4 * 4  # utterances x systems x (2 metrics + bitrate + lag)
+    assert len(a) == 3 * 4 * 5  # utterances x systems x (2 metrics + si_sdr_raw + bitrate + lag)
     assert a == b  # every value equal to the last digit
     for system in ("opus", "anchor35", "tinybatch"):
         local = sorted((tmp_path / "local" / "audio" / system).glob("*.wav"))

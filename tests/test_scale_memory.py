@@ -43,7 +43,7 @@ def _peak(tmp_path: Path, n: int) -> dict[str, int]:
     assert r.returncode == 0, r.stderr
     stats = json.loads(r.stdout.strip().splitlines()[-1])
     assert stats["rc"] == 0
-    assert len((out / "results.jsonl").read_text().splitlines()) == n * 4  # 2 metrics + bitrate + lag
+    assert len((out / "results.jsonl").read_text().splitlines()) == n * 5  # 2 metrics + si_sdr_raw + bitrate + lag
     return stats
 
 

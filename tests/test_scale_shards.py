@@ -67,7 +67,7 @@ def test_merge_refuses_different_value_settings(runs, tmp_path):
     assert r.returncode == 0, r.stderr
     r = run_bench("merge", str(runs / "s1"), str(other), "--out", str(tmp_path / "m"))
     assert r.returncode == 2
-    assert "different value-changing settings" in r.stderr and "align: True" in r.stderr
+    assert "different value-changing settings" in r.stderr and "align: system" in r.stderr
     assert not (tmp_path / "m" / "results.csv").exists()
 
 

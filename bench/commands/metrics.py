@@ -27,5 +27,6 @@ def main(args: argparse.Namespace) -> int:
         print(f"{name:<15} {s.sample_rate / 1000:g} kHz  {arrow:<13} {s.unit:<8} {lib:<22} {s.description}")
         if reason:
             print(f"{'':<15} -> unavailable: {reason}")
-    print("\nalso stored per item: bitrate_kbps (achieved), lag_samples (residual lag before compensation)")
+    print("\nalso stored per item: bitrate_kbps (achieved), lag_samples (total lag compensated, see --align), "
+          "si_sdr_raw, snr_raw, phase_distance_raw (unaligned)")
     return 0

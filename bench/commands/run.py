@@ -51,8 +51,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="torch device for neural systems: cpu | cuda | cuda:N")
     p.add_argument("--batch-size", type=int, default=4, help="utterances per batch for neural systems")
     p.add_argument("--amp", action="store_true", help="mixed precision for neural systems (changes values)")
-    p.add_argument("--no-align", dest="align", action="store_false",
-                   help="do not compensate the residual lag (it is still measured and stored)")
+    p.add_argument("--align", default="system", choices=["system", "utterance", "none"],
+                   help="residual-lag compensation before intrusive metrics: system = one lag per system from "
+                        "the correlation summed over its utterances (default); utterance = one lag per "
+                        "utterance; none = no alignment anywhere (files: outputs are only cropped or padded)")
+    p.add_argument("--no-align", dest="align", action="store_const", const="none", help="same as --align none")
     p.add_argument("--max-lag-ms", type=float, default=20.0, help="residual-lag search window (default 20 ms)")
     p.add_argument("--strict", action="store_true", help="exit 1 if any value could not be computed")
     p.add_argument("--downmix", action="store_true", help="average multichannel input instead of rejecting it")
