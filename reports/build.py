@@ -14,8 +14,7 @@ import numpy as np
 
 from bench.errors import UsageError
 from reports import demo as demo_mod
-from reports import nfe
-from reports import plots
+from reports import nfe, plots
 from reports.html import render
 from reports.rundata import LAG, Run, load_run
 from reports.spectrograms import spectrogram_grid
