@@ -6,6 +6,9 @@ BENCH  := $(VENV)/bin/bench
 # The CPU build of torch on this kind of machine; on a GPU machine install your CUDA torch first.
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed-stamp
+# DistillMOS ships its weights, but its declared requirements (torchaudio) would replace the pinned torch:
+# install it without them (the suite builds the model itself; xls-r-sqa only for the equality test).
+NODEPS_SPEC ?= distillmos==0.9.1 xls-r-sqa==0.1.0
 PYTEST_ARGS ?=
 
 .PHONY: setup sysdeps demo test test-slow bench clean lint
@@ -15,17 +18,22 @@ setup: sysdeps $(STAMP)
 sysdeps:
 	@bash scripts/setup_system.sh
 
-$(STAMP): pyproject.toml
+# The last step installs the official EnCodec/DAC packages for the equality tests without their
+# dependencies, into a folder of their own that only those tests put on sys.path (the DAC wheel also
+# installs a top-level `tests` package, which would shadow ours); see tests/reference_packages.txt.
+$(STAMP): pyproject.toml tests/reference_packages.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --no-deps --upgrade --target $(VENV)/reference-packages -r tests/reference_packages.txt
+	$(PY) -m pip install -q --no-deps $(NODEPS_SPEC)
 	@touch $(STAMP)
 
 demo: setup
 	$(BENCH) run --systems all --data demo --out runs/demo
 
 test: setup
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	BENCH_ARTIFACTS=1 $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 test-slow: setup
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)

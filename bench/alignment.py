@@ -56,10 +56,13 @@ class AlignPolicy:
     Attributes:
         mode: one of :data:`ALIGN_MODES`.
         max_lag_ms: half-width of the residual-lag search window.
+        sample_rate: the evaluation rate the signals are at.
     """
 
     mode: str = "system"
     max_lag_ms: float = 20.0
+    #: the run's evaluation rate (``--sample-rate``): the rate of the signals the lags are in
+    sample_rate: int = SAMPLE_RATE
 
     def __post_init__(self) -> None:
         if self.mode not in ALIGN_MODES:
@@ -69,8 +72,8 @@ class AlignPolicy:
 
     @property
     def max_lag(self) -> int:
-        """The search window in samples at 48 kHz."""
-        return round(self.max_lag_ms * SAMPLE_RATE / 1000)
+        """The search window in samples at the evaluation rate."""
+        return round(self.max_lag_ms * self.sample_rate / 1000)
 
 
 @dataclass

@@ -22,13 +22,13 @@ RESAMPLER = "soxr VHQ"
 
 @dataclass
 class LoadedAudio:
-    """A validated mono waveform at 48 kHz.
+    """A validated mono waveform at the evaluation rate (48 kHz unless asked otherwise).
 
     Attributes:
         audio: ``[T]`` float32.
         source_rate: the file's sample rate before resampling.
         channels: the file's channel count (before any downmix).
-        resampled: whether the waveform was resampled to 48 kHz.
+        resampled: whether the waveform was resampled.
     """
 
     audio: np.ndarray
@@ -50,8 +50,9 @@ def load_input(
     downmix: bool = False,
     min_duration: float = 0.25,
     min_sample_rate: int = 16000,
+    sample_rate: int = SAMPLE_RATE,
 ) -> LoadedAudio:
-    """Read and validate one corpus file, returning 48 kHz mono float32.
+    """Read and validate one corpus file, returning mono float32 at ``sample_rate`` (default 48 kHz).
 
     Raises:
         InputError: naming the file and the problem (unreadable, empty, multichannel without
@@ -84,8 +85,8 @@ def load_input(
         raise InputError(f"{path}: {duration:.3f} s is shorter than the minimum {min_duration} s")
     if not np.any(x):
         raise InputError(f"{path}: digital silence (every sample is zero)")
-    y = resample(x, sr, SAMPLE_RATE)
-    return LoadedAudio(y, sr, channels, sr != SAMPLE_RATE)
+    y = resample(x, sr, sample_rate)
+    return LoadedAudio(y, sr, channels, sr != sample_rate)
 
 
 def read_mono(path: str | Path, sample_rate: int) -> np.ndarray:

@@ -6,9 +6,11 @@ Listing a corpus never decodes audio, so one broken file cannot stop a run: it f
 from __future__ import annotations
 
 import csv
+import errno
+import os
 import re
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +18,10 @@ import soundfile as sf
 
 from bench.errors import UsageError
 from bench.registry import Registry, RegistryError
+from bench.rundir import id_problem
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
+#: what ``folder:`` picks up; mp3 when this libsndfile reads it (1.1 and later)
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", *((".mp3",) if "MP3" in sf.available_formats() else ()))
 DEMO_DIR = Path(__file__).resolve().parent / "data" / "demo"
 #: the ScoreDec paper's test speakers (Valentini clean test set)
 VCTK_TEST_SPEAKERS = ("p232", "p257")
@@ -34,6 +38,7 @@ class Utterance:
         sample_rate: the file's rate (0 when the header cannot be read: the item fails when loaded).
         duration: seconds (NaN when unknown).
         gender: "male", "female" or "".
+        text: the transcript, "" when the corpus has none (shown on the demo page).
     """
 
     id: str
@@ -42,6 +47,7 @@ class Utterance:
     sample_rate: int
     duration: float
     gender: str = ""
+    text: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -64,12 +70,12 @@ class CorpusOptions:
     mic: str = "mic1"
 
 
-def _probe(path: Path, utt_id: str, speaker: str, gender: str = "") -> Utterance:
+def _probe(path: Path, utt_id: str, speaker: str, gender: str = "", text: str = "") -> Utterance:
     try:
         info = sf.info(str(path))
-        return Utterance(utt_id, speaker, path, int(info.samplerate), float(info.duration), gender)
+        return Utterance(utt_id, speaker, path, int(info.samplerate), float(info.duration), gender, text)
     except Exception:
-        return Utterance(utt_id, speaker, path, 0, float("nan"), gender)
+        return Utterance(utt_id, speaker, path, 0, float("nan"), gender, text)
 
 
 class Corpus(ABC):
@@ -80,6 +86,8 @@ class Corpus(ABC):
     def __init__(self, spec: str, options: CorpusOptions) -> None:
         self.spec = spec
         self.options = options
+        #: entries that were passed over while listing, with the reason: (path, reason)
+        self.skipped: list[tuple[str, str]] = []
 
     @abstractmethod
     def utterances(self) -> list[Utterance]:
@@ -89,6 +97,9 @@ class Corpus(ABC):
         if self.options.speakers:
             utts = [u for u in utts if u.speaker in self.options.speakers]
         ids = [u.id for u in utts]
+        for uid in ids:
+            if problem := id_problem(uid):
+                raise UsageError(f"corpus {self.scheme}:{self.spec}: utterance id {uid!r}: {problem}")
         if len(set(ids)) != len(ids):
             dup = sorted({i for i in ids if ids.count(i) > 1})[:3]
             raise UsageError(f"corpus {self.scheme}:{self.spec} has duplicate utterance ids: {', '.join(dup)}")
@@ -107,7 +118,8 @@ class DemoCorpus(Corpus):
     def utterances(self) -> list[Utterance]:
         with open(DEMO_DIR / "manifest.csv", newline="") as f:
             rows = list(csv.DictReader(f))
-        return self._select([_probe(DEMO_DIR / r["path"], r["id"], r["speaker"], r["gender"]) for r in rows])
+        return self._select([_probe(DEMO_DIR / r["path"], r["id"], r["speaker"], r["gender"], r.get("text") or "")
+                             for r in rows])
 
 
 @CORPORA.decorator("folder")
@@ -120,7 +132,7 @@ class FolderCorpus(Corpus):
         root = Path(self.spec).expanduser()
         if not root.is_dir():
             raise UsageError(f"--data folder:{self.spec}: no such folder")
-        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
+        files = self._walk(root)
         if not files:
             raise UsageError(f"--data folder:{self.spec}: no {'/'.join(AUDIO_EXTENSIONS)} files found")
         utts = []
@@ -130,10 +142,55 @@ class FolderCorpus(Corpus):
             utts.append(_probe(p, rel.as_posix(), speaker))
         return self._select(utts)
 
+    def _walk(self, root: Path) -> list[Path]:
+        """Audio files below ``root`` (following symlinks once); everything passed over goes to ``skipped``."""
+        files: list[Path] = []
+        other: list[str] = []
+        seen = {os.path.realpath(root)}
+        stack = [root]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError as exc:
+                self.skipped.append((str(folder), f"cannot list folder ({exc.strerror})"))
+                continue
+            for e in entries:
+                path = Path(e.path)
+                if e.is_symlink() and not path.exists():
+                    try:
+                        os.stat(path)
+                        reason = "cannot be read"
+                    except OSError as exc:
+                        reason = ("symlink loop" if exc.errno == errno.ELOOP
+                                  else f"dangling symlink (to {os.readlink(path)}, which does not exist)")
+                    self.skipped.append((str(path), reason))
+                elif e.is_dir():
+                    real = os.path.realpath(path)
+                    if real in seen:
+                        here = os.path.realpath(folder)
+                        loop = os.path.commonpath([real, here]) == real
+                        self.skipped.append((str(path), f"symlink loop (to {real}, which contains it)" if loop
+                                             else f"links to a folder listed already ({real})"))
+                    else:
+                        seen.add(real)
+                        stack.append(path)
+                elif path.suffix.lower() in AUDIO_EXTENSIONS and e.is_file():
+                    files.append(path)
+                elif path.suffix.lower() in (".mp3", ".m4a", ".aac", ".opus", ".wma", ".aiff", ".aif"):
+                    reason = f"{path.suffix} is not read here (use {'/'.join(AUDIO_EXTENSIONS)})"
+                    self.skipped.append((str(path), reason))
+                else:
+                    other.append(e.name)
+        if other:
+            more = f", ... ({len(other)} in all)" if len(other) > 3 else ""
+            self.skipped.append((str(root), f"files that are not audio: {', '.join(other[:3])}{more}"))
+        return sorted(files)
+
 
 @CORPORA.decorator("manifest")
 class ManifestCorpus(Corpus):
-    """A CSV file with columns id, path[, speaker[, gender]]; relative paths are relative to the CSV."""
+    """A CSV file with columns id, path[, speaker[, gender[, text]]]; relative paths are relative to the CSV."""
 
     scheme = "manifest"
 
@@ -146,17 +203,54 @@ class ManifestCorpus(Corpus):
             missing = {"id", "path"} - set(reader.fieldnames or [])
             if missing:
                 raise UsageError(f"{path}: manifest lacks column(s) {', '.join(sorted(missing))}")
-            rows = list(reader)
+            rows = [(reader.line_num, r) for r in reader]
         utts = []
-        for r in rows:
+        for line, r in rows:
+            if problem := id_problem(r["id"] or ""):
+                raise UsageError(f"{path}, line {line}: id {r['id']!r}: {problem} (ids are relative names "
+                                 "like speaker/utt_001; they name the run's files)")
+            if not r["path"]:
+                raise UsageError(f"{path}, line {line}: empty path")
             p = Path(r["path"]).expanduser()
             if not p.is_absolute():
                 p = path.parent / p
-            utts.append(_probe(p, r["id"], r.get("speaker") or "", r.get("gender") or ""))
+            utts.append(_probe(p, r["id"], r.get("speaker") or "", r.get("gender") or "", r.get("text") or ""))
         return self._select(utts)
 
 
 _VCTK_FILE = re.compile(r"^(p\d+|s\d+)_(\d+)(?:_(mic[12]))?$")
+#: VCTK's transcript folders: txt/<speaker>/<id>.txt (0.80, 0.92), <set>_txt/<id>.txt (Valentini)
+_VCTK_TXT = ("txt", "testset_txt", "trainset_28spk_txt", "trainset_56spk_txt")
+_GENDERS = {"m": "male", "f": "female"}
+
+
+def _vctk_txt_dirs(root: Path) -> list[Path]:
+    """The transcript folders present at ``root`` or one level below."""
+    bases = [root, *sorted(p for p in root.glob("*") if p.is_dir())]
+    return [b / name for b in bases for name in _VCTK_TXT if (b / name).is_dir()]
+
+
+def _with_text(u: Utterance, txt_dirs: list[Path]) -> Utterance:
+    """``u`` with its VCTK transcript (unchanged when no txt file is found)."""
+    for d in txt_dirs:
+        for path in (d / u.speaker / f"{u.id}.txt", d / f"{u.id}.txt"):
+            if path.is_file():
+                return replace(u, text=path.read_text(encoding="utf-8", errors="replace").strip())
+    return u
+
+
+def _vctk_genders(root: Path) -> dict[str, str]:
+    """Speaker -> "male"/"female" from speaker-info.txt (ids with or without the ``p``), {} when absent."""
+    for path in (root / "speaker-info.txt", *sorted(root.glob("*/speaker-info.txt"))):
+        if path.is_file():
+            out = {}
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines()[1:]:
+                parts = line.split()
+                if len(parts) >= 3 and parts[2].lower() in _GENDERS:
+                    spk = parts[0] if parts[0][0].isalpha() else f"p{parts[0]}"
+                    out[spk] = _GENDERS[parts[2].lower()]
+            return out
+    return {}
 
 
 @CORPORA.decorator("vctk")
@@ -195,16 +289,18 @@ class VCTKCorpus(Corpus):
                     "(0.92), wav48/ (0.80), clean_testset_wav/ (Valentini 48 kHz))"
                 )
         utts = []
+        genders = _vctk_genders(root)
         for p, speaker in files:
             m = _VCTK_FILE.match(p.stem)
             utt_id = f"{m.group(1)}_{m.group(2)}" if m else p.stem
-            utts.append(_probe(p, utt_id, speaker))
+            utts.append(_probe(p, utt_id, speaker, genders.get(speaker, "")))
         if opts.split == "test" and not opts.speakers:
             utts = [u for u in utts if u.speaker in VCTK_TEST_SPEAKERS]
             if not utts:
                 raise UsageError(f"--data vctk:{self.spec}: no files of the test speakers p232/p257 "
                                  "(use --split all or --speakers)")
-        return self._select(utts)
+        txt_dirs = _vctk_txt_dirs(root)
+        return [_with_text(u, txt_dirs) for u in self._select(utts)]
 
 
 def open_corpus(spec: str, options: CorpusOptions | None = None) -> Corpus:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from bench.alignment import estimate_lag, shift
-from bench.audio import SAMPLE_RATE, read_wav, resample
+from bench.audio import read_wav, resample
+from bench.isolation import CrashOutcome, WorkerCrash
 from bench.stats import NOT_APPLICABLE
 from bench.store import Row
 from metrics import METRICS, Metric, MetricError
@@ -25,7 +26,7 @@ class PairJob:
 
     Attributes:
         utterance, speaker, system: identifiers for the rows.
-        reference_path, degraded_path: 48 kHz float32 wavs in the run folder.
+        reference_path, degraded_path: float32 wavs in the run folder, at the run's evaluation rate.
         metrics: metric names still to compute (aligned).
         bits: bits the system spent (None: not a codec); duration: reference seconds.
         want_bitrate, want_lag: whether those rows are still missing.
@@ -36,6 +37,7 @@ class PairJob:
             ``lag_samples`` row, which holds the total compensated.
         raw: ``(metric, stored name)`` pairs also scored on the output as stored, without the lag
             (``si_sdr`` -> ``si_sdr_raw``).
+        crashed: why a worker died on the job this one was split from ("" for an original job).
     """
 
     utterance: str
@@ -52,6 +54,7 @@ class PairJob:
     max_lag: int
     prior_lag: int = 0
     raw: tuple[tuple[str, str], ...] = ()
+    crashed: str = ""
 
 
 _METRIC_CACHE: dict[str, Metric] = {}
@@ -64,51 +67,77 @@ def get_metric(name: str) -> Metric:
     return _METRIC_CACHE[name]
 
 
+def _rate_of(name: str) -> int:
+    try:
+        return METRICS.get(name).spec.sample_rate
+    except Exception:  # noqa: BLE001 - reported when the metric is computed
+        return 0
+
+
 def evaluate_pair(job: PairJob) -> list[Row]:
     """Score one pair; every failure becomes a NaN row with its reason, never an exception."""
 
     def row(metric: str, value: float, error: str = "") -> Row:
         return Row(job.utterance, job.speaker, job.system, metric, value, error)
 
-    rows: list[Row] = []
-    if job.want_bitrate:
-        if job.bits is None:
-            rows.append(row("bitrate_kbps", math.nan, f"{NOT_APPLICABLE}: {job.system} spends no bits"))
-        else:
-            rows.append(row("bitrate_kbps", job.bits / job.duration / 1000.0))
+    rows = _bitrate_rows(job)
+    scored_alone = tuple(m for m in job.metrics if not _needs_reference(m))
+    if scored_alone:  # no reference, no alignment: the output as the listener hears it
+        rows += _score_alone(job, scored_alone, row)
+    metrics = tuple(m for m in job.metrics if m not in scored_alone)
+    if not metrics and not job.raw and not job.want_lag:
+        return rows
     try:
         ref, sr_r = read_wav(job.reference_path)
         deg, sr_d = read_wav(job.degraded_path)
-        if sr_r != SAMPLE_RATE or sr_d != SAMPLE_RATE or len(ref) != len(deg):
-            raise ValueError(f"{job.degraded_path}: expected {len(ref)} samples at {SAMPLE_RATE} Hz, "
+        if sr_d != sr_r or len(ref) != len(deg):
+            raise ValueError(f"{job.degraded_path}: expected {len(ref)} samples at {sr_r} Hz, "
                              f"got {len(deg)} at {sr_d} Hz")
     except Exception as exc:
         msg = f"cannot read audio: {exc}"
-        names = (*job.metrics, *(s for _, s in job.raw), *(["lag_samples"] if job.want_lag else []))
+        names = (*metrics, *(s for _, s in job.raw), *(["lag_samples"] if job.want_lag else []))
         return rows + [row(m, math.nan, msg) for m in names]
     lag = estimate_lag(ref, deg, job.max_lag) if job.lag is None else job.lag
     if job.want_lag:
         rows.append(row("lag_samples", float(job.prior_lag + lag)))
-    aligned = _score(job.metrics, ref, shift(deg, lag))
+    aligned = _score(metrics, ref, shift(deg, lag), sr_r)
     rows.extend(row(name, value, error) for name, (value, error) in aligned.items())
     raw_names = [m for m, _ in job.raw]
     # unshifted, the raw values are the aligned ones: computed once
     raw = {m: aligned[m] for m in raw_names if m in aligned} if lag == 0 else {}
-    raw.update(_score(tuple(m for m in raw_names if m not in raw), ref, deg))
+    raw.update(_score(tuple(m for m in raw_names if m not in raw), ref, deg, sr_r))
     rows.extend(row(stored, raw[m][0], raw[m][1].replace(m, stored, 1)) for m, stored in job.raw)
     return rows
 
 
-def _score(names: tuple[str, ...], ref: np.ndarray, deg: np.ndarray) -> dict[str, tuple[float, str]]:
-    """Each metric on one 48 kHz pair: name -> (value, "") or (NaN, reason); resampled once per rate."""
+def _needs_reference(name: str) -> bool:
+    try:
+        return get_metric(name).spec.needs_reference
+    except (ImportError, KeyError, AttributeError):  # fails below, with its reason, on the intrusive path
+        return True
+
+
+def _score_alone(job: PairJob, names: tuple[str, ...], row) -> list[Row]:
+    """Metrics with ``needs_reference=False``: only the output is read, as written (never shifted)."""
+    try:
+        deg, sr = read_wav(job.degraded_path)
+    except (OSError, ValueError, RuntimeError) as exc:
+        return [row(m, math.nan, f"cannot read audio: {exc}") for m in names]
+    return [row(name, value, error) for name, (value, error) in _score(names, None, deg, sr).items()]
+
+
+def _score(names: tuple[str, ...], ref: np.ndarray | None, deg: np.ndarray, sr: int) -> dict[str, tuple[float, str]]:
+    """Each metric on one output at ``sr`` (the run's evaluation rate) and its reference (None for metrics
+    that need none): name -> (value, "") or (NaN, reason); resampled once per metric rate."""
     out: dict[str, tuple[float, str]] = {}
-    by_rate: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    for name in names:
+    by_rate: dict[int, tuple[np.ndarray | None, np.ndarray]] = {}
+    for name in sorted(names, key=_rate_of):  # one rate at a time: one resampled copy held, not four
         try:
             metric = get_metric(name)
             rate = metric.spec.sample_rate
             if rate not in by_rate:
-                by_rate[rate] = (resample(ref, SAMPLE_RATE, rate), resample(deg, SAMPLE_RATE, rate))
+                by_rate.clear()
+                by_rate[rate] = (None if ref is None else resample(ref, sr, rate), resample(deg, sr, rate))
             r, d = by_rate[rate]
             value = metric.compute(reference=r, degraded=d, sample_rate=rate)
             if not math.isfinite(value):
@@ -120,3 +149,32 @@ def _score(names: tuple[str, ...], ref: np.ndarray, deg: np.ndarray) -> dict[str
             tb = traceback.format_exc(limit=2).strip().splitlines()[-1]
             out[name] = (math.nan, f"{name}: {exc.__class__.__name__}: {exc} ({tb})")
     return out
+
+
+def _bitrate_rows(job: PairJob) -> list[Row]:
+    if not job.want_bitrate:
+        return []
+    if job.bits is None:
+        return [Row(job.utterance, job.speaker, job.system, "bitrate_kbps", math.nan,
+                    f"{NOT_APPLICABLE}: {job.system} spends no bits")]
+    return [Row(job.utterance, job.speaker, job.system, "bitrate_kbps", job.bits / job.duration / 1000.0)]
+
+
+def after_crash(job: PairJob, crash: WorkerCrash) -> CrashOutcome:
+    """A worker died scoring ``job``: split it into one job per row, or give the single row NaN with the reason.
+
+    So a metric that crashes its process costs exactly its own row; the others are computed again
+    in fresh workers.
+    """
+    reason = f"worker process {crash.reason} while scoring {job.degraded_path}"
+    none = {"metrics": (), "raw": (), "want_lag": False, "want_bitrate": False, "crashed": reason}
+    parts = ([replace(job, **{**none, "metrics": (m,)}) for m in job.metrics]
+             + [replace(job, **{**none, "raw": (r,)}) for r in job.raw]
+             + ([replace(job, **{**none, "want_lag": True})] if job.want_lag else []))
+    if len(parts) > 1:
+        parts[0] = replace(parts[0], want_bitrate=job.want_bitrate)
+        return CrashOutcome(retry=parts)
+    names = [*job.metrics, *(s for _, s in job.raw), *(["lag_samples"] if job.want_lag else [])]
+    rows = _bitrate_rows(job) + [Row(job.utterance, job.speaker, job.system, n, math.nan, f"{n}: {reason}")
+                                 for n in names]
+    return CrashOutcome(result=rows)

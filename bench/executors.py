@@ -12,12 +12,12 @@ import os
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from threadpoolctl import threadpool_limits
 
 from bench.errors import UsageError
+from bench.isolation import IsolatedPool, OnCrash
 from bench.registry import Registry
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 J = TypeVar("J")
 R = TypeVar("R")
 
-#: jobs in flight per worker: enough to keep workers busy, bounded so memory does not grow with the corpus
+#: jobs in flight per worker (Ray): enough to keep workers busy, bounded so memory does not grow with the corpus
 IN_FLIGHT_PER_WORKER = 2
 
 
@@ -50,8 +50,14 @@ class Executor(ABC):
         self.workers = max(1, workers or os.cpu_count() or 1)
 
     @abstractmethod
-    def map_unordered(self, fn: Callable[[J], R], jobs: Iterable[J]) -> Iterator[tuple[J, R]]:
-        """Apply ``fn`` to each job; yield (job, result) as each finishes."""
+    def map_unordered(self, fn: Callable[[J], R], jobs: Iterable[J],
+                      on_crash: OnCrash | None = None) -> Iterator[tuple[J, R]]:
+        """Apply ``fn`` to each job; yield (job, result) as each finishes.
+
+        A job whose worker process dies (segfault, abort, out of memory) goes to ``on_crash(job, crash)``,
+        which returns what to yield for it and which jobs to run instead (:class:`bench.isolation.CrashOutcome`);
+        without ``on_crash`` the :class:`bench.isolation.WorkerCrash` is raised.
+        """
 
     def map_system(self, system: System, fn: Callable[[System, J], R], batches: Iterable[J]) -> Iterator[tuple[J, R]]:
         """Apply ``fn(system, batch)`` to each batch; yield (batch, result) as each finishes.
@@ -98,39 +104,30 @@ def _init_worker() -> None:
 
 @EXECUTORS.decorator("local")
 class LocalExecutor(Executor):
-    """A process pool on this machine (``workers=1``: in this process, no pool)."""
+    """Worker processes on this machine (:class:`bench.isolation.IsolatedPool`), even with ``workers=1``.
+
+    Jobs never run in this process: a metric library that crashes its process costs that job (see
+    ``on_crash``), never the run, and workers die with this process.
+    """
 
     name = "local"
 
     def __init__(self, workers: int | None = None, address: str | None = None) -> None:
         super().__init__(workers, address)
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: IsolatedPool | None = None
+        self._start_pool()  # now, before the system stage: the workers fork from a small process
 
-    def map_unordered(self, fn: Callable[[J], R], jobs: Iterable[J]) -> Iterator[tuple[J, R]]:
-        if self.workers == 1:  # one worker means one core: no hidden BLAS threads either
-            with threadpool_limits(1):
-                for job in jobs:
-                    yield job, fn(job)
-            return
+    def _start_pool(self) -> IsolatedPool:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, initializer=_init_worker)
-        pending = {}
-        it = iter(jobs)
-        # keep a bounded number of jobs in flight so memory does not grow with the corpus
-        for job in it:
-            pending[self._pool.submit(fn, job)] = job
-            if len(pending) >= IN_FLIGHT_PER_WORKER * self.workers:
-                break
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                job = pending.pop(fut)
-                yield job, fut.result()
-                nxt = next(it, None)
-                if nxt is not None:
-                    pending[self._pool.submit(fn, nxt)] = nxt
+            self._pool = IsolatedPool(self.workers, initializer=_init_worker)
+            self._pool.start()
+        return self._pool
+
+    def map_unordered(self, fn: Callable[[J], R], jobs: Iterable[J],
+                      on_crash: OnCrash | None = None) -> Iterator[tuple[J, R]]:
+        yield from self._start_pool().map_unordered(fn, jobs, on_crash)
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+            self._pool.close()
             self._pool = None

@@ -85,8 +85,9 @@ def _union_rows(parts: list[tuple[RunDir, dict[str, Any]]]) -> list[Row]:
     rows: dict[tuple[str, str, str], Row] = {}
     where: dict[tuple[str, str, str], Path] = {}
     for rd, _ in parts:
-        store = ResultStore(rd.results_jsonl)
-        store.close()
+        store = ResultStore(rd.results_jsonl, readonly=True)  # a part is an input: never repaired here
+        for note in store.notes:
+            print(f"warning: {note}", file=sys.stderr)
         for key, row in store.rows.items():
             if key in rows and not _same_value(rows[key], row):
                 raise UsageError(f"{key[1]} / {key[0]} / {key[2]} is {rows[key].value} in {where[key]} but "
@@ -131,6 +132,8 @@ def merge_runs(sources: list[Path], out: Path, *, quiet: bool = False) -> MergeO
     out_rd = RunDir(out)
     if any(out_rd.root.resolve() == rd.root.resolve() for rd in rds):
         raise UsageError(f"--out {out} is one of the inputs; merge into a new folder")
+    if out_rd.root.exists() and not out_rd.root.is_dir():
+        raise UsageError(f"--out {out}: is a file, not a folder; merge into a new folder")
     if out_rd.root.exists() and any(out_rd.root.iterdir()):
         raise UsageError(f"--out {out} exists and is not empty; merge into a new folder")
     parts = [(rd, _load_run_json(rd)) for rd in rds]
@@ -138,7 +141,7 @@ def merge_runs(sources: list[Path], out: Path, *, quiet: bool = False) -> MergeO
     items = _union_items(parts)
     rows = _union_rows(parts)
 
-    out_rd.root.mkdir(parents=True, exist_ok=True)
+    out_rd.create()
     origin: dict[Path, Path] = {}
     for rd, _ in parts:
         _copy_tree(rd.root / "reference", out_rd.root / "reference", origin)

@@ -1,7 +1,8 @@
 """``--executor ray``: metric jobs as Ray CPU tasks, systems as Ray actors (one GPU each on CUDA).
 
-Without ``--ray-address`` a private Ray instance starts on this machine (loopback only, no dashboard,
-``--workers`` CPUs) and stops when the run ends; ``--ray-address auto`` joins a running local cluster,
+Without ``--ray-address`` a new private Ray instance starts on this machine (loopback only, no dashboard,
+``--workers`` CPUs) and stops when the run ends, even when a cluster is running here or ``RAY_ADDRESS``
+is set (those are joined only when asked with ``--ray-address``); ``--ray-address auto`` joins a running local cluster,
 ``ray://HOST:PORT`` a remote one through Ray Client. Jobs carry paths into the run folder, so every Ray
 node must see the run folder at the same path (a shared file system) and have codec-bench installed.
 
@@ -13,10 +14,12 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bench.executors import IN_FLIGHT_PER_WORKER, Executor, ExecutorError
+from bench.isolation import OnCrash, WorkerCrash
 
 if TYPE_CHECKING:
     from systems import System
@@ -57,8 +60,8 @@ class RayExecutor(Executor):
         self._connected = False
         if not ray.is_initialized():
             try:
-                if address is None:
-                    ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False,
+                if address is None:  # "local": always a new instance, never RAY_ADDRESS or a running cluster
+                    ray.init(address="local", num_cpus=self.workers, include_dashboard=False, log_to_driver=False,
                              object_store_memory=LOCAL_OBJECT_STORE_BYTES,
                              configure_logging=False)
                 else:
@@ -70,15 +73,21 @@ class RayExecutor(Executor):
         self.slots = max(1, int(ray.cluster_resources().get("CPU", self.workers)))
         self._tasks: dict[Callable[..., Any], Any] = {}
 
-    def map_unordered(self, fn: Callable[[J], R], jobs: Iterable[J]) -> Iterator[tuple[J, R]]:
+    def map_unordered(self, fn: Callable[[J], R], jobs: Iterable[J],
+                      on_crash: OnCrash | None = None) -> Iterator[tuple[J, R]]:
         ray = self._ray
-        if fn not in self._tasks:
-            self._tasks[fn] = ray.remote(num_cpus=1)(fn)
+        if fn not in self._tasks:  # no automatic retry: a job that kills its worker would kill it again
+            self._tasks[fn] = ray.remote(num_cpus=1, max_retries=0)(fn)
         task = self._tasks[fn]
         it = iter(jobs)
+        retry: deque[J] = deque()
         pending: dict[Any, J] = {}
 
         def submit() -> bool:
+            if retry:
+                job = retry.popleft()
+                pending[task.remote(job)] = job
+                return True
             for job in it:
                 pending[task.remote(job)] = job
                 return True
@@ -90,7 +99,19 @@ class RayExecutor(Executor):
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
                 job = pending.pop(ref)
-                result = ray.get(ref)
+                try:
+                    result = ray.get(ref)
+                except ray.exceptions.WorkerCrashedError as exc:
+                    crash = WorkerCrash(f"died (Ray: {str(exc).splitlines()[0][:200]})")
+                    if on_crash is None:
+                        raise crash from None
+                    outcome = on_crash(job, crash)
+                    retry.extendleft(reversed(outcome.retry))
+                    while len(pending) < IN_FLIGHT_PER_WORKER * self.slots and submit():
+                        pass
+                    if outcome.result is not None:
+                        yield job, outcome.result
+                    continue
                 submit()
                 yield job, result
 
@@ -100,14 +121,14 @@ class RayExecutor(Executor):
         batches = list(batches)
         if not batches:
             return
-        on_gpu = system.options.device.startswith("cuda")
+        on_gpu = system.settings.device.startswith("cuda")
         if on_gpu:
-            if system.options.device not in ("cuda", "cuda:0"):
-                raise ExecutorError(f"--device {system.options.device} with --executor ray: use --device cuda "
+            if system.settings.device not in ("cuda", "cuda:0"):
+                raise ExecutorError(f"--device {system.settings.device} with --executor ray: use --device cuda "
                                     "(Ray gives each actor its own GPU, which it sees as cuda:0)")
             n_gpus = int(ray.cluster_resources().get("GPU", 0))
             if n_gpus < 1:
-                raise ExecutorError(f"--device {system.options.device}: the Ray cluster has no GPU")
+                raise ExecutorError(f"--device {system.settings.device}: the Ray cluster has no GPU")
             n_actors, resources = n_gpus, {"num_gpus": 1, "num_cpus": 1}
         else:
             n_actors, resources = self.slots, {"num_cpus": 1}

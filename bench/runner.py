@@ -38,23 +38,28 @@ from bench.audio import (
 )
 from bench.corpora import CorpusOptions, Utterance, open_corpus
 from bench.errors import InputError, UsageError
-from bench.evaluate import PairJob, evaluate_pair
+from bench.evaluate import PairJob, after_crash, evaluate_pair
 from bench.executors import EXECUTORS, Executor
+from bench.isolation import CrashOutcome, WorkerCrash
 from bench.progress import Progress
 from bench.provenance import git_revision, machine, versions
 from bench.registry import RegistryError
-from bench.rundir import FORMAT_VERSION, RunDir, system_dir
+from bench.rundir import FORMAT_VERSION, REFERENCE_SYSTEM, RunDir, system_dir
+from bench.runlock import RunLock
 from bench.shards import Shard
 from bench.stats import NOT_APPLICABLE, summarize
 from bench.store import SKIPPED_INPUT, ResultStore, Row
 from bench.system_stage import BatchResult, SystemBatch, length_batches, run_batch
-from metrics import EXTRA_ROWS, METRICS, library_version
-from systems import System, SystemOptions, SystemUnavailable, build_system, expand_systems
+from metrics import EXTRA_ROWS, METRIC_GROUPS, METRICS, NOT_DEFAULT, library_version
+from systems import RunSettings, System, SystemUnavailable, build_system, expand_systems
+from systems.options import OptionError, diff_options
 
-#: settings that change values: a run folder refuses to mix them
-VALUE_SETTINGS = ("data", "corpus", "align", "max_lag_ms", "downmix", "system_options")
-#: system options that do not change values
-NEUTRAL_SYSTEM_OPTIONS = ("device", "batch_size")
+#: settings that change values: a run folder refuses to mix them (each system's options are checked too)
+VALUE_SETTINGS = ("data", "corpus", "align", "max_lag_ms", "downmix", "settings", "sample_rate")
+#: evaluation rates ``--sample-rate`` accepts
+EVAL_RATES = (16000, 24000, 44100, 48000)
+#: run settings that do not change values (option_defaults show in each system's options instead)
+NEUTRAL_SETTINGS = ("device", "batch_size", "option_defaults")
 
 
 @dataclass
@@ -64,7 +69,7 @@ class RunConfig:
     systems: list[str]
     data: str
     out: Path
-    metrics: list[str] = field(default_factory=lambda: ["all"])
+    metrics: list[str] = field(default_factory=lambda: ["default"])
     limit: int | None = None
     workers: int | None = None
     align: str = "system"
@@ -72,25 +77,28 @@ class RunConfig:
     strict: bool = False
     downmix: bool = False
     corpus: CorpusOptions = field(default_factory=CorpusOptions)
-    system_options: SystemOptions = field(default_factory=SystemOptions)
+    settings: RunSettings = field(default_factory=RunSettings)
     executor: str = "local"
     executor_address: str | None = None
     shard: Shard | None = None
     report: bool = True
     overwrite: bool = False
     quiet: bool = False
+    #: the evaluation rate: references are resampled to it once; outputs are stored at it
+    sample_rate: int = SAMPLE_RATE
 
     def align_policy(self) -> AlignPolicy:
         """The alignment policy (``--align``, ``--max-lag-ms``); a usage error when either is invalid."""
         try:
-            return AlignPolicy(self.align, self.max_lag_ms)
+            return AlignPolicy(self.align, self.max_lag_ms, self.sample_rate)
         except ValueError as exc:
             raise UsageError(f"--align/--max-lag-ms: {exc}") from None
 
     def value_settings(self) -> dict[str, Any]:
-        so = {k: v for k, v in self.system_options.to_dict().items() if k not in NEUTRAL_SYSTEM_OPTIONS}
+        so = {k: v for k, v in self.settings.to_dict().items() if k not in NEUTRAL_SETTINGS}
         return {"data": self.data, "corpus": asdict(self.corpus), "align": self.align,
-                "max_lag_ms": self.max_lag_ms, "downmix": self.downmix, "system_options": so}
+                "max_lag_ms": self.max_lag_ms, "downmix": self.downmix, "settings": so,
+                "sample_rate": self.sample_rate}
 
 
 @dataclass
@@ -104,70 +112,104 @@ class RunOutcome:
     seconds: float
 
 
-def _resolve_metrics(names: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Expand ``all``; explicit unknown or unavailable metrics are usage errors."""
+def _resolve_metrics(names: list[str], eval_rate: int = SAMPLE_RATE) -> tuple[list[str], list[tuple[str, str]]]:
+    """Expand ``all``, ``default`` (all but ``NOT_DEFAULT``) and groups (``dnsmos``), leaving out, with the
+    reason, what cannot run here or at ``eval_rate``; explicit unknown or unavailable metrics are usage
+    errors, and so is no metric at all."""
+    if not names:
+        raise UsageError("--metrics is empty: name metrics (see `bench metrics`) or 'all'")
     out, skipped = [], []
+    names = [m for n in names for m in METRIC_GROUPS.get(n, (n,))]
     for name in names:
-        if name == "all":
+        if name in ("all", "default"):
             for m in METRICS.names():
-                reason = METRICS.get(m).unavailable_reason()
+                if name == "default" and m in NOT_DEFAULT:
+                    continue
+                cls = METRICS.get(m)
+                reason = cls.unavailable_reason() or cls.spec.skip_reason(eval_rate)
                 (skipped.append((m, reason)) if reason else out.append(m))
             continue
         try:
             canonical = METRICS.resolve_name(name)
         except KeyError as exc:
             raise UsageError(f"--metrics: {exc}") from None
-        reason = METRICS.get(canonical).unavailable_reason()
+        cls = METRICS.get(canonical)
+        reason = cls.unavailable_reason() or cls.spec.skip_reason(eval_rate)
         if reason:
             raise UsageError(f"--metrics {canonical}: {reason}")
         out.append(canonical)
     return list(dict.fromkeys(out)), skipped
 
 
-def _build_systems(specs: list[str], options: SystemOptions) -> tuple[list[System], list[tuple[str, str]]]:
-    expanded, skipped = expand_systems(specs, options)
+def _build_systems(specs: list[str], settings: RunSettings) -> tuple[list[System], list[tuple[str, str]]]:
+    expanded, skipped = expand_systems(specs, settings)
     systems = []
     for spec in expanded:
         try:
-            systems.append(build_system(spec, options))
-        except (SystemUnavailable, ValueError, KeyError, ImportError) as exc:
+            systems.append(build_system(spec, settings))
+        except (SystemUnavailable, OptionError, ValueError, KeyError, ImportError) as exc:
             msg = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
             raise UsageError(f"--systems {spec}: {msg}") from None
     names = [s.name for s in systems]
-    if len(set(names)) != len(names):
-        raise UsageError(f"--systems lists a system twice: {', '.join(names)}")
+    if REFERENCE_SYSTEM in names:
+        raise UsageError(f"--systems: {REFERENCE_SYSTEM!r} is reserved for the scores of the reference itself")
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise UsageError(f"--systems lists the same system twice: {', '.join(dupes)}")
+    dirs: dict[str, str] = {}
+    for n in names:
+        other = dirs.setdefault(system_dir(n), n)
+        if other != n:
+            raise UsageError(f"--systems: {other} and {n} would share the output folder audio/{system_dir(n)}")
     return systems, skipped
 
 
-def _check_compatible(rd: RunDir, cfg: RunConfig) -> dict[str, Any] | None:
-    """Refuse to resume into a folder whose run used different value-changing settings."""
+def _check_compatible(rd: RunDir, cfg: RunConfig, systems: list[System]) -> dict[str, Any] | None:
+    """Refuse to resume into a folder whose run used different value-changing settings or options.
+
+    The message names only what differs: ``opus: kbps 24 -> 12``, ``settings: seed 0 -> 1``.
+    """
     if not rd.run_json.exists():
         return None
     old = json.loads(rd.run_json.read_text())
     if cfg.overwrite:
         return old
     prev = old.get("config", {}).get("value_settings", {})
-    now = json.loads(json.dumps(cfg.value_settings()))
-    diffs = [k for k in VALUE_SETTINGS if k in prev and prev[k] != now[k]]
-    if diffs:
-        detail = "; ".join(f"{k}: {prev[k]} -> {now[k]}" for k in diffs)
+    now = json.loads(json.dumps(cfg.value_settings(), default=str))
+    details = []
+    for k in VALUE_SETTINGS:
+        if k not in prev or prev[k] == now[k]:
+            continue
+        if isinstance(prev[k], dict) and isinstance(now[k], dict):
+            details.append(f"{k}: {', '.join(diff_options(prev[k], now[k]))}")
+        else:
+            details.append(f"{k}: {prev[k]} -> {now[k]}")
+    old_systems = old.get("systems", {})
+    for s in systems:
+        before = old_systems.get(s.name, {}).get("options")
+        after = json.loads(json.dumps(s.option_values(), default=str))
+        if before is not None and before != after:
+            details.append(f"{s.name}: {', '.join(diff_options(before, after))}")
+    if details:
+        detail = "; ".join(details)
         raise UsageError(f"--out {rd.root} holds a run with different settings ({detail}); use another --out, "
                          "or --overwrite to add to it anyway")
     return old
 
 
-def _prepare_reference(rd: RunDir, utt: Utterance, downmix: bool) -> dict[str, Any]:
-    """Validate and store one reference (once). Returns its sidecar: info, or {"error": ...}."""
-    sidecar = rd.reference_wav(utt.id).with_suffix(".json")
+def _prepare_reference(rd: RunDir, utt: Utterance, downmix: bool, rate: int = SAMPLE_RATE) -> dict[str, Any]:
+    """Validate and store one reference (once) at the evaluation ``rate``. Returns its sidecar: info, or
+    {"error": ...}."""
+    sidecar = rd.reference_sidecar(utt.id)
     if sidecar.exists():
         return json.loads(sidecar.read_text())
     try:
-        loaded = load_input(utt.path, downmix=downmix)
-        write_wav_atomic(rd.reference_wav(utt.id), loaded.audio)
+        loaded = load_input(utt.path, downmix=downmix, sample_rate=rate)
+        write_wav_atomic(rd.reference_wav(utt.id), loaded.audio, rate)
         info = {"sha256": sha256_file(utt.path), "source_rate": loaded.source_rate, "channels": loaded.channels,
                 "resampled_from": loaded.source_rate if loaded.resampled else None,
-                "resampler": RESAMPLER if loaded.resampled else None,
-                "samples": len(loaded.audio), "duration": len(loaded.audio) / SAMPLE_RATE}
+                "resampler": RESAMPLER if loaded.resampled else None, "sample_rate": rate,
+                "samples": len(loaded.audio), "duration": len(loaded.audio) / rate}
     except InputError as exc:
         info = {"error": str(exc)}
     except OSError as exc:
@@ -183,7 +225,7 @@ def _run_system(rd: RunDir, system: System, utts: list[Utterance], refs: dict[st
     if not todo:
         return
     batches = length_batches([(u.id, str(rd.reference_wav(u.id)), int(refs[u.id]["samples"])) for u in todo],
-                             system.options.batch_size)
+                             system.settings.batch_size)
     with Progress(len(todo), f"{system.name}", quiet=quiet) as prog:
         for batch, result in executor.map_system(system, run_batch, batches):
             _store_batch(rd, system.name, batch, result, refs)
@@ -192,6 +234,7 @@ def _run_system(rd: RunDir, system: System, utts: list[Utterance], refs: dict[st
 
 def _store_batch(rd: RunDir, name: str, batch: SystemBatch, result: BatchResult,
                  refs: dict[str, dict[str, Any]]) -> None:
+    """Write each output at the evaluation rate (the references' rate), or its error sidecar."""
     for uid, res, secs in zip(batch.ids, result.outputs, result.seconds):
         sidecar = rd.audio_sidecar(name, uid)
         if isinstance(res, str):
@@ -203,46 +246,72 @@ def _store_batch(rd: RunDir, name: str, batch: SystemBatch, result: BatchResult,
             problem = "non-finite samples" if y.shape == (n,) else f"length {y.shape} != input {(n,)}"
             write_text_atomic(sidecar, json.dumps({"error": f"{name} returned {problem} for {uid}"}))
             continue
-        write_wav_atomic(rd.audio_wav(name, uid), y)
+        write_wav_atomic(rd.audio_wav(name, uid), y, int(refs[uid].get("sample_rate", SAMPLE_RATE)))
         write_text_atomic(sidecar, json.dumps({"bits": res.bits, "seconds": secs, "info": res.info}, default=str))
 
 
 def run(cfg: RunConfig) -> RunOutcome:
-    """Execute a run (or resume it). Raises UsageError for bad arguments."""
-    t_start = time.monotonic()
+    """Execute a run (or resume it) holding the run folder's lock. Raises UsageError for bad arguments."""
+    _executor_class(cfg)  # an unknown --executor is refused before any work
     rd = RunDir(cfg.out)
-    if cfg.system_options.device.startswith("cuda"):
+    made = rd.create()
+    try:
+        with RunLock(rd.root):
+            return _run(cfg, rd)
+    except BaseException:
+        if made:
+            rd.remove_if_unused()
+        raise
+
+
+def _run(cfg: RunConfig, rd: RunDir) -> RunOutcome:
+    t_start = time.monotonic()
+    if cfg.settings.device.startswith("cuda"):
         import torch
 
         if not torch.cuda.is_available():
             raise UsageError("--device cuda: no CUDA device is available to torch here")
     corpus = open_corpus(cfg.data, cfg.corpus)
     utts = corpus.utterances()
+    for path, reason in corpus.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
     if cfg.limit is not None:
         utts = utts[: cfg.limit]
     if cfg.shard is not None:
         utts = cfg.shard.select(utts)
     if not utts:
         raise UsageError(f"--data {cfg.data}: no utterances selected")
-    metric_names, skipped_metrics = _resolve_metrics(cfg.metrics)
-    systems, skipped_systems = _build_systems(cfg.systems, cfg.system_options)
+    rd.protect(u.path for u in utts)
+    if cfg.sample_rate not in EVAL_RATES:
+        raise UsageError(f"--sample-rate {cfg.sample_rate}: one of {', '.join(map(str, EVAL_RATES))}")
+    metric_names, skipped_metrics = _resolve_metrics(cfg.metrics, cfg.sample_rate)
+    systems, skipped_systems = _build_systems(cfg.systems, cfg.settings)
+    for u in utts:  # every file the run will write is checked before the first one is written
+        rd.reference_sidecar(u.id)
+        rd.reference_wav(u.id)
+        for system in systems:
+            rd.audio_wav(system.name, u.id)
+            rd.audio_sidecar(system.name, u.id)
     policy = cfg.align_policy()
     for system in systems:
         system.use_alignment(policy)
-    old = _check_compatible(rd, cfg)
-    rd.root.mkdir(parents=True, exist_ok=True)
+    old = _check_compatible(rd, cfg, systems)
     for name, reason in skipped_metrics + skipped_systems:
         print(f"skipped {name}: {reason}", file=sys.stderr)
 
     created = (old or {}).get("created") or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    _write_run_json(rd, cfg, systems, metric_names, utts, {}, created, status="partial", old=old)
+    _write_run_json(rd, cfg, systems, metric_names, utts, {}, created, status="partial", old=old,
+                    skipped_metrics=skipped_metrics)
 
     refs: dict[str, dict[str, Any]] = {}
     with Progress(len(utts), "references", quiet=cfg.quiet) as prog:
         for u in utts:
-            refs[u.id] = _prepare_reference(rd, u, cfg.downmix)
+            refs[u.id] = _prepare_reference(rd, u, cfg.downmix, cfg.sample_rate)
             prog.update()
     good = [u for u in utts if "error" not in refs[u.id]]
+    if not cfg.quiet:
+        for line in resampling_notes(refs, systems, cfg.sample_rate):
+            print(line, file=sys.stderr)
     executor = _make_executor(cfg)
     try:
         for system in systems:
@@ -252,18 +321,46 @@ def run(cfg: RunConfig) -> RunOutcome:
         raise
 
     store = ResultStore(rd.results_jsonl)
+    for note in store.notes:
+        print(f"warning: {note}", file=sys.stderr)
     store.add(Row(u.id, u.speaker, "", SKIPPED_INPUT, math.nan, refs[u.id]["error"])
               for u in utts if "error" in refs[u.id])
-    jobs = _metric_jobs(rd, cfg, systems, metric_names, good, refs, store, executor)
     try:
+        jobs = _metric_jobs(rd, cfg, systems, metric_names, good, refs, store, executor)
+        jobs += _reference_jobs(rd, store, [u for u in good if u.id in refs], refs, metric_names)
         with Progress(len(jobs), "metrics", quiet=cfg.quiet) as prog:
-            for _, rows in executor.map_unordered(evaluate_pair, jobs):
+
+            def on_crash(job: PairJob, crash: WorkerCrash) -> CrashOutcome:
+                print(f"warning: a metric worker {crash.reason} while scoring {job.degraded_path} "
+                      f"({', '.join(job.metrics) or 'lag'}); started a fresh one", file=sys.stderr)
+                if not job.crashed:
+                    prog.update()
+                return after_crash(job, crash)
+
+            for job, rows in executor.map_unordered(evaluate_pair, jobs, on_crash):
                 store.add(rows)
-                prog.update()
+                if not job.crashed:
+                    prog.update()
     finally:
         executor.close()
         store.close()
-    return finalize(rd, cfg, systems, metric_names, utts, refs, created, old, skipped_systems, t_start)
+    return finalize(rd, cfg, systems, metric_names, utts, refs, created, old, skipped_systems, t_start,
+                    skipped_metrics=skipped_metrics)
+
+
+def resampling_notes(refs: dict[str, dict[str, Any]], systems: list[System], rate: int) -> list[str]:
+    """What was resampled, said once per run: the inputs (how many, from what rates) and each system whose
+    own rate differs from the evaluation rate."""
+    notes = []
+    rates = [r["resampled_from"] for r in refs.values() if r.get("resampled_from")]
+    if rates:
+        counts = ", ".join(f"{rates.count(sr)} from {sr} Hz" for sr in sorted(set(rates)))
+        notes.append(f"resampled {len(rates)} of {len(refs)} inputs to {rate} Hz ({counts}; {RESAMPLER})")
+    for s in systems:
+        if s.sample_rate != rate:
+            notes.append(f"{s.name} works at {s.sample_rate} Hz: its input and output are resampled at its "
+                         f"boundary ({rate} -> {s.sample_rate} -> {rate} Hz)")
+    return notes
 
 
 def _metric_jobs(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: list[str], good: list[Utterance],
@@ -303,16 +400,36 @@ def _metric_jobs(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names
     return jobs
 
 
-def _make_executor(cfg: RunConfig) -> Executor:
+def _reference_jobs(rd: RunDir, store: ResultStore, utts: list[Utterance], refs: dict[str, dict[str, Any]],
+                    metric_names: list[str]) -> list[PairJob]:
+    """Metrics that need no reference also score each reference once, as system ``reference``."""
+    alone = [m for m in metric_names if not METRICS.get(m).spec.needs_reference]
+    jobs = []
+    for u in utts:
+        missing = tuple(m for m in alone if (u.id, REFERENCE_SYSTEM, m) not in store)
+        if missing:
+            path = str(rd.reference_wav(u.id))
+            jobs.append(PairJob(u.id, u.speaker, REFERENCE_SYSTEM, path, path, missing, None,
+                                refs[u.id]["duration"], want_bitrate=False, want_lag=False, lag=0,
+                                max_lag=0))
+    return jobs
+
+
+def _executor_class(cfg: RunConfig) -> type[Executor]:
     try:
-        return EXECUTORS.get(cfg.executor)(workers=cfg.workers, address=cfg.executor_address)
+        return EXECUTORS.get(cfg.executor)
     except RegistryError as exc:
         raise UsageError(f"--executor: {exc}") from None
 
 
+def _make_executor(cfg: RunConfig) -> Executor:
+    return _executor_class(cfg)(workers=cfg.workers, address=cfg.executor_address)
+
+
 def finalize(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: list[str], utts: list[Utterance],
              refs: dict[str, dict[str, Any]], created: str, old: dict[str, Any] | None,
-             skipped_systems: list[tuple[str, str]], t_start: float) -> RunOutcome:
+             skipped_systems: list[tuple[str, str]], t_start: float,
+             skipped_metrics: list[tuple[str, str]] | None = None) -> RunOutcome:
     """Derive results.csv, summary.csv and run.json from the log; print the summary table."""
     store = ResultStore(rd.results_jsonl)
     store.close()
@@ -321,9 +438,14 @@ def finalize(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: li
     write_summary_csv(rd.summary_csv, rows)
     failures = failed_rows(rows)
     _write_run_json(rd, cfg, systems, metric_names, utts, refs, created, status="complete", old=old,
-                    failures=failures)
+                    failures=failures, skipped_metrics=skipped_metrics)
     if not cfg.quiet:
-        print(format_summary_table(rd.summary_csv, [s.name for s in systems], metric_names))
+        shown = [s.name for s in systems]
+        if any(not METRICS.get(m).spec.needs_reference for m in metric_names):
+            shown.insert(0, REFERENCE_SYSTEM)  # the ceiling of the metrics that need no reference
+        print(format_summary_table(rd.summary_csv, shown, metric_names))
+        for name, reason in skipped_metrics or []:
+            print(f"not computed: {name} ({reason})")
         skipped = [r for r in failures if r.metric == SKIPPED_INPUT]
         failures_ = [r for r in failures if r.metric != SKIPPED_INPUT]
         if skipped:
@@ -406,7 +528,8 @@ def format_summary_table(summary_csv: Path, systems: list[str], metrics: list[st
 
 def _write_run_json(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: list[str],
                     utts: list[Utterance], refs: dict[str, dict[str, Any]], created: str, *, status: str,
-                    old: dict[str, Any] | None, failures: list[Row] | None = None) -> None:
+                    old: dict[str, Any] | None, failures: list[Row] | None = None,
+                    skipped_metrics: list[tuple[str, str]] | None = None) -> None:
     old = old or {}
     items = []
     for u in utts:
@@ -418,6 +541,8 @@ def _write_run_json(rd: RunDir, cfg: RunConfig, systems: list[System], metric_na
     aligned = alignment_records(rd, [s.name for s in systems])
     for s in systems:
         sys_info[s.name] = {"description": s.description, "nominal_kbps": s.nominal_kbps,
+                            "kind": getattr(s, "codec", s).kind, "family": s.family, "options": s.option_values(),
+                            "sample_rate": s.sample_rate,
                             "audio_dir": f"audio/{system_dir(s.name)}", "deterministic": s.deterministic,
                             "provenance": s.provenance(), "alignment": aligned.get(s.name)}
     met_info = dict(old.get("metrics", {}))
@@ -436,10 +561,11 @@ def _write_run_json(rd: RunDir, cfg: RunConfig, systems: list[System], metric_na
         "systems": list(dict.fromkeys([*old_cfg.get("systems", []), *[s.name for s in systems]])),
         "metrics": list(dict.fromkeys([*old_cfg.get("metrics", []), *metric_names])),
         "data": cfg.data, "limit": cfg.limit, "align": cfg.align, "max_lag_ms": cfg.max_lag_ms,
-        "downmix": cfg.downmix, "corpus": asdict(cfg.corpus), "system_options": cfg.system_options.to_dict(),
+        "downmix": cfg.downmix, "corpus": asdict(cfg.corpus), "settings": cfg.settings.to_dict(),
         "executor": cfg.executor, "workers": cfg.workers, "value_settings": cfg.value_settings(),
         "shard": str(cfg.shard) if cfg.shard else None,
-        "resampler": RESAMPLER, "sample_rate": SAMPLE_RATE,
+        "resampler": RESAMPLER, "sample_rate": cfg.sample_rate,
+        "skipped_metrics": dict(skipped_metrics or []),
     }
     doc = {
         "format_version": FORMAT_VERSION,

@@ -53,34 +53,67 @@ class Row:
 
 
 class ResultStore:
-    """Append-only results log with an in-memory index of what is done."""
+    """Append-only results log with an in-memory index of what is done.
 
-    def __init__(self, path: Path) -> None:
+    Args:
+        path: the results.jsonl file.
+        readonly: only read it (e.g. a run folder that ``bench merge`` joins): nothing is repaired.
+
+    Damage found on opening is repaired and described in :attr:`notes`: a torn last line (a run killed
+    while writing) is dropped; a corrupt line elsewhere is skipped, its row computed again, and the line
+    itself moved to ``results.jsonl.corrupt`` so nothing is lost.
+    """
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = path
         self.rows: dict[tuple[str, str, str], Row] = {}
-        self._load()
-        self._fh = open(self.path, "a", encoding="utf-8")
+        #: what was wrong with the file when it was opened, one sentence each
+        self.notes: list[str] = []
+        self._load(readonly)
+        self._fh = None if readonly else open(self.path, "a", encoding="utf-8")
 
-    def _load(self) -> None:
+    def _load(self, readonly: bool) -> None:
         if not self.path.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not readonly:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             return
         data = self.path.read_bytes()
-        good_end = 0
-        pos = 0
-        for line in data.splitlines(keepends=True):
-            pos += len(line)
-            if not line.endswith(b"\n"):
-                break  # torn last line from a killed run
+        lines = data.splitlines(keepends=True)
+        torn = bool(lines) and not lines[-1].endswith(b"\n")
+        if torn:
+            lines = lines[:-1]
+        good: list[bytes] = []
+        bad: list[tuple[int, bytes, str]] = []
+        for i, line in enumerate(lines, 1):
             try:
                 row = Row.from_dict(json.loads(line))
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-                break
+            except json.JSONDecodeError:
+                bad.append((i, line, "not valid JSON"))
+                continue
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                bad.append((i, line, f"not a result row ({exc.__class__.__name__}: {exc})"))
+                continue
             self.rows[row.key] = row
-            good_end = pos
-        if good_end != len(data):
+            good.append(line)
+        if torn:
+            self.notes.append(f"{self.path}: dropped a torn last line (a run was killed while writing it); "
+                              "its row is computed again")
+        if bad:
+            where = "; ".join(f"line {i}: {why}" for i, _, why in bad[:3]) + ("; ..." if len(bad) > 3 else "")
+            kept = "" if readonly else f"; the lines were moved to {self.path.name}.corrupt"
+            self.notes.append(f"{self.path}: skipped {len(bad)} corrupt line(s) ({where}); their rows are "
+                              f"computed again{kept}")
+        if readonly or not (torn or bad):
+            return
+        if bad:
+            with open(self.path.with_name(self.path.name + ".corrupt"), "ab") as f:
+                f.write(b"".join(line for _, line, _ in bad))
+                f.flush()
+                os.fsync(f.fileno())
+            write_text_atomic(self.path, b"".join(good).decode("utf-8", errors="replace"))
+        else:
             with open(self.path, "r+b") as f:
-                f.truncate(good_end)
+                f.truncate(len(data) - len(data.splitlines(keepends=True)[-1]))
 
     def __contains__(self, key: tuple[str, str, str]) -> bool:
         return key in self.rows
@@ -90,6 +123,8 @@ class ResultStore:
         new = [r for r in rows if r.key not in self.rows]
         if not new:
             return 0
+        if self._fh is None:
+            raise ValueError(f"{self.path} was opened read-only")
         self._fh.write("".join(r.to_json() + "\n" for r in new))
         self._fh.flush()
         os.fsync(self._fh.fileno())
@@ -98,7 +133,8 @@ class ResultStore:
         return len(new)
 
     def close(self) -> None:
-        self._fh.close()
+        if self._fh is not None:
+            self._fh.close()
 
     def sorted_rows(self) -> list[Row]:
         return sorted(self.rows.values(), key=lambda r: (r.system, r.utterance, r.metric))

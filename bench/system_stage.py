@@ -11,7 +11,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.audio import read_wav
+import numpy as np
+
+from bench.audio import fit_length, read_wav, resample
 from systems import System, SystemOutput
 
 
@@ -21,7 +23,7 @@ class SystemBatch:
 
     Attributes:
         ids: utterance ids.
-        reference_paths: their 48 kHz references in the run folder (same order).
+        reference_paths: their references in the run folder at the run's evaluation rate (same order).
     """
 
     ids: tuple[str, ...]
@@ -48,9 +50,34 @@ def length_batches(items: Sequence[tuple[str, str, int]], batch_size: int) -> li
             for k in range(0, len(ordered), size)]
 
 
+def to_system_rate(system: System, audio: np.ndarray, rate: int) -> np.ndarray:
+    """``[T]`` at the evaluation ``rate`` -> the system's own rate (identity when they match)."""
+    return resample(audio, rate, system.sample_rate)
+
+
+def from_system_rate(system: System, out: SystemOutput, rate: int, n: int) -> SystemOutput:
+    """The system's output back at the evaluation ``rate``, ``n`` samples; the round trip is noted in info."""
+    if system.sample_rate == rate:
+        return out
+    out.audio = fit_length(resample(np.asarray(out.audio, dtype=np.float32), system.sample_rate, rate), n)
+    out.info = {**out.info, "resampled_at_boundary": f"{rate} -> {system.sample_rate} -> {rate} Hz"}
+    return out
+
+
 def run_batch(system: System, batch: SystemBatch) -> BatchResult:
-    """Process one batch; if the batch fails, retry item by item so only the failing item(s) fail."""
-    audios = [read_wav(p)[0] for p in batch.reference_paths]
+    """Process one batch at the system's own rate (the runner's audio is resampled at its boundary, both
+    ways, when the rates differ); if the batch fails, retry item by item so only the failing item(s) fail."""
+    read = [read_wav(p) for p in batch.reference_paths]
+    lengths = [len(a) for a, _ in read]
+    rate = read[0][1] if read else system.sample_rate
+    audios = [to_system_rate(system, a, sr) for a, sr in read]
+    result = _run(system, batch, audios)
+    result.outputs = [o if isinstance(o, str) or len(o.audio) != len(a) else from_system_rate(system, o, rate, n)
+                      for o, a, n in zip(result.outputs, audios, lengths)]  # a wrong length is the runner's to report
+    return result
+
+
+def _run(system: System, batch: SystemBatch, audios: list[np.ndarray]) -> BatchResult:
     try:
         t0 = time.monotonic()
         outs = list(system.process_batch(audios, utterance_ids=list(batch.ids)))

@@ -144,9 +144,9 @@ def compute_anchor(name: str, reference: np.ndarray, utt: str, missing: Path | s
     path = missing or name
     try:
         from systems import build_system
-        from systems.base import SystemOptions
+        from systems.base import RunSettings
 
-        system = build_system(name, SystemOptions())
+        system = build_system(name, RunSettings())
     except (ImportError, KeyError) as exc:
         raise InputError(f"{path}: missing, and the {name} system is not available to make it ({exc})") from exc
     return np.asarray(system.process(reference.astype(np.float32), utterance_id=utt).audio, dtype=np.float64)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.errors import InputError, UsageError
+from listening_test import agreement
 
 if TYPE_CHECKING:
     from listening_test.analysis import Analysis
@@ -24,6 +25,7 @@ EPILOG = """examples:
   bench listen analyze listen/mushra                    # tables + plots in listen/mushra/analysis
   bench listen export listen/mushra --out ratings.csv   # webMUSHRA CSV columns
   bench listen import their_results.csv --out analysis/ # analyse a webMUSHRA MUSHRA CSV
+  bench listen analyze listen/mushra --against runs/demo  # + which metric agrees with the listeners
 """
 
 
@@ -90,10 +92,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a.add_argument("--out", type=Path, help="output folder (default DIR/analysis)")
     a.add_argument("--no-screening", action="store_true",
                    help="keep every assessor (pilots); by default the test type's post-screening rules apply")
+    agreement.add_arguments(a)
     i = sub.add_parser("import", help="analyse a webMUSHRA CSV, or make a test folder from a webMUSHRA YAML config")
     i.add_argument("csv", type=Path, metavar="FILE.csv|CONFIG.yaml")
     i.add_argument("--type", choices=_type_names(), default="mushra", help="test type of a CSV")
     i.add_argument("--out", type=Path, help="output folder (default next to the input: <stem>-analysis or <stem>-test)")
+    agreement.add_arguments(i)
+    i.add_argument("--test", type=Path, metavar="DIR", help="with --against: the test folder whose test.json maps "
+                   "items to utterances (default: item ids are utterance ids)")
     e = sub.add_parser("export", help="write the ratings of a served test in webMUSHRA's CSV columns")
     e.add_argument("dir", type=Path, metavar="DIR")
     e.add_argument("--db", help="database URL (default sqlite in DIR)")
@@ -212,8 +218,13 @@ def _analyze(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.dir}: no ratings stored yet")
     out = args.out or args.dir / "analysis"
     checks = {p.id: p.checks for p in storage.participants()}
-    return _print_analysis(analyse(ratings, definition.type, out, definition.systems,
-                                   screening=not args.no_screening, checks=checks), out)
+    result = analyse(ratings, definition.type, out, definition.systems, screening=not args.no_screening,
+                     checks=checks)
+    status = _print_analysis(result, out)
+    if status == 0:
+        kept = [r for r in ratings if r.assessor not in result.excluded]  # after post-screening
+        agreement.run_from_args(args, kept, definition.type, out, definition)
+    return status
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -229,7 +240,12 @@ def _import(args: argparse.Namespace) -> int:
     if not ratings:
         raise UsageError(f"{args.csv}: no ratings in the file")
     out = args.out or args.csv.with_name(f"{args.csv.stem}-analysis")
-    return _print_analysis(analyse(ratings, args.type, out), out)
+    result = analyse(ratings, args.type, out)
+    status = _print_analysis(result, out)
+    if status == 0:
+        kept = [r for r in ratings if r.assessor not in result.excluded]  # after post-screening
+        agreement.run_from_args(args, kept, args.type, out, _load(args.test, None)[0] if args.test else None)
+    return status
 
 
 def _import_config(args: argparse.Namespace) -> int:

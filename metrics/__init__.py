@@ -20,10 +20,22 @@ for _name, _target in [
     ("lsd", "metrics.spectral:LogSpectralDistance"),
     ("mel_distance", "metrics.spectral:MelDistance"),
     ("mcd", "metrics.spectral:MelCepstralDistortion"),
+    ("dnsmos_sig", "metrics.dnsmos:DnsmosSig"),
+    ("dnsmos_bak", "metrics.dnsmos:DnsmosBak"),
+    ("dnsmos_ovrl", "metrics.dnsmos:DnsmosOvrl"),
+    ("dnsmos_p808", "metrics.dnsmos:DnsmosP808"),
+    ("distillmos", "metrics.distillmos:DistillMosMetric"),
 ]:
     METRICS.register(_name, _target)
+
+#: names that stand for several metrics in ``--metrics``
+METRIC_GROUPS: dict[str, tuple[str, ...]] = {
+    "dnsmos": ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "dnsmos_p808"),
+}
+#: left out of the default ``--metrics`` (``all`` includes them): CPU cost per second of audio, see README
+NOT_DEFAULT: tuple[str, ...] = ()
 
 #: rows that the runner adds besides metrics (not metrics themselves)
 EXTRA_ROWS = ("bitrate_kbps", "lag_samples")
 
-__all__ = ["EXTRA_ROWS", "METRICS", "Metric", "MetricError", "MetricSpec", "library_version"]
+__all__ = ["EXTRA_ROWS", "METRICS", "METRIC_GROUPS", "NOT_DEFAULT", "Metric", "MetricError", "MetricSpec", "library_version"]

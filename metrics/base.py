@@ -25,10 +25,14 @@ class MetricSpec:
         name: registry name, carrying the mode (``pesq_wb``, ``visqol_speech``).
         higher_is_better: direction, shown as an arrow in every table.
         sample_rate: the rate the metric runs at; the runner resamples once per rate and reuses it.
-        needs_reference: intrusive (True) or not.
+        needs_reference: intrusive (True) or not (False: the runner neither aligns nor reads the
+            reference for it, and also scores the reference itself once, as system ``reference``).
         unit: "MOS-LQO", "dB", "rad", ...
         library: the PyPI distribution whose version is recorded ("" for our own code).
         description: one line for ``bench metrics`` and report legends.
+        min_eval_rate: the lowest evaluation rate (``bench run --sample-rate``) at which the metric means
+            something; 0: any (the audio is resampled to ``sample_rate``). Full-band metrics (ViSQOL audio
+            mode, log-spectral distances) say 44100 and are skipped, with this reason, in a 16 kHz run.
     """
 
     name: str
@@ -38,6 +42,14 @@ class MetricSpec:
     unit: str = ""
     library: str = ""
     description: str = ""
+    min_eval_rate: int = 0
+
+    def skip_reason(self, eval_rate: int) -> str | None:
+        """Why the metric cannot run in a run evaluated at ``eval_rate`` Hz, or None."""
+        if eval_rate < self.min_eval_rate:
+            return (f"needs audio evaluated at {self.min_eval_rate} Hz or more (its band would be empty); "
+                    f"this run evaluates at {eval_rate} Hz (--sample-rate)")
+        return None
 
 
 class Metric(ABC):
@@ -60,11 +72,12 @@ class Metric(ABC):
         return None
 
     @abstractmethod
-    def compute(self, *, reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float:
-        """Score one pair.
+    def compute(self, *, reference: np.ndarray | None, degraded: np.ndarray, sample_rate: int) -> float:
+        """Score one pair (or one signal, for ``needs_reference=False``).
 
         Args:
-            reference: ``[T]`` float32 at ``spec.sample_rate`` (time-aligned with ``degraded``).
+            reference: ``[T]`` float32 at ``spec.sample_rate`` (time-aligned with ``degraded``); None for
+                metrics that need no reference.
             degraded: ``[T]`` float32, same length.
             sample_rate: equals ``spec.sample_rate`` (checked by the runner; given for clarity).
         Returns:

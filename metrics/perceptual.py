@@ -9,6 +9,11 @@ import numpy as np
 from metrics.base import Metric, MetricError, MetricSpec
 
 PESQ_MIN_SECONDS = 0.25
+#: longest input scored. The P.862 C code keeps at most 50 speech segments (MAXNUTTERANCES) in fixed
+#: arrays and writes past them on longer speech (a 4-minute clip crashed its process, 3 minutes did not).
+#: PESQ is defined on single short test sentences, so longer files get NaN with this reason rather than
+#: a mean over segments, which would be a different measure than the PESQ reported in papers.
+PESQ_MAX_SECONDS = 60.0
 
 
 class _Pesq(Metric):
@@ -20,6 +25,10 @@ class _Pesq(Metric):
 
         if len(reference) < PESQ_MIN_SECONDS * sample_rate:
             raise MetricError(f"too short for PESQ ({len(reference) / sample_rate:.3f} s < {PESQ_MIN_SECONDS} s)")
+        if len(reference) > PESQ_MAX_SECONDS * sample_rate:
+            raise MetricError(f"too long for PESQ ({len(reference) / sample_rate:.1f} s > {PESQ_MAX_SECONDS:.0f} s: "
+                              "the P.862 code holds at most 50 speech segments and crashes beyond; "
+                              "cut long recordings into sentences)")
         try:
             # on_error=RAISE: a failed PESQ must never become -1
             return float(pesq(sample_rate, reference.astype(np.float64), degraded.astype(np.float64), self.mode))

@@ -15,6 +15,10 @@ import numpy as np
 from metrics.base import Metric, MetricError, MetricSpec
 
 VISQOL_MIN_SECONDS = 1.0
+#: longest input scored, per mode. visqol-python holds both signals' spectrograms and every patch in memory
+#: (measured: about 3 MB per second of input in speech mode, 10 MB in audio mode), and ViSQOL is not a
+#: mean over independent blocks, so longer inputs get NaN with this reason instead of gigabytes per worker
+VISQOL_MAX_SECONDS = {"speech": 300.0, "audio": 120.0}
 
 
 class _Visqol(Metric):
@@ -41,6 +45,11 @@ class _Visqol(Metric):
     def compute(self, *, reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float:
         if len(reference) < VISQOL_MIN_SECONDS * sample_rate:
             raise MetricError(f"too short for ViSQOL ({len(reference) / sample_rate:.3f} s < {VISQOL_MIN_SECONDS} s)")
+        limit = VISQOL_MAX_SECONDS[self.mode]
+        if len(reference) > limit * sample_rate:
+            raise MetricError(f"too long for ViSQOL {self.mode} mode ({len(reference) / sample_rate:.1f} s > "
+                              f"{limit:.0f} s: it holds the whole signal's spectrogram and patches in memory; "
+                              "cut long recordings into sentences)")
         try:
             res = self._get_api().measure_from_arrays(reference.astype(np.float64), degraded.astype(np.float64),
                                                       sample_rate)
@@ -66,5 +75,6 @@ class VisqolSpeech(_Visqol):
 
 class VisqolAudio(_Visqol):
     spec = MetricSpec("visqol_audio", True, 48000, unit="MOS-LQO", library="visqol-python",
-                      description="ViSQOL v3 audio mode, 48 kHz, SVR mapper")
+                      description="ViSQOL v3 audio mode, 48 kHz, SVR mapper",
+                      min_eval_rate=44100)
     mode = "audio"

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from metrics.base import Metric, MetricError, MetricSpec
-from metrics.dsp import stft
+from metrics.dsp import stft_blocks
 
 #: identical signals have infinite SI-SDR/SNR; values are capped here (documented in the spec)
 DB_CAP = 100.0
@@ -79,23 +79,30 @@ class PhaseDistance(Metric):
     n_fft, hop, range_db, floor_db, silent_db = 1024, 256, 40.0, 60.0, 60.0
 
     def compute(self, *, reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float:
-        R = stft(reference.astype(np.float64), self.n_fft, self.hop)
-        D = stft(degraded.astype(np.float64), self.n_fft, self.hop)
-        mag = np.abs(R)
-        frame_max = mag.max(axis=0)
-        if not np.any(frame_max > 0):
+        # per frame: its maximum, both energies and the weighted sums over its bins; the loud-frame test
+        # needs the loudest frame of the whole signal, so it is applied after the block-by-block pass
+        frame_max, e_ref_f, e_out_f, num, den = [], [], [], [], []
+        for R, D in zip(stft_blocks(reference, self.n_fft, self.hop), stft_blocks(degraded, self.n_fft, self.hop)):
+            mag = np.abs(R)
+            fmax = mag.max(axis=0)
+            w = mag * ((mag >= fmax[None, :] * 10 ** (-self.range_db / 20)) & (mag > 0))
+            # an exactly-zero output bin has no phase: count it as chance, not as the angle of a signed zero
+            diff = np.where(D == 0, np.pi / 2, np.abs(np.angle(D * np.conj(R))))
+            frame_max.append(fmax)
+            e_ref_f.append(np.sum(mag**2, axis=0))
+            e_out_f.append(np.sum(np.abs(D) ** 2, axis=0))
+            num.append(np.sum(w * diff, axis=0))
+            den.append(np.sum(w, axis=0))
+        fmax_all = np.concatenate(frame_max)
+        if not np.any(fmax_all > 0):
             raise MetricError("reference is silent: phase distance undefined")
-        loud = frame_max >= frame_max.max() * 10 ** (-self.floor_db / 20)
-        e_ref = float(np.sum(mag[:, loud] ** 2))
-        e_out = float(np.sum(np.abs(D[:, loud]) ** 2))
+        loud = fmax_all >= fmax_all.max() * 10 ** (-self.floor_db / 20)
+        e_ref = float(np.concatenate(e_ref_f)[loud].sum())
+        e_out = float(np.concatenate(e_out_f)[loud].sum())
         if e_out <= e_ref * 10 ** (-self.silent_db / 10):
             level = "silent" if e_out == 0 else f"{10 * np.log10(e_out / e_ref):.0f} dB below the reference"
             raise MetricError(f"output is silent or near-silent ({level}): phase distance undefined")
-        mask = (mag >= frame_max[None, :] * 10 ** (-self.range_db / 20)) & loud[None, :] & (mag > 0)
-        # an exactly-zero output bin has no phase: count it as chance, not as the angle of a signed zero
-        diff = np.where(D == 0, np.pi / 2, np.abs(np.angle(D * np.conj(R))))
-        w = mag * mask
-        return float((w * diff).sum() / w.sum())
+        return float(np.concatenate(num)[loud].sum() / np.concatenate(den)[loud].sum())
 
     def settings(self) -> dict[str, Any]:
         return {"n_fft": self.n_fft, "hop": self.hop, "range_db": self.range_db, "frame_floor_db": self.floor_db,

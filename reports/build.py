@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +14,21 @@ import numpy as np
 from bench.errors import UsageError
 from reports import demo as demo_mod
 from reports import nfe, plots
+from reports.atomic import TMP_PREFIX, remove_stale, write_text
 from reports.html import render
-from reports.rundata import LAG, Run, load_run
+from reports.ratequality import write_rate_quality
+from reports.roles import REFERENCE, not_candidates, role
+from reports.rundata import BITRATE, LAG, Run, load_run
 from reports.spectrograms import spectrogram_grid
+from reports.summary import summary_paragraph
 from reports.tables import (
+    LATEX_ENVIRONMENTS,
     ColumnData,
     Table,
     assemble,
     build_table,
     metric_unit,
+    report_metrics,
     table_metrics,
     table_notes,
     to_latex,
@@ -32,6 +37,8 @@ from reports.tables import (
 from reports.waveform import default_panels, parse_panels, waveform_figure
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
+#: the per-speaker LaTeX tables (summary.tex holds only the overall one, so a paper can \input it)
+SPEAKER_TEX = "summary_speakers.tex"
 
 
 @dataclass(frozen=True)
@@ -42,23 +49,26 @@ class ReportOptions:
         utterance: utterance of the waveform-similarity figure (default: the first demo utterance).
         window_ms: length of its window.
         panels: ``"a,b;c,d"`` groups systems into panels (default: one per family, or all in one).
-        demo_utterances: utterances on the demo page (default: a balanced few per speaker).
-        demo_per_speaker: default utterances per speaker on the demo page.
-        demo_limit: default maximum number of demo utterances.
-        demo_format: ``"pcm16"`` or ``"float"`` WAV copies on the demo page.
         scatter: (x, y) metrics of the scatter plot (default: pesq_wb vs si_sdr, or a fallback).
-        exclude_from_best: systems never marked best in a column (the reference).
+        exclude_from_best: systems never marked best in a column (None: the run's reference and anchors).
+        report_metrics: metrics of the short table, the summary paragraph and summary.tex (None: the defaults
+            of ``reports.tables.DEFAULT_REPORT_METRICS`` that the run has).
+        latex_environment: ``table*`` (both columns of a two-column paper) or ``table`` (one column).
+        demo: what the demo page shows (systems, title, introduction, links, metrics).
     """
 
     utterance: str | None = None
     window_ms: float = 25.0
     panels: str | None = None
-    demo_utterances: tuple[str, ...] | None = None
-    demo_per_speaker: int = 2
-    demo_limit: int = 6
-    demo_format: str = "pcm16"
     scatter: tuple[str, str] | None = None
-    exclude_from_best: tuple[str, ...] = ("natural",)
+    exclude_from_best: tuple[str, ...] | None = None
+    report_metrics: tuple[str, ...] | None = None
+    latex_environment: str = "table*"
+    demo: demo_mod.DemoOptions = field(default_factory=demo_mod.DemoOptions)
+
+    def excluded(self, run: Run) -> tuple[str, ...]:
+        """Systems never marked best: as given, else the run's reference and anchors."""
+        return self.exclude_from_best if self.exclude_from_best is not None else not_candidates(run)
 
 
 def _safe(name: str) -> str:
@@ -98,12 +108,12 @@ def provenance(run: Run) -> list[tuple[str, str]]:
     return rows
 
 
-def _speaker_tables(run: Run, options: ReportOptions) -> list[Table]:
+def _speaker_tables(run: Run, options: ReportOptions, metrics: list[str]) -> list[Table]:
     speakers = run.speaker_list()
     if len(speakers) < 2:  # one speaker (or none known): the overall table says it all
         return []
     tables = [build_table(run, title=f"Speaker {spk or '(unknown)'}", speaker=spk,
-                          exclude_from_best=options.exclude_from_best) for spk in speakers]
+                          exclude_from_best=options.excluded(run), metrics=metrics) for spk in speakers]
     for t in tables[:-1]:
         t.notes = []  # the notes are the same for every speaker: shown once, under the last table
     return tables
@@ -122,53 +132,76 @@ def _lag_rows(run: Run) -> list[dict[str, str]]:
 
 
 def write_tables(run: Run, out: Path, options: ReportOptions) -> list[Table]:
-    """summary.md and summary.tex (overall and per speaker). Returns the tables, overall first."""
-    overall = build_table(run, title=f"Summary of {run.label}", exclude_from_best=options.exclude_from_best)
-    per_speaker = _speaker_tables(run, options)
+    """summary.md (overall, every metric, per speaker), summary.tex (the overall table, ready for ``\\input`` in a
+    paper) and summary_speakers.tex (per speaker); the LaTeX and the short tables have the report metrics.
+    Returns the tables: overall (report metrics), every metric, then per speaker."""
+    metrics = report_metrics(run, options.report_metrics)
+    excl = options.excluded(run)
+    overall = build_table(run, title=f"Summary of {run.label}", exclude_from_best=excl, metrics=metrics)
+    full = build_table(run, title=f"All metrics of {run.label}", exclude_from_best=excl)
+    per_speaker = _speaker_tables(run, options, metrics)
+    env = options.latex_environment
     md = [f"# Report: {run.label}", "", to_markdown(overall)]
-    tex = ["% codec-bench summary tables; needs \\usepackage{booktabs}", "", to_latex(overall, "tab:summary")]
+    head = "% codec-bench {}; needs \\usepackage{{booktabs}}\n"
+    tex = [head.format("summary table"), to_latex(overall, "tab:summary", env)]
+    if full.columns != overall.columns:
+        md.append(to_markdown(full))
+    speaker_tex = [head.format("per-speaker tables (one float each)")]
     if per_speaker:
         md.append("## Per speaker\n")
         for i, t in enumerate(per_speaker):
             md.append(to_markdown(t, heading="###"))
-            tex.append(to_latex(t, f"tab:speaker-{_safe(t.title.split(' ', 1)[1])}-{i}"))
-    (out / "summary.md").write_text("\n".join(md), encoding="utf-8")
-    (out / "summary.tex").write_text("\n".join(tex), encoding="utf-8")
-    return [overall, *per_speaker]
+            speaker_tex.append(to_latex(t, f"tab:speaker-{_safe(t.title.split(' ', 1)[1])}-{i}", env))
+    write_text(out / "summary.md", "\n".join(md))
+    write_text(out / "summary.tex", "\n".join(tex))
+    if per_speaker:
+        write_text(out / SPEAKER_TEX, "\n".join(speaker_tex))
+    elif (out / SPEAKER_TEX).exists():
+        (out / SPEAKER_TEX).unlink()
+    return [overall, full, *per_speaker]
 
 
 def write_plots(run: Run, out: Path, options: ReportOptions, demo_utts: list[str]) -> list[dict[str, Any]]:
-    """Every figure of a run as PNG + PDF under ``out/plots``. Returns the page sections."""
+    """Every figure of a run as PNG + PDF under ``out/plots``. Returns the page sections: each has a title,
+    its figures and whether it starts collapsed."""
     pdir = out / "plots"
     sections: list[dict[str, Any]] = []
-    items = []
-    excl = options.exclude_from_best
+    excl = tuple(s for s in options.excluded(run) if role(run, s) == REFERENCE)
     left_out = [s for s in run.systems if s in excl and plots.shown(run, excl) != run.systems]
     aside = f" {', '.join(left_out)} (the reference) is in the tables only." if left_out else ""
-    for m in table_metrics(run):
-        items.append(_fig(out, plots.bar_chart(run, m, pdir / f"bar_{_safe(m)}", excl),
-                          f"{m}: mean per system, 95% CI.{aside}"))
-        items.append(_fig(out, plots.box_plot(run, m, pdir / f"box_{_safe(m)}", excl),
-                          f"{m}: distribution over utterances.{aside}"))
-    sections.append({"title": "Per metric", "entries": items})
+    chosen = report_metrics(run, options.report_metrics)
+    for title, metrics, collapsed in (("Per metric", [*chosen, *([BITRATE] if BITRATE in table_metrics(run) else [])],
+                                       False),
+                                      ("Other metrics", [m for m in run.metrics if m not in chosen], True)):
+        items = []
+        for m in metrics:
+            items.append(_fig(out, plots.bar_chart(run, m, pdir / f"bar_{_safe(m)}", excl),
+                              f"{m}: mean per system, 95% CI.{aside}"))
+            items.append(_fig(out, plots.box_plot(run, m, pdir / f"box_{_safe(m)}", excl),
+                              f"{m}: distribution over utterances.{aside}"))
+        if items:
+            sections.append({"title": title, "entries": items, "collapsed": collapsed})
     axes = options.scatter or plots.scatter_axes(run, None)
     if axes is not None:
         x, y = axes
         paths = plots.scatter(run, x, y, pdir / f"scatter_{_safe(x)}_vs_{_safe(y)}", excl)
-        sections.append({"title": "Magnitude vs phase", "entries": [
+        sections.append({"title": "Magnitude vs phase", "collapsed": False, "entries": [
             _fig(out, paths, f"{y} against {x}: per-system means with 95% CI whiskers.{aside}")]})
     utt = options.utterance or (demo_utts[0] if demo_utts else None)
     if utt is not None and run.reference_path(utt).is_file():
         panels = parse_panels(options.panels, run.systems) if options.panels else default_panels(run.systems)
         paths, caption = waveform_figure(run, utt, panels, options.window_ms, pdir / f"waveform_{_safe(utt)}")
-        sections.append({"title": "Waveform similarity", "entries": [_fig(out, paths, caption)]})
+        sections.append({"title": "Waveform similarity", "entries": [_fig(out, paths, caption)], "collapsed": False})
+    rate_quality = write_rate_quality(run, out)
+    if rate_quality is not None:
+        sections.append({**rate_quality, "collapsed": False})
     nfe_section = nfe.nfe_section(run, out)
     if nfe_section is not None:
-        sections.append(nfe_section)
+        sections.append({**nfe_section, "collapsed": False})
     grids = [_fig(out, spectrogram_grid(run, u, run.systems, pdir / "spectrograms" / _safe(u)),
-                  f"{u}: reference and every system.") for u in demo_utts]
+                  f"{u}: reference and every system, one colour scale.") for u in demo_utts]
     if grids:
-        sections.append({"title": "Spectrograms (demo utterances)", "entries": grids})
+        sections.append({"title": "Spectrograms (demo utterances)", "entries": grids, "collapsed": True})
     return sections
 
 
@@ -180,45 +213,68 @@ def check_options(run: Run, options: ReportOptions) -> None:
         unknown = [m for m in options.scatter if m not in run.metrics]
         if unknown:
             raise UsageError(f"--scatter: unknown metric(s) {', '.join(unknown)}; this run has {', '.join(run.metrics)}")
+    if options.report_metrics:
+        unknown = [m for m in options.report_metrics if m not in run.metrics]
+        if unknown:
+            raise UsageError(f"--report-metrics: unknown metric(s) {', '.join(unknown)}; this run has "
+                             f"{', '.join(run.metrics)}")
+    if options.latex_environment not in LATEX_ENVIRONMENTS:
+        raise UsageError(f"--latex-table: {options.latex_environment!r} is not one of {', '.join(LATEX_ENVIRONMENTS)}")
     if options.utterance is not None:
         if options.utterance not in run.utterances:
             raise UsageError(f"--utterance: unknown utterance {options.utterance!r} in {run.root}")
         if not run.reference_path(options.utterance).is_file():
             raise UsageError(f"--utterance: {run.reference_path(options.utterance)} is missing")
-    if options.demo_utterances:
-        demo_mod.choose_utterances(run, list(options.demo_utterances))
-    if options.demo_format not in demo_mod.DEMO_FORMATS:
-        raise UsageError(f"--demo-format: {options.demo_format!r} is not one of {', '.join(demo_mod.DEMO_FORMATS)}")
+    demo_mod.check_options(run, options.demo)
+
+
+def _figure_files(out: Path, sections: list[dict[str, Any]]) -> set[Path]:
+    return {out / f[k] for sec in sections for f in sec["entries"] for k in ("png", "pdf")}
 
 
 def build_single(run: Run, out: Path, options: ReportOptions) -> Path:
-    """All reports of one run into ``out``; returns ``out/index.html``."""
+    """All reports of one run into ``out``; returns ``out/index.html``.
+
+    Every file is written atomically and the previous build's files stay until the new pages are in
+    place (then the ones no page links to any more are removed): a kill at any moment leaves pages whose
+    links all resolve to complete files."""
     check_options(run, options)
     out.mkdir(parents=True, exist_ok=True)
+    for folder in (out, out / "demo"):  # temporary files of a killed build
+        for tmp in folder.glob(f"{TMP_PREFIX}*"):
+            tmp.unlink()
     tables = write_tables(run, out, options)
-    utts = demo_mod.choose_utterances(run, list(options.demo_utterances) if options.demo_utterances else None,
-                                      options.demo_per_speaker, options.demo_limit)
+    demo = options.demo
+    utts = demo_mod.choose_utterances(run, list(demo.utterances) if demo.utterances else None, demo.per_speaker,
+                                      demo.limit)
     figures = write_plots(run, out, options, utts)
     demo_link = None
-    if (out / "demo" / "index.html").is_file():  # a previous demo page of ours: drop its copies
-        for sub in ("audio", "img"):
-            shutil.rmtree(out / "demo" / sub, ignore_errors=True)
     if utts:
-        rows = demo_mod.build_demo(run, out / "demo", utts, options.demo_format)
+        grids = {u: out / "plots" / "spectrograms" / f"{_safe(u)}.png" for u in utts}
+        sections, legend, demo_metrics, written = demo_mod.build_demo(run, out / "demo", demo, grids)
         render("demo.html.j2", out / "demo" / "index.html", {
-            "title": f"Audio samples: {run.label}", "rows": rows, "run_label": run.label,
-            "utterances": [{"id": u, "speaker": run.speakers.get(u, "")} for u in utts],
-            "format_label": "16-bit" if options.demo_format == "pcm16" else "32-bit float",
+            "title": demo.title or f"Audio samples: {run.label}", "intro": [p.strip() for p in demo.intro.split("\n\n")
+                                                                           if p.strip()],
+            "links": demo.links, "sections": sections, "legend": legend, "run_label": run.label,
+            "metrics": demo_metrics,
+            "format_label": "16-bit" if demo.format == "pcm16" else "32-bit float",
         })
         demo_link = "demo/index.html"
+        for sub in ("audio", "img"):
+            remove_stale(out / "demo" / sub, written)
     info = run.info
-    return render("index.html.j2", out / "index.html", {
+    metrics = report_metrics(run, options.report_metrics)
+    index = render("index.html.j2", out / "index.html", {
         "title": f"codec-bench report: {run.label}", "run_root": str(run.root), "status": info.get("status", "unknown"),
         "created": info.get("created", ""), "finished": info.get("finished", ""),
         "n_utterances": len(run.utterances), "systems": run.systems, "metrics": run.metrics, "tables": tables,
+        "paragraph": summary_paragraph(run, metrics), "report_metrics": metrics,
         "lag_rows": _lag_rows(run), "failures": run.failures(), "figures": figures,
         "provenance": provenance(run), "demo_link": demo_link,
+        "speaker_tex": SPEAKER_TEX if (out / SPEAKER_TEX).is_file() else None,
     })
+    remove_stale(out / "plots", _figure_files(out, figures))
+    return index
 
 
 def _labels(paths: list[Path]) -> list[str]:
@@ -228,11 +284,39 @@ def _labels(paths: list[Path]) -> list[str]:
     return [f"{p.resolve().parent.name}/{p.resolve().name}" for p in paths]
 
 
+def _utterance_sets(runs: list[Run]) -> tuple[list[str], list[str]]:
+    """(utterances every run has results for, plain-text notes on how the runs' sets differ)."""
+    sets = [{r.utterance for r in run.rows} for run in runs]
+    common = set.intersection(*sets)
+    notes = []
+    if any(s != sets[0] for s in sets[1:]):
+        per_run = ", ".join(f"{r.label} {len(s)}" for r, s in zip(runs, sets))
+        notes.append(f"The runs have different utterance sets ({per_run} utterances); every number here is "
+                     f"computed on the {len(common)} utterances they have in common, n per run and system is "
+                     "in the table.")
+    order = list(dict.fromkeys(u for r in runs for u in r.utterances))
+    return [u for u in order if u in common], notes
+
+
 def build_comparison(runs: list[Run], out: Path, options: ReportOptions) -> Path:
-    """Systems and metrics side by side across runs into ``out``; returns ``out/index.html``."""
+    """Systems and metrics (``--report-metrics``, default all) side by side across runs into ``out``; returns
+    ``out/index.html``. Only the utterances every run has are compared (said in a note when the sets differ)."""
     out.mkdir(parents=True, exist_ok=True)
+    common, set_notes = _utterance_sets(runs)
+    if not common:
+        raise UsageError(f"the runs {', '.join(r.label for r in runs)} have no utterance in common: nothing to compare")
+    keep = set(common)
+    runs = [r.restricted(keep) for r in runs]
     systems = list(dict.fromkeys(s for r in runs for s in r.systems))
     metrics = list(dict.fromkeys(m for r in runs for m in table_metrics(r)))
+    if options.report_metrics:
+        unknown = [m for m in options.report_metrics if m not in metrics]
+        if unknown:
+            raise UsageError(f"--report-metrics: unknown metric(s) {', '.join(unknown)}; these runs have "
+                             f"{', '.join(metrics)}")
+        metrics = list(options.report_metrics)
+    excl = options.exclude_from_best if options.exclude_from_best is not None else tuple(
+        dict.fromkeys(s for r in runs for s in not_candidates(r)))
     data = []
     for m in metrics:
         owner = next(r for r in runs if m in table_metrics(r))
@@ -241,24 +325,24 @@ def build_comparison(runs: list[Run], out: Path, options: ReportOptions) -> Path
                                    {s: r.values(s, m) for s in systems}))
     n_items = {s: max(len({x.utterance for x in r.rows if x.system == s}) for r in runs) for s in systems}
     notes = [(f"Comparison of {len(runs)} runs: {', '.join(r.label for r in runs)}; n = utterances (largest over "
-              "runs); – where a system or metric is not in that run.")]
+              "runs; per run in the n columns); – where a system or metric is not in that run."), *set_notes]
     for r in runs:
-        for note in table_notes(r, options.exclude_from_best):
+        for note in table_notes(r, excl):
             tagged = note if r is runs[0] else f"[{r.label}] {note}"
-            if note not in notes and not (r is not runs[0] and note in table_notes(runs[0], options.exclude_from_best)):
+            if note not in notes and not (r is not runs[0] and note in table_notes(runs[0], excl)):
                 notes.append(tagged)
-    table = assemble("Comparison across runs", systems, data, n_items, exclude_from_best=options.exclude_from_best,
-                     notes=notes)
-    (out / "summary.md").write_text(f"# Comparison\n\n{to_markdown(table)}", encoding="utf-8")
-    (out / "summary.tex").write_text(
-        "% codec-bench comparison table; needs \\usepackage{booktabs}\n\n" + to_latex(table, "tab:comparison"),
-        encoding="utf-8")
-    shown = [s for s in systems if s not in options.exclude_from_best] or systems
-    aside = " The reference is in the table only." if len(shown) < len(systems) else ""
+    table = assemble("Comparison across runs", systems, data, n_items, exclude_from_best=excl, notes=notes)
+    per_run_n = {r.label: {s: len({x.utterance for x in r.rows if x.system == s}) for s in systems} for r in runs}
+    write_text(out / "summary.md", f"# Comparison\n\n{to_markdown(table)}")
+    write_text(out / "summary.tex", "% codec-bench comparison table; needs \\usepackage{booktabs}\n\n"
+               + to_latex(table, "tab:comparison", options.latex_environment))
+    shown = [s for s in systems if s not in excl] or systems
+    aside = " The reference and anchors are in the table only." if len(shown) < len(systems) else ""
     figures = [_fig(out, plots.comparison_bars(runs, shown, m, out / "plots" / f"compare_{_safe(m)}"),
                     f"{m}: mean and 95% CI per system, one bar per run.{aside}") for m in metrics]
     return render("compare.html.j2", out / "index.html", {
         "title": "codec-bench comparison", "runs": runs, "tables": [table], "notes": notes, "figures": figures,
+        "per_run_n": per_run_n, "systems": systems, "n_common": len(common), "set_notes": set_notes,
     })
 
 
@@ -269,10 +353,11 @@ def build_report(
     utterance: str | None = None,
     window_ms: float = 25.0,
     panels: str | None = None,
-    demo_utterances: list[str] | None = None,
-    demo_format: str = "pcm16",
     scatter: tuple[str, str] | None = None,
-    exclude_from_best: tuple[str, ...] = ("natural",),
+    exclude_from_best: tuple[str, ...] | None = None,
+    report_metrics: list[str] | None = None,
+    latex_environment: str = "table*",
+    demo: demo_mod.DemoOptions | None = None,
 ) -> Path:
     """Write the report of one run (into ``RUN/report`` or ``out``) or the comparison of several (into ``out``).
 
@@ -283,9 +368,10 @@ def build_report(
         raise UsageError("no run folder given")
     if not (window_ms > 0 and math.isfinite(window_ms)):
         raise UsageError(f"--window-ms must be positive, got {window_ms}")
-    options = ReportOptions(utterance=utterance, window_ms=window_ms, panels=panels,
-                            demo_utterances=tuple(demo_utterances) if demo_utterances else None,
-                            demo_format=demo_format, scatter=scatter, exclude_from_best=tuple(exclude_from_best))
+    options = ReportOptions(utterance=utterance, window_ms=window_ms, panels=panels, scatter=scatter,
+                            exclude_from_best=tuple(exclude_from_best) if exclude_from_best is not None else None,
+                            report_metrics=tuple(report_metrics) if report_metrics else None,
+                            latex_environment=latex_environment, demo=demo or demo_mod.DemoOptions())
     paths = [Path(p) for p in run_dirs]
     runs = [load_run(p, label) for p, label in zip(paths, _labels(paths))]
     if len(runs) == 1:

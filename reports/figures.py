@@ -11,6 +11,8 @@ matplotlib.use("Agg")  # headless; must precede pyplot
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from reports.atomic import atomic_path
+
 #: Colours by position (tab10 is distinguishable for the common colour-vision deficiencies in small sets).
 PALETTE = list(plt.get_cmap("tab10").colors)
 STYLE = {
@@ -37,13 +39,14 @@ def new_figure(
 
 
 def save(fig: Figure, stem: Path, formats: tuple[str, ...] = ("png", "pdf")) -> list[Path]:
-    """Write ``stem.png`` and ``stem.pdf`` and close the figure. Returns the paths written."""
+    """Write ``stem.png`` and ``stem.pdf`` (atomically) and close the figure. Returns the paths written."""
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = []
     with plt.rc_context(STYLE):
         for fmt in formats:
             path = stem.with_name(stem.name + "." + fmt)
-            fig.savefig(path, bbox_inches="tight")
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp, bbox_inches="tight", format=fmt)
             paths.append(path)
     plt.close(fig)
     return paths

@@ -7,6 +7,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from reports.atomic import write_text
+
 _ENV: Environment | None = None
 
 
@@ -25,13 +27,11 @@ def environment() -> Environment:
 
 
 def render(template: str, path: Path, context: dict[str, Any]) -> Path:
-    """Render ``template`` with ``context`` into ``path`` (UTF-8)."""
+    """Render ``template`` with ``context`` into ``path`` (UTF-8, written atomically)."""
     from bench import __version__
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     html = environment().get_template(template).render(version=__version__, **context)
-    path.write_text(html, encoding="utf-8")
-    return path
+    return write_text(path, html)
 
 
 __all__ = ["environment", "render"]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from matplotlib.transforms import Bbox
 
 from bench.alignment import RAW_METRICS
 from reports.figures import colour, new_figure, save
@@ -35,7 +37,7 @@ def _colour(run: Run, system: str) -> tuple[float, float, float]:
     return colour(run.systems.index(system)) if system in run.systems else colour(0)
 
 
-def bar_chart(run: Run, metric: str, stem: Path, exclude: tuple[str, ...] = ("natural",)) -> list[Path]:
+def bar_chart(run: Run, metric: str, stem: Path, exclude: tuple[str, ...] = ("natural", "reference")) -> list[Path]:
     """Mean per system with 95% CI whiskers; systems with no finite value are marked "failed"."""
     systems = shown(run, exclude)
     fig, axes = new_figure(max(3.0, 0.55 * len(systems) + 1.2), 2.6)
@@ -54,7 +56,7 @@ def bar_chart(run: Run, metric: str, stem: Path, exclude: tuple[str, ...] = ("na
     return save(fig, stem)
 
 
-def box_plot(run: Run, metric: str, stem: Path, exclude: tuple[str, ...] = ("natural",)) -> list[Path]:
+def box_plot(run: Run, metric: str, stem: Path, exclude: tuple[str, ...] = ("natural", "reference")) -> list[Path]:
     """Distribution of per-utterance values for each system (failed values left out, counted in the label)."""
     systems = shown(run, exclude)
     fig, axes = new_figure(max(3.0, 0.55 * len(systems) + 1.2), 2.6)
@@ -88,10 +90,61 @@ def scatter_axes(run: Run, requested: tuple[str, str] | None) -> tuple[str, str]
     return x, y
 
 
-def scatter(run: Run, x_metric: str, y_metric: str, stem: Path, exclude: tuple[str, ...] = ("natural",)) -> list[Path]:
-    """Per-system means of a magnitude metric (x) against a phase metric (y), CI whiskers on both axes."""
+#: Label offsets tried around a point (points; nearest first), for labels that do not overlap.
+_OFFSETS = [(dx * r, dy * r) for r in (5, 11, 18, 26) for dx, dy in
+            ((1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (-1, 0), (0, 1.4), (0, -1.4))]
+
+
+def place_labels(ax: Any, points: list[tuple[float, float, str]], fontsize: float = 7) -> list[Any]:
+    """Annotate each (x, y, text) next to its point so that no two labels overlap and no label covers a point.
+
+    Greedy: each label takes the first offset (nearest first) whose box is free and inside the axes; when none
+    is, the least-overlapping one with a thin leader line. Returns the annotations (in the order given)."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    inside = ax.get_window_extent(renderer)
+    pts = [ax.transData.transform((x, y)) for x, y, _ in points]
+    point_boxes = [Bbox.from_extents(px - 3, py - 3, px + 3, py + 3) for px, py in pts]
+    placed: list[Bbox] = []
+    out: list[Any] = []
+    for (x, y, text), _ in zip(points, pts):
+        best = None
+        for dx, dy in _OFFSETS:
+            ann = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
+                              ha="left" if dx > 0 else "right" if dx < 0 else "center",
+                              va="bottom" if dy > 0 else "top" if dy < 0 else "center")
+            box = ann.get_window_extent(renderer)
+            clash = sum(box.overlaps(b) for b in placed) + sum(box.overlaps(b) for b in point_boxes)
+            outside = not (inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1)
+            score = clash * 10 + outside
+            if best is None or score < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (score, ann, box, (dx, dy))
+            else:
+                ann.remove()
+            if score == 0:
+                break
+        assert best is not None
+        _, ann, box, (dx, dy) = best
+        if max(abs(dx), abs(dy)) > 11:  # away from its point: a leader line says which point it names
+            ann.remove()
+            ann = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
+                              ha="left" if dx > 0 else "right" if dx < 0 else "center",
+                              va="bottom" if dy > 0 else "top" if dy < 0 else "center",
+                              arrowprops={"arrowstyle": "-", "color": "0.5", "linewidth": 0.5})
+        placed.append(box)
+        out.append(ann)
+    return out
+
+
+def scatter(run: Run, x_metric: str, y_metric: str, stem: Path, exclude: tuple[str, ...] = ("natural", "reference")) -> list[Path]:
+    """Per-system means of a magnitude metric (x) against a phase metric (y), CI whiskers on both axes;
+    labels placed so that they do not overlap."""
     fig, axes = new_figure(4.0, 3.2)
     ax = axes[0, 0]
+    labels = []
     for s in shown(run, exclude):
         sx, sy = describe(run.values(s, x_metric)), describe(run.values(s, y_metric))
         if sx.n == 0 or sy.n == 0:
@@ -99,11 +152,13 @@ def scatter(run: Run, x_metric: str, y_metric: str, stem: Path, exclude: tuple[s
         xerr = None if math.isnan(sx.half_width) else sx.half_width
         yerr = None if math.isnan(sy.half_width) else sy.half_width
         ax.errorbar(sx.mean, sy.mean, xerr=xerr, yerr=yerr, fmt="o", color=_colour(run, s), capsize=3, label=s)
-        ax.annotate(s, (sx.mean, sy.mean), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        labels.append((sx.mean, sy.mean, s))
     ax.set_xlabel(_label(run, x_metric))
     ax.set_ylabel(_label(run, y_metric))
     ax.set_title(f"{y_metric} vs {x_metric} (mean, 95% CI)")
     ax.grid(alpha=0.3)
+    ax.margins(0.12)
+    place_labels(ax, labels)
     return save(fig, stem)
 
 
@@ -131,4 +186,4 @@ def comparison_bars(runs: list[Run], systems: list[str], metric: str, stem: Path
     return save(fig, stem)
 
 
-__all__ = ["DEFAULT_SCATTER", "PHASE_METRICS", "bar_chart", "box_plot", "comparison_bars", "scatter", "scatter_axes", "shown"]
+__all__ = ["DEFAULT_SCATTER", "PHASE_METRICS", "bar_chart", "box_plot", "comparison_bars", "place_labels", "scatter", "scatter_axes", "shown"]

@@ -14,7 +14,7 @@ import numpy as np
 import soundfile as sf
 
 from bench.errors import UsageError
-from bench.rundir import RunDir, system_dir
+from bench.rundir import REFERENCE_SYSTEM, RunDir, system_dir
 from bench.stats import NOT_APPLICABLE
 from bench.store import SKIPPED_INPUT
 
@@ -104,6 +104,8 @@ class Run:
         return self.layout.reference_wav(utt)
 
     def audio_path(self, system: str, utt: str) -> Path:
+        if system == REFERENCE_SYSTEM and not self.system_info(system):
+            return self.reference_path(utt)
         return self.root / "audio" / self.audio_dir(system) / f"{utt}.wav"
 
     @cached_property
@@ -126,6 +128,24 @@ class Run:
             if r.utterance == utt:
                 return r.value
         return float("nan")
+
+    @cached_property
+    def _cells(self) -> dict[tuple[str, str, str], ResultRow]:
+        return {(r.utterance, r.system, r.metric): r for r in self.rows}
+
+    def row(self, utt: str, system: str, metric: str) -> ResultRow | None:
+        """The results.csv row of one item and metric (None when absent)."""
+        return self._cells.get((utt, system, metric))
+
+    def value_map(self, system: str, metric: str) -> dict[str, float]:
+        """Utterance -> value of one cell (failures as NaN; not-applicable rows left out)."""
+        return {r.utterance: r.value for r in self._index.get((system, metric), [])}
+
+    def restricted(self, utterances: set[str]) -> Run:
+        """The same run with only the rows (and utterances) in ``utterances``."""
+        return Run(self.root, self.label, self.info, [r for r in self.rows if r.utterance in utterances],
+                   list(self.systems), list(self.metrics), [u for u in self.utterances if u in utterances],
+                   {u: s for u, s in self.speakers.items() if u in utterances})
 
     def speaker_list(self) -> list[str]:
         """Distinct speakers in utterance order."""
@@ -235,6 +255,9 @@ def load_run(root: str | Path, label: str | None = None) -> Run:
     skipped.update({str(d.get("utterance")): str(d.get("error", "")) for d in info.get("skipped_inputs") or []})
     rows = [r for r in rows if r.metric != SKIPPED_INPUT]
     systems = list(dict.fromkeys([*(info.get("systems") or {}), *(r.system for r in rows)]))
+    if REFERENCE_SYSTEM in systems and REFERENCE_SYSTEM not in (info.get("systems") or {}):
+        systems.remove(REFERENCE_SYSTEM)  # the ceiling row of the metrics that need no reference goes first
+        systems.insert(0, REFERENCE_SYSTEM)
     declared = [m for m in (info.get("metrics") or {}) if m not in AUXILIARY]
     metrics = list(dict.fromkeys([*declared, *(r.metric for r in rows if r.metric not in AUXILIARY)]))
     items = (info.get("corpus", {}) or {}).get("items") or []

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 
+from reports.atomic import atomic_path
 from reports.figures import new_figure, plt, save
 from reports.rundata import Run, audio_rate, read_audio
 
@@ -30,8 +32,10 @@ def log_spectrogram(x: np.ndarray, sample_rate: int, window_ms: float = 32.0, ho
     return (20 * np.log10(np.maximum(spec, 10 ** (FLOOR_DB / 20)))).T
 
 
-def spectrogram_grid(run: Run, utt: str, systems: list[str], stem: Path) -> list[Path]:
-    """Reference and each system's spectrogram of one utterance, one row each, on a shared colour scale."""
+def spectrogram_grid(run: Run, utt: str, systems: list[str], stem: Path,
+                     formats: tuple[str, ...] = ("png", "pdf")) -> list[Path]:
+    """Reference and each system's spectrogram of one utterance, one row each, on a shared colour scale
+    (the reference's loudest bin at the top, 80 dB range)."""
     ref_path = run.reference_path(utt)
     sr = audio_rate(ref_path) if ref_path.is_file() else 48000
     entries = [("reference", ref_path), *[(s, run.audio_path(s, utt)) for s in systems]]
@@ -54,19 +58,45 @@ def spectrogram_grid(run: Run, utt: str, systems: list[str], stem: Path) -> list
     axes[0, 0].set_title(f"{utt}: log-magnitude spectrograms")
     if image is not None:
         fig.colorbar(image, ax=axes[:, 0].tolist(), label="dB", shrink=0.6, pad=0.02)
-    return save(fig, stem)
+    return save(fig, stem, formats)
 
 
-def thumbnail(x: np.ndarray, sample_rate: int, path: Path, height: int = 64, width: int = 160) -> Path:
-    """A small PNG spectrogram (no axes) of ``[T]`` audio, ``height`` x ``width`` pixels, low frequencies at the bottom."""
-    s = log_spectrogram(x, sample_rate)
-    vmax = float(s.max())
-    s = np.clip((s - (vmax - RANGE_DB)) / RANGE_DB, 0.0, 1.0)[::-1]
-    rows = np.linspace(0, s.shape[0] - 1, height).astype(int)
-    cols = np.linspace(0, s.shape[1] - 1, width).astype(int)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    plt.imsave(path, s[np.ix_(rows, cols)], cmap="magma", vmin=0.0, vmax=1.0)
-    return path
+class Thumbnails:
+    """Small spectrogram PNGs with time (s) and frequency (kHz) axes, drawn on one reused figure (fast).
+
+    Each image spans 80 dB below ``vmax`` (default: its own loudest bin), so thumbnails drawn with one
+    ``vmax`` can be compared by colour. Use as a context manager (closes the figure)."""
+
+    def __init__(self, size: tuple[float, float] = (3.2, 1.5), dpi: int = 200) -> None:
+        self.dpi = dpi
+        self.fig, axes = new_figure(*size)
+        self.ax = axes[0, 0]
+        self.image = self.ax.imshow(np.zeros((2, 2)), origin="lower", aspect="auto", cmap="magma",
+                                    interpolation="nearest")
+        self.ax.set_xlabel("time [s]", labelpad=1, fontsize=6)
+        self.ax.set_ylabel("kHz", labelpad=1, fontsize=6)
+        self.ax.tick_params(length=2, pad=1, labelsize=6)
+        self.fig.subplots_adjust(left=0.11, right=0.96, bottom=0.2, top=0.97)
+
+    def draw(self, x: np.ndarray, sample_rate: int, path: Path, *, vmax: float | None = None) -> Path:
+        """Write the thumbnail of ``[T]`` audio to ``path`` (atomically)."""
+        s = log_spectrogram(x, sample_rate)
+        top = float(s.max()) if vmax is None else vmax
+        extent = (0.0, x.size / sample_rate, 0.0, sample_rate / 2000)
+        self.image.set_data(s)
+        self.image.set_extent(extent)
+        self.image.set_clim(top - RANGE_DB, top)
+        self.ax.set_xlim(extent[0], extent[1])
+        self.ax.set_ylim(extent[2], extent[3])
+        with atomic_path(path) as tmp:
+            self.fig.savefig(tmp, dpi=self.dpi, format="png")
+        return path
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        plt.close(self.fig)
 
 
-__all__ = ["log_spectrogram", "spectrogram_grid", "thumbnail"]
+__all__ = ["Thumbnails", "log_spectrogram", "spectrogram_grid"]

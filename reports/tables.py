@@ -1,8 +1,8 @@
 """Summary tables (systems x metrics): one model, rendered as Markdown, LaTeX (booktabs) and HTML.
 
 Cells are ``mean ± half-width of the 95% CI``; each metric header carries its direction arrow; the
-best mean per column is bold (systems in ``exclude_from_best``, e.g. the natural reference, are not
-candidates); failed values are noted in the cell.
+best mean per column is bold (systems in ``exclude_from_best``, the natural reference and the anchors, are
+not candidates); failed values are noted in the cell. The mean achieved bitrate sits next to the system name.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bench.alignment import explain_flag
+from reports.options import DEFAULT_REPORT_METRICS, LATEX_ENVIRONMENTS
 from reports.rundata import BITRATE, Run
 from reports.stats import CellStats, describe
 
@@ -58,6 +59,7 @@ class Row:
     n_items: int
     n_failed: int
     cells: list[Cell]
+    kbps: str = ""
 
 
 @dataclass
@@ -99,10 +101,13 @@ def assemble(
     data: list[ColumnData],
     n_items: dict[str, int],
     *,
-    exclude_from_best: tuple[str, ...] = ("natural",),
+    exclude_from_best: tuple[str, ...] = ("natural", "reference"),
     notes: list[str] | None = None,
+    kbps: dict[str, str] | None = None,
 ) -> Table:
-    """Compute every cell's statistics, format them, and mark the best per column."""
+    """Compute every cell's statistics, format them, and mark the best per column.
+
+    ``kbps`` maps a system to its achieved-bitrate text (shown next to the name; "" when not coded)."""
     stats = [{s: describe(d.values.get(s, [])) for s in systems} for d in data]
     columns = [Column(d.label, d.higher_is_better, d.unit, decimals_for([st[s].mean for s in systems]))
                for d, st in zip(data, stats)]
@@ -110,7 +115,7 @@ def assemble(
     for s in systems:
         cells = [Cell(st[s], _fmt(st[s].mean, c.decimals), _fmt(st[s].half_width, c.decimals))
                  for c, st in zip(columns, stats)]
-        rows.append(Row(s, n_items.get(s, 0), sum(c.summary.n_failed for c in cells), cells))
+        rows.append(Row(s, n_items.get(s, 0), sum(c.summary.n_failed for c in cells), cells, (kbps or {}).get(s, "")))
     for j, col in enumerate(columns):
         if col.higher_is_better is None:
             continue
@@ -125,8 +130,31 @@ def assemble(
 
 
 def table_metrics(run: Run) -> list[str]:
-    """The columns of a run's tables: its quality metrics, then the achieved bitrate when recorded."""
+    """Everything a run has per system to plot: its quality metrics, then the achieved bitrate when recorded."""
     return [*run.metrics, *([BITRATE] if any(r.metric == BITRATE for r in run.rows) else [])]
+
+
+#: How many of the run's metrics are shown when it has none of the defaults.
+FALLBACK_REPORT_METRICS = 5
+
+
+def report_metrics(run: Run, requested: tuple[str, ...] | None = None) -> list[str]:
+    """The metrics of the short table, the summary paragraph and summary.tex: the request (checked by the
+    caller) or the defaults the run has, else its first few metrics."""
+    if requested:
+        return list(requested)
+    chosen = [m for m in DEFAULT_REPORT_METRICS if m in run.metrics]
+    return chosen or run.metrics[:FALLBACK_REPORT_METRICS]
+
+
+def kbps_texts(run: Run, speaker: str | None = None) -> dict[str, str]:
+    """Mean achieved bitrate per system as text ("" for systems that code nothing)."""
+    out = {}
+    for s in run.systems:
+        v = np.asarray(run.values(s, BITRATE, speaker), dtype=float)
+        v = v[np.isfinite(v)]
+        out[s] = f"{v.mean():.1f}" if v.size else ""
+    return out
 
 
 def metric_unit(run: Run, metric: str) -> str:
@@ -139,18 +167,21 @@ def build_table(
     *,
     title: str,
     speaker: str | None = None,
-    exclude_from_best: tuple[str, ...] = ("natural",),
+    exclude_from_best: tuple[str, ...] = ("natural", "reference"),
+    metrics: list[str] | None = None,
 ) -> Table:
-    """The summary table of a run (or of one speaker's utterances), statistics from results.csv rows."""
+    """The summary table of a run (or of one speaker's utterances), statistics from results.csv rows.
+
+    ``metrics``: the columns (default: every quality metric of the run)."""
     data = [ColumnData(m, run.higher_is_better(m), metric_unit(run, m),
-                       {s: run.values(s, m, speaker) for s in run.systems}) for m in table_metrics(run)]
+                       {s: run.values(s, m, speaker) for s in run.systems}) for m in (metrics or run.metrics)]
     n_items = {s: len({r.utterance for r in run.rows if r.system == s and (speaker is None or r.speaker == speaker)})
                for s in run.systems}
     return assemble(title, run.systems, data, n_items, exclude_from_best=exclude_from_best,
-                    notes=table_notes(run, exclude_from_best))
+                    notes=table_notes(run, exclude_from_best, metrics), kbps=kbps_texts(run, speaker))
 
 
-def table_notes(run: Run, exclude_from_best: tuple[str, ...]) -> list[str]:
+def table_notes(run: Run, exclude_from_best: tuple[str, ...], metrics: list[str] | None = None) -> list[str]:
     """Plain-text notes: statistics, failures, alignment and metric settings from run.json."""
     excl = [s for s in exclude_from_best if s in run.systems]
     notes = [
@@ -170,7 +201,7 @@ def table_notes(run: Run, exclude_from_best: tuple[str, ...]) -> list[str]:
     if run.skipped_inputs:
         notes.append(f"{len(run.skipped_inputs)} input(s) skipped (rejected by the corpus, evaluated by no "
                      f"system): {', '.join(run.skipped_inputs)}; reasons in index.html.")
-    for m in run.metrics:
+    for m in metrics or run.metrics:
         info = run.metric_info(m)
         settings = info.get("settings") or {}
         parts = [f"{k}={v}" for k, v in settings.items()]
@@ -182,7 +213,8 @@ def table_notes(run: Run, exclude_from_best: tuple[str, ...]) -> list[str]:
         if parts:
             notes.append(f"{m}: {', '.join(parts)}.")
     if any(r.metric == BITRATE for r in run.rows):
-        notes.append(f"{BITRATE}: achieved bitrate (bits spent / duration), no direction.")
+        notes.append("kbps: mean achieved bitrate (bits spent / duration) per system; empty for systems that "
+                     "code nothing.")
     return notes
 
 
@@ -207,11 +239,11 @@ def _md_escape(text: str) -> str:
 
 def to_markdown(table: Table, heading: str = "##") -> str:
     """A GitHub-flavoured Markdown table with notes below."""
-    head = ["system", "n", "failed"] + [
+    head = ["system", "kbps", "n", "failed"] + [
         f"{c.metric}{' (' + c.unit + ')' if c.unit else ''} {c.arrow}".strip() for c in table.columns
     ]
     lines = [f"{heading} {table.title}", "", "| " + " | ".join(_md_escape(h) for h in head) + " |",
-             "|" + "|".join([":--", "--:", "--:"] + ["--:"] * len(table.columns)) + "|"]
+             "|" + "|".join([":--", "--:", "--:", "--:"] + ["--:"] * len(table.columns)) + "|"]
     for row in table.rows:
         cells = []
         for c in row.cells:
@@ -224,7 +256,8 @@ def to_markdown(table: Table, heading: str = "##") -> str:
             if c.failed_note:
                 text += f" ({c.failed_note})"
             cells.append(text)
-        lines.append("| " + " | ".join([_md_escape(row.system), str(row.n_items), str(row.n_failed), *cells]) + " |")
+        lines.append("| " + " | ".join([_md_escape(row.system), row.kbps or "–", str(row.n_items), str(row.n_failed),
+                                        *cells]) + " |")
     lines.append("")
     lines.extend(f"- {n}" for n in table.notes)
     lines.append("")
@@ -245,17 +278,23 @@ def tex_escape(text: str) -> str:
     return out.replace("±", r"$\pm$").replace("↑", r"$\uparrow$").replace("↓", r"$\downarrow$")
 
 
-def to_latex(table: Table, label: str) -> str:
-    """A booktabs ``table`` environment (needs ``\\usepackage{booktabs}``)."""
+def to_latex(table: Table, label: str, environment: str = "table*") -> str:
+    """A booktabs table (needs ``\\usepackage{booktabs}``), set in ``\\footnotesize`` with metric names over
+    their units and arrows, so that six metrics fit a two-column paper's ``table*``. Failures are noted in the
+    cells (there is no "failed" column)."""
+    if environment not in LATEX_ENVIRONMENTS:
+        raise ValueError(f"LaTeX environment must be one of {', '.join(LATEX_ENVIRONMENTS)}, not {environment!r}")
     spec = "lrr" + "r" * len(table.columns)
-    head = ["System", "$n$", "failed"] + [
-        tex_escape(c.metric) + (f" ({tex_escape(c.unit)})" if c.unit else "")
-        + (f" {TEX_ARROWS[c.higher_is_better]}" if c.higher_is_better is not None else "")
+    names = ["System", "kbps", "$n$"] + [tex_escape(c.metric) for c in table.columns]
+    units = ["", "", ""] + [
+        " ".join(filter(None, [f"({tex_escape(c.unit)})" if c.unit else "", TEX_ARROWS[c.higher_is_better]]))
         for c in table.columns
     ]
     lines = [
-        r"\begin{table}[t]", r"\centering", rf"\caption{{{tex_escape(table.title)}}}", rf"\label{{{label}}}",
-        rf"\begin{{tabular}}{{{spec}}}", r"\toprule", " & ".join(head) + r" \\", r"\midrule",
+        rf"\begin{{{environment}}}[t]", r"\centering", r"\footnotesize", r"\setlength{\tabcolsep}{4pt}",
+        rf"\caption{{{tex_escape(table.title)}}}", rf"\label{{{label}}}",
+        rf"\begin{{tabular}}{{{spec}}}", r"\toprule", " & ".join(names) + r" \\", " & ".join(units) + r" \\",
+        r"\midrule",
     ]
     for row in table.rows:
         cells = []
@@ -268,11 +307,13 @@ def to_latex(table: Table, label: str) -> str:
             if c.failed_note:
                 text += rf" {{\scriptsize ({c.failed_note})}}"
             cells.append(text)
-        lines.append(" & ".join([tex_escape(row.system), str(row.n_items), str(row.n_failed), *cells]) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", r"\par\smallskip", r"\begin{minipage}{\linewidth}\footnotesize"]
+        lines.append(" & ".join([tex_escape(row.system), row.kbps or "--", str(row.n_items), *cells]) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\par\smallskip", r"\begin{minipage}{\linewidth}\scriptsize"]
     lines += [tex_escape(n) + r"\par" for n in table.notes]
-    lines += [r"\end{minipage}", r"\end{table}", ""]
+    lines += [r"\end{minipage}", rf"\end{{{environment}}}", ""]
     return "\n".join(lines)
 
 
-__all__ = ["Cell", "Column", "ColumnData", "Row", "Table", "assemble", "build_table", "decimals_for", "metric_unit", "table_metrics", "tex_escape", "to_latex", "to_markdown"]
+__all__ = ["DEFAULT_REPORT_METRICS", "LATEX_ENVIRONMENTS", "Cell", "Column", "ColumnData", "Row", "Table", "assemble",
+           "build_table", "decimals_for", "kbps_texts", "metric_unit", "report_metrics", "table_metrics", "tex_escape",
+           "to_latex", "to_markdown"]

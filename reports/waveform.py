@@ -16,7 +16,7 @@ from reports.figures import colour, new_figure, save
 from reports.rundata import Run, audio_rate, read_audio
 
 #: Systems never overlaid (they are the reference itself).
-REFERENCE_SYSTEMS = ("natural",)
+REFERENCE_SYSTEMS = ("natural", "reference")
 
 
 def _frames(x: np.ndarray, length: int, hop: int) -> np.ndarray:

@@ -8,9 +8,14 @@ Measures, on the demo corpus with opus and both anchors (30 pairs; pesq_wb, stoi
 2. all cores against 1 worker (target: at least 1.7x on 2 cores);
 3. ``--executor ray`` against the local pool on 2 CPUs (with and without Ray's start-up);
 4. each neural system's real-time factor on CPU, through ``scripts/bench_audiodec_rtf.py`` and
-   ``scripts/bench_spf.py`` when they exist;
+   ``scripts/bench_spf.py`` and ``scripts/bench_released_rtf.py`` (EnCodec, DAC) when they exist;
 5. the listening-test server's response times with 100 simultaneous participants on loopback, through
-   ``scripts/bench_listen_load.py`` (target: 95th percentile under 1 s).
+   ``scripts/bench_listen_load.py`` (target: 95th percentile under 1 s);
+6. every available metric's CPU cost per second of audio (one thread, after a warm-up call; the
+   reference/opus pairs of the demo corpus): what decides which metrics ``--metrics default`` leaves out;
+7. the peak memory of a metric worker on a 10-minute file with every metric (``scripts/bench_memory.py``;
+   target: under 2 GB).
+8. the classical codecs' real-time factor on one CPU core (encode + decode of the demo corpus in process).
 
 Each stage timing is the best of ``--repeat`` runs (the machine may be shared). Writes
 ``OUT/benchmark.json`` and ``OUT/README_table.md`` (default OUT: runs/bench) and prints the table.
@@ -40,9 +45,12 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parents[1]
 SYSTEMS = ["opus", "anchor35", "anchor70"]
 METRICS = ["pesq_wb", "stoi", "si_sdr"]
-RTF_SCRIPTS = {"audiodec": "scripts/bench_audiodec_rtf.py", "spf": "scripts/bench_spf.py"}
+RTF_SCRIPTS = {"audiodec": "scripts/bench_audiodec_rtf.py", "spf": "scripts/bench_spf.py",
+               "encodec_dac": "scripts/bench_released_rtf.py"}
 LISTEN_LOAD_SCRIPT = "scripts/bench_listen_load.py"
 LISTEN_PARTICIPANTS = 100
+#: classical codecs timed in process (encode + decode, one thread)
+CODEC_RTF = ["opus", "lc3@16k", "lc3@32k"]
 
 
 #: the corpus the timings use (set by prepare): the demo corpus, each file listed ``--copies`` times so that
@@ -146,6 +154,34 @@ def time_direct(pairs: list[tuple[Path, Path]], *, align: bool = False) -> float
     return elapsed
 
 
+def metric_costs(pairs: list[tuple[Path, Path]]) -> dict[str, float]:
+    """CPU seconds per second of audio for each available metric, one thread, model loading excluded."""
+    import torch
+
+    from bench.audio import SAMPLE_RATE, read_wav, resample
+    from metrics import METRICS
+
+    torch.set_num_threads(1)
+    limit = threadpool_limits(1)
+    signals = [(read_wav(r)[0], read_wav(d)[0]) for r, d in pairs]
+    seconds = sum(len(r) for r, _ in signals) / SAMPLE_RATE
+    out = {}
+    for name in METRICS.names():
+        cls = METRICS.get(name)
+        if cls.unavailable_reason():
+            continue
+        metric, rate = cls(), cls.spec.sample_rate
+        at_rate = [(resample(r, SAMPLE_RATE, rate), resample(d, SAMPLE_RATE, rate)) for r, d in signals]
+        metric.compute(reference=at_rate[0][0] if cls.spec.needs_reference else None, degraded=at_rate[0][1] * 0.9,
+                       sample_rate=rate)  # warm-up: model loading and JIT compilation are not per-second costs
+        c0 = time.process_time()
+        for r, d in at_rate:
+            metric.compute(reference=r if cls.spec.needs_reference else None, degraded=d, sample_rate=rate)
+        out[name] = (time.process_time() - c0) / seconds
+    limit.restore_original_limits()
+    return out
+
+
 def time_stage(base: Path, work: Path, workers: int, executor: str = "local") -> float:
     """A whole ``bench run`` whose references and outputs exist: the metric stage plus fixed costs."""
     from bench.runner import run
@@ -215,6 +251,51 @@ def neural_rtf() -> dict[str, Any]:
     return out
 
 
+def long_file_memory(minutes: float) -> dict[str, Any]:
+    """Peak memory per metric worker on one long file (scripts/bench_memory.py prints it as its last line)."""
+    r = subprocess.run([sys.executable, str(REPO / "scripts" / "bench_memory.py"), "--minutes", str(minutes)],
+                       capture_output=True, text=True, cwd=REPO, timeout=7200, check=False)
+    try:
+        return json.loads(r.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        return {"status": f"failed (exit {r.returncode})", "reason": r.stderr.strip()[-300:]}
+
+
+def _memory_cell(m: dict[str, Any]) -> str:
+    if "worker_peak_mb" not in m:
+        return f"{m.get('status', 'not measured')}: {m.get('reason', '')}"
+    refused = sorted(k for k, v in m["results"].items() if "too long" in str(v))
+    return (f"{m['worker_peak_mb']} MB per worker (main process {m['main_peak_mb']} MB); "
+            f"{', '.join(refused)} refused (too long), the rest scored")
+
+
+def codec_rtf(repeat: int) -> dict[str, Any]:
+    """Real-time factor of each classical codec on the demo corpus: processing seconds / audio seconds."""
+    from bench.audio import load_input
+    from bench.corpora import open_corpus
+    from systems import RunSettings, build_system
+
+    audio = [load_input(u.path).audio for u in open_corpus("demo").utterances()]
+    seconds = sum(len(a) for a in audio) / 48000
+    out: dict[str, Any] = {}
+    for spec in CODEC_RTF:
+        try:
+            system = build_system(spec, RunSettings())
+        except Exception as exc:  # noqa: BLE001 - a codec missing here is reported, not fatal
+            out[spec] = {"status": f"not available ({exc})"}
+            continue
+
+        def once(system=system) -> float:
+            t0 = time.perf_counter()
+            for i, a in enumerate(audio):
+                system.process(a, utterance_id=str(i))
+            return time.perf_counter() - t0
+
+        best = min(once() for _ in range(repeat))
+        out[spec] = {"status": "ok", "rtf": best / seconds, "audio_s": seconds, "name": system.description}
+    return out
+
+
 def listen_load() -> dict[str, Any]:
     """Response times of the listening server under ``LISTEN_PARTICIPANTS`` simultaneous participants."""
     r = subprocess.run([sys.executable, str(REPO / LISTEN_LOAD_SCRIPT), "--participants", str(LISTEN_PARTICIPANTS)],
@@ -268,12 +349,24 @@ def table(r: dict[str, Any]) -> str:
                      f"{r['ray_vs_local_steady']:.2f}x without ({r['ray_startup_s']:.1f} s start-up)"), "-"))
     else:
         rows.append(("`--executor ray` vs local, 2 CPUs", r.get("ray_skipped", "not available"), "-"))
+    for name, entry in r.get("codec_rtf", {}).items():
+        cell = (f"{entry['rtf']:.4f} ({entry['audio_s']:.0f} s of speech; {entry['name']})" if entry["status"] == "ok"
+                else entry["status"])
+        rows.append((f"`{name}` real-time factor on one CPU core (encode + decode)", cell, "-"))
     for name, entry in r["neural_rtf"].items():
         rows.append((f"{name} real-time factor on CPU", _rtf_cell(entry), "-"))
+    costs = r.get("metric_cpu_s_per_audio_s", {})
+    if costs:
+        rows.append(("metric CPU cost per second of audio (1 thread; opus outputs of the demo corpus)",
+                     ", ".join(f"{m} {v * 1000:.0f} ms" for m, v in sorted(costs.items(), key=lambda kv: kv[1])),
+                     "-"))
     if "listen_load" in r:
         what = (f"listening server, {LISTEN_PARTICIPANTS} simultaneous participants on loopback (each: "
                 "session, level, training, plan, 4 MUSHRA trials, questionnaire)")
         rows.append((what, _listen_cell(r["listen_load"]), "p95 < 1 s"))
+    if "long_file_memory" in r:
+        rows.append((f"peak memory, {r['long_file_memory'].get('minutes', 10):g}-minute file, every metric",
+                     _memory_cell(r["long_file_memory"]), "< 2 GB per worker"))
     load = max(r["load_average_before"], r["load_average_after"])
     note = (f"\n\nMeasured on {cores} cores with a 1-minute load average up to {load:.1f}"
             + (" (the machine was shared: wall-clock ratios understate what idle cores give)." if load > cores
@@ -286,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=REPO / "runs" / "bench", help="where to write (default runs/bench)")
     p.add_argument("--repeat", type=int, default=2, help="take the best of N timings (default 2)")
     p.add_argument("--no-ray", action="store_true", help="skip the Ray comparison")
+    p.add_argument("--memory-minutes", type=float, default=10.0,
+                   help="length of the long file for the peak-memory measurement (default 10; 0 skips it)")
     p.add_argument("--copies", type=int, default=4,
                    help="list each demo file N times (default 4: 120 pairs), so fixed costs weigh as on a real corpus")
     args = p.parse_args(argv)
@@ -324,10 +419,18 @@ def main(argv: list[str] | None = None) -> int:
         r["ray_s"], _ = best_of(args.repeat, lambda: time_stage(base, work, 2, executor="ray"))
         r["ray_vs_local"] = r["local_2_s"] / r["ray_s"]
         r["ray_vs_local_steady"] = r["local_2_s"] / max(1e-9, r["ray_s"] - r["ray_startup_s"])
+    print("metric costs per second of audio ...", file=sys.stderr)
+    r["metric_cpu_s_per_audio_s"] = metric_costs([p for p in pairs if "/opus/" in str(p[1])][:10])
+    print("classical codecs' real-time factors ...", file=sys.stderr)
+    with threadpool_limits(1):
+        r["codec_rtf"] = codec_rtf(args.repeat)
     print("neural systems' real-time factors ...", file=sys.stderr)
     r["neural_rtf"] = neural_rtf()
     print(f"listening server with {LISTEN_PARTICIPANTS} participants ...", file=sys.stderr)
     r["listen_load"] = listen_load()
+    if args.memory_minutes > 0:
+        print(f"peak memory on a {args.memory_minutes:g}-minute file ...", file=sys.stderr)
+        r["long_file_memory"] = long_file_memory(args.memory_minutes)
     r["load_average_after"] = os.getloadavg()[0]
     shutil.rmtree(work, ignore_errors=True)
     (args.out / "benchmark.json").write_text(json.dumps(r, indent=1))

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.audio import read_mono
     from metrics import METRICS
-    from systems import SystemOptions, build_system
+    from systems import RunSettings, build_system
     from systems.spf.data import align, open_utterances
 
     if args.threads:
@@ -47,10 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     metrics = {name: METRICS.get(name)() for name in ("si_sdr", "phase_distance")}
     for codec in args.codec.split(","):
         ckpts = {"spf": args.checkpoint} if args.checkpoint else {}
-        options = SystemOptions(checkpoints=ckpts, spf_sampler=args.sampler, spf_steps=args.steps,
-                                spf_snr=args.snr)
-        base = build_system(codec, options)
-        filtered = build_system(f"{codec}+spf", options)
+        settings = RunSettings(checkpoints=ckpts)
+        spf_options = ",".join(f"{k}={v}" for k, v in (("sampler", args.sampler), ("steps", args.steps),
+                                                        ("snr", args.snr)) if v is not None)
+        base = build_system(codec, settings)
+        filtered = build_system(f"{codec}+spf" + (f"[{spf_options}]" if spf_options else ""), settings)
         pf = filtered.postfilters[0]
         rows = {"codec": {m: [] for m in metrics}, "codec+spf": {m: [] for m in metrics}}
         seconds, spf_time = 0.0, 0.0
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
                 aligned, _ = align(clean, out)
                 for name, metric in metrics.items():
                     rows[label][name].append(metric.compute(reference=clean, degraded=aligned, sample_rate=48000))
-        s = pf.settings()
+        s = pf.sampler_settings()
         print(f"{codec}: {len(utts)} files, {seconds:.1f} s; SPF {s.name} steps={s.steps} "
               f"NFE={s.expected_nfe()}: {spf_time:.1f} s (RTF {spf_time / seconds:.2f})")
         for label, vals in rows.items():

@@ -56,12 +56,12 @@ def _synthetic_speechlike(folder: Path, n: int = 4, seconds: float = 2.0) -> Pat
 
 def check_audiodec_batched(work: Path) -> str:
     """symad batched on CUDA (fp32) vs CPU: max |diff| <= 1e-3; with --amp vs CUDA fp32: SNR >= 20 dB."""
-    from systems import SystemOptions, build_system
+    from systems import RunSettings, build_system
 
     ids, audio = _demo_audio()
-    cpu = build_system("symad", SystemOptions(device="cpu")).process_batch(audio, utterance_ids=ids)
-    gpu = build_system("symad", SystemOptions(device=DEVICE)).process_batch(audio, utterance_ids=ids)
-    amp = build_system("symad", SystemOptions(device=DEVICE, amp=True)).process_batch(audio, utterance_ids=ids)
+    cpu = build_system("symad", RunSettings(device="cpu")).process_batch(audio, utterance_ids=ids)
+    gpu = build_system("symad", RunSettings(device=DEVICE)).process_batch(audio, utterance_ids=ids)
+    amp = build_system("symad", RunSettings(device=DEVICE, amp=True)).process_batch(audio, utterance_ids=ids)
     diff = max(float(np.max(np.abs(c.audio - g.audio))) for c, g in zip(cpu, gpu))
     snr = min(_snr_db(g.audio, a.audio) for g, a in zip(gpu, amp))
     assert diff <= 1e-3, f"CPU vs CUDA max |diff| {diff:.2e} > 1e-3"
@@ -71,13 +71,13 @@ def check_audiodec_batched(work: Path) -> str:
 
 def check_audiodec_streaming(work: Path) -> str:
     """symad streaming on CUDA vs CPU streaming: max |diff| <= 1e-3."""
-    from systems import SystemOptions, build_system
+    from systems import RunSettings, build_system
 
     ids, audio = _demo_audio(2)
     diffs = []
     for uid, x in zip(ids, audio):
-        c = build_system("symad", SystemOptions(device="cpu", streaming=True)).process(x, utterance_id=uid)
-        g = build_system("symad", SystemOptions(device=DEVICE, streaming=True)).process(x, utterance_id=uid)
+        c = build_system("symad", RunSettings(device="cpu", streaming=True)).process(x, utterance_id=uid)
+        g = build_system("symad", RunSettings(device=DEVICE, streaming=True)).process(x, utterance_id=uid)
         diffs.append(float(np.max(np.abs(c.audio - g.audio))))
     assert max(diffs) <= 1e-3, f"CPU vs CUDA streaming max |diff| {max(diffs):.2e} > 1e-3"
     return f"max|diff| {max(diffs):.1e}"

@@ -2,7 +2,7 @@
 # Install the Debian packages the suite and its tests use, when they are missing and we are root.
 # Without root, say what is missing and go on: tests that need a missing tool skip with a reason.
 set -u
-pkgs=(libopus0 libsndfile1 espeak-ng sox opus-tools chromium)
+pkgs=(libopus0 libsndfile1 espeak-ng sox opus-tools chromium texlive-latex-base texlive-latex-recommended)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,8 +1,9 @@
 """Systems under test and post-filters, behind one registry each.
 
-``--systems`` accepts registered names (``opus``), names with an argument (``files:mine=DIR``), and
-compositions with post-filters (``opus+spf``, ``files:mine=DIR+spf``). ``scoredec`` and ``opus_spf``
-are registered compositions. Third-party systems register through the ``codec_bench.systems`` and
+``--systems`` accepts registered names (``opus``), names with options (``opus@12k``,
+``opus[kbps=12,application=voip]``), names with an argument (``files:mine=DIR``), and compositions with
+post-filters (``opus@12k+spf[steps=8]``, ``files:mine=DIR+spf``); the grammar is in systems/options.py.
+``scoredec`` and ``opus_spf`` are registered compositions. Third-party systems register through the ``codec_bench.systems`` and
 ``codec_bench.postfilters`` entry-point groups.
 """
 
@@ -14,10 +15,21 @@ from bench.registry import Registry, RegistryError
 from systems.base import (
     ComposedSystem,
     PostFilter,
+    RunSettings,
     System,
-    SystemOptions,
     SystemOutput,
     SystemUnavailable,
+)
+from systems.options import (
+    OptionError,
+    OptionInfo,
+    Stage,
+    describe_options,
+    instance_name,
+    parse_options,
+    parse_stage,
+    split_list,
+    split_stages,
 )
 
 SYSTEMS: Registry[type[System]] = Registry("system", "codec_bench.systems")
@@ -25,12 +37,18 @@ POSTFILTERS: Registry[type[PostFilter]] = Registry("post-filter", "codec_bench.p
 
 SYSTEMS.register("natural", "systems.reference:Natural")
 SYSTEMS.register("opus", "systems.opus:Opus")
+SYSTEMS.register("lc3", "systems.lc3:LC3")
 SYSTEMS.register("anchor35", "systems.anchors:Anchor35")
 SYSTEMS.register("anchor70", "systems.anchors:Anchor70")
 SYSTEMS.register("files", "systems.files:FilesSystem")
 SYSTEMS.register("symad", "systems.audiodec.system:SymAD")
 SYSTEMS.register("audiodec_stage1", "systems.audiodec.system:AudioDecStage1")
 SYSTEMS.register("audiodec", "systems.audiodec.system:AudioDec")
+SYSTEMS.register("encodec", "systems.encodec.system:Encodec24k")
+SYSTEMS.register("encodec_48k", "systems.encodec.system:Encodec48k")
+SYSTEMS.register("dac_44k", "systems.dac.system:DAC44k")
+SYSTEMS.register("dac_24k", "systems.dac.system:DAC24k")
+SYSTEMS.register("dac_16k", "systems.dac.system:DAC16k")
 POSTFILTERS.register("spf", "systems.spf.postfilter:ScorePostFilter")
 
 #: Registered compositions: name -> spec. Their results carry the composed name.
@@ -54,48 +72,88 @@ class SystemInfo:
     reason: str | None
 
 
-def _split_postfilters(spec: str) -> tuple[str, list[str]]:
-    """``"files:x=a+b+spf"`` -> ``("files:x=a+b", ["spf"])``: peel registered post-filters from the right."""
-    post: list[str] = []
-    base = spec
-    while "+" in base:
-        head, _, tail = base.rpartition("+")
-        if tail.split(":", 1)[0] in POSTFILTERS:
-            post.insert(0, tail)
-            base = head
-        else:
-            break
-    return base, post
+def _stage_options(cls: type, stage: Stage, settings: RunSettings) -> tuple[object, str, str]:
+    """(options instance, canonical stage name, the name without the shorthand option) of one stage."""
+    opts, explicit = parse_options(cls.Options, stage, cls.shorthand, settings.option_defaults.get(stage.kind))
+    arg_label = None
+    if stage.arg is not None:
+        arg_label = stage.arg.split("=", 1)[0]
+    name = instance_name(stage.kind, cls.Options, cls.shorthand, explicit, arg_label)
+    rest = {k: v for k, v in explicit.items() if k != cls.shorthand}
+    return opts, name, instance_name(stage.kind, cls.Options, cls.shorthand, rest, arg_label)
 
 
-def build_system(spec: str, options: SystemOptions) -> System:
-    """Construct a system from its ``--systems`` spec. Raises RegistryError/ValueError/SystemUnavailable."""
+def parse_spec(spec: str) -> tuple[str, list[Stage]]:
+    """``"opus@12k+spf[steps=8]"`` -> (the spec with composites expanded, its stages). Raises OptionError."""
     spec = spec.strip()
-    name = spec
-    if spec in COMPOSITES:
-        spec = COMPOSITES[spec]
-    base, post = _split_postfilters(spec)
-    kind, _, arg = base.partition(":")
-    cls = SYSTEMS.get(kind)
-    reason = cls.unavailable_reason(options)
+    expanded = COMPOSITES.get(spec, spec)
+    parts = split_stages(expanded)
+    if parts and ":" in parts[0]:
+        # a system with an argument (files:mine=DIR) may hold '+' in it: only registered post-filters
+        # are peeled off the right end
+        i = len(parts)
+        while i > 1 and parse_stage(parts[i - 1]).kind in POSTFILTERS:
+            i -= 1
+        parts = ["+".join(parts[:i]), *parts[i:]]
+    stages = [parse_stage(p) for p in parts]
+    if any(not st.kind for st in stages):
+        raise OptionError(f"{spec!r}: empty system name")
+    return expanded, stages
+
+
+def build_system(spec: str, settings: RunSettings) -> System:
+    """Construct a system from its ``--systems`` spec (grammar: systems/options.py).
+
+    Raises RegistryError (unknown name, with suggestions), OptionError/ValueError (bad options or
+    argument) or SystemUnavailable.
+    """
+    spec = spec.strip()
+    _, stages = parse_spec(spec)
+    head, post = stages[0], stages[1:]
+    if head.kind in POSTFILTERS and head.kind not in SYSTEMS:
+        raise OptionError(f"{spec!r}: {head.kind} is a post-filter; it follows a system, e.g. opus+{head.kind}")
+    cls = SYSTEMS.get(head.kind)
+    reason = cls.unavailable_reason(settings)
     if reason:
-        raise SystemUnavailable(f"{kind}: {reason}")
-    base_name = base if not arg else f"{kind}:{arg.split('=', 1)[0]}"
-    codec = cls.from_spec(arg or None, options, name=base_name)
+        raise SystemUnavailable(f"{head.kind}: {reason}")
+    opts, base_name, family = _stage_options(cls, head, settings)
+    codec = cls.from_spec(head.arg, settings, base_name, opts)
+    codec.family = family
     if not post:
-        if name != spec:  # a registered composite with no post-filter part
-            codec.name = name
+        if spec in COMPOSITES:
+            codec.name = codec.family = spec
         return codec
     filters: list[PostFilter] = []
-    for p in post:
-        pkind = p.split(":", 1)[0]
-        pcls = POSTFILTERS.get(pkind)
-        preason = pcls.unavailable_reason(options)
+    for st in post:
+        if st.kind in SYSTEMS and st.kind not in POSTFILTERS:
+            raise OptionError(f"{spec!r}: {st.kind} is a system, not a post-filter; "
+                              f"list it on its own: --systems {split_stages(spec)[0]},{st.kind}")
+        pcls = POSTFILTERS.get(st.kind)
+        if st.arg is not None:
+            raise OptionError(f"{spec!r}: post-filter {st.kind} takes no ':' argument")
+        preason = pcls.unavailable_reason(settings)
         if preason:
-            raise SystemUnavailable(f"{pkind}: {preason}")
-        filters.append(pcls(options, codec_name=codec.name))
-    composed_name = name if name in COMPOSITES else "+".join([base_name, *post])
-    return ComposedSystem(codec, filters, name=composed_name)
+            raise SystemUnavailable(f"{st.kind}: {preason}")
+        popts, pname, _ = _stage_options(pcls, st, settings)
+        pf = pcls(settings, codec_name=codec.name, options=popts)
+        pf.name = pname
+        filters.append(pf)
+    composed_name = spec if spec in COMPOSITES else "+".join([codec.name, *(f.name for f in filters)])
+    composed = ComposedSystem(codec, filters, name=composed_name)
+    composed.family = spec if spec in COMPOSITES else "+".join([family, *(f.name for f in filters)])
+    return composed
+
+
+def describe_system(name: str, settings: RunSettings) -> tuple[SystemInfo, list[tuple[str, list[OptionInfo]]]]:
+    """One system (or composite) with the options of each of its stages, for ``bench systems NAME``."""
+    info = next((r for r in describe_systems(settings) if r.name == name), None)
+    if info is None:
+        SYSTEMS.resolve_name(name)  # raises with suggestions
+        raise RegistryError(f"unknown system {name!r}")
+    _, stages = parse_spec(name)
+    out = [(stages[0].kind, describe_options(SYSTEMS.get(stages[0].kind).Options))]
+    out += [(st.kind, describe_options(POSTFILTERS.get(st.kind).Options)) for st in stages[1:]]
+    return info, out
 
 
 def system_names_for_all() -> list[str]:
@@ -103,19 +161,18 @@ def system_names_for_all() -> list[str]:
     return [n for n in SYSTEMS.names() if n not in _NEEDS_ARGUMENT] + list(COMPOSITES)
 
 
-def describe_systems(options: SystemOptions) -> list[SystemInfo]:
+def describe_systems(settings: RunSettings) -> list[SystemInfo]:
     """What ``bench systems`` prints: each system, whether it can run here, and why not."""
     rows: list[SystemInfo] = []
     for name in [*SYSTEMS.names(), *COMPOSITES]:
-        spec = COMPOSITES.get(name, name)
-        base, post = _split_postfilters(spec)
         try:
-            cls = SYSTEMS.get(base.split(":", 1)[0])
-            reason = cls.unavailable_reason(options)
+            _, stages = parse_spec(name)
+            cls = SYSTEMS.get(stages[0].kind)
+            reason = cls.unavailable_reason(settings)
             desc, kbps = cls.description, cls.nominal_kbps
-            for p in post:
-                pcls = POSTFILTERS.get(p.split(":", 1)[0])
-                reason = reason or pcls.unavailable_reason(options)
+            for st in stages[1:]:
+                pcls = POSTFILTERS.get(st.kind)
+                reason = reason or pcls.unavailable_reason(settings)
                 desc = f"{desc} + {pcls.description}"
         except (ImportError, RegistryError, AttributeError) as exc:
             reason, desc, kbps = f"cannot be loaded: {exc}", "", None
@@ -123,7 +180,7 @@ def describe_systems(options: SystemOptions) -> list[SystemInfo]:
     return rows
 
 
-def expand_systems(specs: list[str], options: SystemOptions) -> tuple[list[str], list[tuple[str, str]]]:
+def expand_systems(specs: list[str], settings: RunSettings) -> tuple[list[str], list[tuple[str, str]]]:
     """Expand ``all`` into the systems that can run here.
 
     Returns:
@@ -133,7 +190,7 @@ def expand_systems(specs: list[str], options: SystemOptions) -> tuple[list[str],
     skipped: list[tuple[str, str]] = []
     for s in specs:
         if s == "all":
-            for info in describe_systems(options):
+            for info in describe_systems(settings):
                 if info.name in _NEEDS_ARGUMENT:
                     continue
                 if info.available:
@@ -151,14 +208,18 @@ __all__ = [
     "POSTFILTERS",
     "SYSTEMS",
     "ComposedSystem",
+    "OptionError",
     "PostFilter",
+    "RunSettings",
     "System",
     "SystemInfo",
-    "SystemOptions",
     "SystemOutput",
     "SystemUnavailable",
     "build_system",
+    "describe_system",
     "describe_systems",
     "expand_systems",
+    "parse_spec",
+    "split_list",
     "system_names_for_all",
 ]

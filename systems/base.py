@@ -14,42 +14,37 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from systems.options import NoOptions, options_dict
+
 if TYPE_CHECKING:
     from bench.alignment import AlignPolicy
 
 
 @dataclass
-class SystemOptions:
-    """Settings shared by all systems; the CLI fills it. Unknown settings do not exist: add a field.
+class RunSettings:
+    """Run-wide settings every system sees (the CLI fills it). A system's own options are not here: each
+    system declares them in its ``Options`` dataclass (see systems/options.py).
 
     Attributes:
         device: torch device for neural systems ("cpu" or "cuda[:N]").
         weights_dir: an unzipped official AudioDec ``exp/`` folder, or None for the shipped demo weights.
         checkpoints: per-system checkpoint overrides, ``{"symad": Path(...), "spf": Path(...)}``.
-        opus_bitrate: Opus target bitrate in bit/s.
-        opus_application: "audio", "voip" or "lowdelay".
         streaming: run neural codecs chunk by chunk with cached history.
         seed: base seed; stochastic systems derive a per-utterance seed from it (order-independent).
         batch_size: utterances per batch for neural systems.
-        spf_sampler: "pc" (predictor-corrector) or "ode" (probability flow); None: the sampler the
-            post-filter weights recommend (PC N=30 for full-size weights, a lighter one for the demo).
-        spf_steps: reverse steps N (PC: 2N network evaluations; ODE: N); None: as recommended.
-        spf_snr: corrector signal-to-noise ratio for annealed Langevin; None: as recommended.
         amp: mixed precision (autocast) for neural systems on the device; changes values.
+        option_defaults: ``{kind: {option: "value"}}`` applied where a spec sets nothing (the deprecated
+            ``--opus-bitrate``-style flags fill it); the instance name does not show them.
     """
 
     device: str = "cpu"
     weights_dir: Path | None = None
     checkpoints: dict[str, Path] = field(default_factory=dict)
-    opus_bitrate: int = 24000
-    opus_application: str = "audio"
     streaming: bool = False
     seed: int = 0
     batch_size: int = 4
-    spf_sampler: str | None = None
-    spf_steps: int | None = None
-    spf_snr: float | None = None
     amp: bool = False
+    option_defaults: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly view for run.json."""
@@ -81,35 +76,46 @@ class SystemUnavailable(RuntimeError):
 class System(ABC):
     """A codec (or reference, or anchor) under test.
 
-    Subclasses set the class attributes and implement :meth:`process`. Construction happens through
-    :meth:`from_spec`, which the registry calls with the text after ``name:`` (if any).
+    Subclasses set the class attributes and implement :meth:`process`. A system's own options are a
+    frozen dataclass ``Options`` made with :func:`systems.options.option` (``shorthand`` names the one
+    that ``kind@VALUE`` sets); :func:`systems.build_system` parses them from the spec and passes them in.
     """
 
     #: registered name, e.g. "opus"; instances may carry a more specific ``name`` ("files:mine").
     kind: ClassVar[str] = ""
     description: ClassVar[str] = ""
-    #: sample rate the system works at; the runner gives it 48 kHz audio and expects 48 kHz back.
+    #: sample rate the system works at; the runner gives it audio at this rate and expects it back.
     sample_rate: int = 48000
     #: nominal bitrate in kbit/s (None: not a codec).
     nominal_kbps: float | None = None
-    #: True when outputs are deterministic given the input and options.seed.
+    #: True when outputs are deterministic given the input, its options and settings.seed.
     deterministic: ClassVar[bool] = True
 
-    def __init__(self, options: SystemOptions, name: str | None = None) -> None:
-        self.options = options
+    #: the system's own options (a frozen dataclass of :func:`systems.options.option` fields)
+    Options: ClassVar[type] = NoOptions
+    #: the option that ``kind@VALUE`` sets (e.g. "kbps"), or None
+    shorthand: ClassVar[str | None] = None
+
+    def __init__(self, settings: RunSettings, name: str | None = None, options: Any = None) -> None:
+        self.settings = settings
+        self.options = options if options is not None else self.Options()
         self.name = name or self.kind
+        #: the name without the rate option: points of one rate-quality curve share it ("opus", "opus+spf")
+        self.family = self.name
 
     @classmethod
-    def unavailable_reason(cls, options: SystemOptions) -> str | None:
+    def unavailable_reason(cls, settings: RunSettings) -> str | None:
         """None when the system can run here; otherwise why not and what to install."""
         return None
 
     @classmethod
-    def from_spec(cls, arg: str | None, options: SystemOptions, name: str) -> System:
-        """Build from the registry spec. ``arg`` is the text after ``kind:`` in ``--systems``."""
+    def from_spec(cls, arg: str | None, settings: RunSettings, name: str, options: Any) -> System:
+        """Build from a parsed spec. ``arg`` is the text after ``kind:`` (``files:mine=DIR``), if any."""
         if arg:
-            raise ValueError(f"system {cls.kind!r} takes no argument (got {arg!r})")
-        return cls(options, name=name)
+            form = f"{cls.kind}@VALUE (sets {cls.shorthand}) or " if cls.shorthand else ""
+            raise ValueError(f"system {cls.kind!r} takes no ':' argument (got {arg!r}); options are written "
+                             f"{form}{cls.kind}[key=value,...]; see `bench systems {cls.kind}`")
+        return cls(settings, name=name, options=options)
 
     @abstractmethod
     def process(self, audio: np.ndarray, *, utterance_id: str) -> SystemOutput:
@@ -130,12 +136,16 @@ class System(ABC):
         """Versions, weights checksums and settings recorded in run.json."""
         return {}
 
+    def option_values(self) -> dict[str, Any]:
+        """Every option with its value (spec'd or default), ``{"kbps": 24.0, ...}``, for run.json."""
+        return options_dict(self.options)
+
     def use_alignment(self, policy: AlignPolicy) -> None:
         """The run's alignment policy, for adapters that must match lengths (``files:``); others ignore it."""
 
     def utterance_seed(self, utterance_id: str) -> int:
-        """A seed that depends only on options.seed and the utterance (not on order or worker)."""
-        h = hashlib.sha256(f"{self.options.seed}:{self.name}:{utterance_id}".encode()).digest()
+        """A seed that depends only on settings.seed and the utterance (not on order or worker)."""
+        h = hashlib.sha256(f"{self.settings.seed}:{self.name}:{utterance_id}".encode()).digest()
         return int.from_bytes(h[:4], "little")
 
 
@@ -145,13 +155,21 @@ class PostFilter(ABC):
     kind: ClassVar[str] = ""
     description: ClassVar[str] = ""
     deterministic: ClassVar[bool] = True
+    #: the rate the post-filter works at; a codec at another rate is resampled to it and back
+    sample_rate: ClassVar[int] = 48000
+    #: the post-filter's own options, as for :class:`System`
+    Options: ClassVar[type] = NoOptions
+    shorthand: ClassVar[str | None] = None
 
-    def __init__(self, options: SystemOptions, codec_name: str) -> None:
-        self.options = options
+    def __init__(self, settings: RunSettings, codec_name: str, options: Any = None) -> None:
+        self.settings = settings
+        self.options = options if options is not None else self.Options()
         self.codec_name = codec_name
+        #: the stage's name in the composed name ("spf", "spf[steps=8]")
+        self.name = self.kind
 
     @classmethod
-    def unavailable_reason(cls, options: SystemOptions) -> str | None:
+    def unavailable_reason(cls, settings: RunSettings) -> str | None:
         """None when the post-filter can run here; otherwise why not."""
         return None
 
@@ -178,12 +196,13 @@ class PostFilter(ABC):
 
 
 class ComposedSystem(System):
-    """``codec+postfilter[+postfilter...]``: runs the codec, then each post-filter in turn."""
+    """``codec+postfilter[+postfilter...]``: runs the codec, then each post-filter in turn, at the codec's
+    rate (a post-filter at another rate gets the codec output resampled to its rate, and back)."""
 
     deterministic: ClassVar[bool] = True
 
     def __init__(self, codec: System, postfilters: list[PostFilter], name: str) -> None:
-        super().__init__(codec.options, name=name)
+        super().__init__(codec.settings, name=name, options=codec.options)
         self.codec = codec
         self.postfilters = postfilters
         self.sample_rate = codec.sample_rate
@@ -197,16 +216,27 @@ class ComposedSystem(System):
         self.codec.use_alignment(policy)
 
     def process_batch(self, audios: list[np.ndarray], *, utterance_ids: list[str]) -> list[SystemOutput]:
+        from bench.audio import fit_length, resample
+
         outs = self.codec.process_batch(audios, utterance_ids=utterance_ids)
         for pf in self.postfilters:
             seeds = [self.utterance_seed(u) for u in utterance_ids]
-            res = pf.process_batch([o.audio for o in outs], seeds=seeds)
-            for o, (y, info) in zip(outs, res):
-                if y.shape != o.audio.shape:
-                    raise RuntimeError(f"post-filter {pf.kind} changed the length {o.audio.shape} -> {y.shape}")
+            inputs = [resample(o.audio, self.sample_rate, pf.sample_rate) for o in outs]
+            res = pf.process_batch(inputs, seeds=seeds)
+            for o, x, (y, info) in zip(outs, inputs, res):
+                if y.shape != x.shape:
+                    raise RuntimeError(f"post-filter {pf.kind} changed the length {x.shape} -> {y.shape}")
+                y = fit_length(resample(y, pf.sample_rate, self.sample_rate), len(o.audio))
                 o.audio = y.astype(np.float32, copy=False)
                 o.info[pf.kind] = info
         return outs
 
     def provenance(self) -> dict[str, Any]:
         return {"codec": self.codec.provenance(), **{pf.kind: pf.provenance() for pf in self.postfilters}}
+
+    def option_values(self) -> dict[str, Any]:
+        """The codec's options, then each post-filter's prefixed with its kind (``spf.steps``)."""
+        out = self.codec.option_values()
+        for pf in self.postfilters:
+            out.update({f"{pf.kind}.{k}": v for k, v in options_dict(pf.options).items()})
+        return out

@@ -17,7 +17,7 @@ import numpy as np
 from bench.alignment import AlignPolicy, match_length
 from bench.audio import load_input, sha256_file
 from bench.corpora import AUDIO_EXTENSIONS
-from systems.base import System, SystemOptions, SystemOutput
+from systems.base import RunSettings, System, SystemOutput
 
 
 class FilesSystem(System):
@@ -26,8 +26,8 @@ class FilesSystem(System):
     kind = "files"
     description = "Outputs produced elsewhere (files adapter)"
 
-    def __init__(self, options: SystemOptions, name: str, directory: Path) -> None:
-        super().__init__(options, name=name)
+    def __init__(self, settings: RunSettings, name: str, directory: Path, options: object = None) -> None:
+        super().__init__(settings, name=name, options=options)
         self.directory = directory
         self.description = f"Files from {directory}"
         self.align_policy = AlignPolicy()
@@ -36,7 +36,7 @@ class FilesSystem(System):
         self.align_policy = policy
 
     @classmethod
-    def from_spec(cls, arg: str | None, options: SystemOptions, name: str) -> System:
+    def from_spec(cls, arg: str | None, settings: RunSettings, name: str, options: object) -> System:
         if not arg or "=" not in arg:
             raise ValueError("files needs NAME=DIR, e.g. --systems files:mycodec=/path/to/outputs")
         label, _, directory = arg.partition("=")
@@ -45,7 +45,7 @@ class FilesSystem(System):
         path = Path(directory).expanduser()
         if not path.is_dir():
             raise ValueError(f"files:{arg}: {path} is not a folder")
-        return cls(options, name=f"files:{label}", directory=path)
+        return cls(settings, name=name, directory=path, options=options)
 
     def _find(self, utterance_id: str) -> Path:
         stems = [utterance_id, Path(utterance_id).name]

@@ -17,13 +17,15 @@ the exact integer path.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import soundfile as sf
 
-from systems.base import System, SystemOptions, SystemOutput
+from systems.base import RunSettings, System, SystemOutput
+from systems.options import option
 
 FRAME_MS = 20
 #: shipped speech the residual delay is measured on (see the module docstring): the demo corpus, 2 voices
@@ -50,6 +52,14 @@ def libopus_version() -> str | None:
         return None
 
 
+@dataclass(frozen=True)
+class OpusOptions:
+    """``opus@12k``, ``opus[kbps=12,application=voip]``."""
+
+    kbps: float = option(24.0, unit="kbps", min=6, max=510, help="target bitrate (VBR)")
+    application: Literal["audio", "voip", "lowdelay"] = option("audio", help="libopus application mode")
+
+
 class Opus(System):
     """libopus, 20 ms frames, VBR, complexity 10; look-ahead removed and tail flushed (output = input length).
 
@@ -59,35 +69,32 @@ class Opus(System):
     kind = "opus"
     description = "Opus (libopus), 20 ms frames, VBR, complexity 10"
     nominal_kbps = 24.0
+    Options = OpusOptions
+    shorthand = "kbps"
     APPLICATIONS = {"audio": "APPLICATION_AUDIO", "voip": "APPLICATION_VOIP",
                     "lowdelay": "APPLICATION_RESTRICTED_LOWDELAY"}
 
-    def __init__(self, options: SystemOptions, name: str | None = None) -> None:
-        super().__init__(options, name)
-        if options.opus_application not in self.APPLICATIONS:
-            raise ValueError(f"--opus-application must be one of {', '.join(self.APPLICATIONS)}, "
-                             f"not {options.opus_application!r}")
-        if not 6000 <= options.opus_bitrate <= 510000:
-            raise ValueError(f"--opus-bitrate {options.opus_bitrate} is outside libopus' 6000-510000 bit/s")
-        self.nominal_kbps = options.opus_bitrate / 1000
-        self.description = (f"Opus {self.nominal_kbps:g} kbps (libopus, {options.opus_application}, "
+    def __init__(self, settings: RunSettings, name: str | None = None, options: OpusOptions | None = None) -> None:
+        super().__init__(settings, name, options)
+        self.bitrate = round(self.options.kbps * 1000)
+        self.nominal_kbps = self.options.kbps
+        self.description = (f"Opus {self.nominal_kbps:g} kbps (libopus, {self.options.application}, "
                             f"20 ms, VBR, complexity 10)")
 
     @classmethod
-    def unavailable_reason(cls, options: SystemOptions) -> str | None:
+    def unavailable_reason(cls, settings: RunSettings) -> str | None:
         return None if libopus_version() else INSTALL_HINT
 
     def _encoder(self):
         opuslib = _opuslib()
-        enc = opuslib.Encoder(self.sample_rate, 1, getattr(opuslib, self.APPLICATIONS[self.options.opus_application]))
-        enc.bitrate = self.options.opus_bitrate
+        enc = opuslib.Encoder(self.sample_rate, 1, getattr(opuslib, self.APPLICATIONS[self.options.application]))
+        enc.bitrate = self.bitrate
         enc.vbr = 1
         enc.complexity = 10
         return enc
 
     def process(self, audio: np.ndarray, *, utterance_id: str) -> SystemOutput:
-        residual = residual_delay(libopus_version() or "", self.options.opus_application,
-                                  self.options.opus_bitrate)
+        residual = residual_delay(libopus_version() or "", self.options.application, self.bitrate)
         stream, lookahead, packet_bytes, n_packets = self._code(audio, margin=SINC_HALF + MAX_RESIDUAL + 1)
         y = read_at(stream, lookahead + residual, len(audio)).astype(np.float32)
         info: dict[str, Any] = {
@@ -123,14 +130,14 @@ class Opus(System):
     def provenance(self) -> dict[str, Any]:
         return {
             "libopus": libopus_version(),
-            "bitrate": self.options.opus_bitrate,
-            "application": self.options.opus_application,
+            "bitrate": self.bitrate,
+            "application": self.options.application,
             "frame_ms": FRAME_MS,
             "vbr": True,
             "complexity": 10,
             "lookahead_samples": int(self._encoder().lookahead),
-            "residual_delay_samples": residual_delay(libopus_version() or "", self.options.opus_application,
-                                                     self.options.opus_bitrate),
+            "residual_delay_samples": residual_delay(libopus_version() or "", self.options.application,
+                                                     self.bitrate),
             "residual_delay_measured_on": list(CALIBRATION_UTTERANCES),
         }
 
@@ -173,9 +180,7 @@ def residual_delay(version: str, application: str, bitrate: int) -> float:
     application and bitrate: the median over CALIBRATION_UTTERANCES of the cross-correlation peak's lag,
     rounded to 0.1 sample."""
     from bench.corpora import DEMO_DIR
-    from systems.base import SystemOptions
-
-    codec = Opus(SystemOptions(opus_application=application, opus_bitrate=bitrate))
+    codec = Opus(RunSettings(), options=OpusOptions(kbps=bitrate / 1000, application=application))
     lags = []
     for utt in CALIBRATION_UTTERANCES:
         x, sr = sf.read(DEMO_DIR / f"{utt}.flac", dtype="float32")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from systems import SystemOptions, build_system, describe_systems
+from systems import RunSettings, build_system, describe_systems
 from systems.audiodec.checkpoint import build_model, save_checkpoint
 from systems.audiodec.codec import measure_common_delay, measure_delay
 from systems.audiodec.config import load_config, packaged_config, parse_config
@@ -29,7 +29,7 @@ def test_c16_system_bits_are_24_kbps_and_lengths_exact(tmp_path: Path) -> None:
     torch.manual_seed(0)
     ckpt = tmp_path / "c16" / "checkpoint-1steps.pkl"
     save_checkpoint(ckpt, cfg, build_model(cfg), steps=1)
-    system = build_system("symad", SystemOptions(checkpoints={"symad": ckpt}))
+    system = build_system("symad", RunSettings(checkpoints={"symad": ckpt}))
     assert system.nominal_kbps == pytest.approx(24.0)
     one_second = speechlike(1.0)
     odd = speechlike(0.4, seed=1)[:17771]
@@ -42,7 +42,7 @@ def test_c16_system_bits_are_24_kbps_and_lengths_exact(tmp_path: Path) -> None:
 
 
 def test_demo_weights_are_used_by_default() -> None:
-    options = SystemOptions()
+    options = RunSettings()
     reason = build_system.__globals__["SYSTEMS"].get("audiodec_stage1").unavailable_reason(options)
     assert reason is None, reason
     system = build_system("audiodec_stage1", options)
@@ -72,11 +72,11 @@ def test_official_layout_is_resolved_by_file_name(tmp_path: Path) -> None:
     _save(
         exp / VOCODER_V1, voc, analyzer="exp/autoencoder/symAD_vctk_48000_hop300/checkpoint-200000steps.pkl"
     )
-    options = SystemOptions(weights_dir=tmp_path)
+    options = RunSettings(weights_dir=tmp_path)
     symad = build_system("symad", options)
     assert symad.provenance()["files"]["decoder"].endswith("checkpoint-1000000steps.pkl")
     assert symad.provenance()["files"]["encoder"].endswith("checkpoint-500000steps.pkl")
-    stage1 = build_system("audiodec_stage1", SystemOptions(weights_dir=exp))
+    stage1 = build_system("audiodec_stage1", RunSettings(weights_dir=exp))
     assert stage1.provenance()["files"]["decoder"].endswith("checkpoint-500000steps.pkl")
     audiodec = build_system("audiodec", options)
     assert audiodec.nominal_kbps == pytest.approx(12.8)
@@ -87,7 +87,7 @@ def test_official_layout_is_resolved_by_file_name(tmp_path: Path) -> None:
 
 
 def test_missing_official_weights_are_explained(tmp_path: Path) -> None:
-    options = SystemOptions(weights_dir=tmp_path)
+    options = RunSettings(weights_dir=tmp_path)
     rows = {r.name: r for r in describe_systems(options)}
     assert not rows["symad"].available
     assert "checkpoint-500000steps.pkl not found" in (rows["symad"].reason or "")
@@ -110,8 +110,8 @@ def test_common_delay_ignores_pitch_period_side_peaks() -> None:
 @pytest.mark.parametrize("kind", ["symad", "audiodec"])
 def test_demo_systems_offline_and_streaming_agree(kind: str, torch_one_thread: None) -> None:
     x = speechlike(0.3, seed=11)
-    offline = build_system(kind, SystemOptions()).process(x, utterance_id="o")
-    streamed = build_system(kind, SystemOptions(streaming=True)).process(x, utterance_id="s")
+    offline = build_system(kind, RunSettings()).process(x, utterance_id="o")
+    streamed = build_system(kind, RunSettings(streaming=True)).process(x, utterance_id="s")
     assert offline.audio.shape == streamed.audio.shape == x.shape
     assert offline.bits == streamed.bits == 16 * 10 * int(np.ceil(len(x) / 320))
     assert np.max(np.abs(offline.audio - streamed.audio)) < 1e-4

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 import pytest
 import soundfile as sf
 
-from bench.corpora import CorpusOptions, open_corpus
+from bench.corpora import DEMO_DIR, CorpusOptions, open_corpus
 from bench.errors import UsageError
 
 
@@ -35,6 +37,23 @@ def test_vctk_080(tmp_path):
     assert len(open_corpus(f"vctk:{tmp_path}", CorpusOptions(split="all")).utterances()) == 6
     sel = open_corpus(f"vctk:{tmp_path}", CorpusOptions(speakers=("p225",))).utterances()
     assert {u.speaker for u in sel} == {"p225"}
+
+
+def test_transcripts_and_genders(tmp_path):
+    """VCTK's txt files and speaker-info.txt (0.80 ids without the p), the demo corpus's sentences."""
+    for spk in ("p232", "p257"):
+        _wav(tmp_path / "VCTK-Corpus" / "wav48" / spk / f"{spk}_001.wav")
+    (tmp_path / "VCTK-Corpus" / "txt" / "p232").mkdir(parents=True)
+    (tmp_path / "VCTK-Corpus" / "txt" / "p232" / "p232_001.txt").write_text("Please call Stella.\n")
+    (tmp_path / "VCTK-Corpus" / "speaker-info.txt").write_text(
+        "ID  AGE  GENDER  ACCENTS  REGION\n232  23  M  English  Southern England\n257  24  F  English  Southern\n")
+    utts = {u.id: u for u in open_corpus(f"vctk:{tmp_path}").utterances()}
+    assert (utts["p232_001"].text, utts["p232_001"].gender) == ("Please call Stella.", "male")
+    assert (utts["p257_001"].text, utts["p257_001"].gender) == ("", "female")
+    with open(DEMO_DIR / "manifest.csv", newline="") as fh:
+        sentences = {r["id"]: r["text"] for r in csv.DictReader(fh)}
+    demo = open_corpus("demo").utterances()
+    assert all(u.text and u.text == sentences[u.id] for u in demo)
 
 
 def test_vctk_092_microphones(tmp_path):

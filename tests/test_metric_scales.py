@@ -86,12 +86,11 @@ def test_mcd_equals_sptk_on_speech_through_real_opus(utt, kbps):
     from conftest import need_libopus
 
     from bench.evaluate import get_metric
-    from systems.base import SystemOptions
-    from systems.opus import Opus
+    from systems import RunSettings, build_system
 
     need_libopus()
     x = _speech(utt)
-    y = Opus(SystemOptions(opus_bitrate=kbps * 1000)).process(x, utterance_id=utt).audio
+    y = build_system(f"opus@{kbps}k", RunSettings()).process(x, utterance_id=utt).audio
     ours = get_metric("mcd").compute(reference=x, degraded=y, sample_rate=48000)
     theirs = _mcd_with_pysptk(x, y)
     assert ours == pytest.approx(theirs, rel=1e-4)

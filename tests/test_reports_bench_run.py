@@ -45,18 +45,18 @@ def test_bench_run_writes_the_report(demo_run: tuple[Path, subprocess.CompletedP
 def test_bench_report_numbers_and_demo_audio(demo_run: tuple[Path, subprocess.CompletedProcess], tmp_path: Path) -> None:
     out, _ = demo_run
     rep = tmp_path / "rep"
-    assert main(["report", str(out), "--out", str(rep)]) == 0
+    assert main(["report", str(out), "--out", str(rep), "--report-metrics", "si_sdr,lsd", "--demo-systems", "anchor35"]) == 0
     results = read_results(out)
     md = (rep / "summary.md").read_text().splitlines()
     start = md.index(f"## Summary of {out.name}")
     header = [h.strip() for h in md[start + 2].strip("|").split(" | ")]
-    assert header[3:5] == ["si_sdr (dB) ↑", "lsd ↓"]
+    assert header[4:6] == ["si_sdr (dB) ↑", "lsd ↓"]
     end = md.index("", start + 2)
     rows = md[start + 4: end]
     assert [r.split(" | ")[0].strip("| ") for r in rows] == ["natural", "anchor35"]
     for line in rows:
         cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
-        for metric, text in zip(("si_sdr", "lsd"), cells[3:5]):
+        for metric, text in zip(("si_sdr", "lsd"), cells[4:6]):
             n, _, mean, half = recompute([r["value"] for r in results if r["system"] == cells[0] and r["metric"] == metric])
             m = re.match(r"^\**(-?\d+\.\d+)\**(?: ± (\d+\.\d+))?$", text)
             assert m and n == 2, text

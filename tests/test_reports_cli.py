@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -28,21 +29,55 @@ def test_comparison_puts_runs_side_by_side(runs: tuple[Path, Path], tmp_path: Pa
     md = (out / "summary.md").read_text()
     header = next(line for line in md.splitlines() if line.startswith("| system"))
     cols = [c.strip() for c in header.strip("|").split(" | ")]
-    assert cols[3:7] == ["si_sdr [ckpt_a] (dB) ↑", "si_sdr [ckpt_b] (dB) ↑", "lsd [ckpt_a] ↓", "lsd [ckpt_b] ↓"]
+    assert cols[4:8] == ["si_sdr [ckpt_a] (dB) ↑", "si_sdr [ckpt_b] (dB) ↑", "lsd [ckpt_a] ↓", "lsd [ckpt_b] ↓"]
     rows = {line.split(" | ")[0].strip("| "): [c.strip() for c in line.strip().strip("|").split(" | ")]
             for line in md.splitlines() if line.startswith("| ") and not line.startswith("| system")}
     assert set(rows) == {"natural", "lowpass", "delayed", "noisy", "broken_sys"}
-    assert rows["broken_sys"][3] == "–"  # not in run a
+    assert rows["broken_sys"][4] == "–"  # not in run a
     for j, (run, metric) in enumerate([(a, "si_sdr"), (b, "si_sdr"), (a, "lsd"), (b, "lsd")]):
         results = read_results(run)
         vals = [r["value"] for r in results if r["system"] == "noisy" and r["metric"] == metric]
         _, _, mean, _ = recompute(vals)
-        text = re.match(r"\**(-?\d+\.\d+)", rows["noisy"][3 + j]).group(1)
+        text = re.match(r"\**(-?\d+\.\d+)", rows["noisy"][4 + j]).group(1)
         assert abs(float(text) - mean) <= 0.5 * 10 ** -len(text.split(".")[1]) + 1e-9
     assert (out / "summary.tex").read_text().count(r"\toprule") == 1
     assert (out / "plots" / "compare_si_sdr.png").is_file() and (out / "plots" / "compare_si_sdr.pdf").is_file()
     html = (out / "index.html").read_text()
     assert "ckpt_a" in html and "ckpt_b" in html and "plots/compare_lsd.png" in html
+    assert "different utterance sets" not in html  # the same six utterances
+
+
+def _drop_utterances(run: Path, dest: Path, speaker: str) -> Path:
+    """A copy of ``run`` whose results lack every utterance of ``speaker`` (as a run with --speakers would)."""
+    shutil.copytree(run, dest)
+    for name in ("results.csv", "results.jsonl"):
+        lines = (dest / name).read_text().splitlines(keepends=True)
+        (dest / name).write_text("".join(line for line in lines if f"{speaker}/" not in line))
+    return dest
+
+
+def test_comparison_of_different_utterance_sets_uses_the_common_ones_and_says_so(
+        runs: tuple[Path, Path], tmp_path: Path) -> None:
+    a, b = runs
+    small = _drop_utterances(b, tmp_path / "ckpt_small", "p227")
+    out = tmp_path / "cmp"
+    assert main(["report", str(a), str(small), "--out", str(out)]) == 0
+    md = (out / "summary.md").read_text()
+    html = (out / "index.html").read_text()
+    for text in (md, html):
+        assert "different utterance sets (ckpt_a 6, ckpt_small 4 utterances)" in text
+        assert "on the 4 utterances they have in common" in text
+    rows = {line.split(" | ")[0].strip("| "): [c.strip() for c in line.strip().strip("|").split(" | ")]
+            for line in md.splitlines() if line.startswith("| ") and not line.startswith("| system")}
+    results = read_results(a)
+    common = [r["value"] for r in results if r["system"] == "delayed" and r["metric"] == "si_sdr"
+              and not r["utterance"].startswith("p227/")]
+    everything = [r["value"] for r in results if r["system"] == "delayed" and r["metric"] == "si_sdr"]
+    text = re.match(r"\**(-?\d+\.\d+)", rows["delayed"][4]).group(1)
+    assert abs(float(text) - recompute(common)[2]) <= 0.5 * 10 ** -len(text.split(".")[1]) + 1e-9
+    assert abs(recompute(everything)[2] - recompute(common)[2]) > 0.01  # the restriction matters here
+    assert rows["delayed"][2] == "4"  # n
+    assert 'id="n-per-run"' in html
 
 
 def test_usage_errors_exit_2_and_name_the_problem(runs: tuple[Path, Path], tmp_path: Path,

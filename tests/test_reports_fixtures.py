@@ -79,14 +79,19 @@ DESCRIPTIONS = {
     "delayed": "The reference 1 ms late (test double)",
     "noisy": "White noise at 12 dB SNR (test double)",
     "broken_sys": "Fails on one utterance (test double)",
+    "anchor35": "MUSHRA low anchor (test double: 3.5 kHz zero-phase low-pass)",
+    "anchor70": "MUSHRA mid anchor (test double: 7 kHz zero-phase low-pass)",
 }
+GENDERS = {"p225": "female", "p226": "male", "p227": "male"}
 KBPS = {"lowpass": 16.0, "noisy": 24.0, "broken_sys": 8.0}
 
 
-def make_run(root: Path, *, failing: bool = False, seconds: float = 1.0, seed_offset: int = 0) -> Path:
-    """Write a complete run folder at ``root`` and return it."""
+def make_run(root: Path, *, failing: bool = False, seconds: float = 1.0, seed_offset: int = 0,
+             anchors: bool = False) -> Path:
+    """Write a complete run folder at ``root`` and return it (with ``anchors``: anchor35 and anchor70 too;
+    utterances then have transcripts)."""
     root.mkdir(parents=True, exist_ok=True)
-    systems = list(DESCRIPTIONS) if failing else [s for s in DESCRIPTIONS if s != "broken_sys"]
+    systems = [s for s in DESCRIPTIONS if (failing or s != "broken_sys") and (anchors or not s.startswith("anchor"))]
     items, rows = [], []
     failures = []
     for si, (spk, f0) in enumerate(SPEAKERS.items()):
@@ -97,9 +102,13 @@ def make_run(root: Path, *, failing: bool = False, seconds: float = 1.0, seed_of
             ref_path = root / "reference" / f"{utt}.wav"
             ref_path.parent.mkdir(parents=True, exist_ok=True)
             sf.write(ref_path, x, SR, subtype="FLOAT")
-            items.append({"id": utt, "speaker": spk, "gender": "", "path": f"{utt}.wav", "sha256": "0" * 64,
-                          "sample_rate": SR, "duration": x.size / SR, "channels": 1, "resampled_from": None})
+            items.append({"id": utt, "speaker": spk, "gender": GENDERS[spk], "path": f"{utt}.wav", "sha256": "0" * 64,
+                          "sample_rate": SR, "duration": x.size / SR, "channels": 1, "resampled_from": None,
+                          "text": f"Sentence {k + 1} of speaker {spk}." if anchors else ""})
             outputs = _systems(x, seed)
+            if anchors:
+                for name, cut in (("anchor35", 3500), ("anchor70", 7000)):
+                    outputs[name] = signal.sosfiltfilt(signal.butter(8, cut, fs=SR, output="sos"), x).astype(np.float32)
             if failing:
                 outputs["broken_sys"] = signal.sosfilt(signal.butter(2, 2000, fs=SR, output="sos"), x).astype(np.float32)
             for name in systems:
@@ -145,7 +154,7 @@ def make_run(root: Path, *, failing: bool = False, seconds: float = 1.0, seed_of
         "machine": {"hostname": "test", "platform": "linux", "python": "3.11", "cpu_count": 2},
         "versions": {"numpy": np.__version__},
         "config": {"systems": systems, "metrics": ["si_sdr", "lsd"], "data": "synthetic", "align": True,
-                   "max_lag_ms": 10, "seed": 0, "system_options": {}, "limit": None},
+                   "max_lag_ms": 10, "seed": 0, "settings": {}, "limit": None},
         "corpus": {"spec": "synthetic", "n": len(items), "manifest_sha256": "0" * 64, "items": items},
         "systems": {s: {"description": DESCRIPTIONS[s], "nominal_kbps": KBPS.get(s), "audio_dir": f"audio/{s}",
                         "deterministic": True, "provenance": {}} for s in systems},

@@ -24,7 +24,7 @@ TEX_CELL = re.compile(r"^\$(\\mathbf\{)?(-?\d+\.\d+)\}?(?: \\pm (\d+\.\d+))?\$(?
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = make_run(tmp_path_factory.mktemp("run") / "run_ok", failing=True)
     (run / "report").mkdir()
-    write_tables(load_run(run), run / "report", ReportOptions())  # the tables only (plots: test_reports_pages)
+    write_tables(load_run(run), run / "report", ReportOptions(report_metrics=("si_sdr", "lsd")))  # tables only
     return run
 
 
@@ -46,28 +46,37 @@ def _parse_md(md: str, title: str) -> tuple[list[str], dict[str, list[str]]]:
     return header, rows
 
 
-def _parse_tex(tex: str, caption: str) -> tuple[list[str], dict[str, list[str]]]:
+def _parse_tex(tex: str, caption: str) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """(metric names, units and arrows, rows) of the table with ``caption``."""
     block = tex[tex.index(caption):]
-    block = block[: block.index(r"\end{table}")]
-    head = block[block.index(r"\toprule") + 8: block.index(r"\midrule")].strip()
+    block = block[: block.index(r"\end{table")]
+    head = block[block.index(r"\toprule") + 8: block.index(r"\midrule")].strip().splitlines()
     body = block[block.index(r"\midrule") + 8: block.index(r"\bottomrule")].strip()
-    header = [h.strip() for h in head.removesuffix(r"\\").split(" & ")]
+    header, units = ([h.strip() for h in re.split(r"(?<!\\)&", line.strip().removesuffix(r"\\"))] for line in head)
     rows = {}
     for line in body.splitlines():
         cells = [c.strip() for c in line.strip().removesuffix(r"\\").split(" & ")]
         rows[cells[0].replace(r"\_", "_")] = cells
-    return header, rows
+    return header, units, rows
 
 
 def _check(rows: dict[str, list[str]], header: list[str], results: list[dict], speaker: str | None,
-           pattern: re.Pattern[str]) -> int:
-    """Compare every numeric cell with the recomputation; returns how many cells were checked."""
-    metrics = ["si_sdr", "lsd", "bitrate_kbps"]
-    assert len(header) == 3 + len(metrics)
+           pattern: re.Pattern[str], first: int) -> int:
+    """Compare every numeric cell (metric columns from index ``first``; the kbps column is index 1) with the
+    recomputation; returns how many cells were checked."""
+    metrics = ["si_sdr", "lsd"]
+    assert len(header) == first + len(metrics) and header[1] == "kbps"
     checked = 0
     best: dict[str, tuple[float, set[str]]] = {}
     for system, cells in rows.items():
-        for metric, text in zip(metrics, cells[3:]):
+        kbps = [r["value"] for r in results if r["system"] == system and r["metric"] == "bitrate_kbps"
+                and (speaker is None or r["speaker"] == speaker)]
+        _, _, mean_kbps, _ = recompute(kbps)
+        if math.isnan(mean_kbps):
+            assert cells[1] in ("–", "--"), (system, cells[1])
+        else:
+            assert _close(cells[1], mean_kbps), (system, cells[1], mean_kbps)
+        for metric, text in zip(metrics, cells[first:]):
             vals = [r["value"] for r in results if r["system"] == system and r["metric"] == metric
                     and (speaker is None or r["speaker"] == speaker)]
             n, n_failed, mean, half = recompute(vals)
@@ -85,7 +94,7 @@ def _check(rows: dict[str, list[str]], header: list[str], results: list[dict], s
                 assert (int(m.group(4)), int(m.group(5))) == (n, n_failed)
             else:
                 assert m.group(4) is None
-            if metric != "bitrate_kbps" and system != "natural":
+            if system != "natural":
                 sign = 1 if metric == "si_sdr" else -1
                 key = round(sign * float(m.group(2)), 6)
                 cur = best.get(metric)
@@ -95,7 +104,7 @@ def _check(rows: dict[str, list[str]], header: list[str], results: list[dict], s
                     cur[1].add(system)
             checked += 1
     for metric, (_, winners) in best.items():
-        j = 3 + metrics.index(metric)
+        j = first + metrics.index(metric)
         bold = {s for s, cells in rows.items() if pattern.match(cells[j]) and pattern.match(cells[j]).group(1)}
         assert bold == winners, (metric, bold, winners)
     return checked
@@ -105,25 +114,27 @@ def test_markdown_numbers_equal_recomputation(report: Path) -> None:
     md = (report / "report" / "summary.md").read_text()
     results = read_results(report)
     header, rows = _parse_md(md, f"## Summary of {report.name}")
-    assert header[3] == "si_sdr (dB) ↑" and header[4] == "lsd ↓"
+    assert header[:4] == ["system", "kbps", "n", "failed"]
+    assert header[4] == "si_sdr (dB) ↑" and header[5] == "lsd ↓"
     assert list(rows) == ["natural", "lowpass", "delayed", "noisy", "broken_sys"]
-    assert _check(rows, header, results, None, MD_CELL) >= 12
+    assert _check(rows, header, results, None, MD_CELL, 4) >= 8
     for speaker in ("p225", "p226", "p227"):
         header, rows = _parse_md(md, f"### Speaker {speaker}")
-        assert _check(rows, header, results, speaker, MD_CELL) >= 12
+        assert _check(rows, header, results, speaker, MD_CELL, 4) >= 8
     assert "alignment before intrusive metrics: one lag per utterance" in md  # an older run.json: align true
     assert "n_fft=1024" in md  # metric settings from run.json
 
 
 def test_latex_numbers_equal_recomputation_and_names_are_escaped(report: Path) -> None:
-    tex = (report / "report" / "summary.tex").read_text()
+    tex = (report / "report" / "summary.tex").read_text() + (report / "report" / "summary_speakers.tex").read_text()
     results = read_results(report)
-    header, rows = _parse_tex(tex, rf"\caption{{Summary of {report.name.replace('_', chr(92) + '_')}}}")
-    assert header[3] == r"si\_sdr (dB) $\uparrow$" and header[4] == r"lsd $\downarrow$"
+    header, units, rows = _parse_tex(tex, rf"\caption{{Summary of {report.name.replace('_', chr(92) + '_')}}}")
+    assert header[:3] == ["System", "kbps", "$n$"] and header[3:] == [r"si\_sdr", "lsd"]
+    assert units[3:] == [r"(dB) $\uparrow$", r"$\downarrow$"]
     assert "broken_sys" in rows and r"broken\_sys" in tex and "broken_sys" not in tex.replace(r"\_", "")
-    assert _check(rows, header, results, None, TEX_CELL) >= 12
-    header, rows = _parse_tex(tex, r"\caption{Speaker p226}")
-    assert _check(rows, header, results, "p226", TEX_CELL) >= 12
+    assert _check(rows, header, results, None, TEX_CELL, 3) >= 8
+    header, _, rows = _parse_tex(tex, r"\caption{Speaker p226}")
+    assert _check(rows, header, results, "p226", TEX_CELL, 3) >= 8
     assert tex.count(r"\toprule") == 4 and tex.count(r"\bottomrule") == 4  # overall + 3 speakers
     # every brace opened is closed (a broken escape would unbalance them)
     stripped = tex.replace(r"\{", "").replace(r"\}", "")

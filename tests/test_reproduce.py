@@ -25,9 +25,9 @@ def _few_demo_files(folder, n=2, seconds=1.5):
 
 
 def test_reproduce_scoredec_trains_evaluates_and_resumes(tmp_path):
-    from systems import SYSTEMS, SystemOptions
+    from systems import SYSTEMS, RunSettings
 
-    if SYSTEMS.get("opus").unavailable_reason(SystemOptions()):
+    if SYSTEMS.get("opus").unavailable_reason(RunSettings()):
         pytest.skip("opus unavailable")
     data = _few_demo_files(tmp_path / "data")
     out = tmp_path / "repro"

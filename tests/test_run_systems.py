@@ -36,9 +36,9 @@ def test_opus_length_bitrate_lag_quality(demo_run):
 
 
 def test_opus_is_deterministic_and_records_libopus(demo_run, tmp_path):
-    from systems import SystemOptions, build_system
+    from systems import RunSettings, build_system
 
-    opus = build_system("opus", SystemOptions())
+    opus = build_system("opus", RunSettings())
     x, _ = sf.read(demo_run / "reference" / "demo_f_001.wav", dtype="float32")
     a = opus.process(x, utterance_id="demo_f_001").audio
     b = opus.process(x, utterance_id="demo_f_001").audio
@@ -71,11 +71,11 @@ def test_anchors_are_zero_phase_and_ordered_by_lsd(demo_run):
 
 
 def test_anchor_is_time_aligned_with_a_tone():
-    from systems import SystemOptions, build_system
+    from systems import RunSettings, build_system
 
     t = np.arange(48000) / 48000
     x = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
-    y = build_system("anchor35", SystemOptions()).process(x, utterance_id="tone").audio
+    y = build_system("anchor35", RunSettings()).process(x, utterance_id="tone").audio
     mid = slice(10000, 38000)
     assert np.max(np.abs(y[mid] - x[mid])) < 1e-3  # passband: same waveform, no delay
 

@@ -28,8 +28,8 @@ class TinyBatcher(System):
     kind = "tinybatch"
     description = "two conv layers, batched with padding masks (test double)"
 
-    def __init__(self, options, name=None):
-        super().__init__(options, name)
+    def __init__(self, settings, name=None, options=None):
+        super().__init__(settings, name, options)
         g = torch.Generator().manual_seed(0)
         self.w1, self.b1 = torch.randn(4, 1, 9, generator=g) * 0.3, torch.randn(4, generator=g) * 0.1
         self.w2, self.b2 = torch.randn(1, 4, 5, generator=g) * 0.3, torch.randn(1, generator=g) * 0.1
@@ -43,10 +43,10 @@ class TinyBatcher(System):
         for i, a in enumerate(audios):
             x[i, 0, : len(a)] = torch.from_numpy(a)
         mask = (torch.arange(x.shape[-1])[None, None, :] < lengths[:, None, None]).float()
-        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.options.amp):
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.settings.amp):
             h = torch.tanh(torch.nn.functional.conv1d(x, self.w1, self.b1, padding=4)) * mask
             y = torch.nn.functional.conv1d(h, self.w2, self.b2, padding=2).float()
-        info = {"batch": utterance_ids, "padded_to": int(lengths.max()), "amp": self.options.amp}
+        info = {"batch": utterance_ids, "padded_to": int(lengths.max()), "amp": self.settings.amp}
         return [SystemOutput(audio=y[i, 0, : len(a)].numpy().copy(), info=info) for i, a in enumerate(audios)]
 '''
 
@@ -96,7 +96,7 @@ def test_amp_reaches_the_system_and_is_a_value_setting(plugin_env, tmp_path):
     side = json.loads(next((tmp_path / "amp" / "audio" / "tinybatch").glob("*.json")).read_text())
     assert side["info"]["amp"] is True
     cfg = json.loads((tmp_path / "amp" / "run.json").read_text())["config"]
-    assert cfg["value_settings"]["system_options"]["amp"] is True
+    assert cfg["value_settings"]["settings"]["amp"] is True
 
 
 def test_length_batches_sort_by_length_then_id():

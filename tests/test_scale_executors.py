@@ -73,3 +73,31 @@ def test_local_executor_keeps_a_bounded_number_of_jobs_in_flight():
         ex.close()
     assert sorted([first, *rest]) == list(range(50))  # each job exactly once
     assert set(EXECUTORS.names()) >= {"local", "ray"}
+
+
+@pytest.mark.parametrize("leftover", ["session_file", "RAY_ADDRESS"])
+def test_ray_without_address_always_starts_a_private_instance(tmp_path, leftover):
+    """A leftover ``ray start`` session file or RAY_ADDRESS in the environment is never joined unasked."""
+    if importlib.util.find_spec("ray") is None:
+        pytest.skip("ray is not installed (pip install 'codec-bench[ray]')")
+    import os
+    import shutil
+    import tempfile
+
+    ray_tmp = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))  # short: Ray's socket paths live below it
+    try:
+        env = {**os.environ, "RAY_TMPDIR": str(ray_tmp)}
+        if leftover == "session_file":  # what `ray start` leaves behind; nothing listens there any more
+            (ray_tmp / "ray").mkdir()
+            (ray_tmp / "ray" / "ray_current_cluster").write_text("127.0.0.1:9\n")
+        else:
+            env["RAY_ADDRESS"] = "127.0.0.1:9"
+        r = subprocess.run(bench_cmd("run", "--systems", "natural", "--data", "demo", "--limit", "1", "--metrics",
+                                     "si_sdr", "--executor", "ray", "--workers", "1", "--no-report", "--quiet",
+                                     "--out", str(tmp_path / "run")),
+                           capture_output=True, text=True, env=env, cwd=REPO, timeout=600, check=False)
+        assert r.returncode == 0, r.stderr
+        assert len(read_rows(tmp_path / "run" / "results.csv")) == 4  # si_sdr, si_sdr_raw, bitrate_kbps, lag_samples
+        assert any(p.name.startswith("session_") for p in (ray_tmp / "ray").iterdir())  # a new instance's session
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)

@@ -119,9 +119,9 @@ def test_tiny_sb_training_loss_falls_by_30_percent(tmp_path):
 
 def test_bench_train_spf_sbve_trains_resumes_and_post_filters(tmp_path):
     from bench.cli import main
-    from systems import SYSTEMS, SystemOptions, build_system
+    from systems import SYSTEMS, RunSettings, build_system
 
-    if SYSTEMS.get("opus").unavailable_reason(SystemOptions()):
+    if SYSTEMS.get("opus").unavailable_reason(RunSettings()):
         pytest.skip("opus unavailable")
     import soundfile as sf
 
@@ -141,8 +141,8 @@ def test_bench_train_spf_sbve_trains_resumes_and_post_filters(tmp_path):
     assert main([*args, "--steps", "5", "--resume"]) == 0
     assert torch.load(out / "spf.pt", weights_only=True)["meta"]["step"] == 5
 
-    system = build_system("opus_spf", SystemOptions(checkpoints={"opus_spf": out / "spf.pt"}, spf_sampler="sde",
-                                                     spf_steps=2))
+    settings = RunSettings(checkpoints={"opus_spf": out / "spf.pt"})
+    system = build_system("opus+spf[sampler=sde,steps=2]", settings)
     audio = (0.2 * np.random.default_rng(0).standard_normal(4801)).astype(np.float32)
     result = system.process(audio, utterance_id="a")
     assert result.audio.shape == audio.shape and np.isfinite(result.audio).all()
@@ -150,5 +150,4 @@ def test_bench_train_spf_sbve_trains_resumes_and_post_filters(tmp_path):
     assert info["nfe"] == 2 and info["sampler"] == "sde"
     assert system.provenance()["spf"]["sde"] == "sbve"
     with pytest.raises(ValueError, match="unknown for sde 'sbve'"):
-        build_system("opus_spf", SystemOptions(checkpoints={"opus_spf": out / "spf.pt"}, spf_sampler="pc")
-                     ).process(audio, utterance_id="a")
+        build_system("opus+spf[sampler=pc]", settings).process(audio, utterance_id="a")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from systems import COMPOSITES, POSTFILTERS, SYSTEMS, SystemOptions, build_system
+from systems import COMPOSITES, POSTFILTERS, SYSTEMS, RunSettings, build_system
 from systems.spf.checkpoint import save_checkpoint
 from systems.spf.config import preset
 from systems.spf.model import ScoreModel
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _need_opus() -> None:
-    reason = SYSTEMS.get("opus").unavailable_reason(SystemOptions())
+    reason = SYSTEMS.get("opus").unavailable_reason(RunSettings())
     if reason:
         pytest.skip(f"opus unavailable: {reason}")
 
@@ -33,7 +33,8 @@ def test_opus_spf_keeps_length_and_reports_sampler(tmp_path):
     ckpt = tmp_path / "tiny.pt"
     model = ScoreModel(preset("tiny"))
     save_checkpoint(ckpt, model, model.state_dict(), {"codecs": ["opus"]})
-    options = SystemOptions(checkpoints={"opus_spf": ckpt}, spf_sampler="pc", spf_steps=2, seed=7)
+    options = RunSettings(checkpoints={"opus_spf": ckpt}, seed=7,
+                          option_defaults={"spf": {"sampler": "pc", "steps": "2"}})
     system = build_system("opus_spf", options)
     assert system.name == "opus_spf"
     rng = np.random.default_rng(0)
@@ -54,7 +55,8 @@ def test_demo_weights_are_the_default(tmp_path):
     if not DEMO_WEIGHTS.is_file():
         pytest.skip("demo weights not shipped in this checkout")
     assert DEMO_WEIGHTS.stat().st_size <= 8 * 1024 * 1024
-    system = build_system("opus+spf", SystemOptions(spf_sampler="ode", spf_steps=1))
+    system = build_system("opus+spf[sampler=ode,steps=1]", RunSettings())
+    assert system.name == "opus+spf[sampler=ode,steps=1]"
     audio = (0.1 * np.random.default_rng(0).standard_normal(9000)).astype(np.float32)
     out = system.process(audio, utterance_id="x")
     assert out.audio.shape == audio.shape and np.isfinite(out.audio).all()

@@ -68,9 +68,9 @@ def test_align_undoes_a_codec_delay():
 
 
 def test_bench_train_spf_runs_opus_end_to_end(tmp_path):
-    from systems import SYSTEMS, SystemOptions
+    from systems import SYSTEMS, RunSettings
 
-    reason = SYSTEMS.get("opus").unavailable_reason(SystemOptions())
+    reason = SYSTEMS.get("opus").unavailable_reason(RunSettings())
     if reason:
         pytest.skip(f"opus unavailable: {reason}")
     from bench.cli import main

@@ -69,7 +69,7 @@ def estimate(args: argparse.Namespace, device: str, train_spec: str, eval_spec: 
 
     from bench.audio import read_mono
     from bench.corpora import CorpusOptions, open_corpus
-    from systems import SystemOptions, build_system
+    from systems import RunSettings, build_system
     from systems.spf.config import preset
     from systems.spf.model import ScoreModel
     from systems.spf.train import Trainer
@@ -80,7 +80,7 @@ def estimate(args: argparse.Namespace, device: str, train_spec: str, eval_spec: 
     train_seconds = float(np.nansum([u.duration for u in train_utts]))
     eval_seconds = float(np.nansum([u.duration for u in evals]))
     sample = read_mono(train_utts[0].path, 48000)
-    options = SystemOptions(device=device, weights_dir=args.audiodec_exp)
+    options = RunSettings(device=device, weights_dir=args.audiodec_exp)
     coding = 0.0
     for codec in TRAIN_CODECS:
         system = build_system(codec, options)

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import sys
 from pathlib import Path
 
 from bench.errors import UsageError
 
 HELP = "run systems on a corpus and compute every metric (resumable)"
-DESCRIPTION = """Run systems on a corpus, write their 48 kHz outputs, compute metrics on time-aligned signals.
+DESCRIPTION = """Run systems on a corpus, write their outputs (48 kHz unless --sample-rate says otherwise), compute
+metrics on time-aligned signals.
 
 Writes OUT/audio/<system>/<id>.wav, OUT/results.csv (long format), OUT/summary.csv (mean, std, 95% CI),
 OUT/run.json (versions, configuration, input checksums) and OUT/report/. Rerunning the same command
 resumes: nothing that is done is recomputed, and a killed run loses nothing."""
-EPILOG = """systems (--systems, comma-separated; see `bench systems`):
-  natural, opus, anchor35, anchor70, symad, audiodec, audiodec_stage1, scoredec, opus_spf, all
+EPILOG = """systems (--systems, comma-separated; see `bench systems` and `bench systems NAME`):
+  natural, opus, anchor35, anchor70, symad, audiodec, audiodec_stage1, scoredec, opus_spf, lc3, all
+  opus@12k                a system at another bitrate (its `@` option; 12k = 12 kbit/s)
+  opus[kbps=12,application=voip]   any of its options (commas inside [...] do not split the list)
   files:NAME=DIR          outputs produced elsewhere, matched by utterance id
-  SYSTEM+spf              any system followed by the score-based post-filter
+  SYSTEM+spf              any system followed by the score-based post-filter: opus@12k+spf[steps=8]
+  several instances of one system run side by side: --systems opus@6k,opus@12k,opus@24k
 data (--data):
   demo | vctk:PATH | folder:PATH | manifest:FILE.csv
 
@@ -27,6 +33,29 @@ exit status: 0 run complete (failed values are listed), 2 usage error, 1 with --
 
 def _csv(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
+
+
+#: deprecated flag -> (system or post-filter kind, option, how the flag value becomes the option value, new form)
+DEPRECATED_FLAGS = {
+    "opus_bitrate": ("opus", "kbps", lambda v: f"{v / 1000:g}", lambda v: f"--systems opus@{v / 1000:g}k"),
+    "opus_application": ("opus", "application", str, lambda v: f"--systems opus[application={v}]"),
+    "spf_sampler": ("spf", "sampler", str, lambda v: f"--systems CODEC+spf[sampler={v}]"),
+    "spf_steps": ("spf", "steps", str, lambda v: f"--systems CODEC+spf[steps={v}]"),
+}
+
+
+def deprecated_option_defaults(args: argparse.Namespace) -> dict[str, dict[str, str]]:
+    """The deprecated per-system flags as option defaults, with one note each on stderr."""
+    out: dict[str, dict[str, str]] = {}
+    for dest, (kind, key, convert, new_form) in DEPRECATED_FLAGS.items():
+        value = getattr(args, dest, None)
+        if value is None:
+            continue
+        flag = "--" + dest.replace("_", "-")
+        print(f"note: {flag} is deprecated and goes away in the next release; write {new_form(value)}",
+              file=sys.stderr)
+        out.setdefault(kind, {})[key] = convert(value)
+    return out
 
 
 def _checkpoint(text: str) -> tuple[str, Path]:
@@ -40,7 +69,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--systems", required=True, help="comma-separated systems, or 'all'")
     p.add_argument("--data", required=True, help="demo | vctk:PATH | folder:PATH | manifest:FILE.csv")
     p.add_argument("--out", required=True, type=Path, help="run folder (created; rerun to resume)")
-    p.add_argument("--metrics", default="all", help="comma-separated metrics (default: all; see `bench metrics`)")
+    p.add_argument("--metrics", default="default",
+                   help="comma-separated metrics or groups (dnsmos); 'default' = every available metric except "
+                        "the slow ones `bench metrics` marks; 'all' = every available metric")
     p.add_argument("--limit", type=int, help="only the first N utterances (sorted by id)")
     p.add_argument("--workers", type=int, default=None, help="metric worker processes (default: all cores)")
     p.add_argument("--executor", default="local", help="local (process pool, default) or ray")
@@ -59,24 +90,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-lag-ms", type=float, default=20.0, help="residual-lag search window (default 20 ms)")
     p.add_argument("--strict", action="store_true", help="exit 1 if any value could not be computed")
     p.add_argument("--downmix", action="store_true", help="average multichannel input instead of rejecting it")
+    p.add_argument("--sample-rate", type=int, default=48000, choices=[16000, 24000, 44100, 48000],
+                   help="evaluation rate: references are resampled to it once and outputs stored at it; each "
+                        "system still gets audio at its own rate (default 48000, the paper's)")
     g = p.add_argument_group("corpus selection")
     g.add_argument("--split", default="test", choices=["test", "all"],
                    help="VCTK: 'test' = the paper's test speakers p232, p257 (default) or 'all'")
     g.add_argument("--speakers", default="", help="comma-separated speakers to keep")
     g.add_argument("--mic", default="mic1", choices=["mic1", "mic2"], help="VCTK 0.92 microphone")
-    g = p.add_argument_group("system settings")
-    g.add_argument("--opus-bitrate", type=int, default=24000, help="Opus target bitrate in bit/s (default 24000)")
-    g.add_argument("--opus-application", default="audio", choices=["audio", "voip", "lowdelay"])
-    g.add_argument("--weights", type=Path, help="unzipped official AudioDec exp/ folder (default: demo weights)")
+    g = p.add_argument_group("run-wide system settings (each system's own options go in its spec)")
+    g.add_argument("--weights", type=Path, help="folder of official weights: the unzipped AudioDec exp/ (default: demo weights), "
+                        "EnCodec's *.th and DAC's weights*.pth files (also looked for in DIR/encodec, DIR/dac)")
     g.add_argument("--checkpoint", type=_checkpoint, action="append", default=[], metavar="NAME=PATH",
-                   help="checkpoint for one system or part (repeatable), e.g. symad=..., spf=...")
+                   help="checkpoint for one system or part (repeatable), e.g. symad=..., spf=..., encodec=..., "
+                        "dac_44k=...")
     g.add_argument("--streaming", action="store_true", help="run neural codecs chunk by chunk")
     g.add_argument("--seed", type=int, default=0, help="base seed of stochastic systems (default 0)")
+    g = p.add_argument_group("deprecated (next release: removed); they set defaults of every such system")
+    g.add_argument("--opus-bitrate", type=int, default=None, help="bit/s; write opus@12k instead")
+    g.add_argument("--opus-application", default=None, choices=["audio", "voip", "lowdelay"],
+                   help="write opus[application=voip] instead")
     g.add_argument("--spf-sampler", default=None, choices=["pc", "ode", "sde"],
-                   help="post-filter sampler: pc or ode for OUVE weights, ode or sde for Schroedinger-bridge "
-                        "weights (default: what the weights recommend; the CPU demo weights: PC with N=2)")
-    g.add_argument("--spf-steps", type=int, default=None,
-                   help="post-filter reverse steps N (PC: 2N network evaluations; the paper: 30)")
+                   help="write CODEC+spf[sampler=ode] instead")
+    g.add_argument("--spf-steps", type=int, default=None, help="write CODEC+spf[steps=8] instead")
     p.add_argument("--no-report", dest="report", action="store_false", help="skip the report at the end")
     p.add_argument("--overwrite", action="store_true",
                    help="add to a run folder even if its value-changing settings differ")
@@ -87,10 +123,13 @@ def main(args: argparse.Namespace) -> int:
     from bench.corpora import CorpusOptions
     from bench.runner import RunConfig, run
     from bench.shards import Shard
-    from systems import SystemOptions
+    from systems import RunSettings, split_list
+    from systems.options import OptionError
 
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be at least 1, not {args.limit}")
+    if not math.isfinite(args.max_lag_ms) or args.max_lag_ms < 0:
+        raise UsageError(f"--max-lag-ms must be a number of milliseconds >= 0, not {args.max_lag_ms}")
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be at least 1, not {args.workers}")
     if args.weights is not None and not args.weights.is_dir():
@@ -98,19 +137,21 @@ def main(args: argparse.Namespace) -> int:
     for name, path in args.checkpoint:
         if not path.exists():
             raise UsageError(f"--checkpoint {name}={path}: no such file")
-    options = SystemOptions(
-        device=args.device, weights_dir=args.weights, checkpoints=dict(args.checkpoint),
-        opus_bitrate=args.opus_bitrate, opus_application=args.opus_application, streaming=args.streaming,
-        seed=args.seed, batch_size=args.batch_size, spf_sampler=args.spf_sampler, spf_steps=args.spf_steps,
-        amp=args.amp,
+    settings = RunSettings(
+        device=args.device, weights_dir=args.weights, checkpoints=dict(args.checkpoint), streaming=args.streaming,
+        seed=args.seed, batch_size=args.batch_size, amp=args.amp, option_defaults=deprecated_option_defaults(args),
     )
+    try:
+        systems = split_list(args.systems)
+    except OptionError as exc:
+        raise UsageError(f"--systems: {exc}") from None
     cfg = RunConfig(
-        systems=_csv(args.systems), data=args.data, out=args.out, metrics=_csv(args.metrics), limit=args.limit,
+        systems=systems, data=args.data, out=args.out, metrics=_csv(args.metrics), limit=args.limit,
         workers=args.workers or os.cpu_count(), align=args.align, max_lag_ms=args.max_lag_ms, strict=args.strict,
         downmix=args.downmix, corpus=CorpusOptions(args.split, tuple(_csv(args.speakers)), args.mic),
-        system_options=options, executor=args.executor, executor_address=args.ray_address,
+        settings=settings, executor=args.executor, executor_address=args.ray_address,
         shard=Shard.parse(args.shard) if args.shard else None, report=args.report, overwrite=args.overwrite,
-        quiet=args.quiet,
+        quiet=args.quiet, sample_rate=args.sample_rate,
     )
     if not cfg.systems:
         raise UsageError("--systems is empty")
@@ -131,4 +172,4 @@ def _report(out: Path, quiet: bool) -> None:
             print(f"report: {path}")
     except Exception as exc:  # the numbers are safe; a report problem must not hide them
         print(f"warning: the report could not be built ({exc.__class__.__name__}: {exc}); "
-              f"try `bench report {out}`", file=__import__("sys").stderr)
+              f"try `bench report {out}`", file=sys.stderr)

@@ -1,6 +1,6 @@
 """The AudioDec systems under test: ``symad``, ``audiodec_stage1`` and ``audiodec``.
 
-Each codes a batch on ``options.device`` under ``torch.inference_mode``, pads to the longest utterance
+Each codes a batch on ``settings.device`` under ``torch.inference_mode``, pads to the longest utterance
 and crops every output to its input length (after removing the measured model delay), and returns the
 bits counted from the codes.
 """
@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from systems.base import System, SystemOptions, SystemOutput, SystemUnavailable
+from systems.base import RunSettings, System, SystemOutput, SystemUnavailable
 
 #: Algorithmic latency of the hop-320 causal codec: one frame (320 samples at 48 kHz) must be buffered.
 HOP320_LATENCY_MS = 320 / 48000 * 1000
@@ -39,15 +39,15 @@ class AudioDecSystem(System):
     sample_rate: int = 48000
     nominal_kbps: float | None = 24.0
 
-    def __init__(self, options: SystemOptions, name: str | None = None) -> None:
-        super().__init__(options, name)
+    def __init__(self, settings: RunSettings, name: str | None = None, options: object = None) -> None:
+        super().__init__(settings, name, options)
         from systems.audiodec.checkpoint import load_model
         from systems.audiodec.codec import Codec
         from systems.audiodec.generator import Generator
 
-        self.choice = self._choose(options)
-        analyzer, acfg = load_model(self.choice.encoder, options.device)
-        synth, _ = load_model(self.choice.decoder, options.device)
+        self.choice = self._choose(settings)
+        analyzer, acfg = load_model(self.choice.encoder, settings.device)
+        synth, _ = load_model(self.choice.decoder, settings.device)
         if not isinstance(analyzer, Generator):
             raise SystemUnavailable(f"{self.choice.encoder}: not an autoencoder checkpoint")
         if self.kind != "audiodec" and not isinstance(synth, Generator):
@@ -71,22 +71,22 @@ class AudioDecSystem(System):
     _label: ClassVar[str] = "AudioDec"
 
     @classmethod
-    def _choose(cls, options: SystemOptions) -> Any:
+    def _choose(cls, settings: RunSettings) -> Any:
         from systems.audiodec.weights import choose_weights
 
         try:
-            return choose_weights(cls.kind, options.weights_dir, options.checkpoints.get(cls.kind))
+            return choose_weights(cls.kind, settings.weights_dir, settings.checkpoints.get(cls.kind))
         except (FileNotFoundError, ValueError) as exc:
             raise SystemUnavailable(str(exc)) from exc
 
     @classmethod
-    def unavailable_reason(cls, options: SystemOptions) -> str | None:
+    def unavailable_reason(cls, settings: RunSettings) -> str | None:
         try:
             import torch  # noqa: F401
         except ImportError:
             return "PyTorch is not installed (pip install torch)"
         try:
-            cls._choose(options)
+            cls._choose(settings)
         except SystemUnavailable as exc:
             return str(exc)
         return None
@@ -97,8 +97,8 @@ class AudioDecSystem(System):
     def process_batch(self, audios: list[np.ndarray], *, utterance_ids: list[str]) -> list[SystemOutput]:
         res = self.codec.code(
             [np.asarray(a, dtype=np.float32).reshape(-1) for a in audios],
-            self.options.device,
-            streaming=self.options.streaming,
+            self.settings.device,
+            streaming=self.settings.streaming,
         )
         return [
             SystemOutput(
@@ -107,7 +107,7 @@ class AudioDecSystem(System):
                 info={
                     "frames": f,
                     "delay_compensated": self.codec.delay,
-                    "streaming": self.options.streaming,
+                    "streaming": self.settings.streaming,
                 },
             )
             for y, b, f in zip(res.audio, res.bits, res.frames)
@@ -125,7 +125,7 @@ class AudioDecSystem(System):
             "hop": self.codec.hop,
             "delay_samples": self.codec.delay,
             "algorithmic_latency_ms": round(self.latency_ms, 3),
-            "streaming": self.options.streaming,
+            "streaming": self.settings.streaming,
             "notes": self.choice.notes,
         }
 

@@ -1,6 +1,6 @@
 """Which checkpoint files each AudioDec system uses: overrides, an official ``exp/`` folder, or the demo.
 
-Official file names (``SystemOptions.weights_dir`` is the unzipped ``exp/`` folder or its parent):
+Official file names (``RunSettings.weights_dir`` is the unzipped ``exp/`` folder or its parent):
 
 =================  =========================================================  ==================================
 system             encoder                                                    decoder

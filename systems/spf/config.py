@@ -93,7 +93,7 @@ class BackboneConfig:
 
 @dataclass
 class SamplerConfig:
-    """Reverse-process settings used when SystemOptions does not override them.
+    """Reverse-process settings used where the spf options (sampler, steps, snr) are none.
 
     Attributes:
         name: OUVE: "pc" (reverse diffusion + annealed Langevin) or "ode" (probability flow, Euler);
@@ -203,7 +203,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "demo": {
         "backbone": {"nf": 8, "ch_mult": [1, 2, 2, 2, 2, 2, 2], "num_res_blocks": 1,
                      "output_scaling": "std_skip"},
-        # recommended sampler of the demo weights (used when SystemOptions.spf_sampler/steps are None):
+        # recommended sampler of the demo weights (used where the spf options sampler/steps are none):
         # PC with N = 30 costs 60 evaluations, too slow for the CPU demo; PC N = 2 costs 4 (the ODE with
         # 4 steps costs 4 too but lost 8 dB SI-SDR with these weights, PC N = 2 lost 1.3 dB).
         "sampler": {"name": "pc", "steps": 2},

@@ -122,11 +122,11 @@ def build_pairs(
     """Run each codec on each utterance (or read its cache) and return aligned pairs.
 
     ``weights_dir``: an official AudioDec ``exp/`` folder for the AudioDec codecs (None: the demo weights)."""
-    from systems import SystemOptions, build_system
+    from systems import RunSettings, build_system
 
     pairs: list[Pair] = []
     for codec in codecs:
-        system = build_system(codec, SystemOptions(device=device, weights_dir=weights_dir))
+        system = build_system(codec, RunSettings(device=device, weights_dir=weights_dir))
         if system.sample_rate != sample_rate:
             raise ValueError(f"{codec}: works at {system.sample_rate} Hz, the SPF at {sample_rate}")
         # the cache is keyed by the system's provenance (weights sha256, library versions, settings)

@@ -1,0 +1,125 @@
+"""The one-paragraph summary at the top of index.html, generated from the numbers.
+
+For each report metric: the best system under test (the reference and anchors are not candidates), and
+whether it is significantly better than each other system (two-sided Wilcoxon signed-rank test over the
+utterances both have, Holm-corrected over the pairwise comparisons of that metric, alpha = 0.05); then
+what failed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from reports.roles import SYSTEM, role
+from reports.rundata import Run
+from reports.significance import holm, wilcoxon_signed_rank
+from reports.stats import describe
+
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One paired comparison of two systems on one metric (``a`` is the better mean)."""
+
+    metric: str
+    a: str
+    b: str
+    n: int
+    p_value: float
+    p_holm: float
+
+    @property
+    def significant(self) -> bool:
+        return self.p_holm <= ALPHA
+
+
+def paired_values(run: Run, metric: str, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
+    """``[N]`` values of systems a and b on the utterances where both are finite (same order)."""
+    va, vb = run.value_map(a, metric), run.value_map(b, metric)
+    pairs = [(va.get(u, np.nan), vb.get(u, np.nan)) for u in run.utterances]
+    arr = np.array([p for p in pairs if np.isfinite(p[0]) and np.isfinite(p[1])], dtype=float).reshape(-1, 2)
+    return arr[:, 0], arr[:, 1]
+
+
+def compare(run: Run, metric: str, systems: list[str]) -> list[Comparison]:
+    """Every pair of ``systems`` on ``metric``, Holm-corrected together; ``a`` is the better of each pair."""
+    hib = run.higher_is_better(metric)
+    means = {s: describe(run.values(s, metric)).mean for s in systems}
+    raw = []
+    for s, t in itertools.combinations(systems, 2):
+        if not (np.isfinite(means[s]) and np.isfinite(means[t])):
+            continue
+        better_s = (means[s] >= means[t]) == bool(hib)
+        a, b = (s, t) if better_s else (t, s)
+        x, y = paired_values(run, metric, a, b)
+        if x.size == 0:
+            continue
+        raw.append((a, b, x.size, wilcoxon_signed_rank(x, y).p_value))
+    adjusted = holm([r[3] for r in raw]) if raw else []
+    return [Comparison(metric, a, b, n, p, q) for (a, b, n, p), q in zip(raw, adjusted)]
+
+
+def _num(x: float) -> str:
+    return f"{x:.3g}" if abs(x) < 100 else f"{x:.1f}"
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def summary_paragraph(run: Run, metrics: list[str]) -> str:
+    """Plain text: best system per metric (metrics with the same outcome grouped), which differences are
+    significant, and the failures."""
+    candidates = [s for s in run.systems if role(run, s) == SYSTEM]
+    n_utts = len(run.utterances)
+    parts = [f"{len(candidates)} system{'s' if len(candidates) != 1 else ''} under test on {n_utts} utterances."]
+    if not candidates:
+        parts.append("Only the reference and anchors were run, so there is no ranking.")
+    outcomes: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[str]] = {}
+    n_pairs = 0
+    for m in metrics:
+        hib = run.higher_is_better(m)
+        if hib is None or not candidates:
+            continue
+        means = {s: describe(run.values(s, m)).mean for s in candidates}
+        finite = {s: v for s, v in means.items() if np.isfinite(v)}
+        if not finite:
+            parts.append(f"{m}: no system has a value.")
+            continue
+        best = (max if hib else min)(finite, key=finite.__getitem__)
+        comps = [c for c in compare(run, m, list(finite)) if best in (c.a, c.b)] if len(finite) > 1 else []
+        n_pairs = max(n_pairs, len(finite) * (len(finite) - 1) // 2)
+        wins = tuple(c.b for c in comps if c.a == best and c.significant)
+        ties = tuple(c.b if c.a == best else c.a for c in comps if not c.significant)
+        outcomes.setdefault((best, wins, ties), []).append(f"{m} ({_num(finite[best])})")
+    for (best, wins, ties), ms in outcomes.items():
+        text = f"{best} is best on {_join(ms)}"
+        if wins and not ties:
+            text += ", significantly better than every other system"
+        elif wins:
+            text += f", significantly better than {_join(list(wins))} but not than {_join(list(ties))}"
+        elif ties:
+            text += f", not significantly better than {_join(list(ties))}"
+        parts.append(text + ".")
+    if n_pairs and n_pairs * 2.0 ** (1 - n_utts) > ALPHA:
+        parts.append(f"With {n_utts} utterances no difference can be significant (the smallest exact p-value, "
+                     f"2/2^{n_utts}, times {n_pairs} comparisons exceeds {ALPHA}): evaluate more utterances.")
+    failures = run.failures()
+    if failures:
+        by_system: dict[str, int] = {}
+        for f in failures:
+            by_system[f.system or "(run)"] = by_system.get(f.system or "(run)", 0) + 1
+        listed = ", ".join(f"{s} {k}" for s, k in by_system.items())
+        parts.append(f"{len(failures)} item{'s' if len(failures) != 1 else ''} failed ({listed}); see Failures.")
+    else:
+        parts.append("Nothing failed.")
+    parts.append("Significance: two-sided Wilcoxon signed-rank test over paired utterances, Holm-corrected over "
+                 f"the pairs of systems per metric, alpha {ALPHA}; the reference and anchors are not ranked.")
+    return " ".join(parts)
+
+
+__all__ = ["ALPHA", "Comparison", "compare", "paired_values", "summary_paragraph"]

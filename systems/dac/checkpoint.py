@@ -1,0 +1,44 @@
+"""DAC's released ``weights.pth`` files: ``{"state_dict": ..., "metadata": {"kwargs": {...}}}``.
+
+The model is built from the constructor arguments in ``metadata["kwargs"]`` and loaded strictly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from systems.dac.model import DAC, DACConfig
+from systems.released import ReleasedWeights, dac_cache_dir, load_state_strict
+
+RELEASE_URL = "https://github.com/descriptinc/descript-audio-codec/releases/download/"
+
+#: model -> (release tag, release file name, file name in the package's download cache)
+FILES = {
+    "44khz_8kbps": ("0.0.1", "weights.pth", "weights_44khz_8kbps_0.0.1.pth"),
+    "24khz_8kbps": ("0.0.4", "weights_24khz.pth", "weights_24khz_8kbps_0.0.4.pth"),
+    "16khz_8kbps": ("0.0.5", "weights_16khz.pth", "weights_16khz_8kbps_0.0.5.pth"),
+    "44khz_16kbps": ("1.0.0", "weights_44khz_16kbps.pth", "weights_44khz_16kbps_1.0.0.pth"),
+}
+RELEASES = {
+    model: ReleasedWeights("dac", (release, cached), f"{RELEASE_URL}{tag}/{release}", dac_cache_dir)
+    for model, (tag, release, cached) in FILES.items()
+}
+
+
+def load_model(path: Path, device: str = "cpu") -> DAC:
+    """The model described by ``path``'s metadata with its weights (strict), in eval mode on ``device``.
+
+    Raises:
+        ValueError: unreadable file, missing metadata, unknown arguments or mismatched weights (naming the file).
+    """
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"{path}: cannot be read as a DAC weights file ({exc})") from exc
+    if not isinstance(saved, dict) or "state_dict" not in saved or "kwargs" not in saved.get("metadata", {}):
+        raise ValueError(f"{path}: not a DAC weights file (expected state_dict and metadata.kwargs)")
+    config = DACConfig.from_kwargs(saved["metadata"]["kwargs"], str(path))
+    model = load_state_strict(lambda: DAC(config), saved["state_dict"], path, "DAC")
+    return model.to(device).eval()

@@ -1,0 +1,214 @@
+"""Released third-party codecs (EnCodec, DAC) as systems: where their weights are found, and the common
+run loop (resample to the model's rate, code in batches, resample back to the input length).
+
+Weights are never downloaded. A system looks, in order, at ``--checkpoint KIND=PATH``, at the folder
+given with ``--weights DIR`` (and its ``encodec/`` or ``dac/`` subfolder), and at the cache folder the
+official package would have downloaded to. When none holds the file, the message names the file and its
+release URL.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from systems.base import RunSettings, System, SystemOutput, SystemUnavailable
+
+#: Rate the suite hands systems (and expects back).
+SUITE_RATE = 48000
+
+
+@dataclass(frozen=True)
+class ReleasedWeights:
+    """One released checkpoint file.
+
+    Attributes:
+        family: "encodec" or "dac" (the subfolder of ``--weights DIR`` also searched).
+        names: file names accepted, the release's own first (others: the package's cache name).
+        url: where the release publishes it.
+        cache_dir: returns the folder the official package downloads it to (read when looking).
+    """
+
+    family: str
+    names: tuple[str, ...]
+    url: str
+    cache_dir: Callable[[], Path]
+
+    def candidates(self, weights_dir: Path | None) -> list[Path]:
+        """Every path looked at, in order."""
+        folders = [weights_dir, weights_dir / self.family] if weights_dir is not None else []
+        return [folder / name for folder in [*folders, self.cache_dir()] for name in self.names]
+
+    def locate(self, kind: str, settings: RunSettings) -> Path:
+        """The checkpoint file for system ``kind``.
+
+        Raises:
+            FileNotFoundError: with the file name, the release URL and the places looked at.
+        """
+        override = settings.checkpoints.get(kind)
+        if override is not None:
+            if not Path(override).is_file():
+                raise FileNotFoundError(f"--checkpoint {kind}={override}: no such file")
+            return Path(override)
+        looked = self.candidates(settings.weights_dir)
+        for path in looked:
+            if path.is_file():
+                return path
+        where = ", ".join(str(p.parent) for p in looked[:: len(self.names)])
+        raise FileNotFoundError(
+            f"weights file {self.names[0]} not found (looked in {where}); download {self.url} and pass "
+            f"--weights DIR (the folder holding it) or --checkpoint {kind}=PATH"
+        )
+
+
+def dac_cache_dir() -> Path:
+    """``~/.cache/descript/dac`` (where ``python -m dac download`` puts the weights)."""
+    return Path.home() / ".cache" / "descript" / "dac"
+
+
+def torch_hub_dir() -> Path:
+    """``$TORCH_HOME/hub/checkpoints`` (torch's default download folder)."""
+    home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "torch"
+    )
+    return Path(home) / "hub" / "checkpoints"
+
+
+def fit_length(x: np.ndarray, n: int) -> np.ndarray:
+    """Crop or zero-pad ``[T]`` to ``n`` samples (resampling round trips may differ by a sample)."""
+    if len(x) >= n:
+        return np.ascontiguousarray(x[:n], dtype=np.float32)
+    return np.pad(x, (0, n - len(x))).astype(np.float32)
+
+
+def length_groups(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped by equal length (first-seen order), each group cut into batches of ``batch_size``."""
+    groups: dict[int, list[int]] = {}
+    for i, n in enumerate(lengths):
+        groups.setdefault(n, []).append(i)
+    size = max(1, batch_size)
+    return [g[i : i + size] for g in groups.values() for i in range(0, len(g), size)]
+
+
+@dataclass
+class Coded:
+    """One utterance coded at the model's rate.
+
+    Attributes:
+        audio: ``[T]`` float32 at the model's rate, the input's length, delay removed.
+        bits: bits counted from the codes (and side information) produced.
+        info: per-utterance details (frames, codebooks, segments).
+    """
+
+    audio: np.ndarray
+    bits: float
+    info: dict[str, Any]
+
+
+class ReleasedCodecSystem(System):
+    """A released neural codec at its own rate behind the suite's 48 kHz interface.
+
+    Subclasses set ``weights``, ``model_rate``, their ``Options`` and implement :meth:`_load` and :meth:`_code`;
+    :meth:`_check_options` rejects option combinations the dataclass cannot express.
+    """
+
+    deterministic: ClassVar[bool] = True
+    sample_rate: int = SUITE_RATE
+    weights: ClassVar[ReleasedWeights]
+    model_rate: ClassVar[int]
+
+    def __init__(self, settings: RunSettings, name: str | None = None, options: Any = None) -> None:
+        super().__init__(settings, name, options)
+        self._check_options()
+        try:
+            self.weights_path = self.weights.locate(self.kind, settings)
+        except FileNotFoundError as exc:
+            raise SystemUnavailable(f"{self.kind}: {exc}") from exc
+        try:
+            self._load(self.weights_path)
+        except ValueError as exc:  # a file that is not this model's checkpoint
+            raise SystemUnavailable(f"{self.kind}: {exc}") from exc
+
+    @classmethod
+    def unavailable_reason(cls, settings: RunSettings) -> str | None:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            return "PyTorch is not installed (pip install torch)"
+        try:
+            cls.weights.locate(cls.kind, settings)
+        except FileNotFoundError as exc:
+            return str(exc)
+        return None
+
+    def _check_options(self) -> None:
+        """Raise ValueError for options that are each valid but not together (before any file is read)."""
+
+    @abstractmethod
+    def _load(self, path: Path) -> None:
+        """Load the checkpoint (strictly) onto ``settings.device``; ValueError when it does not fit."""
+
+    @abstractmethod
+    def _code(self, audios: list[np.ndarray]) -> list[Coded]:
+        """Code utterances given at ``model_rate``."""
+
+    def process(self, audio: np.ndarray, *, utterance_id: str) -> SystemOutput:
+        return self.process_batch([audio], utterance_ids=[utterance_id])[0]
+
+    def process_batch(self, audios: list[np.ndarray], *, utterance_ids: list[str]) -> list[SystemOutput]:
+        from bench.audio import RESAMPLER, resample
+
+        inputs = [resample(np.asarray(a, dtype=np.float32).reshape(-1), SUITE_RATE, self.model_rate)
+                  for a in audios]
+        outs = []
+        for a, coded in zip(audios, self._code(inputs)):
+            y = fit_length(resample(coded.audio, self.model_rate, SUITE_RATE), len(a))
+            info = {**coded.info, "resampled": f"{SUITE_RATE}->{self.model_rate}->{SUITE_RATE} Hz ({RESAMPLER})"}
+            outs.append(SystemOutput(audio=y, bits=coded.bits, info=info))
+        return outs
+
+    def _provenance(self) -> dict[str, Any]:
+        from bench.audio import RESAMPLER, sha256_file
+
+        return {
+            "weights_file": str(self.weights_path),
+            "weights_sha256": sha256_file(self.weights_path),
+            "release_url": self.weights.url,
+            "model_sample_rate": self.model_rate,
+            "resampler": RESAMPLER,
+            "device": self.settings.device,
+        }
+
+
+def load_state_strict(build: Callable[[], Any], state: Any, path: Path, what: str) -> Any:
+    """The module ``build()`` makes, holding ``state`` (``strict=True``), with clear messages on mismatch.
+
+    The module is built on the meta device and takes the loaded tensors as they are (no random
+    initialisation of tens of millions of parameters that are overwritten at once).
+
+    Raises:
+        ValueError: ``state`` is not a tensor mapping with exactly the model's names and shapes (naming
+            ``path`` and the first mismatches).
+    """
+    import torch
+
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path}: not a state dict (a mapping of parameter names to tensors)")
+    with torch.device("meta"):
+        model = build()
+    own = model.state_dict()
+    problems = [f"missing {k}" for k in own if k not in state]
+    problems += [f"unexpected {k}" for k in state if k not in own]
+    problems += [f"{k}: shape {list(v.shape)} != {list(own[k].shape)}" for k, v in state.items()
+                 if k in own and v.shape != own[k].shape]
+    if problems:
+        more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise ValueError(f"{path}: not a {what} checkpoint: {'; '.join(problems[:3])}{more}")
+    model.load_state_dict(state, strict=True, assign=True)
+    return model

@@ -1,0 +1,88 @@
+"""`bench run --sample-rate`: references at the evaluation rate, systems at their own rate, metrics skipped
+when they cannot run, 44.1 kHz corpora."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import SUBSET, demo_manifest, read_rows, run_bench, values
+
+pytest.importorskip("lc3")
+
+SYSTEMS = "natural,anchor35,lc3@24k[sample_rate=16000]"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple]:
+    base = tmp_path_factory.mktemp("rates")
+    manifest = demo_manifest(base / "m.csv", SUBSET[:2])
+    out = {}
+    for rate in (16000, 48000):
+        run = base / f"run{rate}"
+        # at 16 kHz `all` is asked for, so that the metrics that cannot run there are skipped (with the reason)
+        metrics = "all" if rate == 16000 else "pesq_wb,si_sdr"
+        r = run_bench("run", "--systems", SYSTEMS, "--data", f"manifest:{manifest}", "--out", str(run),
+                      "--metrics", metrics, "--sample-rate", str(rate), "--no-report", "--workers", "1")
+        assert r.returncode == 0, r.stderr
+        out[rate] = (run, r)
+    return out
+
+
+def test_pesq_wb_is_the_same_at_16k_and_48k(runs):
+    rows16, rows48 = (read_rows(runs[r][0] / "results.csv") for r in (16000, 48000))
+    # PESQ-WB runs at 16 kHz either way: the reference is the same signal, so the same score
+    assert values(rows16, "natural", "pesq_wb") == values(rows48, "natural", "pesq_wb")
+    # a 16 kHz codec gets the same 16 kHz input either way: only the resampler's round trip differs
+    lc3_16, lc3_48 = (values(rows, "lc3@24k[sample_rate=16000]", "pesq_wb") for rows in (rows16, rows48))
+    np.testing.assert_allclose(lc3_16, lc3_48, atol=0.02)
+    np.testing.assert_allclose(values(rows16, "anchor35", "pesq_wb"), values(rows48, "anchor35", "pesq_wb"),
+                               atol=0.02)
+
+
+def test_outputs_and_references_are_stored_at_the_evaluation_rate(runs):
+    run16, _ = runs[16000]
+    for sub in ("reference", "audio/natural", "audio/lc3@24k_sample_rate=16000_"):
+        assert sf.info(run16 / sub / f"{SUBSET[0]}.wav").samplerate == 16000
+    info = json.loads((run16 / "audio" / "anchor35" / f"{SUBSET[0]}.json").read_text())["info"]
+    assert info["resampled_at_boundary"] == "16000 -> 48000 -> 16000 Hz"
+    doc = json.loads((run16 / "run.json").read_text())
+    assert doc["config"]["sample_rate"] == 16000
+    assert doc["corpus"]["items"][0]["resampled_from"] == 48000
+    assert doc["systems"]["lc3@24k[sample_rate=16000]"]["sample_rate"] == 16000
+
+
+def test_metrics_that_cannot_run_are_skipped_once_with_the_reason(runs):
+    run16, r = runs[16000]
+    reason = "needs audio evaluated at 44100 Hz or more"
+    assert r.stderr.count("skipped lsd:") == 1 and reason in r.stderr
+    assert "not computed: lsd" in r.stdout
+    assert json.loads((run16 / "run.json").read_text())["config"]["skipped_metrics"]["visqol_audio"].startswith(reason)
+    assert not [row for row in read_rows(run16 / "results.csv") if row["metric"] == "lsd"]
+    # said once: how many inputs were resampled, from what rates; which system is resampled at its boundary
+    assert r.stderr.count("resampled 2 of 2 inputs to 16000 Hz (2 from 48000 Hz") == 1
+    assert "anchor35 works at 48000 Hz: its input and output are resampled at its boundary" in r.stderr
+    bad = run_bench("run", "--systems", "natural", "--data", "demo", "--out", str(run16.parent / "x"),
+                    "--metrics", "lsd", "--sample-rate", "16000")
+    assert bad.returncode == 2 and reason in bad.stderr
+
+
+def test_a_44k1_folder_corpus(tmp_path):
+    from scipy.signal import resample_poly
+
+    from bench.corpora import DEMO_DIR
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    x, _ = sf.read(DEMO_DIR / f"{SUBSET[0]}.flac", dtype="float32")
+    sf.write(folder / "a.wav", resample_poly(x, 147, 160).astype(np.float32), 44100)
+    for rate in (44100, 48000):
+        r = run_bench("run", "--systems", "natural", "--data", f"folder:{folder}", "--out", str(tmp_path / f"r{rate}"),
+                      "--metrics", "si_sdr", "--sample-rate", str(rate), "--no-report", "--workers", "1")
+        assert r.returncode == 0, r.stderr
+        ref = sf.info(tmp_path / f"r{rate}" / "reference" / "a.wav")
+        assert ref.samplerate == rate
+        said = "resampled 1 of 1 inputs to 48000 Hz (1 from 44100 Hz"
+        assert (said in r.stderr) == (rate == 48000)

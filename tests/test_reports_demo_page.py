@@ -1,0 +1,212 @@
+"""The demo page as a listener uses it, in headless Chromium: one player at a time, A/B switching that keeps
+the position, enlargeable spectrograms, per-utterance metrics equal to results.csv, anchors hidden unless
+asked for, transcripts, a title/intro/links from a config file; both pages fit 1280 px and 390 px widths
+without horizontal scrolling and log no console errors. Screenshots are kept (BENCH_ARTIFACTS=1)."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import http.server
+import math
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.cli import main
+
+try:
+    from test_reports_fixtures import make_run
+    from test_reports_pages import CHROMIUM, CHROMIUM_ARGS, WAIT_AUDIO, _QuietHandler, _screenshot
+except ImportError:  # tests/ imported as a package
+    from tests.test_reports_fixtures import make_run
+    from tests.test_reports_pages import CHROMIUM, CHROMIUM_ARGS, WAIT_AUDIO, _QuietHandler, _screenshot
+
+CONFIG = """title: Codec samples for the paper
+intro: |
+  Speech coded by four test doubles.
+
+  Second paragraph.
+links:
+  - {text: Paper, url: "https://example.org/paper.pdf"}
+  - {text: Code, url: "../code/"}
+"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder served over HTTP: run/report (defaults) and flagged/ (anchors asked for, config file)."""
+    base = tmp_path_factory.mktemp("demo_site")
+    run = make_run(base / "run", failing=True, anchors=True, seconds=1.5)
+    assert main(["report", str(run)]) == 0
+    (base / "demo.yaml").write_text(CONFIG)
+    assert main(["report", str(run), "--out", str(base / "flagged"), "--demo-config", str(base / "demo.yaml"),
+                 "--demo-systems", "lowpass,anchor35,anchor70,natural", "--demo-utterances", "p225/p225_001"]) == 0
+    return base
+
+
+@pytest.fixture(scope="module")
+def server(site: Path) -> Iterator[str]:
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} missing (install the Debian package chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) not installed")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: object, server: str) -> Iterator[object]:
+    pg = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    pg.goto(f"{server}/run/report/demo/index.html", wait_until="load")
+    pg.evaluate(WAIT_AUDIO)
+    yield pg
+    pg.close()
+    assert not errors, errors
+
+
+PLAYING = "() => [...document.querySelectorAll('audio')].filter(a => !a.paused).map(a => a.getAttribute('src'))"
+
+
+def test_only_one_player_plays_at_a_time(page: object) -> None:
+    srcs = page.evaluate("""async () => {
+      const audios = [...document.querySelectorAll('audio')];
+      for (const i of [0, 3, audios.length - 1]) { await audios[i].play(); await new Promise(r => setTimeout(r, 150)); }
+      const last = audios[audios.length - 1];
+      for (let k = 0; k < 40 && last.currentTime < 0.05; k++) await new Promise(r => setTimeout(r, 50));
+      return [audios[0].paused, audios[3].paused, last.paused, last.currentTime];
+    }""")
+    assert srcs[:3] == [True, True, False]
+    assert srcs[3] > 0.05  # it really plays
+    assert len(page.evaluate(PLAYING)) == 1
+
+
+SWITCH = """async (keyOrButton) => {
+  const sec = document.querySelector('section.utt');
+  const audios = [...sec.querySelectorAll('audio')];
+  const [a, b] = [audios[0], audios[2]];
+  await a.play();
+  for (let k = 0; k < 60 && a.currentTime < 0.3; k++) await new Promise(r => setTimeout(r, 50));
+  const seeked = new Promise(r => b.addEventListener('seeked', () => r(b.currentTime), {once: true}));
+  if (keyOrButton === 'button') b.closest('.player').querySelector('button.ab').click();
+  else document.dispatchEvent(new KeyboardEvent('keydown', {key: '3', bubbles: true}));
+  const from = a.currentTime;
+  const to = await seeked;
+  for (let k = 0; k < 40 && b.currentTime < to + 0.05; k++) await new Promise(r => setTimeout(r, 50));
+  return {from, to, aPaused: a.paused, bPaused: b.paused, bLater: b.currentTime};
+}"""
+
+
+@pytest.mark.parametrize("how", ["button", "key"])
+def test_ab_switch_keeps_the_position(page: object, how: str) -> None:
+    r = page.evaluate(SWITCH, how)
+    assert r["from"] > 0.2  # A played for a while
+    assert abs(r["to"] - r["from"]) <= 0.010, r
+    assert r["aPaused"] and not r["bPaused"] and r["bLater"] > r["to"]  # B goes on playing from there
+
+
+def test_ab_switch_while_paused_cues_the_same_position(page: object) -> None:
+    r = page.evaluate("""async () => {
+      const audios = [...document.querySelectorAll('section.utt')[1].querySelectorAll('audio')];
+      await audios[1].play();
+      for (let k = 0; k < 60 && audios[1].currentTime < 0.3; k++) await new Promise(r => setTimeout(r, 50));
+      audios[1].pause();
+      const seeked = new Promise(r => audios[0].addEventListener('seeked', r, {once: true}));
+      document.dispatchEvent(new KeyboardEvent('keydown', {key: '1', bubbles: true}));
+      await seeked;
+      return [audios[1].currentTime, audios[0].currentTime, audios[0].paused,
+              audios[0].closest('.player').classList.contains('current')];
+    }""")
+    assert r[0] > 0.2 and abs(r[1] - r[0]) <= 0.010, r
+    assert r[2] and r[3]  # cued, not playing, and the current player
+
+
+def test_spectrograms_enlarge_on_click(page: object) -> None:
+    thumb = page.locator("img.thumb").nth(1)
+    shown_width = thumb.evaluate("i => i.clientWidth")
+    thumb.click()
+    box = page.locator("#lightbox")
+    assert box.is_visible()
+    big = page.locator("#lightbox img")
+    big.evaluate("i => i.complete || new Promise(r => i.addEventListener('load', r, {once: true}))")
+    assert big.get_attribute("src") == thumb.get_attribute("src")
+    assert big.evaluate("i => i.clientWidth") > 1.5 * shown_width
+    page.keyboard.press("Escape")
+    assert not box.is_visible()
+    page.locator("button.grid-btn").first.click()
+    assert box.is_visible() and "_grids/" in big.get_attribute("src")
+    big.evaluate("i => i.complete || new Promise(r => i.addEventListener('load', r, {once: true}))")
+    assert big.evaluate("i => i.naturalHeight") > 800  # reference + 5 rows on one colour scale
+    box.click()
+    assert not box.is_visible()
+
+
+def test_per_utterance_metrics_equal_results_csv(page: object, site: Path) -> None:
+    with (site / "run" / "results.csv").open(newline="") as fh:
+        results = {(r["utterance"], r["system"], r["metric"]): r for r in csv.DictReader(fh)}
+    cells = page.evaluate("""() => [...document.querySelectorAll('dd[data-metric]')].map(d => ({
+        utt: d.closest('section').dataset.utt, system: d.closest('.player').dataset.system,
+        metric: d.dataset.metric, value: d.dataset.value, text: d.textContent}))""")
+    assert {c["metric"] for c in cells} == {"si_sdr", "bitrate_kbps"}
+    assert len([c for c in cells if c["metric"] == "si_sdr"]) == 6 * 4  # 4 systems shown per utterance
+    for c in cells:
+        row = results[(c["utt"], c["system"], c["metric"])]
+        want = float(row["value"])
+        if math.isnan(want):
+            assert c["text"] == "failed" and math.isnan(float(c["value"]))
+            continue
+        assert float(c["value"]) == want
+        shown = float(c["text"].split()[0])
+        assert abs(shown - want) <= 0.5 * 10 ** -len(c["text"].split()[0].split(".")[1]) + 1e-9, c
+
+
+def test_anchors_and_natural_hidden_by_default_shown_when_asked(page: object, server: str, site: Path) -> None:
+    systems = page.evaluate("() => [...new Set([...document.querySelectorAll('.player')].map(p => p.dataset.system))]")
+    assert systems == ["reference", "lowpass", "delayed", "noisy", "broken_sys"]
+    header = page.locator("section.utt h2").first.inner_text()
+    assert "p225" in header and "female" in header
+    assert page.locator("section.utt .transcript").first.inner_text() == "“Sentence 1 of speaker p225.”"
+    page.goto(f"{server}/flagged/demo/index.html", wait_until="load")
+    page.evaluate(WAIT_AUDIO)
+    systems = page.evaluate("() => [...document.querySelectorAll('.player')].map(p => p.dataset.system)")
+    assert systems == ["reference", "lowpass", "anchor35", "anchor70", "natural"]
+    assert page.title() == "Codec samples for the paper"
+    assert [p.inner_text() for p in page.locator("p.intro").all()] == ["Speech coded by four test doubles.",
+                                                                        "Second paragraph."]
+    assert page.locator("ul.links a").evaluate_all("as => as.map(a => [a.textContent, a.getAttribute('href')])") == [
+        ["Paper", "https://example.org/paper.pdf"], ["Code", "../code/"]]
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("page_path", ["run/report/demo/index.html", "run/report/index.html"])
+def test_no_horizontal_scroll(browser: object, server: str, tmp_path: Path, width: int, page_path: str) -> None:
+    pg = browser.new_page(viewport={"width": width, "height": 900})
+    errors: list[str] = []
+    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.goto(f"{server}/{page_path}", wait_until="load")
+    pg.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")  # the widest state
+    pg.wait_for_timeout(200)
+    scroll, client = pg.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    name = page_path.split("/")[-2] if page_path.endswith("demo/index.html") else "report"
+    _screenshot(pg, tmp_path, f"reports_{name}_{width}px.png")
+    pg.close()
+    assert scroll <= client, (page_path, width, scroll, client)
+    assert not errors, errors
