@@ -51,7 +51,7 @@ from bench.stats import NOT_APPLICABLE, summarize
 from bench.store import SKIPPED_INPUT, ResultStore, Row
 from bench.system_stage import BatchResult, SystemBatch, length_batches, run_batch
 from metrics import EXTRA_ROWS, METRIC_GROUPS, METRICS, NOT_DEFAULT, library_version
-from systems import RunSettings, System, SystemUnavailable, build_system, expand_systems
+from systems import ComposedSystem, RunSettings, System, SystemUnavailable, build_system, expand_systems
 from systems.options import OptionError, diff_options
 
 #: settings that change values: a run folder refuses to mix them (each system's options are checked too)
@@ -541,7 +541,7 @@ def _write_run_json(rd: RunDir, cfg: RunConfig, systems: list[System], metric_na
     aligned = alignment_records(rd, [s.name for s in systems])
     for s in systems:
         sys_info[s.name] = {"description": s.description, "nominal_kbps": s.nominal_kbps,
-                            "kind": getattr(s, "codec", s).kind, "family": s.family, "options": s.option_values(),
+                            "kind": s.codec.kind if isinstance(s, ComposedSystem) else s.kind, "family": s.family, "options": s.option_values(),
                             "sample_rate": s.sample_rate,
                             "audio_dir": f"audio/{system_dir(s.name)}", "deterministic": s.deterministic,
                             "provenance": s.provenance(), "alignment": aligned.get(s.name)}
