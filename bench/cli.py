@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "report": "reports.cli",
     "listen": "listening_test.cli",
     "merge": "bench.commands.merge",
+    "reproduce": "bench.commands.reproduce",
 }
 
 EPILOG = """examples:

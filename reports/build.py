@@ -13,7 +13,7 @@ import numpy as np
 
 from bench.errors import UsageError
 from reports import demo as demo_mod
-from reports import plots
+from reports import nfe, plots
 from reports.atomic import TMP_PREFIX, remove_stale, write_text
 from reports.html import render
 from reports.ratequality import write_rate_quality
@@ -195,6 +195,9 @@ def write_plots(run: Run, out: Path, options: ReportOptions, demo_utts: list[str
     rate_quality = write_rate_quality(run, out)
     if rate_quality is not None:
         sections.append({**rate_quality, "collapsed": False})
+    nfe_section = nfe.nfe_section(run, out)
+    if nfe_section is not None:
+        sections.append({**nfe_section, "collapsed": False})
     grids = [_fig(out, spectrogram_grid(run, u, run.systems, pdir / "spectrograms" / _safe(u)),
                   f"{u}: reference and every system, one colour scale.") for u in demo_utts]
     if grids:

@@ -97,14 +97,15 @@ def choose_utterances(run: Run, requested: list[str] | None, per_speaker: int = 
 
 
 def choose_systems(run: Run, requested: tuple[str, ...] | None) -> list[str]:
-    """The requested systems (checked), else every system under test (the natural one and anchors hidden)."""
+    """The requested systems (checked, in the order given), else every system under test (the natural one and
+    anchors hidden), a codec family's bitrates next to each other."""
     if requested:
         unknown = [s for s in requested if s not in run.systems]
         if unknown:
             raise UsageError(f"--demo-systems: unknown system(s) {', '.join(unknown)}; this run has "
                              f"{', '.join(run.systems)}")
         return list(requested)
-    return [s for s in run.systems if role(run, s) == SYSTEM]
+    return [s for s in grouped_systems(run) if role(run, s) == SYSTEM]
 
 
 def choose_metrics(run: Run, requested: tuple[str, ...] | None) -> list[str]:
@@ -187,8 +188,7 @@ def build_demo(run: Run, demo_dir: Path, options: DemoOptions, grids: dict[str, 
     subtype = SUBTYPES[options.format]
     utts = choose_utterances(run, list(options.utterances) if options.utterances else None, options.per_speaker,
                              options.limit)
-    order = grouped_systems(run)  # a codec family's bitrates next to each other
-    systems = sorted(choose_systems(run, options.systems), key=lambda s: order.index(s) if s in order else len(order))
+    systems = choose_systems(run, options.systems)
     metrics = choose_metrics(run, options.metrics)
     items = {str(it.get("id")): it for it in (run.info.get("corpus", {}) or {}).get("items", []) or []}
     written: set[Path] = set()

@@ -114,7 +114,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--opus-bitrate", type=int, default=None, help="bit/s; write opus@12k instead")
     g.add_argument("--opus-application", default=None, choices=["audio", "voip", "lowdelay"],
                    help="write opus[application=voip] instead")
-    g.add_argument("--spf-sampler", default=None, choices=["pc", "ode"], help="write CODEC+spf[sampler=ode] instead")
+    g.add_argument("--spf-sampler", default=None, choices=["pc", "ode", "sde"],
+                   help="write CODEC+spf[sampler=ode] instead")
     g.add_argument("--spf-steps", type=int, default=None, help="write CODEC+spf[steps=8] instead")
     p.add_argument("--no-report", dest="report", action="store_false", help="skip the report at the end")
     p.add_argument("--overwrite", action="store_true",

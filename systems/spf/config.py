@@ -37,18 +37,25 @@ class STFTConfig:
 
 @dataclass
 class SDEConfig:
-    """OUVE SDE ``dx = theta (y - x) dt + sigma(t) dw``.
+    """The diffusion process: the paper's OUVE SDE or SGMSE+'s Schroedinger bridge (SBVE).
 
     Attributes:
-        theta: stiffness pulling the mean towards y.
-        sigma_min: noise scale at t = 0.
-        sigma_max: noise scale at t = 1.
-        t_eps: smallest time used in training and sampling.
+        name: "ouve" (``dx = theta (y - x) dt + sigma(t) dw``, a score model) or "sbve" (variance-exploding
+            Schroedinger bridge between clean x0 and coded y, ``g(t) = sqrt(c) k^t``, a data-prediction model).
+        theta: OUVE stiffness pulling the mean towards y.
+        sigma_min: OUVE noise scale at t = 0.
+        sigma_max: OUVE noise scale at t = 1.
+        k: SBVE diffusion growth (SGMSE+ default 2.6).
+        c: SBVE diffusion scale (SGMSE+ default 0.4).
+        t_eps: smallest time used in training (and, for OUVE, in sampling).
     """
 
+    name: str = "ouve"
     theta: float = 1.5
     sigma_min: float = 0.05
     sigma_max: float = 0.5
+    k: float = 2.6
+    c: float = 0.4
     t_eps: float = 0.03
 
 
@@ -66,9 +73,11 @@ class BackboneConfig:
         fir_kernel: 1-D FIR kernel for up/down sampling.
         dropout: dropout inside residual blocks.
         skip_rescale: divide residual sums by sqrt(2).
-        output_scaling: "std" (score = -net / std(t)), "t" (score = -net / t, SGMSE+ ncsnpp) or
-            "std_skip" (score = -(x - y) / std(t)^2 - net / std(t): the network only learns the
-            correction to the score of "clean = coded", so an untrained model leaves y unchanged).
+        output_scaling: OUVE (score models): "std" (score = -net / std(t)), "t" (score = -net / t,
+            SGMSE+ ncsnpp) or "std_skip" (score = -(x - y) / std(t)^2 - net / std(t): the network only
+            learns the correction to the score of "clean = coded", so an untrained model leaves y
+            unchanged). SBVE (data prediction): "data" (x0_hat = net, SGMSE+) or "data_skip"
+            (x0_hat = y + net: an untrained model leaves y unchanged).
     """
 
     nf: int = 128
@@ -87,8 +96,9 @@ class SamplerConfig:
     """Reverse-process settings used where the spf options (sampler, steps, snr) are none.
 
     Attributes:
-        name: "pc" (reverse diffusion + annealed Langevin) or "ode" (probability flow, Euler).
-        steps: reverse steps N (PC: 2N network evaluations, ODE: N).
+        name: OUVE: "pc" (reverse diffusion + annealed Langevin) or "ode" (probability flow, Euler);
+            SBVE: "ode" or "sde" (the bridge's first-order ODE / SDE updates).
+        steps: reverse steps N (OUVE PC: 2N network evaluations, every other sampler: N).
         snr: corrector signal-to-noise ratio.
         chunk_seconds: long inputs are processed in chunks of this length ...
         overlap_seconds: ... overlapping by this much, crossfaded with a Hann ramp.
@@ -115,6 +125,7 @@ class TrainConfig:
         save_every: steps between checkpoints.
         seed: random seed for crops, noise and initialisation.
         threads: torch CPU threads (0: leave torch's default).
+        l1_weight: SBVE data-prediction loss only: weight of the time-domain L1 term (SGMSE+ 0.001).
     """
 
     lr: float = 1e-4
@@ -126,6 +137,7 @@ class TrainConfig:
     save_every: int = 500
     seed: int = 0
     threads: int = 0
+    l1_weight: float = 0.001
 
 
 @dataclass
@@ -212,6 +224,31 @@ def preset(name: str) -> SPFConfig:
     if name not in PRESETS:
         raise ValueError(f"unknown SPF preset {name!r}; known: {sorted(PRESETS)}")
     return SPFConfig().updated(PRESETS[name], source=f"preset {name}")
+
+
+#: output_scaling of a score model -> the matching data-prediction one (and back), see BackboneConfig
+_DATA_SCALING = {"std": "data", "t": "data", "std_skip": "data_skip"}
+_SCORE_SCALING = {"data": "std", "data_skip": "std_skip"}
+
+#: what switching to an SDE changes besides ``sde.name``: the recommended sampler of its weights
+SDE_SAMPLER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "ouve": {"name": "pc", "steps": 30},
+    # the bridge starts at y itself and reaches its quality in a handful of steps (SGMSE+ uses N = 50)
+    "sbve": {"name": "ode", "steps": 4},
+}
+
+
+def with_sde(cfg: SPFConfig, name: str) -> SPFConfig:
+    """``cfg`` switched to SDE ``name``: its output scaling becomes the matching score/data variant and its
+    sampler the SDE's default (unchanged when ``cfg`` already uses ``name``)."""
+    if name not in SDE_SAMPLER_DEFAULTS:
+        raise ValueError(f"unknown SPF sde {name!r}; known: {sorted(SDE_SAMPLER_DEFAULTS)}")
+    if cfg.sde.name == name:
+        return cfg
+    table = _DATA_SCALING if name == "sbve" else _SCORE_SCALING
+    scaling = table.get(cfg.backbone.output_scaling, cfg.backbone.output_scaling)
+    return cfg.updated({"sde": {"name": name}, "backbone": {"output_scaling": scaling},
+                        "sampler": SDE_SAMPLER_DEFAULTS[name]})
 
 
 def load_config(path: Path) -> SPFConfig:

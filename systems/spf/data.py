@@ -50,15 +50,21 @@ def folder_utterances(folder: Path) -> list[Utterance]:
     return [Utterance(p.relative_to(folder).with_suffix("").as_posix(), p) for p in files]
 
 
-def open_utterances(spec: str) -> list[Utterance]:
+def open_utterances(spec: str, exclude_speakers: tuple[str, ...] = ()) -> list[Utterance]:
     """``--data SPEC``: a plain folder of wav/flac, or any corpus spec of ``bench.corpora.open_corpus``
-    (``demo``, ``folder:PATH``, ``vctk:PATH``, ``manifest:FILE.csv``)."""
+    (``demo``, ``folder:PATH``, ``vctk:PATH`` (every speaker), ``manifest:FILE.csv``), without the utterances
+    of ``exclude_speakers`` (corpus specs only: a plain folder has no speakers)."""
     if Path(spec).is_dir():
+        if exclude_speakers:
+            raise ValueError(f"--data {spec}: a plain folder has no speakers to exclude; use folder:{spec}")
         return folder_utterances(Path(spec))
     from bench.corpora import CorpusOptions, open_corpus
 
     corpus = open_corpus(spec, CorpusOptions(split="all") if spec.startswith("vctk:") else None)
-    return [Utterance(str(u.id), Path(u.path)) for u in corpus.utterances()]
+    utts = [Utterance(str(u.id), Path(u.path)) for u in corpus.utterances() if u.speaker not in exclude_speakers]
+    if not utts:
+        raise ValueError(f"--data {spec}: no utterances left after excluding speakers {list(exclude_speakers)}")
+    return utts
 
 
 def cache_name(utt_id: str) -> str:
@@ -111,14 +117,16 @@ def align(
 
 def build_pairs(
     codecs: list[str], utterances: list[Utterance], cache_dir: Path, sample_rate: int, device: str = "cpu",
-    log=print,
+    log=print, weights_dir: Path | None = None,
 ) -> list[Pair]:
-    """Run each codec on each utterance (or read its cache) and return aligned pairs."""
+    """Run each codec on each utterance (or read its cache) and return aligned pairs.
+
+    ``weights_dir``: an official AudioDec ``exp/`` folder for the AudioDec codecs (None: the demo weights)."""
     from systems import RunSettings, build_system
 
     pairs: list[Pair] = []
     for codec in codecs:
-        system = build_system(codec, RunSettings(device=device))
+        system = build_system(codec, RunSettings(device=device, weights_dir=weights_dir))
         if system.sample_rate != sample_rate:
             raise ValueError(f"{codec}: works at {system.sample_rate} Hz, the SPF at {sample_rate}")
         # the cache is keyed by the system's provenance (weights sha256, library versions, settings)

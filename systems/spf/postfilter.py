@@ -32,8 +32,9 @@ def checkpoint_keys(codec_name: str) -> list[str]:
 class SPFOptions:
     """Reverse-process settings; None takes the value the weights recommend (their config's ``sampler``)."""
 
-    sampler: str | None = option(None, choices=("pc", "ode"),
-                                 help="pc (predictor-corrector) or ode (probability flow); none: as recommended")
+    sampler: str | None = option(None, choices=("pc", "ode", "sde"),
+                                 help="pc (predictor-corrector) or ode (probability flow) for OUVE weights; ode or sde for "
+                                      "Schroedinger-bridge weights; none: as recommended")
     steps: int | None = option(None, unit="steps", min=1, max=1000,
                                help="reverse steps N (PC: 2N network evaluations, ODE: N; the paper: 30)")
     snr: float | None = option(None, min=0, help="corrector signal-to-noise ratio of annealed Langevin (PC)")
@@ -84,16 +85,15 @@ class ScorePostFilter(PostFilter):
     def sampler_settings(self):
         """Sampler settings: the options (sampler, steps, snr); a None there takes the value recommended
         by the weights' own config (``sampler`` section of the checkpoint)."""
-        from systems.spf.sampling import SAMPLERS, SamplerSettings
+        from systems.spf.sampling import SamplerSettings
 
-        rec = self._load().cfg.sampler
+        cfg = self._load().cfg
+        rec = cfg.sampler
         o = self.options
         name = o.sampler if o.sampler is not None else rec.name
         steps = o.steps if o.steps is not None else rec.steps
         snr = o.snr if o.snr is not None else rec.snr
-        if name not in SAMPLERS:
-            raise ValueError(f"spf sampler {name!r} unknown; known: {sorted(SAMPLERS)}")
-        return SamplerSettings(name, int(steps), float(snr))
+        return SamplerSettings(name, int(steps), float(snr), cfg.sde.name)
 
     def process(self, coded: np.ndarray, *, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
         return self.process_batch([coded], seeds=[seed])[0]
@@ -118,6 +118,7 @@ class ScorePostFilter(PostFilter):
             "checkpoint_key": self.weights_key,
             "sha256": self._info.get("sha256"),
             "format": self._info.get("format"),
+            "sde": s.sde,
             "sampler": s.name,
             "steps": s.steps,
             "snr": s.snr if s.name == "pc" else None,

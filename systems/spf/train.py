@@ -1,7 +1,9 @@
-"""Denoising score matching for the SPF: Adam, EMA weights, random crops, resumable checkpoints.
+"""Training of the SPF: Adam, EMA weights, random crops, resumable checkpoints; one loss per SDE.
 
-Loss (sigma^2 weighting): ``t ~ U(t_eps, 1)``, ``x_t = mean(x0, y, t) + std(t) z``,
-``loss = mean |score(x_t, y, t) std(t) + z|^2``. Each step's randomness comes from a generator seeded
+Both losses draw ``t ~ U(t_eps, 1)``, ``x_t = mean(x0, y, t) + std(t) z``.
+OUVE, denoising score matching (sigma^2 weighting): ``loss = mean |score(x_t, y, t) std(t) + z|^2``.
+SBVE, data prediction (SGMSE+): ``loss = mean |x0_hat - x0|^2 / 2 + l1_weight * mean |istft(x0_hat) - istft(x0)| / 2``
+(SGMSE+'s optional PESQ term needs the torch-pesq package and is not included). Each step's randomness comes from a generator seeded
 by (seed, step), so a resumed run continues exactly as an uninterrupted one would.
 """
 
@@ -45,20 +47,45 @@ class EMA:
                 self.shadow[k].copy_(v)
 
 
-def dsm_loss(model: ScoreModel, clean: torch.Tensor, coded: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Denoising score-matching loss for waveform crops ``clean, coded [B, n]``."""
-    x0 = model.stft.forward(clean)
-    y = model.stft.forward(coded)
-    x0, _ = model.stft.pad_frames(x0)
-    y, _ = model.stft.pad_frames(y)
+def _perturb(
+    model: ScoreModel, clean: torch.Tensor, coded: torch.Tensor, gen: torch.Generator
+) -> tuple[torch.Tensor, ...]:
+    """Spectrograms and a random point on the forward process: ``(x0, y, t [B], std [B,1,1,1], z, x_t)``."""
+    x0, _ = model.stft.pad_frames(model.stft.forward(clean))
+    y, _ = model.stft.pad_frames(model.stft.forward(coded))
     b = x0.shape[0]
     t_eps = model.cfg.sde.t_eps
     t = (torch.rand(b, generator=gen) * (1 - t_eps) + t_eps).to(x0.device)
     z = torch.randn(x0.shape, generator=gen, dtype=torch.complex64).to(x0.device)
     std = model.sde.std(t).view(-1, 1, 1, 1)
     x_t = model.sde.mean(x0, y, t) + std * z
+    return x0, y, t, std, z, x_t
+
+
+def dsm_loss(model: ScoreModel, clean: torch.Tensor, coded: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Denoising score-matching loss for waveform crops ``clean, coded [B, n]`` (OUVE)."""
+    _, y, t, std, z, x_t = _perturb(model, clean, coded, gen)
     score = model(x_t, y, t)
     return (score * std + z).abs().square().mean()
+
+
+def data_prediction_loss(
+    model: ScoreModel, clean: torch.Tensor, coded: torch.Tensor, gen: torch.Generator
+) -> torch.Tensor:
+    """SGMSE+'s data-prediction loss for waveform crops ``clean, coded [B, n]`` (SBVE): spectrogram MSE plus
+    ``train.l1_weight`` times the waveform L1 distance, both halved as in SGMSE+."""
+    x0, y, t, _, _, x_t = _perturb(model, clean, coded, gen)
+    x0_hat = model(x_t, y, t)
+    loss_tf = 0.5 * (x0_hat - x0).abs().square().mean()
+    n = clean.shape[-1]
+    frames = model.stft.num_frames(n)
+    wave_hat, wave = (model.stft.inverse(s[..., :frames], n) for s in (x0_hat, x0))
+    loss_td = 0.5 * (wave_hat - wave).abs().mean()
+    return loss_tf + model.cfg.train.l1_weight * loss_td
+
+
+#: ``sde.name`` -> its training loss
+LOSSES: dict[str, Callable[..., torch.Tensor]] = {"ouve": dsm_loss, "sbve": data_prediction_loss}
 
 
 class Trainer:
@@ -67,9 +94,12 @@ class Trainer:
     Args:
         cfg: SPF config (``train`` section: lr, ema_decay, batch_size, crop_frames, seed).
         device: torch device.
+        amp: mixed precision (float16 autocast of the network with a gradient scaler); CUDA only.
     """
 
-    def __init__(self, cfg: SPFConfig, device: str = "cpu") -> None:
+    def __init__(self, cfg: SPFConfig, device: str = "cpu", amp: bool = False) -> None:
+        if amp and not str(device).startswith("cuda"):
+            raise ValueError(f"mixed precision (amp) needs a CUDA device, got {device!r}")
         torch.manual_seed(cfg.train.seed)
         if cfg.train.crop_frames % cfg.stft.frame_multiple:
             raise ValueError(f"train.crop_frames {cfg.train.crop_frames} not a multiple of {cfg.stft.frame_multiple}")
@@ -78,6 +108,8 @@ class Trainer:
         self.model = ScoreModel(cfg).to(device)
         self.ema = EMA(self.model, cfg.train.ema_decay)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.train.lr)
+        self.amp = amp
+        self.scaler = torch.amp.GradScaler("cuda", enabled=amp) if amp else None
         self.step = 0
         self.crop_samples = (cfg.train.crop_frames - 1) * cfg.stft.hop
 
@@ -88,19 +120,28 @@ class Trainer:
         gen = torch.Generator().manual_seed(int(seed_seq.generate_state(1)[0]))
         clean, coded = random_crops(pairs, self.cfg.train.batch_size, self.crop_samples, rng)
         self.model.train()
-        loss = dsm_loss(self.model, torch.from_numpy(clean).to(self.device),
-                        torch.from_numpy(coded).to(self.device), gen)
+        with torch.autocast("cuda", dtype=torch.float16, enabled=self.amp):
+            loss = LOSSES[self.cfg.sde.name](self.model, torch.from_numpy(clean).to(self.device),
+                                             torch.from_numpy(coded).to(self.device), gen)
         self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.opt)
+            self.scaler.update()
+        else:
+            loss.backward()
+            self.opt.step()
         self.ema.update(self.model)
         self.step += 1
         return float(loss.detach())
 
     def train_state(self) -> dict[str, Any]:
         """Everything needed to resume."""
-        return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step,
-                "ema_updates": self.ema.num_updates}
+        state = {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step,
+                 "ema_updates": self.ema.num_updates}
+        if self.scaler is not None:
+            state["grad_scaler"] = self.scaler.state_dict()
+        return state
 
     def load_train_state(self, payload: dict[str, Any]) -> None:
         """Resume from a checkpoint dict of our format (EMA from ``state_dict``)."""
@@ -112,6 +153,8 @@ class Trainer:
         self.ema.shadow = {k: v.clone().to(self.device) for k, v in payload["state_dict"].items()}
         self.step = int(ts["step"])
         self.ema.num_updates = int(ts.get("ema_updates", self.step))
+        if self.scaler is not None and "grad_scaler" in ts:
+            self.scaler.load_state_dict(ts["grad_scaler"])
 
     def save(self, path: Path, meta: dict[str, Any], with_train_state: bool = True) -> str:
         """Write our checkpoint format; returns sha256."""

@@ -16,6 +16,7 @@ EPILOG = """examples:
   bench train spf --codec opus --data folder:data/train --out runs/spf_opus --preset demo --steps 2000
   bench train spf --codec audiodec_stage1,opus --data vctk:/data/VCTK --out runs/spf_general --config my.yaml
   bench train spf --codec opus --data data/train --out runs/spf_opus --resume --steps 4000
+  bench train spf --codec opus --data data/train --out runs/spf_sb --preset demo --sde sbve --steps 2000
 """
 
 
@@ -33,12 +34,21 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--out", required=True, type=Path, help="output folder (checkpoints, log, pair cache)")
     parser.add_argument("--config", type=Path, help="JSON/YAML config (keys of SPFConfig; 'preset' picks the base)")
     parser.add_argument("--preset", default="full", help="base config when --config is absent: full, demo, tiny")
+    parser.add_argument("--sde", choices=["ouve", "sbve"],
+                        help="diffusion process: ouve (the paper's score model, PC sampler) or sbve (SGMSE+'s "
+                             "Schroedinger bridge, data prediction, ODE/SDE sampler in a few steps); "
+                             "default: the config's sde.name")
     parser.add_argument("--steps", type=int, help="total optimiser steps (default: the config's train.steps)")
     parser.add_argument("--seed", type=int, help="training seed (default: the config's train.seed)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     parser.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: the config's train.threads)")
     parser.add_argument("--cache", type=Path, help="coded-audio cache folder (default: OUT/pairs)")
+    parser.add_argument("--exclude-speakers", default="",
+                        help="comma-separated speakers left out of training (corpus specs), e.g. p232,p257")
+    parser.add_argument("--weights", type=Path,
+                        help="official AudioDec exp/ folder for AudioDec codecs (default: the demo weights)")
+    parser.add_argument("--amp", action="store_true", help="mixed precision (float16 autocast) on CUDA")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -47,12 +57,14 @@ def main(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from bench.errors import UsageError
-    from systems.spf.config import SPFConfig, load_config, preset
+    from systems.spf.config import SPFConfig, load_config, preset, with_sde
     from systems.spf.data import build_pairs, open_utterances
     from systems.spf.train import Trainer, train_loop
 
     try:
         cfg = load_config(args.config) if args.config else preset(args.preset)
+        if args.sde:
+            cfg = with_sde(cfg, args.sde)
     except (ValueError, TypeError, OSError) as exc:
         raise UsageError(str(exc)) from None
     updates: dict = {}
@@ -71,6 +83,8 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError(f"--resume: {last} does not exist")
         payload = torch.load(last, map_location="cpu", weights_only=True)
         saved = SPFConfig.from_dict(payload["config"], source=str(last))
+        if args.sde and args.sde != saved.sde.name:
+            raise UsageError(f"--resume: --sde {args.sde} differs from sde {saved.sde.name!r} inside {last}")
         if args.config and saved.updated({"train": {"steps": cfg.train.steps, "threads": cfg.train.threads}}
                                          ).to_dict() != cfg.to_dict():
             raise UsageError(f"--resume: {args.config} differs from the config inside {last}")
@@ -82,9 +96,16 @@ def main(args: argparse.Namespace) -> int:
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     codecs = [c.strip() for c in args.codec.split(",") if c.strip()]
     out.mkdir(parents=True, exist_ok=True)
-    utts = open_utterances(args.data)
-    pairs = build_pairs(codecs, utts, args.cache or out / "pairs", cfg.sample_rate, device=device)
-    trainer = Trainer(cfg, device=device)
+    if args.weights is not None and not args.weights.is_dir():
+        raise UsageError(f"--weights {args.weights}: not a folder")
+    exclude = tuple(s.strip() for s in args.exclude_speakers.split(",") if s.strip())
+    try:
+        utts = open_utterances(args.data, exclude)
+        trainer = Trainer(cfg, device=device, amp=args.amp)
+    except (ValueError, FileNotFoundError) as exc:
+        raise UsageError(str(exc)) from None
+    pairs = build_pairs(codecs, utts, args.cache or out / "pairs", cfg.sample_rate, device=device,
+                        weights_dir=args.weights)
     previous_codecs: list[str] = []
     if payload is not None:
         trainer.load_train_state(payload)
