@@ -28,8 +28,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.fft
 
-from bench.audio import SAMPLE_RATE, fit_length, read_wav, write_text_atomic
+from bench.atomic import write_text_atomic
+from bench.audio import SAMPLE_RATE, fit_length
 from bench.progress import Progress
+from bench.runfolder.wav import read_run_wav
 
 if TYPE_CHECKING:
     from bench.executors import Executor
@@ -277,8 +279,8 @@ class CorrelationJob:
 def correlate_files(job: CorrelationJob) -> Correlation | np.ndarray | str:
     """Worker side of the system search: the pair's coarse or fine correlation, or why it could not be read."""
     try:
-        ref, _ = read_wav(job.reference_path)
-        deg, _ = read_wav(job.degraded_path)
+        ref, _ = read_run_wav(job.reference_path)
+        deg, _ = read_run_wav(job.degraded_path)
     except Exception as exc:  # noqa: BLE001 - any unreadable file: left out of the sum, the metric job says why
         return f"cannot read audio: {exc}"
     if job.lags is None:

@@ -1,11 +1,11 @@
-"""Audio I/O, validation and resampling shared by corpora, systems and metrics (alignment: bench.alignment)."""
+"""Input audio: reading, validation and resampling shared by corpora, systems and metrics.
+
+The suite's own WAVs (a run folder's references and outputs) are read and written by
+:mod:`bench.runfolder.wav`; alignment is :mod:`bench.alignment`."""
 
 from __future__ import annotations
 
 import hashlib
-import os
-import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,74 +96,6 @@ def read_mono(path: str | Path, sample_rate: int) -> np.ndarray:
     """
     x, sr = sf.read(str(path), dtype="float32", always_2d=True)
     return resample(x.mean(axis=1), sr, sample_rate)
-
-
-def read_wav(path: str | Path, *, mono: bool = False) -> tuple[np.ndarray, int]:
-    """Read a wav written by the suite: ``([T]`` float32, rate); the first channel, or with ``mono`` the
-    channel mean. Run-folder code uses :func:`bench.runfolder.wav.read_run_wav`, which also checks."""
-    x, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    return (x.mean(axis=1) if mono and x.shape[1] > 1 else x[:, 0]), sr
-
-
-def wav_bytes(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
-    """A 32-bit float WAVE file (``[T]`` mono or ``[T, C]``): RIFF with fmt, fact and data chunks only.
-
-    Written here rather than by libsndfile, whose float files carry a PEAK chunk with a timestamp: the same
-    samples give the same bytes, run after run. Readable by soundfile, scipy and any WAVE float reader.
-    """
-    x = np.ascontiguousarray(audio, dtype="<f4")
-    channels = 1 if x.ndim == 1 else int(x.shape[1])
-    data = x.tobytes()
-    if len(data) > 0xFFFFFFFF - 64:
-        raise ValueError(f"{len(data)} bytes of audio do not fit a WAVE file (4 GiB)")
-    block = 4 * channels
-    fmt = struct.pack("<HHIIHHH", 3, channels, sample_rate, sample_rate * block, block, 32, 0)  # IEEE float
-    body = (b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"fact" + struct.pack("<II", 4, x.shape[0])
-            + b"data" + struct.pack("<I", len(data)) + data)
-    return b"RIFF" + struct.pack("<I", len(body)) + body
-
-
-def _umask() -> int:
-    """The process umask (read without changing it where the system allows)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder, fsync, rename: a kill never leaves half a file.
-
-    The file gets the mode any new file gets (0666 less the umask), not the temporary file's 0600.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o666 & ~_umask())
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_wav_atomic(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
-    """Write a 32-bit float wav (:func:`wav_bytes`) atomically."""
-    _write_atomic(path, wav_bytes(audio, sample_rate))
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write a small text file atomically (temporary file, fsync, rename)."""
-    _write_atomic(path, text.encode("utf-8"))
 
 
 def sha256_file(path: str | Path) -> str:

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from bench.audio import read_wav
 from bench.errors import UsageError
 from bench.rundir import RunDir
 from bench.runfolder.manifest import parse, read_manifest, write_manifest
 from bench.runfolder.summary import failed_rows, manifest_sha256, write_summary_csv
+from bench.runfolder.wav import read_run_wav
 from bench.runner import VALUE_SETTINGS, format_summary_table
 from bench.store import SKIPPED_INPUT, ResultStore, Row
 
@@ -93,7 +93,7 @@ def _union_rows(parts: list[tuple[RunDir, dict[str, Any]]]) -> list[Row]:
 
 def _same_audio(a: Path, b: Path) -> bool:
     """Equal samples and rate (the files' PEAK chunk holds a write time, so bytes may differ)."""
-    (xa, ra), (xb, rb) = read_wav(a), read_wav(b)
+    (xa, ra), (xb, rb) = read_run_wav(a), read_run_wav(b)
     return ra == rb and np.array_equal(xa, xb)
 
 

@@ -13,9 +13,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from bench.alignment import estimate_lag, shift
-from bench.audio import read_wav, resample
+from bench.audio import resample
+from bench.errors import InputError
 from bench.isolation import CrashOutcome, WorkerCrash
 from bench.quiet import Captured, captured_stdout
+from bench.runfolder.wav import read_run_wav
 from bench.stats import NOT_APPLICABLE
 from bench.store import Row
 from metrics import METRICS, Metric, MetricError
@@ -89,8 +91,8 @@ def evaluate_pair(job: PairJob) -> list[Row]:
     if not metrics and not job.raw and not job.want_lag:
         return rows
     try:
-        ref, sr_r = read_wav(job.reference_path)
-        deg, sr_d = read_wav(job.degraded_path)
+        ref, sr_r = read_run_wav(job.reference_path)
+        deg, sr_d = read_run_wav(job.degraded_path)
         if sr_d != sr_r or len(ref) != len(deg):
             raise ValueError(f"{job.degraded_path}: expected {len(ref)} samples at {sr_r} Hz, "
                              f"got {len(deg)} at {sr_d} Hz")
@@ -121,8 +123,8 @@ def _needs_reference(name: str) -> bool:
 def _score_alone(job: PairJob, names: tuple[str, ...], row) -> list[Row]:
     """Metrics with ``needs_reference=False``: only the output is read, as written (never shifted)."""
     try:
-        deg, sr = read_wav(job.degraded_path)
-    except (OSError, ValueError, RuntimeError) as exc:
+        deg, sr = read_run_wav(job.degraded_path)
+    except InputError as exc:
         return [row(m, math.nan, f"cannot read audio: {exc}") for m in names]
     return [row(name, value, error) for name, (value, error) in _score(names, None, deg, sr).items()]
 

@@ -1,6 +1,7 @@
 """``bench run``: references -> systems -> metrics -> results, durable and resumable at every step.
 
-Stages (each skips what a previous, possibly killed, run already finished):
+:func:`run` plans the work (:class:`RunContext`: options checked, utterances, systems and metrics chosen,
+run.json ``partial``), then runs the stages (each skips what a previous, possibly killed, run already finished):
 1. references: each input is validated and resampled once to ``reference/<id>.wav`` (+ a sidecar with
    its checksum, or the error that names the file);
 2. systems: each system writes ``audio/<sys>/<id>.wav`` and a sidecar (bits, info, or the error);
@@ -18,6 +19,7 @@ import json
 import math
 import sys
 import time
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,14 +28,8 @@ import numpy as np
 
 from bench import __version__
 from bench.alignment import RAW_METRICS, AlignPolicy, explain_flag, raw_rows, system_lags
-from bench.audio import (
-    RESAMPLER,
-    SAMPLE_RATE,
-    load_input,
-    sha256_file,
-    write_text_atomic,
-    write_wav_atomic,
-)
+from bench.atomic import write_text_atomic
+from bench.audio import RESAMPLER, SAMPLE_RATE, load_input, sha256_file
 from bench.corpora import CorpusOptions, Utterance, open_corpus
 from bench.errors import InputError, UsageError
 from bench.executors import EXECUTORS, Executor
@@ -45,6 +41,7 @@ from bench.registry import RegistryError
 from bench.rundir import REFERENCE_SYSTEM, RunDir, system_dir
 from bench.runfolder import FORMAT_VERSION, Manifest, read_manifest, write_manifest
 from bench.runfolder.summary import failed_rows, manifest_sha256, write_summary_csv
+from bench.runfolder.wav import RUN_RATES, write_run_wav
 from bench.runlock import RunLock
 from bench.shards import Shard
 from bench.store import SKIPPED_INPUT, ResultStore, Row
@@ -55,8 +52,8 @@ from systems.options import OptionError, diff_options
 
 #: settings that change values: a run folder refuses to mix them (each system's options are checked too)
 VALUE_SETTINGS = ("data", "corpus", "align", "max_lag_ms", "downmix", "settings", "sample_rate")
-#: evaluation rates ``--sample-rate`` accepts
-EVAL_RATES = (16000, 24000, 44100, 48000)
+#: evaluation rates ``--sample-rate`` accepts (those a run folder's WAVs may have)
+EVAL_RATES = RUN_RATES
 #: run settings that do not change values (option_defaults show in each system's options instead)
 NEUTRAL_SETTINGS = ("device", "batch_size", "option_defaults")
 
@@ -198,57 +195,35 @@ def _check_compatible(rd: RunDir, cfg: RunConfig, systems: list[System]) -> dict
     return old
 
 
-def _prepare_reference(rd: RunDir, utt: Utterance, downmix: bool, rate: int = SAMPLE_RATE) -> dict[str, Any]:
-    """Validate and store one reference (once) at the evaluation ``rate``. Returns its sidecar: info, or
-    {"error": ...}."""
-    sidecar = rd.reference_sidecar(utt.id)
-    if sidecar.exists():
-        return json.loads(sidecar.read_text())
-    try:
-        loaded = load_input(utt.path, downmix=downmix, sample_rate=rate)
-        write_wav_atomic(rd.reference_wav(utt.id), loaded.audio, rate)
-        info = {"sha256": sha256_file(utt.path), "source_rate": loaded.source_rate, "channels": loaded.channels,
-                "resampled_from": loaded.source_rate if loaded.resampled else None,
-                "resampler": RESAMPLER if loaded.resampled else None, "sample_rate": rate,
-                "samples": len(loaded.audio), "duration": len(loaded.audio) / rate}
-    except InputError as exc:
-        info = {"error": str(exc)}
-    except OSError as exc:
-        info = {"error": f"{utt.path}: {exc}"}
-    write_text_atomic(sidecar, json.dumps(info))
-    return info
+@dataclass
+class RunContext:
+    """One run's state, shared by its stages (planned once by :func:`_plan`).
 
+    Attributes:
+        cfg, rd: what was asked and the run folder.
+        utts: the selected utterances; refs: utterance id -> its reference sidecar (filled by
+            :func:`_prepare_references`: info, or ``{"error": ...}``).
+        systems, metrics: what runs; skipped_*: ``(name, reason)`` of what cannot run here.
+        old: the run.json already in the folder (a resumed run), or None.
+        created: when the run folder's first run started; started: ``time.monotonic()`` at the start.
+    """
 
-def _run_system(rd: RunDir, system: System, utts: list[Utterance], refs: dict[str, dict[str, Any]],
-                executor: Executor, quiet: bool) -> None:
-    """Write every missing output of one system; a failing item gets an error sidecar, the rest go on."""
-    todo = [u for u in utts if not rd.audio_sidecar(system.name, u.id).exists()]
-    if not todo:
-        return
-    batches = length_batches([(u.id, str(rd.reference_wav(u.id)), int(refs[u.id]["samples"])) for u in todo],
-                             system.settings.batch_size)
-    with Progress(len(todo), f"{system.name}", quiet=quiet) as prog:
-        for batch, result in executor.map_system(system, run_batch, batches):
-            _store_batch(rd, system.name, batch, result, refs)
-            prog.update(len(batch.ids))
+    cfg: RunConfig
+    rd: RunDir
+    utts: list[Utterance]
+    systems: list[System]
+    metrics: list[str]
+    skipped_metrics: list[tuple[str, str]]
+    skipped_systems: list[tuple[str, str]]
+    old: dict[str, Any] | None
+    created: str
+    started: float
+    refs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-
-def _store_batch(rd: RunDir, name: str, batch: SystemBatch, result: BatchResult,
-                 refs: dict[str, dict[str, Any]]) -> None:
-    """Write each output at the evaluation rate (the references' rate), or its error sidecar."""
-    for uid, res, secs in zip(batch.ids, result.outputs, result.seconds):
-        sidecar = rd.audio_sidecar(name, uid)
-        if isinstance(res, str):
-            write_text_atomic(sidecar, json.dumps({"error": f"{name} failed on {uid}: {res}"}))
-            continue
-        y = np.asarray(res.audio, dtype=np.float32)
-        n = int(refs[uid]["samples"])
-        if y.shape != (n,) or not np.all(np.isfinite(y)):
-            problem = "non-finite samples" if y.shape == (n,) else f"length {y.shape} != input {(n,)}"
-            write_text_atomic(sidecar, json.dumps({"error": f"{name} returned {problem} for {uid}"}))
-            continue
-        write_wav_atomic(rd.audio_wav(name, uid), y, int(refs[uid].get("sample_rate", SAMPLE_RATE)))
-        write_text_atomic(sidecar, json.dumps({"bits": res.bits, "seconds": secs, "info": res.info}, default=str))
+    @property
+    def good(self) -> list[Utterance]:
+        """The utterances whose reference could be prepared."""
+        return [u for u in self.utts if u.id in self.refs and "error" not in self.refs[u.id]]
 
 
 def run(cfg: RunConfig) -> RunOutcome:
@@ -266,25 +241,28 @@ def run(cfg: RunConfig) -> RunOutcome:
 
 
 def _run(cfg: RunConfig, rd: RunDir) -> RunOutcome:
-    t_start = time.monotonic()
+    """The stages in order; the executor serves the system and metric stages and is closed once, here."""
+    ctx = _plan(cfg, rd)
+    _prepare_references(ctx)
+    with closing(_make_executor(cfg)) as executor:
+        _run_systems(ctx, executor)
+        _run_metrics(ctx, executor)
+    return finalize(ctx)
+
+
+def _plan(cfg: RunConfig, rd: RunDir) -> RunContext:
+    """Check every option and select the work (utterances, metrics, systems) before anything is written
+    but run.json (``partial``); resuming, check the folder's earlier run used the same settings."""
+    started = time.monotonic()
     if cfg.settings.device.startswith("cuda"):
         import torch
 
         if not torch.cuda.is_available():
             raise UsageError("--device cuda: no CUDA device is available to torch here")
-    corpus = open_corpus(cfg.data, cfg.corpus)
-    utts = corpus.utterances()
-    for path, reason in corpus.skipped:
-        print(f"skipped {path}: {reason}", file=sys.stderr)
-    if cfg.limit is not None:
-        utts = utts[: cfg.limit]
-    if cfg.shard is not None:
-        utts = cfg.shard.select(utts)
-    if not utts:
-        raise UsageError(f"--data {cfg.data}: no utterances selected")
-    rd.protect(u.path for u in utts)
     if cfg.sample_rate not in EVAL_RATES:
         raise UsageError(f"--sample-rate {cfg.sample_rate}: one of {', '.join(map(str, EVAL_RATES))}")
+    utts = _select_utterances(cfg)
+    rd.protect(u.path for u in utts)
     metric_names, skipped_metrics = _resolve_metrics(cfg.metrics, cfg.sample_rate)
     systems, skipped_systems = _build_systems(cfg.systems, cfg.settings)
     for u in utts:  # every file the run will write is checked before the first one is written
@@ -299,37 +277,101 @@ def _run(cfg: RunConfig, rd: RunDir) -> RunOutcome:
     old = _check_compatible(rd, cfg, systems)
     for name, reason in skipped_metrics + skipped_systems:
         print(f"skipped {name}: {reason}", file=sys.stderr)
-
     created = (old or {}).get("created") or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    _write_run_json(rd, cfg, systems, metric_names, utts, {}, created, status="partial", old=old,
-                    skipped_metrics=skipped_metrics)
+    ctx = RunContext(cfg, rd, utts, systems, metric_names, skipped_metrics, skipped_systems, old, created, started)
+    _write_run_json(ctx, status="partial")
+    return ctx
 
-    refs: dict[str, dict[str, Any]] = {}
-    with Progress(len(utts), "references", quiet=cfg.quiet) as prog:
-        for u in utts:
-            refs[u.id] = _prepare_reference(rd, u, cfg.downmix, cfg.sample_rate)
+
+def _select_utterances(cfg: RunConfig) -> list[Utterance]:
+    """The corpus (``--data``) after ``--limit`` and ``--shard``; what the corpus rejected is said once."""
+    corpus = open_corpus(cfg.data, cfg.corpus)
+    utts = corpus.utterances()
+    for path, reason in corpus.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    if cfg.limit is not None:
+        utts = utts[: cfg.limit]
+    if cfg.shard is not None:
+        utts = cfg.shard.select(utts)
+    if not utts:
+        raise UsageError(f"--data {cfg.data}: no utterances selected")
+    return utts
+
+
+def _prepare_references(ctx: RunContext) -> None:
+    """Stage 1: every reference validated and stored once at the evaluation rate (``ctx.refs``)."""
+    with Progress(len(ctx.utts), "references", quiet=ctx.cfg.quiet) as prog:
+        for u in ctx.utts:
+            ctx.refs[u.id] = _prepare_reference(ctx.rd, u, ctx.cfg.downmix, ctx.cfg.sample_rate)
             prog.update()
-    good = [u for u in utts if "error" not in refs[u.id]]
-    if not cfg.quiet:
-        for line in resampling_notes(refs, systems, cfg.sample_rate):
+    if not ctx.cfg.quiet:
+        for line in resampling_notes(ctx.refs, ctx.systems, ctx.cfg.sample_rate):
             print(line, file=sys.stderr)
-    executor = _make_executor(cfg)
-    try:
-        for system in systems:
-            _run_system(rd, system, good, refs, executor, cfg.quiet)
-    except BaseException:
-        executor.close()
-        raise
 
-    store = ResultStore(rd.results_jsonl)
-    for note in store.notes:
-        print(f"warning: {note}", file=sys.stderr)
-    store.add(Row(u.id, u.speaker, "", SKIPPED_INPUT, math.nan, refs[u.id]["error"])
-              for u in utts if "error" in refs[u.id])
+
+def _prepare_reference(rd: RunDir, utt: Utterance, downmix: bool, rate: int = SAMPLE_RATE) -> dict[str, Any]:
+    """Validate and store one reference (once) at the evaluation ``rate``. Returns its sidecar: info, or
+    {"error": ...}."""
+    sidecar = rd.reference_sidecar(utt.id)
+    if sidecar.exists():
+        return json.loads(sidecar.read_text())
     try:
-        jobs = _metric_jobs(rd, cfg, systems, metric_names, good, refs, store, executor)
-        jobs += _reference_jobs(rd, store, [u for u in good if u.id in refs], refs, metric_names)
-        with Progress(len(jobs), "metrics", quiet=cfg.quiet) as prog:
+        loaded = load_input(utt.path, downmix=downmix, sample_rate=rate)
+        write_run_wav(rd.reference_wav(utt.id), loaded.audio, rate)
+        info = {"sha256": sha256_file(utt.path), "source_rate": loaded.source_rate, "channels": loaded.channels,
+                "resampled_from": loaded.source_rate if loaded.resampled else None,
+                "resampler": RESAMPLER if loaded.resampled else None, "sample_rate": rate,
+                "samples": len(loaded.audio), "duration": len(loaded.audio) / rate}
+    except InputError as exc:
+        info = {"error": str(exc)}
+    except OSError as exc:
+        info = {"error": f"{utt.path}: {exc}"}
+    write_text_atomic(sidecar, json.dumps(info))
+    return info
+
+
+def _run_systems(ctx: RunContext, executor: Executor) -> None:
+    """Stage 2: every missing output of every system; a failing item gets an error sidecar, the rest go on."""
+    good = ctx.good
+    for system in ctx.systems:
+        todo = [u for u in good if not ctx.rd.audio_sidecar(system.name, u.id).exists()]
+        if not todo:
+            continue
+        batches = length_batches([(u.id, str(ctx.rd.reference_wav(u.id)), int(ctx.refs[u.id]["samples"]))
+                                  for u in todo], system.settings.batch_size)
+        with Progress(len(todo), f"{system.name}", quiet=ctx.cfg.quiet) as prog:
+            for batch, result in executor.map_system(system, run_batch, batches):
+                _store_batch(ctx, system.name, batch, result)
+                prog.update(len(batch.ids))
+
+
+def _store_batch(ctx: RunContext, name: str, batch: SystemBatch, result: BatchResult) -> None:
+    """Write each output at the evaluation rate (the references' rate), or its error sidecar."""
+    for uid, res, secs in zip(batch.ids, result.outputs, result.seconds):
+        sidecar = ctx.rd.audio_sidecar(name, uid)
+        if isinstance(res, str):
+            write_text_atomic(sidecar, json.dumps({"error": f"{name} failed on {uid}: {res}"}))
+            continue
+        y = np.asarray(res.audio, dtype=np.float32)
+        n = int(ctx.refs[uid]["samples"])
+        if y.shape != (n,) or not np.all(np.isfinite(y)):
+            problem = "non-finite samples" if y.shape == (n,) else f"length {y.shape} != input {(n,)}"
+            write_text_atomic(sidecar, json.dumps({"error": f"{name} returned {problem} for {uid}"}))
+            continue
+        write_run_wav(ctx.rd.audio_wav(name, uid), y, int(ctx.refs[uid].get("sample_rate", SAMPLE_RATE)))
+        write_text_atomic(sidecar, json.dumps({"bits": res.bits, "seconds": secs, "info": res.info}, default=str))
+
+
+def _run_metrics(ctx: RunContext, executor: Executor) -> None:
+    """Stage 3: every missing (utterance, system, metric) row, appended to results.jsonl as it arrives;
+    rejected inputs and failed outputs get their rows (NaN and the reason) without a job."""
+    with closing(ResultStore(ctx.rd.results_jsonl)) as store:
+        for note in store.notes:
+            print(f"warning: {note}", file=sys.stderr)
+        store.add(Row(u.id, u.speaker, "", SKIPPED_INPUT, math.nan, ctx.refs[u.id]["error"])
+                  for u in ctx.utts if "error" in ctx.refs[u.id])
+        jobs = _metric_jobs(ctx, store, executor) + _reference_jobs(ctx, store)
+        with Progress(len(jobs), "metrics", quiet=ctx.cfg.quiet) as prog:
 
             def on_crash(job: PairJob, crash: WorkerCrash) -> CrashOutcome:
                 print(f"warning: a metric worker {crash.reason} while scoring {job.degraded_path} "
@@ -342,11 +384,6 @@ def _run(cfg: RunConfig, rd: RunDir) -> RunOutcome:
                 store.add(rows)
                 if not job.crashed:
                     prog.update()
-    finally:
-        executor.close()
-        store.close()
-    return finalize(rd, cfg, systems, metric_names, utts, refs, created, old, skipped_systems, t_start,
-                    skipped_metrics=skipped_metrics)
 
 
 def resampling_notes(refs: dict[str, dict[str, Any]], systems: list[System], rate: int) -> list[str]:
@@ -364,16 +401,16 @@ def resampling_notes(refs: dict[str, dict[str, Any]], systems: list[System], rat
     return notes
 
 
-def _metric_jobs(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: list[str], good: list[Utterance],
-                 refs: dict[str, dict[str, Any]], store: ResultStore, executor: Executor) -> list[PairJob]:
-    """The pairs still to score, each with the lag the alignment policy gives it (see bench.alignment)."""
-    policy = cfg.align_policy()
+def _metric_jobs(ctx: RunContext, store: ResultStore, executor: Executor) -> list[PairJob]:
+    """The pairs still to score, each with the lag the alignment policy gives it (see bench.alignment);
+    an output that failed gets its missing rows (NaN, the reason) in ``store`` instead of a job."""
+    rd, policy, metric_names = ctx.rd, ctx.cfg.align_policy(), ctx.metrics
     raw = raw_rows(metric_names)
     wanted = (*metric_names, *(stored for _, stored in raw), *EXTRA_ROWS)
     pending: list[tuple[System, Utterance, dict[str, Any], list[str]]] = []
     outputs: dict[str, list[tuple[str, str, str]]] = {}
-    for system in systems:
-        for u in good:
+    for system in ctx.systems:
+        for u in ctx.good:
             side = rd.audio_sidecar(system.name, u.id)
             out = json.loads(side.read_text()) if side.exists() else {"error": "no output (not run)"}
             missing = [m for m in wanted if (u.id, system.name, m) not in store]
@@ -385,7 +422,7 @@ def _metric_jobs(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names
             if missing:
                 pending.append((system, u, out, missing))
     needed = {s.name for s, *_ in pending}
-    lags = system_lags(rd, {k: v for k, v in outputs.items() if k in needed}, policy, executor, cfg.quiet)
+    lags = system_lags(rd, {k: v for k, v in outputs.items() if k in needed}, policy, executor, ctx.cfg.quiet)
     jobs = []
     for system, u, out, missing in pending:
         if policy.mode == "system":
@@ -395,23 +432,22 @@ def _metric_jobs(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names
         prior = int((out.get("info") or {}).get("offset_samples") or 0)
         jobs.append(PairJob(u.id, u.speaker, system.name, str(rd.reference_wav(u.id)),
                             str(rd.audio_wav(system.name, u.id)), tuple(m for m in metric_names if m in missing),
-                            out.get("bits"), refs[u.id]["duration"], "bitrate_kbps" in missing,
+                            out.get("bits"), ctx.refs[u.id]["duration"], "bitrate_kbps" in missing,
                             "lag_samples" in missing, lag, policy.max_lag, prior,
                             tuple((m, r) for m, r in raw if r in missing)))
     return jobs
 
 
-def _reference_jobs(rd: RunDir, store: ResultStore, utts: list[Utterance], refs: dict[str, dict[str, Any]],
-                    metric_names: list[str]) -> list[PairJob]:
+def _reference_jobs(ctx: RunContext, store: ResultStore) -> list[PairJob]:
     """Metrics that need no reference also score each reference once, as system ``reference``."""
-    alone = [m for m in metric_names if not METRICS.get(m).spec.needs_reference]
+    alone = [m for m in ctx.metrics if not METRICS.get(m).spec.needs_reference]
     jobs = []
-    for u in utts:
+    for u in ctx.good:
         missing = tuple(m for m in alone if (u.id, REFERENCE_SYSTEM, m) not in store)
         if missing:
-            path = str(rd.reference_wav(u.id))
+            path = str(ctx.rd.reference_wav(u.id))
             jobs.append(PairJob(u.id, u.speaker, REFERENCE_SYSTEM, path, path, missing, None,
-                                refs[u.id]["duration"], want_bitrate=False, want_lag=False, lag=0,
+                                ctx.refs[u.id]["duration"], want_bitrate=False, want_lag=False, lag=0,
                                 max_lag=0))
     return jobs
 
@@ -427,41 +463,44 @@ def _make_executor(cfg: RunConfig) -> Executor:
     return _executor_class(cfg)(workers=cfg.workers, address=cfg.executor_address)
 
 
-def finalize(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: list[str], utts: list[Utterance],
-             refs: dict[str, dict[str, Any]], created: str, old: dict[str, Any] | None,
-             skipped_systems: list[tuple[str, str]], t_start: float,
-             skipped_metrics: list[tuple[str, str]] | None = None) -> RunOutcome:
-    """Derive results.csv, summary.csv and run.json from the log; print the summary table."""
+def finalize(ctx: RunContext) -> RunOutcome:
+    """Stage 4: derive results.csv, summary.csv and run.json (``complete``) from the log; print the summary."""
+    rd = ctx.rd
     store = ResultStore(rd.results_jsonl)
     store.close()
     store.write_csv(rd.results_csv)
     rows = store.sorted_rows()
     write_summary_csv(rd.summary_csv, rows)
     failures = failed_rows(rows)
-    _write_run_json(rd, cfg, systems, metric_names, utts, refs, created, status="complete", old=old,
-                    failures=failures, skipped_metrics=skipped_metrics)
-    if not cfg.quiet:
-        shown = [s.name for s in systems]
-        if any(not METRICS.get(m).spec.needs_reference for m in metric_names):
-            shown.insert(0, REFERENCE_SYSTEM)  # the ceiling of the metrics that need no reference
-        print(format_summary_table(rd.summary_csv, shown, metric_names))
-        for name, reason in skipped_metrics or []:
-            print(f"not computed: {name} ({reason})")
-        skipped = [r for r in failures if r.metric == SKIPPED_INPUT]
-        failures_ = [r for r in failures if r.metric != SKIPPED_INPUT]
-        if skipped:
-            print(f"\n{len(skipped)} input(s) skipped (not evaluated by any system):", file=sys.stderr)
-            for r in skipped:
-                print(f"  {r.utterance}: {r.error}", file=sys.stderr)
-        if failures_:
-            print(f"\n{len(failures_)} value(s) could not be computed; e.g.:", file=sys.stderr)
-            for r in failures_[:5]:
-                print(f"  {r.system} / {r.utterance} / {r.metric}: {r.error}", file=sys.stderr)
-        for name, a in alignment_records(rd, [s.name for s in systems]).items():
-            if a.get("flag"):
-                print(f"warning: {explain_flag(name, a)}", file=sys.stderr)
-        print(f"\nresults: {rd.results_csv}\nsummary: {rd.summary_csv}\nprovenance: {rd.run_json}")
-    return RunOutcome(rd.root, len(rows), failures, skipped_systems, time.monotonic() - t_start)
+    _write_run_json(ctx, status="complete", failures=failures)
+    if not ctx.cfg.quiet:
+        _print_outcome(ctx, failures)
+    return RunOutcome(rd.root, len(rows), failures, ctx.skipped_systems, time.monotonic() - ctx.started)
+
+
+def _print_outcome(ctx: RunContext, failures: list[Row]) -> None:
+    """The summary table, what was not computed, skipped inputs, failures and alignment flags."""
+    rd, systems, metric_names = ctx.rd, ctx.systems, ctx.metrics
+    shown = [s.name for s in systems]
+    if any(not METRICS.get(m).spec.needs_reference for m in metric_names):
+        shown.insert(0, REFERENCE_SYSTEM)  # the ceiling of the metrics that need no reference
+    print(format_summary_table(rd.summary_csv, shown, metric_names))
+    for name, reason in ctx.skipped_metrics:
+        print(f"not computed: {name} ({reason})")
+    skipped = [r for r in failures if r.metric == SKIPPED_INPUT]
+    failures_ = [r for r in failures if r.metric != SKIPPED_INPUT]
+    if skipped:
+        print(f"\n{len(skipped)} input(s) skipped (not evaluated by any system):", file=sys.stderr)
+        for r in skipped:
+            print(f"  {r.utterance}: {r.error}", file=sys.stderr)
+    if failures_:
+        print(f"\n{len(failures_)} value(s) could not be computed; e.g.:", file=sys.stderr)
+        for r in failures_[:5]:
+            print(f"  {r.system} / {r.utterance} / {r.metric}: {r.error}", file=sys.stderr)
+    for name, a in alignment_records(rd, [s.name for s in systems]).items():
+        if a.get("flag"):
+            print(f"warning: {explain_flag(name, a)}", file=sys.stderr)
+    print(f"\nresults: {rd.results_csv}\nsummary: {rd.summary_csv}\nprovenance: {rd.run_json}")
 
 
 def alignment_records(rd: RunDir, names: list[str]) -> dict[str, dict[str, Any]]:
@@ -501,65 +540,74 @@ def format_summary_table(summary_csv: Path, systems: list[str], metrics: list[st
     return "\n".join([fmt.format(*header), fmt.format(*["-" * w for w in widths]), *(fmt.format(*r) for r in lines)])
 
 
-def _write_run_json(rd: RunDir, cfg: RunConfig, systems: list[System], metric_names: list[str],
-                    utts: list[Utterance], refs: dict[str, dict[str, Any]], created: str, *, status: str,
-                    old: dict[str, Any] | None, failures: list[Row] | None = None,
-                    skipped_metrics: list[tuple[str, str]] | None = None) -> None:
-    old = old or {}
+def _write_run_json(ctx: RunContext, *, status: str, failures: list[Row] | None = None) -> None:
+    """run.json (through :func:`bench.runfolder.write_manifest`): ``partial`` when planned, ``complete`` at
+    the end; what an earlier run in the folder recorded about other systems and metrics is kept."""
+    cfg, old = ctx.cfg, ctx.old or {}
     items = []
-    for u in utts:
+    for u in ctx.utts:
         d = u.to_dict()
-        d.update({k: v for k, v in refs.get(u.id, {}).items()})
+        d.update({k: v for k, v in ctx.refs.get(u.id, {}).items()})
         items.append(d)
-    manifest = manifest_sha256(items)
-    sys_info = dict(old.get("systems", {}))
-    aligned = alignment_records(rd, [s.name for s in systems])
-    for s in systems:
-        sys_info[s.name] = {"description": s.description, "nominal_kbps": s.nominal_kbps,
-                            "kind": s.codec.kind if isinstance(s, ComposedSystem) else s.kind, "family": s.family, "options": s.option_values(),
-                            "sample_rate": s.sample_rate,
-                            "audio_dir": f"audio/{system_dir(s.name)}", "deterministic": s.deterministic,
-                            "provenance": s.provenance(), "alignment": aligned.get(s.name)}
-    met_info = dict(old.get("metrics", {}))
-    for m in metric_names:
-        cls = METRICS.get(m)
-        inst = cls()
-        met_info[m] = {**{k: v for k, v in asdict(cls.spec).items() if k != "name"},
-                       "version": library_version(cls.spec.library) if cls.spec.library else __version__,
-                       "settings": inst.settings()}
-    for m in metric_names:  # after the aligned ones, so tables show those first
-        if m in RAW_METRICS:
-            met_info[RAW_METRICS[m]] = {**met_info[m], "aligned": False,
-                                        "description": f"{met_info[m].get('description', m)}; unaligned"}
-    old_cfg = old.get("config", {})
-    config = {
-        "systems": list(dict.fromkeys([*old_cfg.get("systems", []), *[s.name for s in systems]])),
-        "metrics": list(dict.fromkeys([*old_cfg.get("metrics", []), *metric_names])),
-        "data": cfg.data, "limit": cfg.limit, "align": cfg.align, "max_lag_ms": cfg.max_lag_ms,
-        "downmix": cfg.downmix, "corpus": asdict(cfg.corpus), "settings": cfg.settings.to_dict(),
-        "executor": cfg.executor, "workers": cfg.workers, "value_settings": cfg.value_settings(),
-        "shard": str(cfg.shard) if cfg.shard else None,
-        "resampler": RESAMPLER, "sample_rate": cfg.sample_rate,
-        "skipped_metrics": dict(skipped_metrics or []),
-        "options": cfg.options,
-    }
     doc = {
         "format_version": FORMAT_VERSION,
         "package": {"name": "codec-bench", "version": __version__},
-        "created": created,
+        "created": ctx.created,
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds") if status == "complete" else None,
         "status": status,
         "command": sys.argv,
         "git_revision": git_revision(),
         "machine": machine(),
-        "versions": {**old.get("versions", {}), **versions(systems, metric_names)},
-        "config": config,
-        "corpus": {"spec": cfg.data, "n": len(items), "manifest_sha256": manifest, "items": items},
-        "systems": sys_info,
-        "metrics": met_info,
-        "skipped_inputs": [{"utterance": u.id, "path": str(u.path), "error": refs[u.id]["error"]}
-                           for u in utts if "error" in refs.get(u.id, {})],
+        "versions": {**old.get("versions", {}), **versions(ctx.systems, ctx.metrics)},
+        "config": _config_record(ctx),
+        "corpus": {"spec": cfg.data, "n": len(items), "manifest_sha256": manifest_sha256(items), "items": items},
+        "systems": {**old.get("systems", {}), **_system_records(ctx)},
+        "metrics": {**old.get("metrics", {}), **_metric_records(ctx.metrics)},
+        "skipped_inputs": [{"utterance": u.id, "path": str(u.path), "error": ctx.refs[u.id]["error"]}
+                           for u in ctx.utts if "error" in ctx.refs.get(u.id, {})],
         "failures": [{"utterance": r.utterance, "system": r.system, "metric": r.metric, "error": r.error}
                      for r in (failures or []) if r.metric != SKIPPED_INPUT],
     }
-    write_manifest(rd.root, Manifest.from_dict(json.loads(json.dumps(doc, default=str)), str(rd.run_json)))
+    write_manifest(ctx.rd.root, Manifest.from_dict(json.loads(json.dumps(doc, default=str)), str(ctx.rd.run_json)))
+
+
+def _system_records(ctx: RunContext) -> dict[str, dict[str, Any]]:
+    """What each system says about itself (description, options, provenance) and its measured alignment."""
+    aligned = alignment_records(ctx.rd, [s.name for s in ctx.systems])
+    return {s.name: {"description": s.description, "nominal_kbps": s.nominal_kbps,
+                     "kind": s.codec.kind if isinstance(s, ComposedSystem) else s.kind, "family": s.family,
+                     "options": s.option_values(), "sample_rate": s.sample_rate,
+                     "audio_dir": f"audio/{system_dir(s.name)}", "deterministic": s.deterministic,
+                     "provenance": s.provenance(), "alignment": aligned.get(s.name)}
+            for s in ctx.systems}
+
+
+def _metric_records(metric_names: list[str]) -> dict[str, dict[str, Any]]:
+    """Each metric's spec, library version and settings; a raw (unaligned) twin follows the aligned ones."""
+    out: dict[str, dict[str, Any]] = {}
+    for m in metric_names:
+        cls = METRICS.get(m)
+        out[m] = {**{k: v for k, v in asdict(cls.spec).items() if k != "name"},
+                  "version": library_version(cls.spec.library) if cls.spec.library else __version__,
+                  "settings": cls().settings()}
+    for m in metric_names:  # after the aligned ones, so tables show those first
+        if m in RAW_METRICS:
+            out[RAW_METRICS[m]] = {**out[m], "aligned": False,
+                                   "description": f"{out[m].get('description', m)}; unaligned"}
+    return out
+
+
+def _config_record(ctx: RunContext) -> dict[str, Any]:
+    """The run's configuration; systems and metrics accumulate over the runs into the same folder."""
+    cfg, old_cfg = ctx.cfg, (ctx.old or {}).get("config", {})
+    return {
+        "systems": list(dict.fromkeys([*old_cfg.get("systems", []), *[s.name for s in ctx.systems]])),
+        "metrics": list(dict.fromkeys([*old_cfg.get("metrics", []), *ctx.metrics])),
+        "data": cfg.data, "limit": cfg.limit, "align": cfg.align, "max_lag_ms": cfg.max_lag_ms,
+        "downmix": cfg.downmix, "corpus": asdict(cfg.corpus), "settings": cfg.settings.to_dict(),
+        "executor": cfg.executor, "workers": cfg.workers, "value_settings": cfg.value_settings(),
+        "shard": str(cfg.shard) if cfg.shard else None,
+        "resampler": RESAMPLER, "sample_rate": cfg.sample_rate,
+        "skipped_metrics": dict(ctx.skipped_metrics),
+        "options": cfg.options,
+    }

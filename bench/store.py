@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.audio import write_text_atomic
+from bench.atomic import write_text_atomic
 from bench.errors import UsageError
 from bench.stats import NOT_APPLICABLE
 

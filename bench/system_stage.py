@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.audio import fit_length, read_wav, resample
+from bench.audio import fit_length, resample
+from bench.runfolder.wav import read_run_wav
 from systems import System, SystemOutput
 
 
@@ -67,7 +68,7 @@ def from_system_rate(system: System, out: SystemOutput, rate: int, n: int) -> Sy
 def run_batch(system: System, batch: SystemBatch) -> BatchResult:
     """Process one batch at the system's own rate (the runner's audio is resampled at its boundary, both
     ways, when the rates differ); if the batch fails, retry item by item so only the failing item(s) fail."""
-    read = [read_wav(p) for p in batch.reference_paths]
+    read = [read_run_wav(p) for p in batch.reference_paths]
     lengths = [len(a) for a, _ in read]
     rate = read[0][1] if read else system.sample_rate
     audios = [to_system_rate(system, a, sr) for a, sr in read]

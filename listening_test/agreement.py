@@ -32,7 +32,7 @@ import numpy as np
 
 from listening_test.definition import HIDDEN_REFERENCE, LOW_ANCHOR, MID_ANCHOR, TestDefinition
 from listening_test.ratings import Rating
-from listening_test.tables import write_table
+from reports.tabular import write_table
 
 
 def _pearson(x: np.ndarray, y: np.ndarray) -> float:
@@ -229,17 +229,16 @@ def summary_sentence(found: list[MetricAgreement], level: str, top: int = 3) -> 
 
 def scatter_plot(metric: str, listening: dict[tuple[str, str], float], values: dict[tuple[str, str], float],
                  path: Path, score_label: str, oriented: bool) -> Path:
-    """Stimulus points (small) and condition means (large, labelled) with the least-squares line."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Stimulus points (small) and condition means (large, labelled) with the least-squares line;
+    ``path``: a .png, in the suite's figure style."""
+    from reports.figures import new_figure, save
 
     keys = sorted(set(listening) & set(values))
     sign = -1.0 if oriented else 1.0  # plot the metric's own values
     x = np.array([sign * values[k] for k in keys])
     y = np.array([listening[k] for k in keys])
-    fig, ax = plt.subplots(figsize=(4.6, 3.8))
+    fig, axes = new_figure(4.6, 3.8)
+    ax = axes[0, 0]
     ax.scatter(x, y, s=12, alpha=0.5, label="stimuli")
     for cond in sorted({c for _, c in keys}):
         sel = [j for j, k in enumerate(keys) if k[1] == cond]
@@ -253,10 +252,7 @@ def scatter_plot(metric: str, listening: dict[tuple[str, str], float], values: d
     ax.set_ylabel(score_label)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, path.with_suffix(""), ("png",))[0]
 
 
 def write_agreement(ratings: list[Rating], test_type: str, run_dir: Path, out_dir: Path,

@@ -17,8 +17,8 @@ from listening_test.plots import box_plot, item_plot
 from listening_test.ratings import Rating
 from listening_test.screening import Screening
 from listening_test.stats import holm, summarise, wilcoxon_paired
-from listening_test.tables import write_table
 from listening_test.testtypes import TestType, get_test_type
+from reports.tabular import write_table
 
 
 @dataclass

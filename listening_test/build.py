@@ -76,8 +76,9 @@ class BuildOptions:
 
 
 def _read_wav(path: Path) -> np.ndarray:
-    """``[T]`` float64 from the run folder (checked by the run folder's reader)."""
-    return read_run_wav(path).astype(np.float64)
+    """``[T]`` float64 from the run folder at 48 kHz, the rate of a listening test (checked by the run
+    folder's reader, which names the file otherwise)."""
+    return read_run_wav(path, SAMPLE_RATE)[0].astype(np.float64)
 
 
 def _pick_systems(run: dict, requested: list[str] | None, test_type: TestType) -> tuple[list[str], list[str]]:

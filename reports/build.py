@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from bench.atomic import TMP_PREFIX, write_text_atomic
 from bench.errors import UsageError
 from reports import demo as demo_mod
 from reports import nfe, plots
-from reports.atomic import TMP_PREFIX, remove_stale, write_text
+from reports.atomic import remove_stale
 from reports.html import render
 from reports.ratequality import write_rate_quality
 from reports.roles import REFERENCE, not_candidates, role
@@ -152,10 +153,10 @@ def write_tables(run: Run, out: Path, options: ReportOptions) -> list[Table]:
         for i, t in enumerate(per_speaker):
             md.append(to_markdown(t, heading="###"))
             speaker_tex.append(to_latex(t, f"tab:speaker-{_safe(t.title.split(' ', 1)[1])}-{i}", env))
-    write_text(out / "summary.md", "\n".join(md))
-    write_text(out / "summary.tex", "\n".join(tex))
+    write_text_atomic(out / "summary.md", "\n".join(md))
+    write_text_atomic(out / "summary.tex", "\n".join(tex))
     if per_speaker:
-        write_text(out / SPEAKER_TEX, "\n".join(speaker_tex))
+        write_text_atomic(out / SPEAKER_TEX, "\n".join(speaker_tex))
     elif (out / SPEAKER_TEX).exists():
         (out / SPEAKER_TEX).unlink()
     return [overall, full, *per_speaker]
@@ -333,8 +334,8 @@ def build_comparison(runs: list[Run], out: Path, options: ReportOptions) -> Path
                 notes.append(tagged)
     table = assemble("Comparison across runs", systems, data, n_items, exclude_from_best=excl, notes=notes)
     per_run_n = {r.label: {s: len({x.utterance for x in r.rows if x.system == s}) for s in systems} for r in runs}
-    write_text(out / "summary.md", f"# Comparison\n\n{to_markdown(table)}")
-    write_text(out / "summary.tex", "% codec-bench comparison table; needs \\usepackage{booktabs}\n\n"
+    write_text_atomic(out / "summary.md", f"# Comparison\n\n{to_markdown(table)}")
+    write_text_atomic(out / "summary.tex", "% codec-bench comparison table; needs \\usepackage{booktabs}\n\n"
                + to_latex(table, "tab:comparison", options.latex_environment))
     shown = [s for s in systems if s not in excl] or systems
     aside = " The reference and anchors are in the table only." if len(shown) < len(systems) else ""

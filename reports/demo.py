@@ -21,12 +21,12 @@ from urllib.parse import quote
 import numpy as np
 import soundfile as sf
 
+from bench.atomic import atomic_path
 from bench.errors import UsageError
 from bench.rundir import system_dir
-from reports.atomic import atomic_path
 from reports.options import DemoOptions, check_link
-from reports.roles import SYSTEM, role
 from reports.ratequality import grouped_systems
+from reports.roles import SYSTEM, role
 from reports.rundata import BITRATE, Run, audio_rate, read_audio
 from reports.spectrograms import Thumbnails, log_spectrogram, spectrogram_grid
 

@@ -11,7 +11,7 @@ matplotlib.use("Agg")  # headless; must precede pyplot
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from reports.atomic import atomic_path
+from bench.atomic import atomic_path
 
 #: Colours by position (tab10 is distinguishable for the common colour-vision deficiencies in small sets).
 PALETTE = list(plt.get_cmap("tab10").colors)

@@ -11,6 +11,9 @@ import hashlib
 import json
 from pathlib import Path
 
+from bench.atomic import write_text_atomic
+from bench.runfolder import RunFolderError, read_manifest
+
 #: run.json keys that change on every invocation without changing what the report shows
 VOLATILE_KEYS = ("created", "finished", "command", "machine")
 STAMP = ".inputs.sha256"
@@ -25,10 +28,14 @@ def fingerprint(run_dir: Path) -> str:
         h.update(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b"-") + b"\0")
     run_json = run_dir / "run.json"
     if run_json.exists():
-        doc = json.loads(run_json.read_text())
-        for key in VOLATILE_KEYS:
-            doc.pop(key, None)
-        h.update(json.dumps(doc, sort_keys=True).encode())
+        try:
+            doc = read_manifest(run_json).to_dict()
+        except RunFolderError:  # the report says what is wrong with it; the fingerprint takes the bytes
+            h.update(run_json.read_bytes())
+        else:
+            for key in VOLATILE_KEYS:
+                doc.pop(key, None)
+            h.update(json.dumps(doc, sort_keys=True, default=str).encode())
     for path in sorted(p for p in _CODE.rglob("*") if p.is_file() and p.suffix in (".py", ".j2", ".css", ".js")):
         h.update(str(path.relative_to(_CODE)).encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
@@ -43,4 +50,4 @@ def is_current(run_dir: Path, report_dir: Path) -> bool:
 
 def mark_current(run_dir: Path, report_dir: Path) -> None:
     """Record that ``report_dir`` was just built from the current inputs."""
-    (report_dir / STAMP).write_text(fingerprint(run_dir) + "\n")
+    write_text_atomic(report_dir / STAMP, fingerprint(run_dir) + "\n")

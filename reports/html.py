@@ -7,7 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from reports.atomic import write_text
+from bench.atomic import write_text_atomic
 
 _ENV: Environment | None = None
 
@@ -31,7 +31,7 @@ def render(template: str, path: Path, context: dict[str, Any]) -> Path:
     from bench import __version__
 
     html = environment().get_template(template).render(version=__version__, **context)
-    return write_text(path, html)
+    return write_text_atomic(path, html)
 
 
 __all__ = ["environment", "render"]

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.atomic import atomic_path, write_text_atomic
 from reports.figures import colour, new_figure, save
-from reports.atomic import atomic_path, write_text
 from reports.rundata import BITRATE, Run
 from reports.stats import CellStats, describe
 from reports.tables import ColumnData, Table, assemble, metric_unit, to_markdown
@@ -164,7 +164,7 @@ def write_rate_quality(run: Run, out: Path) -> dict[str, Any] | None:
                         "caption": f"{m} against the achieved bitrate, one line per codec family; horizontal "
                                    f"lines: systems that spend no bits.{aside}"})
     table = rate_quality_table(run, points)
-    write_text(out / "ratequality.md", to_markdown(table))
+    write_text_atomic(out / "ratequality.md", to_markdown(table))
     write_csv(out / "ratequality.csv", points, run.metrics)
     return {"title": "Rate-quality", "entries": entries, "tables": [table]}
 

@@ -167,7 +167,7 @@ class Run:
 def read_audio(path: Path) -> np.ndarray | None:
     """``[T]`` float32 mono from a run's WAV, or None when the file is missing or unreadable."""
     try:
-        return read_run_wav(path)
+        return read_run_wav(path)[0]
     except InputError:
         return None
 

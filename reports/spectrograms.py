@@ -7,7 +7,7 @@ from typing import Self
 
 import numpy as np
 
-from reports.atomic import atomic_path
+from bench.atomic import atomic_path
 from reports.figures import new_figure, plt, save
 from reports.rundata import Run, audio_rate, read_audio
 

@@ -16,6 +16,7 @@ from bench.alignment import explain_flag
 from reports.options import DEFAULT_REPORT_METRICS, LATEX_ENVIRONMENTS
 from reports.rundata import BITRATE, Run
 from reports.stats import CellStats, describe
+from reports.tabular import md_escape, tex_escape
 
 ARROWS = {True: "↑", False: "↓", None: ""}
 TEX_ARROWS = {True: r"$\uparrow$", False: r"$\downarrow$", None: ""}
@@ -233,16 +234,12 @@ def alignment_note(align: object, max_lag_ms: object) -> str:
 # ----------------------------------------------------------------------------------------- Markdown
 
 
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("*", "\\*")
-
-
 def to_markdown(table: Table, heading: str = "##") -> str:
     """A GitHub-flavoured Markdown table with notes below."""
     head = ["system", "kbps", "n", "failed"] + [
         f"{c.metric}{' (' + c.unit + ')' if c.unit else ''} {c.arrow}".strip() for c in table.columns
     ]
-    lines = [f"{heading} {table.title}", "", "| " + " | ".join(_md_escape(h) for h in head) + " |",
+    lines = [f"{heading} {table.title}", "", "| " + " | ".join(md_escape(h) for h in head) + " |",
              "|" + "|".join([":--", "--:", "--:", "--:"] + ["--:"] * len(table.columns)) + "|"]
     for row in table.rows:
         cells = []
@@ -256,7 +253,7 @@ def to_markdown(table: Table, heading: str = "##") -> str:
             if c.failed_note:
                 text += f" ({c.failed_note})"
             cells.append(text)
-        lines.append("| " + " | ".join([_md_escape(row.system), row.kbps or "–", str(row.n_items), str(row.n_failed),
+        lines.append("| " + " | ".join([md_escape(row.system), row.kbps or "–", str(row.n_items), str(row.n_failed),
                                         *cells]) + " |")
     lines.append("")
     lines.extend(f"- {n}" for n in table.notes)
@@ -265,17 +262,6 @@ def to_markdown(table: Table, heading: str = "##") -> str:
 
 
 # ----------------------------------------------------------------------------------------- LaTeX
-
-_TEX_SPECIAL = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-}
-
-
-def tex_escape(text: str) -> str:
-    """Escape LaTeX special characters in plain text (system and metric names, notes)."""
-    out = "".join(_TEX_SPECIAL.get(ch, ch) for ch in text)
-    return out.replace("±", r"$\pm$").replace("↑", r"$\uparrow$").replace("↓", r"$\downarrow$")
 
 
 def to_latex(table: Table, label: str, environment: str = "table*") -> str:
@@ -315,5 +301,5 @@ def to_latex(table: Table, label: str, environment: str = "table*") -> str:
 
 
 __all__ = ["DEFAULT_REPORT_METRICS", "LATEX_ENVIRONMENTS", "Cell", "Column", "ColumnData", "Row", "Table", "assemble",
-           "build_table", "decimals_for", "kbps_texts", "metric_unit", "report_metrics", "table_metrics", "tex_escape",
+           "build_table", "decimals_for", "kbps_texts", "metric_unit", "report_metrics", "table_metrics",
            "to_latex", "to_markdown"]

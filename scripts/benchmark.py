@@ -128,7 +128,8 @@ def time_direct(pairs: list[tuple[Path, Path]], *, align: bool = False) -> float
     from pystoi import stoi
 
     from bench.alignment import align_arrays, shift
-    from bench.audio import SAMPLE_RATE, read_wav, resample
+    from bench.audio import SAMPLE_RATE, resample
+    from bench.runfolder.wav import read_run_wav
     from metrics.waveform import SiSdr
 
     si_sdr = SiSdr()
@@ -138,11 +139,11 @@ def time_direct(pairs: list[tuple[Path, Path]], *, align: bool = False) -> float
     if align:
         by_system: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
         for ref_path, deg_path in pairs:
-            by_system.setdefault(deg_path.parent.name, {})[ref_path.name] = (read_wav(ref_path)[0],
-                                                                             read_wav(deg_path)[0])
+            by_system.setdefault(deg_path.parent.name, {})[ref_path.name] = (read_run_wav(ref_path)[0],
+                                                                             read_run_wav(deg_path)[0])
         lags = {s: align_arrays(p, SAMPLE_RATE * 20 // 1000).lag for s, p in by_system.items()}
     for ref_path, deg_path in pairs:
-        ref, deg = read_wav(ref_path)[0], read_wav(deg_path)[0]
+        ref, deg = read_run_wav(ref_path)[0], read_run_wav(deg_path)[0]
         deg = shift(deg, lags.get(deg_path.parent.name, 0))
         r16, d16 = resample(ref, SAMPLE_RATE, 16000), resample(deg, SAMPLE_RATE, 16000)
         pesq(16000, r16.astype(np.float64), d16.astype(np.float64), "wb")
@@ -158,12 +159,13 @@ def metric_costs(pairs: list[tuple[Path, Path]]) -> dict[str, float]:
     """CPU seconds per second of audio for each available metric, one thread, model loading excluded."""
     import torch
 
-    from bench.audio import SAMPLE_RATE, read_wav, resample
+    from bench.audio import SAMPLE_RATE, resample
+    from bench.runfolder.wav import read_run_wav
     from metrics import METRICS
 
     torch.set_num_threads(1)
     limit = threadpool_limits(1)
-    signals = [(read_wav(r)[0], read_wav(d)[0]) for r, d in pairs]
+    signals = [(read_run_wav(r)[0], read_run_wav(d)[0]) for r, d in pairs]
     seconds = sum(len(r) for r, _ in signals) / SAMPLE_RATE
     out = {}
     for name in METRICS.names():

@@ -13,6 +13,7 @@ import soxr
 import yaml
 
 from bench.cli import main as bench_main
+from bench.runfolder import read_manifest, write_manifest
 from listening_test.build import BuildOptions, build_test
 from listening_test.definition import TestDefinition
 from listening_test.stimuli import apply_fades, choose_excerpt, loudness, match_loudness
@@ -94,11 +95,11 @@ def test_refusals_name_the_problem(run_dir, tmp_path, capsys):
     (served / "results.sqlite").write_bytes(b"")
     assert bench_main(["listen", "build", str(run_dir), "--out", str(served)]) == 2
     assert "holds the results of a served test" in capsys.readouterr().err
-    run = json.loads((run_dir / "run.json").read_text())
-    many = {f"sys{i}": {"audio_dir": f"sys{i}"} for i in range(10)}
+    run = read_manifest(run_dir)
+    run.systems = {f"sys{i}": {"audio_dir": f"sys{i}"} for i in range(10)}
     bad = tmp_path / "many"
     bad.mkdir()
-    (bad / "run.json").write_text(json.dumps({**run, "systems": many}))
+    write_manifest(bad, run)
     assert bench_main(["listen", "build", str(bad), "--out", str(tmp_path / "d")]) == 2
     assert "at most 12" in capsys.readouterr().err
 

@@ -13,7 +13,8 @@ import pytest
 import torch
 from conftest import SUBSET, demo_manifest, read_rows, values
 
-from bench.audio import SAMPLE_RATE, load_input, resample, write_wav_atomic
+from bench.audio import SAMPLE_RATE, load_input, resample
+from bench.runfolder.wav import write_run_wav
 from bench.corpora import CorpusOptions, open_corpus
 from bench.metric_stage import PairJob, evaluate_pair
 from metrics import METRICS
@@ -115,7 +116,7 @@ def test_no_reference_read_and_no_alignment(tmp_path, demo16):
     and a delayed output is not shifted back before scoring."""
     x = next(iter(demo16.values()))
     delayed = np.concatenate([np.zeros(480, np.float32), x[:-480]])
-    write_wav_atomic(tmp_path / "out.wav", delayed)
+    write_run_wav(tmp_path / "out.wav", delayed)
     job = PairJob("u", "s", "sys", str(tmp_path / "missing.wav"), str(tmp_path / "out.wav"), ("dnsmos_p808",),
                   None, len(x) / SAMPLE_RATE, False, False, True, 20.0)
     rows = evaluate_pair(job)

@@ -6,7 +6,6 @@ the paper's comparison (long names included); the tables are what ``bench report
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.runfolder import CorpusInfo, Manifest, write_manifest
 from metrics import METRICS
 from reports.build import ReportOptions, write_tables
 from reports.options import DEFAULT_REPORT_METRICS
@@ -54,9 +54,9 @@ def make_paper_run(root: Path) -> Path:
         fh.writelines(",".join(r) + "\n" for r in rows)
     metrics = {m: {"higher_is_better": METRICS.get(m).spec.higher_is_better, "unit": METRICS.get(m).spec.unit,
                    "library": "", "settings": {}} for m in METRICS.names()}
-    (root / "run.json").write_text(json.dumps({
-        "status": "complete", "config": {"align": "system", "max_lag_ms": 20},
-        "corpus": {"items": items}, "systems": {s: {"description": s} for s in SYSTEMS}, "metrics": metrics}))
+    write_manifest(root, Manifest(status="complete", config={"align": "system", "max_lag_ms": 20},
+                                  corpus=CorpusInfo(items=items), systems={s: {"description": s} for s in SYSTEMS},
+                                  metrics=metrics))
     return root
 
 

@@ -41,12 +41,12 @@ def test_identical_runs_write_identical_wavs_that_other_readers_read(tmp_path):
 def test_wav_bytes_do_not_depend_on_when_they_are_written(tmp_path):
     import time
 
-    from bench.audio import write_wav_atomic
+    from bench.runfolder.wav import write_run_wav
 
     x = np.random.default_rng(0).normal(0, 0.1, (4800, 2)).astype(np.float32)
-    write_wav_atomic(tmp_path / "1.wav", x)
+    write_run_wav(tmp_path / "1.wav", x)
     time.sleep(1.1)
-    write_wav_atomic(tmp_path / "2.wav", x)
+    write_run_wav(tmp_path / "2.wav", x)
     assert (tmp_path / "1.wav").read_bytes() == (tmp_path / "2.wav").read_bytes()
     y, sr = sf.read(tmp_path / "1.wav", dtype="float32", always_2d=True)
     assert sr == 48000 and np.array_equal(x, y)

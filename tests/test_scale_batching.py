@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import REPO, bench_cmd
 
-from bench.audio import read_wav
+from bench.runfolder.wav import read_run_wav
 from bench.system_stage import length_batches
 
 #: a two-layer conv "codec" that pads a batch to its longest item and masks the padding between layers
@@ -82,8 +82,8 @@ def test_batched_equals_unbatched_and_batches_hold_similar_lengths(plugin_env, t
     outs = sorted((tmp_path / "b4" / "audio" / "tinybatch").glob("*.wav"))
     assert len(outs) == 10
     for f in outs:
-        assert np.array_equal(read_wav(f)[0], read_wav(tmp_path / "b1" / "audio" / "tinybatch" / f.name)[0])
-    lengths = {f.stem: len(read_wav(tmp_path / "b4" / "reference" / f.name)[0]) for f in outs}
+        assert np.array_equal(read_run_wav(f)[0], read_run_wav(tmp_path / "b1" / "audio" / "tinybatch" / f.name)[0])
+    lengths = {f.stem: len(read_run_wav(tmp_path / "b4" / "reference" / f.name)[0]) for f in outs}
     batches = {tuple(json.loads(f.with_suffix(".json").read_text())["info"]["batch"]) for f in outs}
     assert sorted(len(b) for b in batches) == [2, 4, 4]
     assert any(max(lengths[u] for u in b) > min(lengths[u] for u in b) for b in batches)  # real padding

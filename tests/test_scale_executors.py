@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO, bench_cmd, need_libopus, read_rows
 from test_scale_batching import install_plugin
 
-from bench.audio import read_wav
+from bench.runfolder.wav import read_run_wav
 from bench.executors import EXECUTORS, LocalExecutor
 
 
@@ -41,7 +41,7 @@ def test_ray_and_local_give_identical_results(tmp_path):
         local = sorted((tmp_path / "local" / "audio" / system).glob("*.wav"))
         assert len(local) == 3
         for f in local:
-            assert np.array_equal(read_wav(f)[0], read_wav(tmp_path / "ray" / "audio" / system / f.name)[0])
+            assert np.array_equal(read_run_wav(f)[0], read_run_wav(tmp_path / "ray" / "audio" / system / f.name)[0])
     assert json.loads((tmp_path / "ray" / "run.json").read_text())["config"]["executor"] == "ray"
 
 

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from bench.atomic import write_text_atomic
 from bench.errors import UsageError
 
 FORMAT_VERSION = 2
@@ -136,8 +137,6 @@ def read_manifest(path: str | Path) -> Manifest:
 
 def write_manifest(path: str | Path, manifest: Manifest) -> None:
     """Write run.json atomically (``path``: the file or its run folder), always in the current format."""
-    from bench.audio import write_text_atomic
-
     path = Path(path)
     if path.is_dir():
         path = path / "run.json"
