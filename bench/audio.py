@@ -65,7 +65,7 @@ def load_input(
         raise InputError(f"{path}: empty file (0 bytes)")
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as exc:  # soundfile raises several types for non-audio content
+    except Exception as exc:  # noqa: BLE001 - soundfile raises several types for non-audio content
         raise InputError(f"{path}: cannot be read as audio ({exc.__class__.__name__}: {exc})") from None
     frames, channels = data.shape
     if frames == 0:

@@ -96,7 +96,7 @@ def evaluate_pair(job: PairJob) -> list[Row]:
         if sr_d != sr_r or len(ref) != len(deg):
             raise ValueError(f"{job.degraded_path}: expected {len(ref)} samples at {sr_r} Hz, "
                              f"got {len(deg)} at {sr_d} Hz")
-    except Exception as exc:
+    except (InputError, ValueError) as exc:
         msg = f"cannot read audio: {exc}"
         names = (*metrics, *(s for _, s in job.raw), *(["lag_samples"] if job.want_lag else []))
         return rows + [row(m, math.nan, msg) for m in names]
@@ -150,7 +150,7 @@ def _score(names: tuple[str, ...], ref: np.ndarray | None, deg: np.ndarray, sr: 
             out[name] = (float(value), "")
         except MetricError as exc:
             out[name] = (math.nan, f"{name}: {exc}{_printed(printed)}")
-        except Exception as exc:  # a library bug must not lose the run; keep the reason
+        except Exception as exc:  # noqa: BLE001 - a library bug must not lose the run; keep the reason
             tb = traceback.format_exc(limit=2).strip().splitlines()[-1]
             out[name] = (math.nan, f"{name}: {exc.__class__.__name__}: {exc} ({tb}){_printed(printed)}")
     return out

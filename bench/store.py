@@ -77,7 +77,7 @@ class ResultStore:
         #: what was wrong with the file when it was opened, one sentence each
         self.notes: list[str] = []
         self._load(readonly)
-        self._fh = None if readonly else open(self.path, "a", encoding="utf-8")
+        self._fh = None if readonly else open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
 
     def _load(self, readonly: bool) -> None:
         if not self.path.exists():

@@ -85,14 +85,14 @@ def _run(system: System, batch: SystemBatch, audios: list[np.ndarray]) -> BatchR
         if len(outs) != len(audios):
             raise RuntimeError(f"process_batch returned {len(outs)} outputs for {len(audios)} inputs")
         return BatchResult(list(outs), [(time.monotonic() - t0) / len(audios)] * len(audios))
-    except Exception:  # isolate the failing item(s)
+    except Exception:  # noqa: BLE001 - isolate the failing item(s)
         results: list[SystemOutput | str] = []
         seconds: list[float] = []
         for uid, audio in zip(batch.ids, audios):
             t0 = time.monotonic()
             try:
                 results.append(system.process(audio, utterance_id=uid))
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the item fails with its reason, the others go on
                 results.append(f"{exc.__class__.__name__}: {exc}")
             seconds.append(time.monotonic() - t0)
         return BatchResult(results, seconds)

@@ -80,6 +80,12 @@ def evaluate(kind: str, enc: Path, dec: Path, clips: list[np.ndarray], delay_cli
     return out
 
 
+def _portable(path: Path) -> str:
+    """``path`` relative to the working directory when it lies inside it (no machine path in the manifest)."""
+    full = path.resolve()
+    return str(full.relative_to(Path.cwd())) if full.is_relative_to(Path.cwd()) else path.name
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--stage1", type=Path, required=True)
@@ -117,14 +123,14 @@ def main() -> int:
     files = sorted(p for p in DEMO_DIR.rglob("*") if p.is_file() and p.name != "manifest.json")
     manifest = {
         "delay_samples": {k: v["delay_samples"] for k, v in results.items()},
-        "delay_folder": str(args.delay_data),
+        "delay_folder": _portable(args.delay_data),
         "delay_method": "peak of the summed RMS-envelope cross-correlations (measure_common_delay)",
-        "eval_folder": str(args.eval),
+        "eval_folder": _portable(args.eval),
         "eval_stoi": {k: round(v["stoi_mean"], 4) for k, v in results.items() if "stoi_mean" in v},
         "sources": {
-            "stage1": str(args.stage1),
-            "stage2": str(args.stage2 or args.stage1),
-            "vocoder": str(args.vocoder) if args.vocoder else None,
+            "stage1": _portable(args.stage1),
+            "stage2": _portable(args.stage2 or args.stage1),
+            "vocoder": _portable(args.vocoder) if args.vocoder else None,
         },
         "sha256": {str(f.relative_to(DEMO_DIR)): sha256_file(f) for f in files},
         "note": "float16 copies of the generator weights; the loader casts them back to float32",

@@ -14,9 +14,9 @@ import torch
 from conftest import SUBSET, demo_manifest, read_rows, values
 
 from bench.audio import SAMPLE_RATE, load_input, resample
-from bench.runfolder.wav import write_run_wav
 from bench.corpora import CorpusOptions, open_corpus
 from bench.metric_stage import PairJob, evaluate_pair
+from bench.runfolder.wav import write_run_wav
 from metrics import METRICS
 from systems.anchors import lowpass_zero_phase
 

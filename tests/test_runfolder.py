@@ -60,3 +60,32 @@ def test_version_1_is_migrated_and_unknown_keys_are_kept(demo_run: Path, tmp_pat
     shutil.copy(tmp_path / "run.json", tmp_path / "v1.json")
     write_manifest(tmp_path, m)
     assert json.loads((tmp_path / "run.json").read_text())["written_by_a_tool"] == {"x": 1}
+
+
+def test_run_wavs_round_trip_and_bad_files_are_named(tmp_path: Path):
+    import numpy as np
+    import soundfile as sf
+
+    from bench.errors import InputError
+    from bench.runfolder.wav import read_run_wav, write_run_wav
+
+    x = np.random.default_rng(1).normal(0, 0.1, 1600).astype(np.float32)
+    for rate in (16000, 48000):
+        y, sr = read_run_wav(write_run_wav(tmp_path / f"{rate}.wav", x, rate))
+        assert sr == rate and np.array_equal(x, y)
+    stereo = np.stack([x, -x / 2], axis=1)
+    y, _ = read_run_wav(write_run_wav(tmp_path / "stereo.wav", stereo, 48000))
+    assert np.allclose(y, x / 4)  # channels averaged
+    with pytest.raises(InputError, match=r"16000.wav: sample rate 16000 Hz, 48000 Hz needed here"):
+        read_run_wav(tmp_path / "16000.wav", 48000)
+    sf.write(tmp_path / "odd.wav", x, 22050, subtype="FLOAT")
+    with pytest.raises(InputError, match=r"odd.wav: sample rate 22050 Hz is not one a run folder holds"):
+        read_run_wav(tmp_path / "odd.wav")
+    write_run_wav(tmp_path / "nan.wav", np.full(100, np.nan, dtype=np.float32), 48000)
+    with pytest.raises(InputError, match=r"nan.wav: contains NaN or infinite samples"):
+        read_run_wav(tmp_path / "nan.wav")
+    (tmp_path / "text.wav").write_text("not audio")
+    with pytest.raises(InputError, match=r"text.wav: cannot be read"):
+        read_run_wav(tmp_path / "text.wav")
+    with pytest.raises(InputError, match=r"gone.wav: missing audio file"):
+        read_run_wav(tmp_path / "gone.wav")

@@ -13,8 +13,8 @@ import pytest
 from conftest import REPO, bench_cmd, need_libopus, read_rows
 from test_scale_batching import install_plugin
 
-from bench.runfolder.wav import read_run_wav
 from bench.executors import EXECUTORS, LocalExecutor
+from bench.runfolder.wav import read_run_wav
 
 
 def _rows(path: Path) -> set[tuple[str, ...]]:
