@@ -277,7 +277,9 @@ def write_agreement(ratings: list[Rating], test_type: str, run_dir: Path, out_di
                          "(was the test built from this run?)")
     out_dir.mkdir(parents=True, exist_ok=True)
     columns = ["metric", "n"] + [f"{c}{s}" for c in COEFFICIENTS for s in ("", "_ci95_low", "_ci95_high")]
-    label = "MUSHRA score" if test_type == "mushra" else "MOS"
+    from listening_test.testtypes import get_test_type
+
+    label = get_test_type(test_type).scale.name  # MUSHRA score, MOS
     scope = "anchors and hidden reference excluded" if opts.exclude_anchors else "anchors and hidden reference included"
     files = []
     for level in LEVELS:

@@ -27,7 +27,7 @@ from bench.rundir import system_dir
 from reports.options import DemoOptions, check_link
 from reports.ratequality import grouped_systems
 from reports.roles import SYSTEM, role
-from reports.rundata import BITRATE, Run, audio_rate, read_audio
+from reports.rundata import BITRATE, Run, read_audio
 from reports.spectrograms import Thumbnails, log_spectrogram, spectrogram_grid
 
 #: WAV subtypes for the copied audio (the demo formats).
@@ -142,16 +142,16 @@ def _link(*parts: str) -> str:
 def _copy(src: Path, dest: Path, subtype: str) -> tuple[np.ndarray, int, int] | None:
     """Copy a WAV in the demo format (atomically). Returns (the audio as copied ``[T]``, rate, clipped
     samples) or None when unreadable."""
-    x = read_audio(src)
-    if x is None:
+    audio = read_audio(src)
+    if audio is None:
         return None
-    sr = audio_rate(src)
+    x, sr = audio
     clipped = int(np.count_nonzero(np.abs(x) > 1.0)) if subtype == "PCM_16" else 0
     with atomic_path(dest) as tmp:
         sf.write(str(tmp), np.clip(x, -1.0, 1.0) if subtype == "PCM_16" else x, sr, subtype=subtype, format="WAV")
     copied = read_audio(dest)
     assert copied is not None
-    return copied, sr, clipped
+    return copied[0], sr, clipped
 
 
 def _metric_text(metric: str, value: float, unit: str) -> str:

@@ -17,10 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import soundfile as sf
-
 from reports.figures import colour, new_figure, save
-from reports.rundata import Run
+from reports.rundata import Run, read_audio
 from reports.stats import describe
 from reports.tables import ColumnData, Table, assemble, metric_unit, table_metrics
 
@@ -73,11 +71,11 @@ def seconds_per_second(run: Run, system: str) -> list[float]:
         wav, side = run.audio_path(system, utt), run.audio_path(system, utt).with_suffix(".json")
         try:
             secs = json.loads(side.read_text()).get("seconds")
-            info = sf.info(str(wav))
-        except (OSError, ValueError, RuntimeError):
+        except (OSError, ValueError):
             continue
-        if secs is not None and info.frames:
-            out.append(float(secs) / (info.frames / info.samplerate))
+        audio = read_audio(wav)
+        if secs is not None and audio is not None and audio[0].size:
+            out.append(float(secs) / (audio[0].size / audio[1]))
     return out
 
 

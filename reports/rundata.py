@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 
 from bench.errors import InputError, UsageError
 from bench.rundir import REFERENCE_SYSTEM, RunDir, system_dir
@@ -164,17 +163,12 @@ class Run:
         return out
 
 
-def read_audio(path: Path) -> np.ndarray | None:
-    """``[T]`` float32 mono from a run's WAV, or None when the file is missing or unreadable."""
+def read_audio(path: Path) -> tuple[np.ndarray, int] | None:
+    """(``[T]`` float32 mono, rate) from a run's WAV, or None when the file is missing or unreadable."""
     try:
-        return read_run_wav(path)[0]
+        return read_run_wav(path)
     except InputError:
         return None
-
-
-def audio_rate(path: Path) -> int:
-    """The sample rate of a WAV file (48000 per the contract)."""
-    return int(sf.info(str(path)).samplerate)
 
 
 def _float(text: str | float | None) -> float:
@@ -219,4 +213,4 @@ def load_run(root: str | Path, label: str | None = None) -> Run:
                skipped)
 
 
-__all__ = ["AUXILIARY", "BITRATE", "LAG", "Failure", "Row", "Run", "audio_rate", "load_run", "read_audio"]
+__all__ = ["AUXILIARY", "BITRATE", "LAG", "Failure", "Row", "Run", "load_run", "read_audio"]

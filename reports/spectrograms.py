@@ -9,7 +9,7 @@ import numpy as np
 
 from bench.atomic import atomic_path
 from reports.figures import new_figure, plt, save
-from reports.rundata import Run, audio_rate, read_audio
+from reports.rundata import Run, read_audio
 
 FLOOR_DB = -100.0
 RANGE_DB = 80.0
@@ -37,19 +37,19 @@ def spectrogram_grid(run: Run, utt: str, systems: list[str], stem: Path,
     """Reference and each system's spectrogram of one utterance, one row each, on a shared colour scale
     (the reference's loudest bin at the top, 80 dB range)."""
     ref_path = run.reference_path(utt)
-    sr = audio_rate(ref_path) if ref_path.is_file() else 48000
     entries = [("reference", ref_path), *[(s, run.audio_path(s, utt)) for s in systems]]
     fig, axes = new_figure(6.0, 1.15 * len(entries) + 0.4, nrows=len(entries), sharex=True)
     vmax = None
     image = None
     for ax, (name, path) in zip(axes[:, 0], entries):
-        x = read_audio(path)
+        audio = read_audio(path)
         ax.set_ylabel(f"{name}\nkHz", fontsize=7)
-        if x is None:
+        if audio is None:
             ax.text(0.5, 0.5, f"{name}: no audio ({path.name} missing)", transform=ax.transAxes, ha="center",
                     va="center", color="firebrick")
             ax.set_yticks([])
             continue
+        x, sr = audio
         s = log_spectrogram(x, sr)
         vmax = vmax if vmax is not None else float(s.max())
         image = ax.imshow(s, origin="lower", aspect="auto", cmap="magma", vmin=vmax - RANGE_DB, vmax=vmax,

@@ -53,8 +53,8 @@ class Cell:
 
 
 @dataclass
-class Row:
-    """One system."""
+class TableRow:
+    """One system's row of a table (not a result row: that is :class:`bench.store.Row`)."""
 
     system: str
     n_items: int
@@ -69,7 +69,7 @@ class Table:
 
     title: str
     columns: list[Column]
-    rows: list[Row]
+    rows: list[TableRow]
     notes: list[str] = field(default_factory=list)
 
 
@@ -112,11 +112,11 @@ def assemble(
     stats = [{s: describe(d.values.get(s, [])) for s in systems} for d in data]
     columns = [Column(d.label, d.higher_is_better, d.unit, decimals_for([st[s].mean for s in systems]))
                for d, st in zip(data, stats)]
-    rows: list[Row] = []
+    rows: list[TableRow] = []
     for s in systems:
         cells = [Cell(st[s], _fmt(st[s].mean, c.decimals), _fmt(st[s].half_width, c.decimals))
                  for c, st in zip(columns, stats)]
-        rows.append(Row(s, n_items.get(s, 0), sum(c.summary.n_failed for c in cells), cells, (kbps or {}).get(s, "")))
+        rows.append(TableRow(s, n_items.get(s, 0), sum(c.summary.n_failed for c in cells), cells, (kbps or {}).get(s, "")))
     for j, col in enumerate(columns):
         if col.higher_is_better is None:
             continue
@@ -300,6 +300,6 @@ def to_latex(table: Table, label: str, environment: str = "table*") -> str:
     return "\n".join(lines)
 
 
-__all__ = ["DEFAULT_REPORT_METRICS", "LATEX_ENVIRONMENTS", "Cell", "Column", "ColumnData", "Row", "Table", "assemble",
+__all__ = ["DEFAULT_REPORT_METRICS", "LATEX_ENVIRONMENTS", "Cell", "Column", "ColumnData", "Table", "TableRow", "assemble",
            "build_table", "decimals_for", "kbps_texts", "metric_unit", "report_metrics", "table_metrics",
            "to_latex", "to_markdown"]

@@ -13,7 +13,7 @@ import numpy as np
 
 from bench.errors import UsageError
 from reports.figures import colour, new_figure, save
-from reports.rundata import Run, audio_rate, read_audio
+from reports.rundata import Run, read_audio
 
 #: Systems never overlaid (they are the reference itself).
 REFERENCE_SYSTEMS = ("natural", "reference")
@@ -110,10 +110,10 @@ def parse_panels(spec: str, systems: list[str]) -> list[list[str]]:
 def waveform_figure(run: Run, utt: str, panels: list[list[str]], window_ms: float, stem: Path) -> tuple[list[Path], str]:
     """Draw the figure for one utterance. Returns (paths written, caption naming the window and gaps)."""
     ref_path = run.reference_path(utt)
-    ref = read_audio(ref_path)
-    if ref is None:
+    got_ref = read_audio(ref_path)
+    if got_ref is None:
         raise FileNotFoundError(f"{ref_path}: reference missing or unreadable")
-    sr = audio_rate(ref_path)
+    ref, sr = got_ref
     start = pick_window(ref, sr, window_ms)
     length = round(window_ms * 1e-3 * sr)
     seg = slice(start, start + length)
@@ -124,10 +124,11 @@ def waveform_figure(run: Run, utt: str, panels: list[list[str]], window_ms: floa
     for ax, panel in zip(axes[:, 0], panels or [[]]):
         ax.plot(t_ms, ref[seg], color="black", linewidth=1.6, label="reference")
         for s in panel:
-            y = read_audio(run.audio_path(s, utt))
-            if y is None:
+            out = read_audio(run.audio_path(s, utt))
+            if out is None:
                 missing.append(s)
                 continue
+            y = out[0]
             part = np.full(t_ms.size, np.nan, dtype=np.float32)  # a short output leaves a gap, not an error
             got = y[seg][: t_ms.size]
             part[: got.size] = got

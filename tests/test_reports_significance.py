@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from reports.rundata import ResultRow, Run
+from bench.store import Row
+from reports.rundata import Run
 from reports.significance import holm, wilcoxon_signed_rank
 from reports.summary import compare, summary_paragraph
 
@@ -75,7 +76,7 @@ def _run(values: dict[str, np.ndarray], hib: bool = True) -> Run:
     """A run with one metric ``m`` and the given per-utterance values per system."""
     n = len(next(iter(values.values())))
     utts = [f"u{i:02d}" for i in range(n)]
-    rows = [ResultRow(u, "s1", s, "m", float(v[i]), "") for s, v in values.items() for i, u in enumerate(utts)]
+    rows = [Row(u, "s1", s, "m", float(v[i]), "") for s, v in values.items() for i, u in enumerate(utts)]
     info = {"metrics": {"m": {"higher_is_better": hib}}, "systems": {s: {} for s in values}}
     return Run(Path("/nonexistent"), "synthetic", info, rows, list(values), ["m"], utts, dict.fromkeys(utts, "s1"))
 
