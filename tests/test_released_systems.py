@@ -116,3 +116,20 @@ def test_dac_bitrate_picks_the_most_codebooks_within_it():
         codebooks_for_kbps(0.3, 50.0, 10, 12)
     with pytest.raises(ValueError, match="1..12 codebooks"):
         codebooks_for_kbps(8.0, 50.0, 10, 12)  # the 16 kHz model tops out at 6 kbps
+
+
+def test_bench_run_encodec_at_two_bitrates_side_by_side(tmp_path, no_caches):
+    """``--systems encodec@6k,encodec@12k``: one instance per bitrate, each with its own rows and bits."""
+    ckpt = encodec_checkpoint(tmp_path / "encodec_24khz_random.th")
+    manifest = demo_manifest(tmp_path / "manifest.csv", SUBSET[:1])
+    out = tmp_path / "run"
+    res = run_bench("run", "--systems", "encodec@6k,encodec[kbps=12]", "--data", f"manifest:{manifest}",
+                    "--out", str(out), "--metrics", "si_sdr", "--checkpoint", f"encodec={ckpt}", "--workers", "1",
+                    "--no-report", "--quiet")
+    assert res.returncode == 0, res.stderr
+    systems = json.loads((out / "run.json").read_text())["systems"]
+    assert sorted(systems) == ["encodec@12k", "encodec@6k"]
+    assert systems["encodec@12k"]["provenance"]["codebooks"] == 16
+    rows = read_rows(out / "results.csv")
+    (low,), (high,) = values(rows, "encodec@6k", "bitrate_kbps"), values(rows, "encodec@12k", "bitrate_kbps")
+    assert 6.0 <= low <= 6.05 and 12.0 <= high <= 12.1, (low, high)
