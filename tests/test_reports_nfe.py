@@ -18,13 +18,13 @@ def test_run_with_one_post_filter_at_several_nfe_reports_quality_against_nfe(tmp
 
     if SYSTEMS.get("opus").unavailable_reason(RunSettings()):
         pytest.skip("opus unavailable")
-    specs = ["opus", *(f"opus+spf[sampler=ode,steps={n}]" for n in (1, 2, 4)), "opus+spf[sampler=pc,steps=1]"]
+    specs = ["opus", *(f"opus+spf[sampler=ode,steps={n}]" for n in (1, 2, 4)), "opus+spf[sampler=sde,steps=1]"]
     out = tmp_path / "run"
     assert main(["run", "--systems", ",".join(specs), "--data", "demo", "--limit", "2", "--metrics", "si_sdr",
                  "--workers", "1", "--out", str(out), "--quiet"]) == 0
     run = load_run(out)
     points = nfe_points(run)
-    # the PC sampler appears once only: no curve of its own; opus has no NFE
+    # the SDE sampler appears once only: no curve of its own; opus has no NFE
     assert [(p.sampler, p.nfe) for p in points] == [("ode", 1), ("ode", 2), ("ode", 4)]
     assert {p.family for p in points} == {"opus+spf"}
     rtf = seconds_per_second(run, points[0].system)

@@ -24,7 +24,7 @@ def _few_demo_files(folder, n=2, seconds=1.5):
     return folder
 
 
-def test_reproduce_scoredec_trains_evaluates_and_resumes(tmp_path):
+def test_reproduce_scoredec_trains_evaluates_and_resumes(tmp_path, capsys):
     from systems import SYSTEMS, RunSettings
 
     if SYSTEMS.get("opus").unavailable_reason(RunSettings()):
@@ -35,6 +35,7 @@ def test_reproduce_scoredec_trains_evaluates_and_resumes(tmp_path):
             "--preset", "demo", "--steps", "2", "--spf-steps", "1", "--out", str(out), "--threads", "1",
             "--workers", "1", "--metrics", "si_sdr", "--device", "cpu"]
     assert main(args) == 0
+    assert "deprecated" not in capsys.readouterr().err
     estimate = json.loads((out / "estimate.json").read_text())
     assert estimate["device"] == "cpu"
     assert all(estimate[k] > 0 for k in ("code training speech", "train the post-filter",
@@ -44,9 +45,13 @@ def test_reproduce_scoredec_trains_evaluates_and_resumes(tmp_path):
     with open(out / "eval" / "results.csv") as f:
         rows = list(csv.DictReader(f))
     systems = {r["system"] for r in rows if r["metric"] == "si_sdr" and r["value"] not in ("", "nan")}
-    assert systems == {"natural", "opus", "opus_spf", "symad", "audiodec_stage1", "scoredec"}
+    # the post-filtered systems carry their sampler in their spec (per-system options, no deprecated flags)
+    assert systems == {"natural", "opus", "opus+spf[sampler=pc,steps=1]", "symad", "audiodec_stage1",
+                       "audiodec_stage1+spf[sampler=pc,steps=1]"}
     run_json = json.loads((out / "eval" / "run.json").read_text())
-    assert run_json["systems"]["scoredec"]["provenance"]["spf"]["nfe_per_utterance"] == 2
+    for name in ("opus+spf[sampler=pc,steps=1]", "audiodec_stage1+spf[sampler=pc,steps=1]"):
+        spf = run_json["systems"][name]["provenance"]["spf"]
+        assert spf["sampler"] == "pc" and spf["nfe_per_utterance"] == 2
     report = out / "eval" / "report"
     assert (report / "index.html").is_file() and (report / "demo" / "index.html").is_file()
     assert list((report / "plots").glob("waveform_*.png"))

@@ -56,6 +56,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     s.add_argument("--threads", type=int, default=None, help="torch CPU threads for training")
 
 
+def paper_system_specs(pc_steps: int) -> list[str]:
+    """``--systems`` specs of the paper's six systems, the post-filtered ones with the paper's PC sampler
+    at ``pc_steps`` reverse steps (``opus+spf[sampler=pc,steps=30]``)."""
+    from systems import COMPOSITES
+
+    spf = f"[sampler=pc,steps={pc_steps}]"
+    return [COMPOSITES[name] + spf if name in COMPOSITES else name for name in PAPER_SYSTEMS]
+
+
 def _seconds(text: float) -> str:
     if text < 120:
         return f"{text:.0f} s"
@@ -170,9 +179,9 @@ def main(args: argparse.Namespace) -> int:
         return code
     print(f"[train] {'already complete, ' if done else ''}{time.perf_counter() - t0:.0f} s")
 
-    run = ["run", "--systems", ",".join(PAPER_SYSTEMS), "--data", eval_spec, "--out", str(out / "eval"),
-           "--device", device, "--checkpoint", f"spf={spf_dir / 'spf.pt'}", "--spf-sampler", "pc",
-           "--spf-steps", str(args.spf_steps), "--metrics", args.metrics]
+    run = ["run", "--systems", ",".join(paper_system_specs(args.spf_steps)), "--data", eval_spec,
+           "--out", str(out / "eval"), "--device", device, "--checkpoint", f"spf={spf_dir / 'spf.pt'}",
+           "--metrics", args.metrics]
     if args.audiodec_exp is not None:
         run += ["--weights", str(args.audiodec_exp)]
     if args.limit is not None:

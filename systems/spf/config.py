@@ -197,15 +197,14 @@ _SECTIONS: dict[str, type] = {
     "train": TrainConfig,
 }
 
-#: Named presets (overrides of the defaults). ``demo`` is what the shipped weights were trained with.
+#: Named presets (overrides of the defaults). The shipped demo weights were trained with ``demo`` and
+#: ``--sde sbve`` (scripts/export_spf_demo.py then records their recommended sampler).
 PRESETS: dict[str, dict[str, Any]] = {
     "full": {},
     "demo": {
         "backbone": {"nf": 8, "ch_mult": [1, 2, 2, 2, 2, 2, 2], "num_res_blocks": 1,
                      "output_scaling": "std_skip"},
-        # recommended sampler of the demo weights (used where the spf options sampler/steps are none):
-        # PC with N = 30 costs 60 evaluations, too slow for the CPU demo; PC N = 2 costs 4 (the ODE with
-        # 4 steps costs 4 too but lost 8 dB SI-SDR with these weights, PC N = 2 lost 1.3 dB).
+        # OUVE at CPU cost: PC with N = 30 costs 60 evaluations, too slow for the CPU demo; N = 2 costs 4
         "sampler": {"name": "pc", "steps": 2},
         # a few thousand CPU steps only: a larger learning rate and a shorter EMA than the full recipe
         "train": {"lr": 5e-4, "ema_decay": 0.998, "batch_size": 4, "crop_frames": 64, "log_every": 20,
