@@ -26,6 +26,8 @@ from metrics.packaged import PackagedFileMissing, file_sha256, package_file
 SAMPLE_RATE = 16000
 CROP = 122880  # 7.68 s
 MAX_CROP_HOP = 16000
+#: crops scored in one network call (each crop costs ~25 MB of activations)
+CROPS_PER_BATCH = 8
 WEIGHTS = "weights/distill_mos_v7.pt"
 INSTALL = "pip install --no-deps distillmos==0.9.1"
 STFT_WIN, STFT_HOP = 320, 160
@@ -159,9 +161,12 @@ class DistillMos(nn.Module):
             wave, excess = nn.functional.pad(wave, (0, -excess)), 0
         n_crops = math.ceil(excess / MAX_CROP_HOP) + 1
         starts = [int(f * excess) for f in np.linspace(0, 1, n_crops)]
-        crops = torch.cat([wave[:, s:s + CROP] for s in starts], dim=0)  # crop-major: [n_crops * B, CROP]
-        quality = self(crops).reshape(n_crops, -1).mean(dim=0)
-        return 1 + 4 * quality
+        total = torch.zeros(wave.shape[0], dtype=wave.dtype, device=wave.device)
+        for i in range(0, n_crops, CROPS_PER_BATCH):  # bounded memory: a 10-minute file has ~600 crops
+            group = starts[i:i + CROPS_PER_BATCH]
+            crops = torch.cat([wave[:, s:s + CROP] for s in group], dim=0)  # crop-major: [len(group) * B, CROP]
+            total = total + self(crops).reshape(len(group), -1).sum(dim=0)
+        return 1 + 4 * (total / n_crops)
 
     @classmethod
     def from_package(cls) -> DistillMos:

@@ -16,11 +16,10 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 
 from systems.base import RunSettings, System, SystemOutput
+from systems.delay import CALIBRATION_UTTERANCES, MAX_RESIDUAL, SINC_HALF, measure_residual, read_at
 from systems.options import option
-from systems.opus import CALIBRATION_UTTERANCES, MAX_RESIDUAL, SINC_HALF, cross_correlation, peak_lag, read_at
 
 FRAME_US = 10_000
 INSTALL_HINT = "liblc3 was not found: pip install lc3py (it ships Google's liblc3)"
@@ -110,16 +109,6 @@ class LC3(System):
 def residual_delay(frame_bytes: int, sample_rate: int) -> float:
     """The delay (samples, + = late) left after removing ``lc3_delay_samples``, for one frame size and rate:
     the median over the calibration utterances of the cross-correlation peak's lag, rounded to 0.1 sample."""
-    from bench.audio import resample
-    from bench.corpora import DEMO_DIR
-
     kbps = frame_bytes * 8 / (FRAME_US / 1e6) / 1000
     codec = LC3(RunSettings(), options=LC3Options(kbps=kbps, sample_rate=sample_rate))
-    lags = []
-    for utt in CALIBRATION_UTTERANCES:
-        x, sr = sf.read(DEMO_DIR / f"{utt}.flac", dtype="float32")
-        x = resample(x, sr, sample_rate)
-        stream, _ = codec._code(x)
-        c = cross_correlation(x.astype(np.float64), stream[codec.delay:codec.delay + len(x)].astype(np.float64))
-        lags.append(peak_lag(c))
-    return round(float(np.median(lags)), 1) + 0.0  # no -0.0
+    return measure_residual(lambda x: codec._code(x)[0][codec.delay:], sample_rate)

@@ -19,19 +19,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
-import soundfile as sf
 
 from systems.base import RunSettings, System, SystemOutput
+from systems.delay import CALIBRATION_UTTERANCES, MAX_RESIDUAL, SINC_HALF, measure_residual, read_at
 from systems.options import option
 
 FRAME_MS = 20
-#: shipped speech the residual delay is measured on (see the module docstring): the demo corpus, 2 voices
-CALIBRATION_UTTERANCES = tuple(f"demo_{g}_{i:03d}" for g in "fm" for i in range(1, 6))
-#: half-length of the windowed-sinc fractional-delay filter, and the largest residual searched
-SINC_HALF, MAX_RESIDUAL = 32, 16
 INSTALL_HINT = (
     "libopus was not found: install it (Debian/Ubuntu: apt-get install libopus0; macOS: brew install opus) "
     "and the Python bindings (pip install opuslib)"
@@ -48,7 +44,7 @@ def libopus_version() -> str | None:
     """``"libopus 1.3.1"`` or None when libopus is missing."""
     try:
         return _opuslib().api.info.get_version_string().decode()
-    except Exception:
+    except Exception:  # noqa: BLE001 - opuslib raises a bare Exception when libopus is missing
         return None
 
 
@@ -71,7 +67,7 @@ class Opus(System):
     nominal_kbps = 24.0
     Options = OpusOptions
     shorthand = "kbps"
-    APPLICATIONS = {"audio": "APPLICATION_AUDIO", "voip": "APPLICATION_VOIP",
+    APPLICATIONS: ClassVar[dict[str, str]] = {"audio": "APPLICATION_AUDIO", "voip": "APPLICATION_VOIP",
                     "lowdelay": "APPLICATION_RESTRICTED_LOWDELAY"}
 
     def __init__(self, settings: RunSettings, name: str | None = None, options: OpusOptions | None = None) -> None:
@@ -142,52 +138,15 @@ class Opus(System):
         }
 
 
-def read_at(x: np.ndarray, offset: float, n: int) -> np.ndarray:
-    """``y[m] = x(offset + m)`` for m < n, band-limited (Kaiser-windowed sinc, 2*SINC_HALF+1 taps) when
-    ``offset`` is fractional; ``x`` ``[T]`` must hold SINC_HALF samples either side. Returns ``[n]`` float64."""
-    k = int(np.floor(offset))
-    frac = offset - k
-    if frac == 0:
-        return x[k:k + n].astype(np.float64)
-    t = np.arange(-SINC_HALF, SINC_HALF + 1) - frac
-    h = np.sinc(t) * np.kaiser(2 * SINC_HALF + 1, 8.0)
-    h /= h.sum()
-    seg = x[k - SINC_HALF:k + n + SINC_HALF].astype(np.float64)
-    # y[m] = sum_t x[k + m + t] h[t]: a correlation, i.e. a convolution with the reversed taps
-    return np.convolve(seg, h[::-1], mode="valid")[:n]
-
-
-def cross_correlation(reference: np.ndarray, output: np.ndarray, max_lag: int = MAX_RESIDUAL) -> np.ndarray:
-    """``c[k + max_lag] = sum_n output[n + k] * reference[n]`` for ``|k| <= max_lag``; inputs ``[T]``."""
-    n = len(reference)
-    size = 1 << int(np.ceil(np.log2(2 * n)))
-    c = np.fft.irfft(np.fft.rfft(output, size) * np.conj(np.fft.rfft(reference, size)), size)
-    return np.concatenate([c[-max_lag:], c[:max_lag + 1]])
-
-
-def peak_lag(c: np.ndarray) -> float:
-    """Sub-sample position (+ = output late) of the maximum of ``cross_correlation``, by a parabola."""
-    max_lag = (len(c) - 1) // 2
-    k = int(np.clip(np.argmax(c), 1, len(c) - 2))
-    a, b, d = c[k - 1], c[k], c[k + 1]
-    curvature = a - 2 * b + d
-    return float(k - max_lag + (0.5 * (a - d) / curvature if curvature < 0 else 0.0))
-
-
 @lru_cache(maxsize=64)
 def residual_delay(version: str, application: str, bitrate: int) -> float:
     """The delay (samples at 48 kHz, + = late) left after removing the look-ahead, for one libopus version,
     application and bitrate: the median over CALIBRATION_UTTERANCES of the cross-correlation peak's lag,
     rounded to 0.1 sample."""
-    from bench.corpora import DEMO_DIR
     codec = Opus(RunSettings(), options=OpusOptions(kbps=bitrate / 1000, application=application))
-    lags = []
-    for utt in CALIBRATION_UTTERANCES:
-        x, sr = sf.read(DEMO_DIR / f"{utt}.flac", dtype="float32")
-        if sr != codec.sample_rate:
-            raise RuntimeError(f"{DEMO_DIR / utt}.flac: expected {codec.sample_rate} Hz, found {sr}")
-        stream, lookahead, _, _ = codec._code(x)
-        c = cross_correlation(x.astype(np.float64), stream[lookahead:lookahead + len(x)].astype(np.float64))
-        lags.append(peak_lag(c))
-    return round(float(np.median(lags)), 1) + 0.0  # no -0.0
 
+    def code(x: np.ndarray) -> np.ndarray:
+        stream, lookahead, _, _ = codec._code(x)
+        return stream[lookahead:]
+
+    return measure_residual(code, codec.sample_rate)

@@ -70,6 +70,15 @@ def start_session(page, url: str) -> str:
     return page.url.rsplit("/", 1)[1]
 
 
+def start_trials(page, url: str) -> str:
+    """Start a session and pass its training page (every sample played); returns the participant id."""
+    pid = start_session(page, url)
+    page.get_by_role("heading", name="Training").wait_for()
+    play_all(page)
+    page.click("#next")
+    return pid
+
+
 def artifacts_dir(tmp_path: Path) -> Path:
     """Where screenshots are kept: ``$LISTEN_TEST_ARTIFACTS`` (CI uploads it) or the test's tmp folder."""
     folder = Path(os.environ.get("LISTEN_TEST_ARTIFACTS") or tmp_path / "artifacts")
@@ -225,10 +234,7 @@ def test_whole_mos_test(browser, run_dir, tmp_path):
     entered: dict[str, int] = {}
     with server as srv:
         page, errors = new_page(browser)
-        start_session(page, srv.url)
-        page.get_by_role("heading", name="Training").wait_for()
-        play_all(page)
-        page.click("#next")
+        start_trials(page, srv.url)
         total = len(definition.trials)
         assert total == 6
         for n in range(1, total + 1):

@@ -17,7 +17,7 @@ from listening_test.build import BuildOptions, build_test
 from listening_test.definition import TestDefinition
 from listening_test.testtypes.pairs import parse_pairs
 from tests.listen_util import make_run_folder
-from tests.test_listen_browser import browser, new_page, play_all, serve, start_session  # noqa: F401 - fixture
+from tests.test_listen_browser import browser, new_page, play_all, serve, start_trials  # noqa: F401 - fixture
 
 
 @pytest.fixture(scope="module")
@@ -98,10 +98,7 @@ def test_ccr_and_dcr_in_the_browser(browser, run_dir, tmp_path):  # noqa: F811 -
         expected = {}
         with server as srv:
             page, errors = new_page(browser)
-            start_session(page, srv.url)
-            page.get_by_role("heading", name="Training").wait_for()
-            play_all(page)
-            page.click("#next")
+            start_trials(page, srv.url)
             total = len(definition.trials)
             for n in range(1, total + 1):
                 page.get_by_role("heading", name=f"Trial {n} of {total}").wait_for()
@@ -132,10 +129,7 @@ def test_ab_preference_in_the_browser_with_binomial_shares(browser, run_dir, tmp
     expected = {}
     with server as srv:
         page, errors = new_page(browser)
-        start_session(page, srv.url)
-        page.get_by_role("heading", name="Training").wait_for()
-        play_all(page)
-        page.click("#next")
+        start_trials(page, srv.url)
         total = len(definition.trials)
         for n in range(1, total + 1):
             page.get_by_role("heading", name=f"Trial {n} of {total}").wait_for()
@@ -188,10 +182,7 @@ def test_abx_in_the_browser_x_hidden_and_scored(browser, run_dir, tmp_path):  # 
     expected = {}
     with server as srv:
         page, errors = new_page(browser)
-        pid = start_session(page, srv.url)
-        page.get_by_role("heading", name="Training").wait_for()
-        play_all(page)
-        page.click("#next")
+        pid = start_trials(page, srv.url)
         session = httpx.get(f"{srv.url}/api/sessions/{pid}").json()
         total = len(definition.trials)
         for n in range(1, total + 1):

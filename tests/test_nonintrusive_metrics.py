@@ -69,15 +69,16 @@ def package_distillmos(monkeypatch):
 
 def test_distillmos_equals_the_package_model(package_distillmos, demo16, torch_one_thread):
     """Same parameter names (strict load) and the same outputs within 1e-5 MOS, for a clip shorter than one
-    7.68 s crop (zero-padded) and one longer (several crops averaged). The tolerance covers float32
-    summation order only."""
-    from metrics.distillmos import DistillMos
+    7.68 s crop (zero-padded) and one longer (crops averaged, scored in groups of CROPS_PER_BATCH).
+    The tolerance covers float32 summation order only."""
+    from metrics.distillmos import CROP, CROPS_PER_BATCH, MAX_CROP_HOP, DistillMos
 
     ours = DistillMos.from_package()
     theirs_keys = set(package_distillmos.state_dict())
     assert set(ours.state_dict()) == theirs_keys
     clips = [at16(next(iter(demo16.values()))), at16(np.concatenate(list(demo16.values())))]
-    assert len(clips[0]) < 122880 < len(clips[1])
+    assert len(clips[0]) < CROP < len(clips[1])
+    assert np.ceil((len(clips[1]) - CROP) / MAX_CROP_HOP) + 1 > CROPS_PER_BATCH  # two groups at least
     with torch.inference_mode():
         batch = torch.from_numpy(clips[0])[None]
         assert float(ours.predict(batch)[0]) == pytest.approx(float(package_distillmos(batch)[0, 0]), abs=1e-5)

@@ -16,7 +16,7 @@ def held_out_speech() -> list[np.ndarray]:
 
 
 def test_phase_slope_estimator_finds_a_known_fractional_delay():
-    from systems.opus import read_at
+    from systems.delay import read_at
 
     x, _ = sf.read(DEMO_DIR / "demo_f_002.flac", dtype="float32")
     padded = np.pad(x, 64)

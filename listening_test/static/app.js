@@ -258,6 +258,25 @@ function vslider(label, onChange) {
   return s;
 }
 
+// The "next" button: stop playback, run `send` (saves the answer), then go on; a failure stays on the page.
+function onNext(next, player, error, send) {
+  next.addEventListener("click", async () => {
+    player.stop(); next.disabled = true;
+    try { await send(); await resume(); }
+    catch (e) { error.textContent = T("could_not_save", { error: e.message }); next.disabled = false; }
+  });
+}
+
+// Save one trial's answer under a key kept across reloads (the server recognises a resend by it).
+async function saveTrial(trial, ratings, t0, comment = "") {
+  const keyName = `key:${state.pid}:${trial.id}`;
+  const key = sessionStorage.getItem(keyName) || newKey();
+  sessionStorage.setItem(keyName, key);
+  const ms = Math.round(performance.now() - t0);
+  await api("POST", `/api/sessions/${state.pid}/trials/${encodeURIComponent(trial.id)}`, { key, ratings, time_ms: ms, comment });
+  recordTrialTime(ms);
+}
+
 // ---------- progress bar with the estimated time left ----------
 function progressBar(k, n) {
   const key = `times:${state.pid}`, times = JSON.parse(sessionStorage.getItem(key) || "[]");
@@ -439,25 +458,9 @@ async function mushraPage(trial, { index, total, training }) {
   const grid = el("div", { class: "rating" }, bands, refCol, ...columns);
   const comment = el("textarea", { id: "comment", rows: 2, maxlength: 2000, placeholder: T("comment") });
   const error = el("p", { class: "error", id: "error" });
-  const keyName = `key:${state.pid}:${trial.id}`;
-  next.addEventListener("click", async () => {
-    player.stop();
-    next.disabled = true;
-    try {
-      if (training) {
-        await api("POST", `/api/sessions/${state.pid}/progress`, { step: "training" });
-      } else {
-        const key = sessionStorage.getItem(keyName) || newKey();
-        sessionStorage.setItem(keyName, key);
-        const ratings = Object.fromEntries([...sliders].map(([id, s]) => [id, s.value]));
-        const ms = Math.round(performance.now() - t0);
-        await api("POST", `/api/sessions/${state.pid}/trials/${encodeURIComponent(trial.id)}`,
-          { key, ratings, time_ms: ms, comment: comment.value });
-        recordTrialTime(ms);
-      }
-      await resume();
-    } catch (e) { error.textContent = T("could_not_save", { error: e.message }); next.disabled = false; }
-  });
+  onNext(next, player, error, () => training
+    ? api("POST", `/api/sessions/${state.pid}/progress`, { step: "training" })
+    : saveTrial(trial, Object.fromEntries([...sliders].map(([id, s]) => [id, s.value])), t0, comment.value));
   refresh();
   show(training ? null : progressBar(index, total),
     el("h1", { text: training ? T("training_title") : T("trial_title", { k: index, n: total }) }),
@@ -494,20 +497,8 @@ async function mosPage(trial, { index, total }) {
   const scale = el("div", { class: "acr" }, ...scaleLabels().map((l, i) => el("label", {},
     el("input", { type: "radio", name: "acr", value: i + 1, onchange: refresh }), el("strong", { text: String(i + 1) }), l)));
   const error = el("p", { class: "error", id: "error" });
-  const keyName = `key:${state.pid}:${trial.id}`;
   const t0 = performance.now();
-  next.addEventListener("click", async () => {
-    player.stop(); next.disabled = true;
-    try {
-      const key = sessionStorage.getItem(keyName) || newKey();
-      sessionStorage.setItem(keyName, key);
-      const ms = Math.round(performance.now() - t0);
-      await api("POST", `/api/sessions/${state.pid}/trials/${encodeURIComponent(trial.id)}`,
-        { key, ratings: { [stim.id]: parseInt(choice().value, 10) }, time_ms: ms, comment: "" });
-      recordTrialTime(ms);
-      await resume();
-    } catch (e) { error.textContent = T("could_not_save", { error: e.message }); next.disabled = false; }
-  });
+  onNext(next, player, error, () => saveTrial(trial, { [stim.id]: parseInt(choice().value, 10) }, t0));
   show(progressBar(index, total), el("h1", { text: T("trial_title", { k: index, n: total }) }),
     el("p", { text: T("mos_task") }),
     el("p", { class: "buttons" }, el("button", { type: "button", class: "stim", "data-stimulus": stim.id, text: T("play"), onclick: () => player.play("s") }),
@@ -539,20 +530,8 @@ async function pairPage(trial, { index, total }) {
     el("input", { type: "radio", name: "pair", value: low + i, onchange: refresh }),
     numbered ? el("strong", { text: (low + i > 0 && low < 0 ? "+" : "") + String(low + i) }) : null, l) : null).reverse());
   const error = el("p", { class: "error", id: "error" });
-  const keyName = `key:${state.pid}:${trial.id}`;
   const t0 = performance.now();
-  next.addEventListener("click", async () => {
-    player.stop(); next.disabled = true;
-    try {
-      const key = sessionStorage.getItem(keyName) || newKey();
-      sessionStorage.setItem(keyName, key);
-      const ms = Math.round(performance.now() - t0);
-      await api("POST", `/api/sessions/${state.pid}/trials/${encodeURIComponent(trial.id)}`,
-        { key, ratings: { [second.id]: parseInt(choice().value, 10) }, time_ms: ms, comment: "" });
-      recordTrialTime(ms);
-      await resume();
-    } catch (e) { error.textContent = T("could_not_save", { error: e.message }); next.disabled = false; }
-  });
+  onNext(next, player, error, () => saveTrial(trial, { [second.id]: parseInt(choice().value, 10) }, t0));
   show(progressBar(index, total), el("h1", { text: T("trial_title", { k: index, n: total }) }),
     el("p", { text: T(`pair_task_${type}`) }),
     el("p", { class: "buttons" },
@@ -577,20 +556,8 @@ async function abxPage(trial, { index, total }) {
   }, false);
   const answer = (id, label) => el("label", {}, el("input", { type: "radio", name: "abx", value: id, onchange: refresh }), label);
   const error = el("p", { class: "error", id: "error" });
-  const keyName = `key:${state.pid}:${trial.id}`;
   const t0 = performance.now();
-  next.addEventListener("click", async () => {
-    player.stop(); next.disabled = true;
-    try {
-      const key = sessionStorage.getItem(keyName) || newKey();
-      sessionStorage.setItem(keyName, key);
-      const ms = Math.round(performance.now() - t0);
-      await api("POST", `/api/sessions/${state.pid}/trials/${encodeURIComponent(trial.id)}`,
-        { key, ratings: { [choice().value]: 1 }, time_ms: ms, comment: "" });
-      recordTrialTime(ms);
-      await resume();
-    } catch (e) { error.textContent = T("could_not_save", { error: e.message }); next.disabled = false; }
-  });
+  onNext(next, player, error, () => saveTrial(trial, { [choice().value]: 1 }, t0));
   const button = (id, text) => el("button", { type: "button", class: "stim", "data-stimulus": id, text, onclick: () => player.play(id) });
   show(progressBar(index, total), el("h1", { text: T("trial_title", { k: index, n: total }) }),
     el("p", { text: T("pair_task_abx") }),
