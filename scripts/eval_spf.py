@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Does the SPF help? SI-SDR and phase distance of CODEC vs CODEC+spf on held-out clean files.
+"""Does the SPF help? CODEC vs CODEC+spf on held-out clean files, per-utterance change with its 95% CI.
 
-    python scripts/eval_spf.py --data heldout/ --codec opus [--checkpoint runs/spf/spf.pt]
-        [--sampler ode --steps 4] [--limit 6]
+    python scripts/eval_spf.py --data heldout/ --codec opus,audiodec_stage1 [--checkpoint runs/spf/spf.pt]
+        [--sampler ode --steps 4] [--limit 6] [--metrics pesq_wb,si_sdr,mel_distance] [--noise-floor-dbfs -70]
 
-Prints one line per codec with the mean metrics (the suite's own si_sdr / phase_distance metrics)
-and the wall time of the post-filter, and writes nothing.
+Prints one block per codec with the mean metrics (the suite's own metrics, resampled per metric as
+`bench run` does), the mean per-utterance change ± 95% CI (normal approximation) and the wall time of the
+post-filter; writes nothing. ``--noise-floor-dbfs`` prepares each clean file as the demo corpus is made
+(0.2 s of silence at both ends, peak -3 dBFS, a seeded Gaussian floor at that RMS level, 16-bit).
 """
 
 from __future__ import annotations
@@ -30,12 +32,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--snr", type=float, default=None)
     p.add_argument("--limit", type=int, default=0, help="use only the first N files")
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--metrics", default="si_sdr,phase_distance", help="comma-separated metrics")
+    p.add_argument("--noise-floor-dbfs", type=float, default=None,
+                   help="add a recording noise floor to the clean files (as the demo corpus has: -70)")
     args = p.parse_args(argv)
 
     import torch
 
     from bench.audio import read_mono
-    from metrics import METRICS
+    from bench.evaluate import _score, get_metric
     from systems import RunSettings, build_system
     from systems.spf.data import align, open_utterances
 
@@ -44,7 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     utts = open_utterances(args.data)
     if args.limit:
         utts = utts[: args.limit]
-    metrics = {name: METRICS.get(name)() for name in ("si_sdr", "phase_distance")}
+    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+
+    def prepare(clean: np.ndarray, index: int) -> np.ndarray:
+        if args.noise_floor_dbfs is None:
+            return clean
+        pad = np.zeros(int(0.2 * 48000))
+        x = np.concatenate([pad, clean, pad])
+        x = x / np.abs(x).max() * 10 ** (-3 / 20)
+        x = x + np.random.default_rng(1000 + index).normal(0.0, 10 ** (args.noise_floor_dbfs / 20), len(x))
+        return (np.clip(np.round(x * 32767), -32768, 32767) / 32768).astype(np.float32)  # as soundfile reads 16-bit
     for codec in args.codec.split(","):
         ckpts = {"spf": args.checkpoint} if args.checkpoint else {}
         settings = RunSettings(checkpoints=ckpts)
@@ -55,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         pf = filtered.postfilters[0]
         rows = {"codec": {m: [] for m in metrics}, "codec+spf": {m: [] for m in metrics}}
         seconds, spf_time = 0.0, 0.0
-        for u in utts:
-            clean = read_mono(u.path, 48000)
+        for i, u in enumerate(utts):
+            clean = prepare(read_mono(u.path, 48000), i)
             coded = base.process(clean, utterance_id=u.id).audio
             t0 = time.perf_counter()
             enhanced, _ = pf.process(coded, seed=filtered.utterance_seed(u.id))
@@ -64,17 +78,18 @@ def main(argv: list[str] | None = None) -> int:
             seconds += len(clean) / 48000
             for label, out in (("codec", coded), ("codec+spf", enhanced)):
                 aligned, _ = align(clean, out)
-                for name, metric in metrics.items():
-                    rows[label][name].append(metric.compute(reference=clean, degraded=aligned, sample_rate=48000))
+                for name, (value, _) in _score(metrics, clean, aligned, 48000).items():
+                    rows[label][name].append(value)
         s = pf.sampler_settings()
         print(f"{codec}: {len(utts)} files, {seconds:.1f} s; SPF {s.name} steps={s.steps} "
               f"NFE={s.expected_nfe()}: {spf_time:.1f} s (RTF {spf_time / seconds:.2f})")
         for label, vals in rows.items():
             print(f"  {label:10s} " + "  ".join(f"{m} {np.mean(v):7.3f}" for m, v in vals.items()))
         deltas = {m: np.array(rows['codec+spf'][m]) - np.array(rows['codec'][m]) for m in metrics}
-        print("  per-file delta: " + "  ".join(
-            f"{m} mean {d.mean():+.3f} (better on {int(np.sum(d > 0 if m == 'si_sdr' else d < 0))}/{len(d)})"
-            for m, d in deltas.items()))
+        for m, d in deltas.items():
+            ci = 1.96 * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
+            better = int(np.sum(d > 0 if get_metric(m).spec.higher_is_better else d < 0))
+            print(f"  change {m:14s} {d.mean():+.4f} ± {ci:.4f} (95% CI), better on {better}/{len(d)}")
     return 0
 
 
