@@ -27,12 +27,12 @@ def test_phase_slope_estimator_finds_a_known_fractional_delay():
 
 
 def _check_alignment(speech: list[np.ndarray], application: str, kbps: int) -> None:
-    """The cross-correlation peak (what alignment and SI-SDR see) is within +-0.5 sample on every utterance.
-    At 6 kbps (8 kHz SILK, whose resamplers are far from linear-phase near 4 kHz) single utterances scatter
-    up to +-1 sample, so there the median is held to +-0.5. ``voip`` adds a pitch-adaptive 2nd-order
-    high-pass whose phase lead at speech frequencies moves the apparent lag with the voice: on these voices
-    (not the demo voices the delay is measured on) it is held to +-0.75. The phase slope over 0.1-3.5 kHz
-    weighs the band differently and agrees to +-0.5 in the median."""
+    """The cross-correlation peak (what alignment and SI-SDR see) is within +-0.5 sample on every utterance
+    of voices the delay was not measured on. At 6 kbps (8 kHz SILK, whose resamplers are far from
+    linear-phase near 4 kHz) single utterances scatter up to +-1 sample, so there the median is held to
+    +-0.5. The phase slope over 0.1-3.5 kHz agrees to +-0.5 in the median, except with ``voip``: its
+    pitch-adaptive 2nd-order high-pass leads in phase at low frequencies (a frequency-dependent phase, not a
+    delay), which that low-band estimator reads as up to -0.65 sample while the peak stays within +-0.5."""
     need_libopus()
     from systems import RunSettings, build_system
 
@@ -43,11 +43,10 @@ def _check_alignment(speech: list[np.ndarray], application: str, kbps: int) -> N
         assert len(out.audio) == len(x)
         peaks.append(xcorr_lag(x, out.audio))
         slopes.append(phase_slope_lag(x, out.audio))
-    tol = 0.75 if application == "voip" else 0.5
-    assert abs(np.median(peaks)) <= tol, peaks
+    assert abs(np.median(peaks)) <= 0.5, peaks
     if kbps > 6:
-        assert max(abs(v) for v in peaks) <= tol, peaks
-        assert abs(np.median(slopes)) <= tol, slopes
+        assert max(abs(v) for v in peaks) <= 0.5, peaks
+        assert abs(np.median(slopes)) <= (0.75 if application == "voip" else 0.5), slopes
     else:
         assert max(abs(v) for v in peaks) <= 1.2, peaks
 
