@@ -84,6 +84,20 @@ def test_bench_systems_name_prints_the_options():
     assert r.returncode == 2 and "did you mean opus" in r.stderr
 
 
+def test_bench_systems_spec_prints_what_a_run_would_use():
+    """A full spec is built and each stage's effective options printed (spec'd values and defaults)."""
+    need_libopus()
+    r = run_bench("systems", "opus@12k[application=voip]+spf[steps=4]")
+    assert r.returncode == 0, r.stderr
+    assert "opus: kbps=12.0, application=voip" in r.stdout
+    assert "spf: sampler=none, steps=4, snr=none" in r.stdout
+    assert "12 kbps nominal" in r.stdout
+    r = run_bench("systems", "opus@2k")
+    assert r.returncode == 2 and "outside 6-510 kbps" in r.stderr
+    r = run_bench("systems", "opsu@12k")
+    assert r.returncode == 2 and "did you mean opus" in r.stderr
+
+
 def test_two_opus_bitrates_in_one_run(tmp_path):
     """Two instances of one system: own folders, own rows, own options in run.json; reuse names the diff."""
     need_libopus()

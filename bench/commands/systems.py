@@ -51,6 +51,8 @@ def _one(name: str, settings) -> int:
     from systems import POSTFILTERS, SYSTEMS, describe_system
     from systems.options import describe_options
 
+    if any(c in name for c in "@[+:") and name not in SYSTEMS.names():
+        return _spec(name, settings)
     try:
         if name in POSTFILTERS and name not in SYSTEMS:
             cls = POSTFILTERS.get(name)
@@ -66,6 +68,31 @@ def _one(name: str, settings) -> int:
     for kind, options in stages:
         cls = SYSTEMS.get(kind) if kind == stages[0][0] else POSTFILTERS.get(kind)
         _print_options(kind, cls.shorthand, options)
+    return 0
+
+
+def _spec(spec: str, settings) -> int:
+    """A full spec (``opus@12k``, ``opus[application=voip]+spf[steps=4]``): build it and print every stage's
+    effective options, i.e. what ``bench run --systems SPEC`` would run."""
+    from bench.registry import RegistryError
+    from systems import SystemUnavailable, build_system
+    from systems.base import ComposedSystem
+    from systems.options import options_dict
+
+    try:
+        system = build_system(spec, settings)
+    except SystemUnavailable as exc:
+        print(f"{spec}\n  cannot run here: {exc}")
+        return 1
+    except (RegistryError, ValueError) as exc:  # OptionError is a ValueError
+        raise UsageError(f"{spec}: {exc}") from None
+    stages = [system.codec, *system.postfilters] if isinstance(system, ComposedSystem) else [system]
+    kbps = f", {system.nominal_kbps:g} kbps nominal" if system.nominal_kbps else ""
+    print(f"{system.name}  {system.description}{kbps}\n  can run here")
+    for stage in stages:
+        values = ", ".join(f"{k}={'none' if v is None else v}" for k, v in options_dict(stage.options).items())
+        values = values or "no options"
+        print(f"  {stage.kind}: {values}")
     return 0
 
 
