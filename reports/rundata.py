@@ -12,7 +12,7 @@ import numpy as np
 
 from bench.errors import InputError, UsageError
 from bench.rundir import REFERENCE_SYSTEM, RunDir, system_dir
-from bench.runfolder import read_manifest
+from bench.runfolder import Failure, read_manifest
 from bench.runfolder.wav import read_run_wav
 from bench.store import SKIPPED_INPUT, Row, read_results_csv, read_results_log
 
@@ -20,16 +20,6 @@ from bench.store import SKIPPED_INPUT, Row, read_results_csv, read_results_log
 BITRATE = "bitrate_kbps"
 LAG = "lag_samples"
 AUXILIARY = (BITRATE, LAG)
-
-
-@dataclass(frozen=True)
-class Failure:
-    """Something that went wrong for one item: a NaN metric, a missing or unreadable audio file."""
-
-    utterance: str
-    system: str
-    metric: str
-    error: str
 
 
 @dataclass

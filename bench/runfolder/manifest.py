@@ -26,9 +26,10 @@ class RunFolderError(UsageError):
     """A run folder this suite cannot read: missing or damaged run.json, or an unknown format version."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Failure:
-    """A value that could not be computed, as listed in run.json."""
+    """Something that went wrong for one item: a value that could not be computed (run.json ``failures``),
+    a NaN metric, a skipped input, a missing or unreadable audio file (the reports' failure list)."""
 
     utterance: str
     system: str
