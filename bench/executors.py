@@ -3,7 +3,9 @@
 ``Executor.map_unordered(fn, jobs)`` yields ``(job, result)`` as results arrive, so the runner can
 commit each result as soon as it exists. ``Executor.map_system(system, fn, batches)`` runs a system
 on batches of utterances, the system loaded once per worker; the local executor does that in this
-process, in order. Executors are registered in :data:`EXECUTORS` (``--executor local|ray``).
+process, in order, except for systems marked ``isolated`` (native codecs), which it runs in one worker
+process forked after they are built: a crash there costs the batch's utterances one by one, never the run.
+Executors are registered in :data:`EXECUTORS` (``--executor local|ray``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from threadpoolctl import threadpool_limits
 
 from bench.errors import UsageError
-from bench.isolation import IsolatedPool, OnCrash
+from bench.isolation import CrashOutcome, IsolatedPool, OnCrash, WorkerCrash
 from bench.registry import Registry
 
 if TYPE_CHECKING:
@@ -127,7 +129,45 @@ class LocalExecutor(Executor):
                       on_crash: OnCrash | None = None) -> Iterator[tuple[J, R]]:
         yield from self._start_pool().map_unordered(fn, jobs, on_crash)
 
+    def map_system(self, system: System, fn: Callable[[System, J], R], batches: Iterable[J]) -> Iterator[tuple[J, R]]:
+        if not (system.isolated and system.settings.device == "cpu" and sys.platform.startswith("linux")):
+            yield from super().map_system(system, fn, batches)
+            return
+        yield from _map_isolated_system(system, fn, batches)
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+
+
+#: the system an isolated system worker runs: set before its pool forks, so the worker inherits it as built
+_FORKED_SYSTEM: System | None = None
+
+
+def _run_forked_system(job: tuple[Callable[[System, J], R], J]) -> R:
+    fn, batch = job
+    assert _FORKED_SYSTEM is not None
+    return fn(_FORKED_SYSTEM, batch)
+
+
+def _map_isolated_system(system: System, fn: Callable[[System, J], R], batches: Iterable[J]) -> Iterator[tuple[J, R]]:
+    """``fn(system, batch)`` in one forked worker process; a batch whose worker dies is retried one utterance
+    at a time in fresh workers, and an utterance that kills its worker fails with the reason."""
+    from bench.system_stage import BatchResult, SystemBatch
+
+    def on_crash(job: tuple[Callable[[System, J], R], SystemBatch], crash: WorkerCrash) -> CrashOutcome:
+        _, batch = job
+        if len(batch.ids) > 1:
+            return CrashOutcome(retry=[(fn, SystemBatch((i,), (p,))) for i, p in zip(batch.ids, batch.reference_paths)])
+        return CrashOutcome(result=BatchResult([f"its worker process {crash.reason}"], [0.0]))
+
+    global _FORKED_SYSTEM
+    _FORKED_SYSTEM = system
+    pool = IsolatedPool(1, initializer=_init_worker)
+    try:
+        for (_, batch), result in pool.map_unordered(_run_forked_system, ((fn, b) for b in batches), on_crash):
+            yield batch, result
+    finally:
+        pool.close()
+        _FORKED_SYSTEM = None

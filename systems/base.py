@@ -93,6 +93,11 @@ class System(ABC):
     nominal_kbps: float | None = None
     #: True when outputs are deterministic given the input, its options and settings.seed.
     deterministic: ClassVar[bool] = True
+    #: True for systems whose native library could kill the process (a C codec through ctypes or an
+    #: extension): on CPU the local executor runs them in a worker process forked after they are built, so a
+    #: crash costs the utterance being coded, not the run. Neural systems stay in the process (weights,
+    #: GPUs, OpenMP after fork).
+    isolated: ClassVar[bool] = False
 
     #: the system's own options (a frozen dataclass of :func:`systems.options.option` fields)
     Options: ClassVar[type] = NoOptions

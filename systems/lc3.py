@@ -56,6 +56,7 @@ class LC3(System):
     """liblc3 at 48 kHz, 10 ms frames, constant frame size; delay removed and the tail flushed."""
 
     kind = "lc3"
+    isolated = True  # liblc3 in C: a crash costs one utterance
     description = "LC3 (liblc3), 48 kHz, 10 ms frames"
     nominal_kbps = 32.0
     Options = LC3Options

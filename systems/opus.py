@@ -65,6 +65,7 @@ class Opus(System):
     kind = "opus"
     description = "Opus (libopus), 20 ms frames, VBR, complexity 10"
     libraries = ("opuslib",)
+    isolated = True  # libopus in C: a crash costs one utterance
     nominal_kbps = 24.0
     Options = OpusOptions
     shorthand = "kbps"

@@ -24,6 +24,7 @@ PLUGIN = '''
 import os, signal, time
 import numpy as np
 from metrics.base import Metric, MetricSpec
+from systems.base import System, SystemOutput
 
 
 class Crashy(Metric):
@@ -35,6 +36,19 @@ class Crashy(Metric):
                 os.abort()
             os.kill(os.getpid(), signal.SIGSEGV)
         return float(np.mean(np.abs(reference)))
+
+
+class CrashCodec(System):
+    """A native codec stand-in that kills its process on one input (chosen by length)."""
+
+    kind = "crashcodec"
+    description = "dies on one input (test plugin)"
+    isolated = True
+
+    def process(self, audio, *, utterance_id):
+        if len(audio) == int(os.environ["CRASHY_SAMPLES"]):
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return SystemOutput(np.asarray(audio, dtype=np.float32) * 0.5, 1000.0, {})
 
 
 class Sleepy(Metric):
@@ -57,6 +71,8 @@ def _plugin_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         [codec_bench.metrics]
         crashy = crashplugin:Crashy
         sleepy = crashplugin:Sleepy
+        [codec_bench.systems]
+        crashcodec = crashplugin:CrashCodec
         """))
     return {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{REPO}", **extra}
 
@@ -93,6 +109,24 @@ def test_a_metric_that_kills_its_process_costs_one_row(tmp_path, how, workers, e
     assert failed == [("demo_f_002", "crashy")]  # every other row was computed, the crashed pair's too
     assert float(rows[("demo_f_002", "si_sdr")]["value"]) > 90  # natural == reference
     assert signame in r.stderr
+
+
+def test_a_native_codec_that_kills_its_process_costs_one_utterance(tmp_path):
+    """An ``isolated`` system runs in a forked worker: the batch that crashed is retried one utterance at a
+    time, the utterance that kills its worker fails with the signal, the others and the run go on."""
+    env = _plugin_env(tmp_path, CRASHY_SAMPLES=str(_demo_samples("demo_f_002")), CRASHY_HOW="segv")
+    out = tmp_path / "run"
+    r = subprocess.run(bench_cmd("run", "--systems", "crashcodec,anchor70", "--data", "demo", "--limit", "3",
+                                 "--metrics", "si_sdr", "--batch-size", "4", "--out", str(out), "--no-report"),
+                       capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False)
+    assert r.returncode == 0, r.stderr
+    rows = {(x["system"], x["utterance"], x["metric"]): x for x in read_rows(out / "results.csv")}
+    for uid in ("demo_f_001", "demo_f_003"):
+        assert float(rows[("crashcodec", uid, "si_sdr")]["value"]) > 90  # a scaled copy of the input
+        assert float(rows[("crashcodec", uid, "bitrate_kbps")]["value"]) > 0
+    bad = rows[("crashcodec", "demo_f_002", "si_sdr")]
+    assert math.isnan(float(bad["value"])) and "SIGSEGV" in bad["error"], bad
+    assert math.isfinite(float(rows[("anchor70", "demo_f_002", "si_sdr")]["value"]))  # the next system ran
 
 
 def test_a_long_file_does_not_stop_the_run(tmp_path):
