@@ -34,19 +34,19 @@ def option_actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action
     return out
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """A YAML mapping from ``path``; UsageError naming the file for anything else."""
+def load_yaml(path: str | Path, flag: str = "--config") -> dict[str, Any]:
+    """A YAML mapping from ``path`` (given with ``flag``); UsageError naming the flag and file for anything else."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise UsageError(f"--config {path}: {exc.strerror or exc}") from None
+        raise UsageError(f"{flag} {path}: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
-        raise UsageError(f"--config {path}: not valid YAML ({exc})") from None
+        raise UsageError(f"{flag} {path}: not valid YAML ({exc})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise UsageError(f"--config {path}: expected a mapping of option: value, got {type(data).__name__}")
+        raise UsageError(f"{flag} {path}: expected a mapping of option: value, got {type(data).__name__}")
     return data
 
 

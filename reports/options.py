@@ -61,18 +61,9 @@ def load_config(path: Path) -> dict[str, Any]:
     """Read a demo config file (a YAML mapping with keys of :class:`DemoOptions`) into DemoOptions fields.
 
     Raises UsageError naming the file and the problem (unreadable, unknown key, wrong type)."""
-    import yaml
+    from bench.config_file import load_yaml
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"--demo-config {path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"--demo-config {path}: not valid YAML ({exc})") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: expected a mapping with keys among {', '.join(CONFIG_KEYS)}")
+    data = load_yaml(path, "--demo-config")
     unknown = sorted(str(k) for k in set(data) - set(CONFIG_KEYS))
     if unknown:
         raise UsageError(f"{path}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(CONFIG_KEYS)}")
