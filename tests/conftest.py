@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,19 @@ def bench_cmd(*args: str) -> list[str]:
 
 def run_bench(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run(bench_cmd(*args), capture_output=True, text=True, timeout=timeout, cwd=REPO)
+
+
+def install_plugin(site: Path, module: str, source: str, entry_points: str) -> dict[str, str]:
+    """Make ``module`` (its ``source``) an installed distribution in ``site`` with ``entry_points`` (the text of
+    entry_points.txt: ``[codec_bench.systems]`` ...), like a real plugin package; returns the environment that
+    sees it (``PYTHONPATH`` = site, then the repository)."""
+    site.mkdir(parents=True, exist_ok=True)
+    (site / f"{module}.py").write_text(source)
+    dist = site / f"{module}-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(entry_points)
+    return {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{REPO}"}
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:

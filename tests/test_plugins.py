@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import textwrap
 
-from conftest import REPO, bench_cmd, read_rows
+from conftest import REPO, bench_cmd, install_plugin, read_rows
 
 PLUGIN = '''
 import numpy as np
@@ -38,20 +37,13 @@ class PeakDiff(Metric):
 
 
 def test_entry_point_plugins(tmp_path):
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "myplugin.py").write_text(PLUGIN)
-    dist = site / "myplugin-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: myplugin\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text(textwrap.dedent("""\
+    env = install_plugin(tmp_path / "site", "myplugin", PLUGIN, textwrap.dedent("""\
         [codec_bench.systems]
         mulaw8 = myplugin:Mulaw8
 
         [codec_bench.metrics]
         peak_diff = myplugin:PeakDiff
         """))
-    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{REPO}"}
     out = subprocess.run(bench_cmd("systems"), capture_output=True, text=True, env=env, cwd=REPO)
     assert "mulaw8" in out.stdout and "8-bit mu-law (plugin)" in out.stdout
     run = tmp_path / "run"

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import REPO, bench_cmd, read_rows
+from conftest import REPO, bench_cmd, install_plugin, read_rows
 
 #: a metric plugin registered like a real one; it kills its own process on one input (chosen by length)
 PLUGIN = '''
@@ -61,20 +61,14 @@ class Sleepy(Metric):
 
 
 def _plugin_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "crashplugin.py").write_text(PLUGIN)
-    dist = site / "crashplugin-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: crashplugin\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text(textwrap.dedent("""\
+    env = install_plugin(tmp_path / "site", "crashplugin", PLUGIN, textwrap.dedent("""\
         [codec_bench.metrics]
         crashy = crashplugin:Crashy
         sleepy = crashplugin:Sleepy
         [codec_bench.systems]
         crashcodec = crashplugin:CrashCodec
         """))
-    return {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{REPO}", **extra}
+    return {**env, **extra}
 
 
 def _demo_samples(uid: str) -> int:

@@ -4,14 +4,12 @@ its unbatched output; ``--amp`` reaches the systems and is recorded as a value-c
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, bench_cmd
+from conftest import REPO, bench_cmd, install_plugin
 
 from bench.runfolder.wav import read_run_wav
 from bench.system_stage import length_batches
@@ -51,22 +49,14 @@ class TinyBatcher(System):
 '''
 
 
-def install_plugin(site: Path) -> dict[str, str]:
+def install_tinybatch(site: Path) -> dict[str, str]:
     """Make ``tinybatch`` an entry-point plugin in ``site``; returns the environment that sees it."""
-    (site / "tinybatch.py").write_text(PLUGIN)
-    dist = site / "tinybatch-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tinybatch\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text(textwrap.dedent("""\
-        [codec_bench.systems]
-        tinybatch = tinybatch:TinyBatcher
-        """))
-    return {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{REPO}"}
+    return install_plugin(site, "tinybatch", PLUGIN, "[codec_bench.systems]\ntinybatch = tinybatch:TinyBatcher\n")
 
 
 @pytest.fixture(scope="module")
 def plugin_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    return install_plugin(tmp_path_factory.mktemp("site"))
+    return install_tinybatch(tmp_path_factory.mktemp("site"))
 
 
 def _run(env: dict[str, str], out: Path, *extra: str) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import REPO, bench_cmd, need_libopus, read_rows
-from test_scale_batching import install_plugin
+from test_scale_batching import install_tinybatch
 
 from bench.executors import EXECUTORS, LocalExecutor
 from bench.runfolder.wav import read_run_wav
@@ -26,8 +26,7 @@ def test_ray_and_local_give_identical_results(tmp_path):
     if importlib.util.find_spec("ray") is None:
         pytest.skip("ray is not installed (pip install 'codec-bench[ray]')")
     need_libopus()
-    (tmp_path / "site").mkdir()
-    plugin_env = install_plugin(tmp_path / "site")
+    plugin_env = install_tinybatch(tmp_path / "site")
     common = ["--systems", "natural,opus,anchor35,tinybatch", "--data", "demo", "--limit", "3",
               "--metrics", "si_sdr,lsd", "--workers", "2", "--batch-size", "2", "--no-report", "--quiet"]
     for name, extra in [("local", []), ("ray", ["--executor", "ray"])]:
