@@ -42,6 +42,15 @@ def install_plugin(site: Path, module: str, source: str, entry_points: str) -> d
     return {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{REPO}"}
 
 
+def tone_folder(folder: Path, n: int = 2) -> Path:
+    """``n`` 0.2 s 48 kHz sine files ``u0.wav``... (200, 300, ... Hz) in a new ``folder``: a tiny training corpus."""
+    folder.mkdir(parents=True)
+    t = np.arange(9600) / 48000
+    for i in range(n):
+        sf.write(folder / f"u{i}.wav", 0.3 * np.sin(2 * np.pi * (200 + 100 * i) * t), 48000)
+    return folder
+
+
 def read_rows(path: Path) -> list[dict[str, str]]:
     with open(path, newline="") as f:
         return list(csv.DictReader(f))

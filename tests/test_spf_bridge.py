@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import tone_folder
 
 from systems.spf.config import preset, with_sde
 from systems.spf.model import ScoreModel
@@ -123,13 +124,8 @@ def test_bench_train_spf_sbve_trains_resumes_and_post_filters(tmp_path):
 
     if SYSTEMS.get("opus").unavailable_reason(RunSettings()):
         pytest.skip("opus unavailable")
-    import soundfile as sf
 
-    data = tmp_path / "data"
-    data.mkdir()
-    t = np.arange(9600) / 48000
-    for i in range(2):
-        sf.write(data / f"u{i}.wav", 0.3 * np.sin(2 * np.pi * (200 + 100 * i) * t), 48000)
+    data = tone_folder(tmp_path / "data")
     out = tmp_path / "run"
     args = ["train", "spf", "--codec", "opus", "--data", str(data), "--out", str(out), "--preset", "tiny",
             "--sde", "sbve", "--device", "cpu", "--threads", "1"]

@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-import soundfile as sf
 import torch
+from conftest import tone_folder
 
 from systems.spf.config import preset
 from systems.spf.data import Pair, align
@@ -75,11 +75,7 @@ def test_bench_train_spf_runs_opus_end_to_end(tmp_path):
         pytest.skip(f"opus unavailable: {reason}")
     from bench.cli import main
 
-    data = tmp_path / "data"
-    data.mkdir()
-    t = np.arange(9600) / 48000
-    for i in range(2):
-        sf.write(data / f"u{i}.wav", 0.3 * np.sin(2 * np.pi * (200 + 100 * i) * t), 48000)
+    data = tone_folder(tmp_path / "data")
     out = tmp_path / "run"
     args = ["train", "spf", "--codec", "opus", "--data", str(data), "--out", str(out), "--preset", "tiny",
             "--steps", "3", "--device", "cpu", "--threads", "1"]
