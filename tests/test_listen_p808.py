@@ -22,7 +22,7 @@ from listening_test.definition import TestDefinition
 from listening_test.ratings import Rating
 from listening_test.testtypes.acr import screen_p808
 from tests.listen_util import make_run_folder
-from tests.test_listen_browser import browser, new_page, play_all, serve  # noqa: F401 - fixture
+from tests.test_listen_browser import new_page, play_all, serve
 
 #: which tone a listener hears as quietest: per channel over headphones, the channel sum over loudspeakers
 QUIETEST_JS = """(mode) => {
@@ -47,7 +47,7 @@ def p808_dir(tmp_path_factory) -> Path:
     return out
 
 
-def session(browser, url: str, definition: TestDefinition, *, device: str, hears: str,  # noqa: F811 - fixture
+def session(browser, url: str, definition: TestDefinition, *, device: str, hears: str,
             gold_reference: int) -> tuple[str, dict]:
     """One participant through qualification, headphone check, training and every trial; ``hears`` is how
     the tones reach them ("headphones": each channel alone, "loudspeakers": the channels summed)."""
@@ -92,7 +92,7 @@ def session(browser, url: str, definition: TestDefinition, *, device: str, hears
     return pid, entered
 
 
-def test_p808_acr_end_to_end_excludes_who_fails_a_check(browser, p808_dir):  # noqa: F811 - fixture
+def test_p808_acr_end_to_end_excludes_who_fails_a_check(browser, p808_dir):
     server, definition = serve(p808_dir)
     assert {s.system for it in definition.items for s in it.stimuli} >= {"gold_reference", "gold_degraded", "trap_2"}
     with server as srv:

@@ -17,7 +17,7 @@ from listening_test.build import BuildOptions, build_test
 from listening_test.definition import TestDefinition
 from listening_test.testtypes.pairs import parse_pairs
 from tests.listen_util import make_run_folder
-from tests.test_listen_browser import browser, new_page, play_all, serve, start_trials  # noqa: F401 - fixture
+from tests.test_listen_browser import new_page, play_all, serve, start_trials
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def test_ccr_order_is_undone_and_cmos_analysed(run_dir, tmp_path):
         assert test["b"] == "no difference (0)" and test["p"] == pytest.approx(stats.wilcoxon(x).pvalue)
 
 
-def test_ccr_and_dcr_in_the_browser(browser, run_dir, tmp_path):  # noqa: F811 - fixture
+def test_ccr_and_dcr_in_the_browser(browser, run_dir, tmp_path):
     for kind, extra in (("ccr", {"pairs": [("noisy", "muffled")]}), ("dcr", {"systems": ["noisy"]})):
         out = tmp_path / kind
         definition = build(run_dir, out, kind, **extra)
@@ -123,7 +123,7 @@ def test_ccr_and_dcr_in_the_browser(browser, run_dir, tmp_path):  # noqa: F811 -
 
 
 @pytest.mark.parametrize("no_preference", [False, True])
-def test_ab_preference_in_the_browser_with_binomial_shares(browser, run_dir, tmp_path, no_preference):  # noqa: F811
+def test_ab_preference_in_the_browser_with_binomial_shares(browser, run_dir, tmp_path, no_preference):
     definition = build(run_dir, tmp_path, "ab", pairs=[("noisy", "muffled")], no_preference=no_preference)
     server, _ = serve(tmp_path)
     expected = {}
@@ -176,7 +176,7 @@ def test_ab_preference_table_matches_scipy(tmp_path):
     assert float(row["p"]) == pytest.approx(test.pvalue)
 
 
-def test_abx_in_the_browser_x_hidden_and_scored(browser, run_dir, tmp_path):  # noqa: F811 - fixture
+def test_abx_in_the_browser_x_hidden_and_scored(browser, run_dir, tmp_path):
     definition = build(run_dir, tmp_path, "abx", pairs=[("noisy", "muffled")])
     server, _ = serve(tmp_path)
     expected = {}

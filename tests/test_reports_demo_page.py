@@ -19,10 +19,10 @@ from bench.cli import main
 
 try:
     from test_reports_fixtures import make_run
-    from test_reports_pages import CHROMIUM, CHROMIUM_ARGS, WAIT_AUDIO, _QuietHandler, _screenshot
+    from test_reports_pages import WAIT_AUDIO, _QuietHandler, _screenshot
 except ImportError:  # tests/ imported as a package
     from tests.test_reports_fixtures import make_run
-    from tests.test_reports_pages import CHROMIUM, CHROMIUM_ARGS, WAIT_AUDIO, _QuietHandler, _screenshot
+    from tests.test_reports_pages import WAIT_AUDIO, _QuietHandler, _screenshot
 
 CONFIG = """title: Codec samples for the paper
 intro: |
@@ -55,17 +55,6 @@ def server(site: Path) -> Iterator[str]:
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} missing (install the Debian package chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

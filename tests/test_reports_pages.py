@@ -23,11 +23,6 @@ try:
 except ImportError:  # tests/ imported as a package
     from tests.test_reports_fixtures import make_run
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic", "--autoplay-policy=no-user-gesture-required"]
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = make_run(tmp_path_factory.mktemp("pages") / "failing_run", failing=True)
@@ -98,17 +93,6 @@ def server(run: Path) -> Iterator[str]:
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} missing (install the Debian package chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) not installed: pip install playwright")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 WAIT_AUDIO = """async () => Promise.all([...document.querySelectorAll('audio')].map(a => new Promise(resolve => {
