@@ -75,9 +75,11 @@ class BackboneConfig:
         skip_rescale: divide residual sums by sqrt(2).
         output_scaling: OUVE (score models): "std" (score = -net / std(t)), "t" (score = -net / t,
             SGMSE+ ncsnpp) or "std_skip" (score = -(x - y) / std(t)^2 - net / std(t): the network only
-            learns the correction to the score of "clean = coded", so an untrained model leaves y
-            unchanged). SBVE (data prediction): "data" (x0_hat = net, SGMSE+) or "data_skip"
-            (x0_hat = y + net: an untrained model leaves y unchanged).
+            learns the correction to the score of "clean = coded"). SBVE (data prediction): "data"
+            (x0_hat = net, SGMSE+) or "data_skip" (x0_hat = y + net: the network learns a correction to y).
+            Neither skip makes an untrained model the identity: the last 1x1 conv starts with PyTorch's
+            default bias, a constant of ~0.1-0.5 (compressed-STFT units) in every bin that training must
+            cancel (a -70 dBFS floor is ~0.01 there).
     """
 
     nf: int = 128
