@@ -14,6 +14,7 @@ import numpy as np
 import soundfile as sf
 import yaml
 
+from bench.audio import RESAMPLER, resample
 from bench.errors import InputError, UsageError
 from bench.rundir import RunDir
 from bench.runfolder import read_manifest
@@ -75,10 +76,22 @@ class BuildOptions:
     no_preference: bool = False
 
 
-def _read_wav(path: Path) -> np.ndarray:
-    """``[T]`` float64 from the run folder at 48 kHz, the rate of a listening test (checked by the run
-    folder's reader, which names the file otherwise)."""
-    return read_run_wav(path, SAMPLE_RATE)[0].astype(np.float64)
+def _read_wav(path: Path, run_rate: int) -> np.ndarray:
+    """``[T]`` float64 at 48 kHz, the rate of a listening test, from a run folder WAV at the run's evaluation
+    rate (checked by the run folder's reader, which names the file otherwise), resampled when they differ."""
+    x = read_run_wav(path, run_rate)[0].astype(np.float64)
+    return x if run_rate == SAMPLE_RATE else resample(x, run_rate, SAMPLE_RATE).astype(np.float64)
+
+
+def _rate_notes(run_rate: int, anchors: tuple[str, ...]) -> list[str]:
+    """What a run evaluated below 48 kHz means for its listening test."""
+    if run_rate == SAMPLE_RATE:
+        return []
+    notes = [f"the run was evaluated at {run_rate} Hz: its audio is resampled to {SAMPLE_RATE} Hz for playback "
+             f"({RESAMPLER}) and holds nothing above {run_rate // 2} Hz, the hidden reference included"]
+    if MID_ANCHOR in anchors and run_rate // 2 <= 8000:
+        notes.append(f"{MID_ANCHOR} (7 kHz low-pass) is close to the hidden reference at {run_rate} Hz")
+    return notes
 
 
 def _pick_systems(run: dict, requested: list[str] | None, test_type: TestType) -> tuple[list[str], list[str]]:
@@ -127,11 +140,12 @@ def _pick_items(corpus: list[dict], n: int, seed: int) -> list[dict]:
     return picked
 
 
-def _anchor(run_dir: RunDir, name: str, utt: str, reference: np.ndarray) -> np.ndarray:
-    """The anchor from the run folder, else computed with the registered anchor system."""
+def _anchor(run_dir: RunDir, name: str, utt: str, reference: np.ndarray, run_rate: int) -> np.ndarray:
+    """The anchor from the run folder, else computed with the registered anchor system (from ``reference``
+    at 48 kHz)."""
     path = run_dir.audio_wav(name, utt)
     if path.is_file():
-        return _read_wav(path)
+        return _read_wav(path, run_rate)
     return compute_anchor(name, reference, utt, missing=path)
 
 
@@ -182,15 +196,15 @@ def prepare_item(out: Path, item_id: str, utterance: str, speaker: str, signals:
                 duration_s=(end - start) / SAMPLE_RATE, reference=ref_file, stimuli=stimuli)
 
 
-def _build_item(opts: BuildOptions, run_dir: RunDir, entry: dict, item_id: str, systems: list[str],
+def _build_item(opts: BuildOptions, run_dir: RunDir, run_rate: int, entry: dict, item_id: str, systems: list[str],
                 test_type: TestType, gold_index: int | None = None, n_items: int = 0) -> Item:
     utt = entry["id"]
-    reference = _read_wav(run_dir.reference_wav(utt))
+    reference = _read_wav(run_dir.reference_wav(utt), run_rate)
     signals = {HIDDEN_REFERENCE: reference}
     for s in systems:
-        signals[s] = _read_wav(run_dir.audio_wav(s, utt))
+        signals[s] = _read_wav(run_dir.audio_wav(s, utt), run_rate)
     for a in test_type.anchors:
-        signals[a] = _anchor(run_dir, a, utt, reference)
+        signals[a] = _anchor(run_dir, a, utt, reference, run_rate)
     if gold_index is not None:
         signals.update(p808.gold_signals(gold_index, n_items, reference, SAMPLE_RATE, opts.seed))
     for name, x in signals.items():
@@ -263,9 +277,11 @@ def build_test(opts: BuildOptions) -> TestDefinition:
         notes.append(f"only {len(picked) - 1} test items available (asked for {n_items})")
     training_entry, test_entries = picked[-1], picked[:-1]
     opts.out.mkdir(parents=True, exist_ok=True)
-    items = [_build_item(opts, run_dir, e, f"item{i + 1:02d}", systems, test_type, i if opts.gold else None,
-                         len(test_entries)) for i, e in enumerate(test_entries)]
-    training = _build_item(opts, run_dir, training_entry, "training", systems, test_type)
+    run_rate = int(run.get("config", {}).get("sample_rate") or SAMPLE_RATE)
+    notes += _rate_notes(run_rate, tuple(test_type.anchors))
+    items = [_build_item(opts, run_dir, run_rate, e, f"item{i + 1:02d}", systems, test_type,
+                         i if opts.gold else None, len(test_entries)) for i, e in enumerate(test_entries)]
+    training = _build_item(opts, run_dir, run_rate, training_entry, "training", systems, test_type)
     _add_traps(opts, items, systems[0])
     trials = test_type.pair_trials(items, opts.pairs) if opts.pairs else test_type.trials(items)  # type: ignore[attr-defined]
     definition = TestDefinition(

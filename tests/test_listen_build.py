@@ -175,3 +175,32 @@ def test_import_webmushra_layout_resamples_and_makes_compliant_anchors(tmp_path,
     sf.write(audio / "codec1.wav", np.zeros(1000), 44100)
     assert bench_main(["listen", "import", str(config), "--out", str(tmp_path / "u")]) == 2
     assert "differ in length" in capsys.readouterr().err
+
+
+def test_a_run_evaluated_at_16k_becomes_a_48k_test_of_its_own_audio(tmp_path):
+    """``bench run --sample-rate 16000`` keeps 16 kHz WAVs; the test plays them at 48 kHz, resampled, and says so."""
+    from systems import SYSTEMS, RunSettings
+
+    if SYSTEMS.get("opus").unavailable_reason(RunSettings()):
+        pytest.skip("opus unavailable")
+    run = tmp_path / "run16"
+    assert bench_main(["run", "--systems", "natural,opus,anchor35,anchor70", "--data", "demo", "--limit", "3",
+                       "--sample-rate", "16000", "--metrics", "snr", "--no-report", "--quiet", "--out", str(run)]) == 0
+    d = build_test(BuildOptions(run_dir=run, out=tmp_path / "t", type="mushra", items=2, seconds=2.5))
+    assert any("evaluated at 16000 Hz" in n for n in d.notes)
+    assert any("anchor70" in n and "close to the hidden reference" in n for n in d.notes)
+    for it in d.items:
+        files = {s.system: tmp_path / "t" / s.file for s in it.stimuli}
+        assert {sf.info(f).samplerate for f in files.values()} == {48000}
+        ref = sf.read(files["reference"])[0]
+        spec = np.abs(np.fft.rfft(ref)) ** 2
+        above = spec[np.fft.rfftfreq(len(ref), 1 / 48000) > 8500].sum() / spec.sum()
+        assert 10 * np.log10(above) < -50  # the run's 16 kHz reference, not the 48 kHz original
+        # the hidden reference is the run's own reference WAV, resampled: same waveform up to gain and fades
+        src, sr = sf.read(run / "reference" / f"{it.utterance}.wav")
+        assert sr == 16000
+        up = soxr.resample(src, 16000, 48000, quality="VHQ")
+        start = round(it.start_s * 48000)
+        mid = slice(4800, len(ref) - 4800)  # away from the fades
+        seg = up[start:start + len(ref)][mid]
+        assert np.corrcoef(seg, ref[mid])[0, 1] > 0.999

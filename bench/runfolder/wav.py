@@ -49,7 +49,7 @@ def read_run_wav(path: str | Path, sample_rate: int | None = None) -> tuple[np.n
     """``([T]`` float32 mono, rate) from a run folder's WAV (channels averaged if a tool wrote several).
 
     Args:
-        sample_rate: the rate the caller needs (the listening tests: 48 kHz); None accepts any of
+        sample_rate: the rate the caller needs (the run's evaluation rate); None accepts any of
             :data:`RUN_RATES`.
 
     Raises:
