@@ -87,8 +87,8 @@ def _rate_notes(run_rate: int, anchors: tuple[str, ...]) -> list[str]:
     """What a run evaluated below 48 kHz means for its listening test."""
     if run_rate == SAMPLE_RATE:
         return []
-    notes = [f"the run was evaluated at {run_rate} Hz: its audio is resampled to {SAMPLE_RATE} Hz for playback "
-             f"({RESAMPLER}) and holds nothing above {run_rate // 2} Hz, the hidden reference included"]
+    notes = [(f"the run was evaluated at {run_rate} Hz: its audio is resampled to {SAMPLE_RATE} Hz for playback "
+              f"({RESAMPLER}) and holds nothing above {run_rate // 2} Hz, the hidden reference included")]
     if MID_ANCHOR in anchors and run_rate // 2 <= 8000:
         notes.append(f"{MID_ANCHOR} (7 kHz low-pass) is close to the hidden reference at {run_rate} Hz")
     return notes
