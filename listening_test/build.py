@@ -79,8 +79,7 @@ class BuildOptions:
 def _read_wav(path: Path, run_rate: int) -> np.ndarray:
     """``[T]`` float64 at 48 kHz, the rate of a listening test, from a run folder WAV at the run's evaluation
     rate (checked by the run folder's reader, which names the file otherwise), resampled when they differ."""
-    x = read_run_wav(path, run_rate)[0].astype(np.float64)
-    return x if run_rate == SAMPLE_RATE else resample(x, run_rate, SAMPLE_RATE).astype(np.float64)
+    return resample(read_run_wav(path, run_rate)[0], run_rate, SAMPLE_RATE).astype(np.float64)
 
 
 def _rate_notes(run_rate: int, anchors: tuple[str, ...]) -> list[str]:
@@ -254,7 +253,8 @@ def build_test(opts: BuildOptions) -> TestDefinition:
     if (opts.out / "results.sqlite").exists():
         raise UsageError(f"{opts.out}: holds the results of a served test; build into another --out folder")
     run_dir = RunDir(opts.run_dir)
-    run = read_manifest(run_dir.root).to_dict()
+    manifest = read_manifest(run_dir.root)
+    run = manifest.to_dict()
     if test_type.needs_pairs and not opts.pairs:
         raise UsageError(f"--type {test_type.name} needs --pairs FIRST:SECOND[,FIRST:SECOND...]")
     if opts.pairs and not test_type.needs_pairs:
@@ -277,8 +277,8 @@ def build_test(opts: BuildOptions) -> TestDefinition:
         notes.append(f"only {len(picked) - 1} test items available (asked for {n_items})")
     training_entry, test_entries = picked[-1], picked[:-1]
     opts.out.mkdir(parents=True, exist_ok=True)
-    run_rate = int(run.get("config", {}).get("sample_rate") or SAMPLE_RATE)
-    notes += _rate_notes(run_rate, tuple(test_type.anchors))
+    run_rate = manifest.sample_rate
+    notes += _rate_notes(run_rate, test_type.anchors)
     items = [_build_item(opts, run_dir, run_rate, e, f"item{i + 1:02d}", systems, test_type,
                          i if opts.gold else None, len(test_entries)) for i, e in enumerate(test_entries)]
     training = _build_item(opts, run_dir, run_rate, training_entry, "training", systems, test_type)

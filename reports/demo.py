@@ -24,6 +24,7 @@ import soundfile as sf
 from bench.atomic import atomic_path
 from bench.errors import UsageError
 from bench.rundir import system_dir
+from bench.runfolder import evaluation_rate
 from reports.options import DemoOptions, check_link
 from reports.ratequality import grouped_systems
 from reports.roles import SYSTEM, role
@@ -197,7 +198,7 @@ def build_demo(run: Run, demo_dir: Path, options: DemoOptions, grids: dict[str, 
         for u in utts:
             sections.append(_section(run, demo_dir, u, systems, metrics, subtype, (grids or {}).get(u), thumbs,
                                      items.get(u, {}), written))
-    rate = (run.info.get("config", {}) or {}).get("sample_rate") or 48000
+    rate = evaluation_rate(run.info.get("config"))
     legend = [DemoSystem("reference", f"The reference as evaluated ({rate / 1000:g} kHz).", "")]
     for s in systems:
         info = run.system_info(s)

@@ -14,9 +14,10 @@ from bench.runfolder.manifest import (
     Failure,
     Manifest,
     RunFolderError,
+    evaluation_rate,
     read_manifest,
     write_manifest,
 )
 
-__all__ = ["FORMAT_VERSION", "CorpusInfo", "Failure", "Manifest", "RunFolderError", "read_manifest",
-           "write_manifest"]
+__all__ = ["FORMAT_VERSION", "CorpusInfo", "Failure", "Manifest", "RunFolderError", "evaluation_rate",
+           "read_manifest", "write_manifest"]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.atomic import write_text_atomic
+from bench.audio import SAMPLE_RATE
 from bench.errors import UsageError
 
 FORMAT_VERSION = 2
@@ -72,6 +73,11 @@ class Manifest:
     #: keys of run.json this version does not model (kept as they were)
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def sample_rate(self) -> int:
+        """The evaluation rate: what the run's WAVs hold (see :func:`evaluation_rate`)."""
+        return evaluation_rate(self.config)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON document: known keys in their fixed order, then the extra ones."""
         doc = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
@@ -90,6 +96,11 @@ class Manifest:
         except TypeError as exc:
             raise RunFolderError(f"{source}: unexpected content ({exc})") from None
         return cls(**kwargs, extra={k: v for k, v in doc.items() if k not in known})
+
+
+def evaluation_rate(config: dict[str, Any] | None) -> int:
+    """The rate of a run's WAVs from its run.json ``config`` (48 kHz for runs from before ``--sample-rate``)."""
+    return int((config or {}).get("sample_rate") or SAMPLE_RATE)
 
 
 def migrate_v1(doc: dict[str, Any]) -> dict[str, Any]:
