@@ -22,12 +22,16 @@ COMMANDS: dict[str, str] = {
     "listen": "listening_test.cli",
     "merge": "bench.commands.merge",
     "reproduce": "bench.commands.reproduce",
+    "download": "bench.commands.download",
+    "weights": "bench.commands.weights",
 }
 
 EPILOG = """examples:
   bench run --systems all --data demo --out runs/demo
   bench run --systems natural,opus,files:mine=out/ --data vctk:/data/VCTK --split test --out runs/vctk
+  bench run --systems natural,encodec@6k,dac_44k@8k --data vctk --out runs/vctk   # fetches what it needs
   bench systems            # what can run here, and what to install for the rest
+  bench weights            # downloadable weights and corpora: cached, missing, checksums, licences
   bench metrics            # every metric with its library, rate and direction
   bench report runs/demo   # tables, plots, index.html and the demo page
   bench listen build runs/demo --type mushra --out listen/mushra

@@ -82,6 +82,10 @@ class Corpus(ABC):
     """A source of utterances. ``spec`` is the text after ``scheme:`` in ``--data``."""
 
     scheme: str = ""
+    #: download-registry entries (:mod:`bench.downloads`) the corpus fetches when no path is given
+    downloads: tuple[str, ...] = ()
+    #: True when ``--data SCHEME`` alone (no path) is valid
+    path_optional: bool = False
 
     def __init__(self, spec: str, options: CorpusOptions) -> None:
         self.spec = spec
@@ -256,14 +260,22 @@ def _vctk_genders(root: Path) -> dict[str, str]:
 @CORPORA.decorator("vctk")
 class VCTKCorpus(Corpus):
     """VCTK in the layouts people have: 0.80 (``wav48/``), 0.92 (``wav48_silence_trimmed/``, per mic),
-    and the 48 kHz Valentini set (``clean_testset_wav/``, ``clean_trainset_*_wav/``)."""
+    and the 48 kHz Valentini set (``clean_testset_wav/``, ``clean_trainset_*_wav/``). ``--data vctk`` alone
+    is VCTK 0.92 from the download cache (fetched and verified on first use). Transcripts (``txt/``) are
+    attached to each item as ``Utterance.text``."""
 
     scheme = "vctk"
+    downloads = ("vctk",)
+    path_optional = True
 
     def _find(self, root: Path, name: str) -> list[Path]:
         return sorted([p for p in [root / name, *root.glob(f"*/{name}")] if p.is_dir()])
 
     def utterances(self) -> list[Utterance]:
+        if not self.spec:
+            from bench.downloads import resolve
+
+            self.spec = str(resolve(self.downloads[0]))
         root = Path(self.spec).expanduser()
         if not root.is_dir():
             raise UsageError(f"--data vctk:{self.spec}: no such folder")
@@ -303,8 +315,77 @@ class VCTKCorpus(Corpus):
         return [_with_text(u, txt_dirs) for u in self._select(utts)]
 
 
+_LIBRISPEECH_ID = re.compile(r"^(\d+)-(\d+)-(\d+)$")
+
+
+@CORPORA.decorator("librispeech")
+class LibriSpeechCorpus(Corpus):
+    """LibriSpeech (16 kHz FLAC): ``librispeech:test-clean`` from the download cache (fetched and verified on
+    first use), or ``librispeech:PATH`` to a copy (a subset folder such as ``LibriSpeech/test-clean``, or a
+    folder above it). Transcripts come from each chapter's ``*.trans.txt`` and are attached to each item as
+    ``Utterance.text``; genders from ``SPEAKERS.TXT`` when present. Ids are ``SPEAKER-CHAPTER-UTTERANCE``."""
+
+    scheme = "librispeech"
+
+    @property
+    def downloads(self) -> tuple[str, ...]:  # type: ignore[override]
+        from bench.downloads import LIBRISPEECH_SUBSETS
+
+        return (LIBRISPEECH_SUBSETS[self.spec],) if self.spec in LIBRISPEECH_SUBSETS else ()
+
+    def _root(self) -> Path:
+        from bench.downloads import LIBRISPEECH_SUBSETS, resolve
+
+        if self.spec in LIBRISPEECH_SUBSETS:
+            folder = resolve(LIBRISPEECH_SUBSETS[self.spec])
+            found = sorted(folder.glob(f"**/{self.spec}"))
+            return found[0] if found else folder
+        root = Path(self.spec).expanduser()
+        if not root.is_dir():
+            known = ", ".join(LIBRISPEECH_SUBSETS)
+            raise UsageError(f"--data librispeech:{self.spec}: neither a subset the suite downloads ({known}) nor "
+                             "a folder")
+        return root
+
+    def utterances(self) -> list[Utterance]:
+        root = self._root()
+        transcripts = sorted(root.rglob("*.trans.txt"))
+        if not transcripts:
+            raise UsageError(f"--data librispeech:{self.spec}: no *.trans.txt files below {root} "
+                             "(expected SPEAKER/CHAPTER/SPEAKER-CHAPTER.trans.txt)")
+        genders = _librispeech_genders(root)
+        utts = []
+        for trans in transcripts:
+            for line in trans.read_text(encoding="utf-8", errors="replace").splitlines():
+                utt_id, _, text = line.strip().partition(" ")
+                m = _LIBRISPEECH_ID.match(utt_id)
+                if not m:
+                    continue
+                audio = trans.parent / f"{utt_id}.flac"
+                if not audio.is_file():
+                    self.skipped.append((str(audio), f"listed in {trans.name} but missing"))
+                    continue
+                utts.append(_probe(audio, utt_id, m.group(1), genders.get(m.group(1), ""), text.strip()))
+        return self._select(utts)
+
+
+def _librispeech_genders(root: Path) -> dict[str, str]:
+    """Speaker -> "male"/"female" from SPEAKERS.TXT at ``root`` or up to two folders above it."""
+    for folder in (root, root.parent, root.parent.parent):
+        path = folder / "SPEAKERS.TXT"
+        if path.is_file():
+            out = {}
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                parts = [p.strip() for p in line.split("|")]
+                if len(parts) >= 2 and not line.startswith(";") and parts[1].upper() in ("M", "F"):
+                    out[parts[0]] = _GENDERS[parts[1].lower()]
+            return out
+    return {}
+
+
 def open_corpus(spec: str, options: CorpusOptions | None = None) -> Corpus:
-    """``"demo"``, ``"vctk:PATH"``, ``"folder:PATH"``, ``"manifest:FILE.csv"`` -> a Corpus.
+    """``"demo"``, ``"vctk"``, ``"vctk:PATH"``, ``"librispeech:test-clean"``, ``"librispeech:PATH"``,
+    ``"folder:PATH"``, ``"manifest:FILE.csv"`` -> a Corpus (nothing is downloaded until it is listed).
 
     Raises:
         UsageError: unknown scheme (with suggestions) or a missing path.
@@ -318,6 +399,6 @@ def open_corpus(spec: str, options: CorpusOptions | None = None) -> Corpus:
         cls = CORPORA.get(scheme)
     except RegistryError as exc:
         raise UsageError(f"--data {spec!r}: {exc}") from None
-    if scheme != "demo" and not rest:
+    if scheme != "demo" and not rest and not cls.path_optional:
         raise UsageError(f"--data {scheme}: needs a path, e.g. {scheme}:/data/...")
     return cls(rest, options)

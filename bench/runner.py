@@ -563,6 +563,7 @@ def _write_run_json(ctx: RunContext, *, status: str, failures: list[Row] | None 
         "corpus": {"spec": cfg.data, "n": len(items), "manifest_sha256": manifest_sha256(items), "items": items},
         "systems": {**old.get("systems", {}), **_system_records(ctx)},
         "metrics": {**old.get("metrics", {}), **_metric_records(ctx.metrics)},
+        "downloads": {**old.get("downloads", {}), **_download_records(ctx)},
         "skipped_inputs": [{"utterance": u.id, "path": str(u.path), "error": ctx.refs[u.id]["error"]}
                            for u in ctx.utts if "error" in ctx.refs.get(u.id, {})],
         "failures": [{"utterance": r.utterance, "system": r.system, "metric": r.metric, "error": r.error}
@@ -580,6 +581,19 @@ def _system_records(ctx: RunContext) -> dict[str, dict[str, Any]]:
                      "audio_dir": f"audio/{system_dir(s.name)}", "deterministic": s.deterministic,
                      "provenance": s.provenance(), "alignment": aligned.get(s.name)}
             for s in ctx.systems}
+
+
+def _download_records(ctx: RunContext) -> dict[str, dict[str, Any]]:
+    """Every downloaded file the run used (name, URL, SHA-256, licence): what systems and the corpus resolved
+    in this process, and what the metrics declare (they resolve theirs in worker processes)."""
+    from bench.downloads import check, provenance, used_in_this_process
+
+    out = used_in_this_process()
+    for m in ctx.metrics:
+        for name in METRICS.get(m).downloads:
+            if name not in out and check(name).state == "ok":
+                out[name] = provenance(name)
+    return out
 
 
 def _metric_records(metric_names: list[str]) -> dict[str, dict[str, Any]]:

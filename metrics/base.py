@@ -60,6 +60,9 @@ class Metric(ABC):
     requires: ClassVar[tuple[str, str] | None] = None
     #: PyPI distributions besides ``spec.library`` whose versions change values (recorded in run.json)
     extra_libraries: ClassVar[tuple[str, ...]] = ()
+    #: download-registry entries the metric fetches on first use with ``bench.downloads.resolve(name)``
+    #: (e.g. ``("whisper-small",)``); run.json records them
+    downloads: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

@@ -76,6 +76,8 @@ class SystemInfo:
     nominal_kbps: float | None
     available: bool
     reason: str | None
+    #: "downloads N MB on first use" (files not cached yet), or a hint for weights used once downloaded
+    downloads: str | None = None
 
 
 def _stage_options(cls: type, stage: Stage, settings: RunSettings) -> tuple[object, str, str]:
@@ -191,13 +193,30 @@ def iter_system_checks(settings: RunSettings) -> Iterator[SystemInfo]:
             cls = SYSTEMS.get(stages[0].kind)
             reason = cls.unavailable_reason(settings)
             desc, kbps = cls.description, cls.nominal_kbps
+            needs, optional = list(cls.downloads), list(getattr(cls, "optional_downloads", ()))
             for st in stages[1:]:
                 pcls = POSTFILTERS.get(st.kind)
                 reason = reason or pcls.unavailable_reason(settings)
                 desc = f"{desc} + {pcls.description}"
+                needs += pcls.downloads
+            note = _download_note(needs, optional, settings) if reason is None else None
         except (ImportError, RegistryError, AttributeError) as exc:
-            reason, desc, kbps = f"cannot be loaded: {exc}", "", None
-        yield SystemInfo(name, desc, kbps, reason is None, reason)
+            reason, desc, kbps, note = f"cannot be loaded: {exc}", "", None, None
+        yield SystemInfo(name, desc, kbps, reason is None, reason, note)
+
+
+def _download_note(needs: list[str], optional: list[str], settings: RunSettings) -> str | None:
+    """What ``bench systems`` says about downloads: N MB on first use, or how to get optional official weights."""
+    from bench.downloads import cached, first_use_note
+
+    if settings.weights_dir is not None or settings.checkpoints:
+        return None
+    note = first_use_note(tuple(needs)) if needs else None
+    missing = [n for n in optional if cached(n) is None]
+    if missing:
+        hint = f"official weights: `bench download {' '.join(missing)}` (until then the demo weights)"
+        note = f"{note}; {hint}" if note else hint
+    return note
 
 
 def expand_systems(specs: list[str], settings: RunSettings) -> tuple[list[str], list[tuple[str, str]]]:

@@ -99,6 +99,9 @@ class System(ABC):
     #: GPUs, OpenMP after fork).
     isolated: ClassVar[bool] = False
 
+    #: download-registry entries (:mod:`bench.downloads`) the system may fetch on first use
+    downloads: ClassVar[tuple[str, ...]] = ()
+
     #: the system's own options (a frozen dataclass of :func:`systems.options.option` fields)
     Options: ClassVar[type] = NoOptions
     #: the option that ``kind@VALUE`` sets (e.g. "kbps"), or None
@@ -171,6 +174,8 @@ class PostFilter(ABC):
     deterministic: ClassVar[bool] = True
     #: the rate the post-filter works at; a codec at another rate is resampled to it and back
     sample_rate: ClassVar[int] = 48000
+    #: download-registry entries the post-filter may fetch on first use, as for :class:`System`
+    downloads: ClassVar[tuple[str, ...]] = ()
     #: the post-filter's own options, as for :class:`System`
     Options: ClassVar[type] = NoOptions
     shorthand: ClassVar[str | None] = None

@@ -1,10 +1,10 @@
 """Released third-party codecs (EnCodec, DAC) as systems: where their weights are found, and the common
 run loop (resample to the model's rate, code in batches, resample back to the input length).
 
-Weights are never downloaded. A system looks, in order, at ``--checkpoint KIND=PATH``, at the folder
-given with ``--weights DIR`` (and its ``encodec/`` or ``dac/`` subfolder), and at the cache folder the
-official package would have downloaded to. When none holds the file, the message names the file and its
-release URL.
+A system looks, in order, at ``--checkpoint KIND=PATH``, at the folder given with ``--weights DIR`` (and
+its ``encodec/`` or ``dac/`` subfolder), at the cache folder the official package would have downloaded to,
+and then at the suite's download cache, fetching the file there on first use (:mod:`bench.downloads`).
+Offline, a missing file is an error that names the file, its release URL and where to put it.
 """
 
 from __future__ import annotations
@@ -30,41 +30,68 @@ class ReleasedWeights:
 
     Attributes:
         family: "encodec" or "dac" (the subfolder of ``--weights DIR`` also searched).
-        names: file names accepted, the release's own first (others: the package's cache name).
-        url: where the release publishes it.
-        cache_dir: returns the folder the official package downloads it to (read when looking).
+        names: file names accepted in ``--weights DIR`` and the package's cache, the release's own first.
+        download: the download-registry entry (:mod:`bench.downloads`) that fetches it into the cache.
+        package_cache: returns the folder the official package downloads it to (read when looking).
     """
 
     family: str
     names: tuple[str, ...]
-    url: str
-    cache_dir: Callable[[], Path]
+    download: str
+    package_cache: Callable[[], Path]
+
+    @property
+    def url(self) -> str:
+        """Where the release publishes the file (from the download registry)."""
+        from bench.downloads import entry
+
+        return entry(self.download).urls[0]
 
     def candidates(self, weights_dir: Path | None) -> list[Path]:
-        """Every path looked at, in order."""
+        """Every local path looked at before the download cache, in order."""
         folders = [weights_dir, weights_dir / self.family] if weights_dir is not None else []
-        return [folder / name for folder in [*folders, self.cache_dir()] for name in self.names]
+        return [folder / name for folder in [*folders, self.package_cache()] for name in self.names]
 
-    def locate(self, kind: str, settings: RunSettings) -> Path:
-        """The checkpoint file for system ``kind``.
-
-        Raises:
-            FileNotFoundError: with the file name, the release URL and the places looked at.
-        """
+    def _local(self, kind: str, settings: RunSettings) -> Path | None:
         override = settings.checkpoints.get(kind)
         if override is not None:
             if not Path(override).is_file():
                 raise FileNotFoundError(f"--checkpoint {kind}={override}: no such file")
             return Path(override)
-        looked = self.candidates(settings.weights_dir)
-        for path in looked:
-            if path.is_file():
-                return path
-        where = ", ".join(str(p.parent) for p in looked[:: len(self.names)])
-        raise FileNotFoundError(
-            f"weights file {self.names[0]} not found (looked in {where}); download {self.url} and pass "
-            f"--weights DIR (the folder holding it) or --checkpoint {kind}=PATH"
-        )
+        return next((p for p in self.candidates(settings.weights_dir) if p.is_file()), None)
+
+    def _hint(self, kind: str) -> str:
+        return f"or pass --weights DIR (the folder holding {self.names[0]}) or --checkpoint {kind}=PATH"
+
+    def locate(self, kind: str, settings: RunSettings) -> Path:
+        """The checkpoint file for system ``kind``: ``--checkpoint``, ``--weights DIR``, the package's cache,
+        then the download cache (downloading it unless offline).
+
+        Raises:
+            FileNotFoundError: offline and not cached, or the download failed (names the file, its URL and
+                where to put it).
+        """
+        from bench.downloads import DownloadError, resolve
+
+        local = self._local(kind, settings)
+        if local is not None:
+            return local
+        try:
+            return resolve(self.download)
+        except DownloadError as exc:
+            raise FileNotFoundError(f"{exc}; {self._hint(kind)}") from None
+
+    def unavailable(self, kind: str, settings: RunSettings) -> str | None:
+        """Why the file cannot be had here (offline and nowhere local), else None. Never downloads."""
+        from bench.downloads import availability
+
+        try:
+            if self._local(kind, settings) is not None:
+                return None
+        except FileNotFoundError as exc:
+            return str(exc)
+        reason = availability(self.download)
+        return f"{reason}; {self._hint(kind)}" if reason else None
 
 
 def dac_cache_dir() -> Path:
@@ -124,6 +151,11 @@ class ReleasedCodecSystem(System):
     weights: ClassVar[ReleasedWeights]
     model_rate: ClassVar[int]
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "weights" in cls.__dict__:
+            cls.downloads = (cls.weights.download,)
+
     def __init__(self, settings: RunSettings, name: str | None = None, options: Any = None) -> None:
         super().__init__(settings, name, options)
         self._check_options()
@@ -142,11 +174,7 @@ class ReleasedCodecSystem(System):
             import torch  # noqa: F401
         except ImportError:
             return "PyTorch is not installed (pip install torch)"
-        try:
-            cls.weights.locate(cls.kind, settings)
-        except FileNotFoundError as exc:
-            return str(exc)
-        return None
+        return cls.weights.unavailable(cls.kind, settings)
 
     def _check_options(self) -> None:
         """Raise ValueError for options that are each valid but not together (before any file is read)."""

@@ -20,6 +20,19 @@ FAST_METRICS = ["pesq_wb", "stoi", "si_sdr", "phase_distance", "lsd"]
 SUBSET = ["demo_f_001", "demo_f_002", "demo_m_001", "demo_m_002"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def offline_download_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Nothing under test downloads from the internet: offline, with an empty cache of its own (tests that
+    exercise downloads serve files from 127.0.0.1 and set these variables themselves)."""
+    saved = {k: os.environ.get(k) for k in ("CODEC_BENCH_OFFLINE", "CODEC_BENCH_CACHE", "CODEC_BENCH_MIRROR")}
+    os.environ["CODEC_BENCH_OFFLINE"] = "1"
+    os.environ["CODEC_BENCH_CACHE"] = str(tmp_path_factory.mktemp("download-cache"))
+    os.environ.pop("CODEC_BENCH_MIRROR", None)
+    yield
+    for k, v in saved.items():
+        os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
 def bench_cmd(*args: str) -> list[str]:
     """The CLI as a subprocess of this interpreter (works without the console script on PATH)."""
     return [sys.executable, "-m", "bench", *args]

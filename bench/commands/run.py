@@ -25,7 +25,9 @@ EPILOG = """systems (--systems, comma-separated; see `bench systems` and `bench 
   SYSTEM+spf              any system followed by the score-based post-filter: opus@12k+spf[steps=8]
   several instances of one system run side by side: --systems opus@6k,opus@12k,opus@24k
 data (--data):
-  demo | vctk:PATH | folder:PATH | manifest:FILE.csv
+  demo | vctk | vctk:PATH | librispeech:test-clean | librispeech:PATH | folder:PATH | manifest:FILE.csv
+released weights (EnCodec, DAC) and the vctk / librispeech:test-clean corpora are downloaded on first use into a
+verified cache (`bench weights`); --offline never touches the network
 
 exit status: 0 run complete (failed values are listed), 2 usage error, 1 with --strict if anything failed
 """
@@ -71,7 +73,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--print-config", action="store_true",
                    help="print the effective options as YAML (for --config) and exit without running")
     p.add_argument("--systems", help="comma-separated systems, or 'all' (required)")
-    p.add_argument("--data", help="demo | vctk:PATH | folder:PATH | manifest:FILE.csv (required)")
+    p.add_argument("--data", help="demo | vctk | vctk:PATH | librispeech:test-clean | librispeech:PATH | folder:PATH | "
+                                  "manifest:FILE.csv (required; vctk and librispeech:test-clean are downloaded "
+                                  "into the cache on first use)")
     p.add_argument("--out", type=Path, help="run folder (required; created; rerun to resume)")
     p.add_argument("--metrics", default="default",
                    help="comma-separated metrics or groups (dnsmos); 'default' = every available metric except "
@@ -117,6 +121,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--spf-sampler", default=None, choices=["pc", "ode", "sde"],
                    help="write CODEC+spf[sampler=ode] instead")
     g.add_argument("--spf-steps", type=int, default=None, help="write CODEC+spf[steps=8] instead")
+    from bench.commands.download import add_download_arguments
+
+    add_download_arguments(p)
     p.add_argument("--no-report", dest="report", action="store_false", help="skip the report at the end")
     p.add_argument("--overwrite", action="store_true",
                    help="add to a run folder even if its value-changing settings differ")
@@ -172,6 +179,7 @@ def main(args: argparse.Namespace) -> int:
 
 def execute(args: argparse.Namespace):
     """Check the options, run, build the report. Returns (RunOutcome, RunConfig)."""
+    from bench.commands.download import apply_download_arguments
     from bench.corpora import CorpusOptions
     from bench.runner import RunConfig, run
     from bench.shards import Shard
@@ -181,6 +189,7 @@ def execute(args: argparse.Namespace):
     for name in ("systems", "data", "out"):
         if getattr(args, name) in (None, ""):
             raise UsageError(f"--{name} is required (on the command line or in --config)")
+    apply_download_arguments(args)
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be at least 1, not {args.limit}")
     if not math.isfinite(args.max_lag_ms) or args.max_lag_ms < 0:

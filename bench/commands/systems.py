@@ -19,11 +19,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", type=Path, help="folder of official weights to check against (AudioDec exp/, EnCodec, DAC files)")
     p.add_argument("--no-check", dest="check", action="store_false",
                    help="only list the systems (instant); do not import them to check whether they can run")
+    from bench.commands.download import add_download_arguments
+
+    add_download_arguments(p)
 
 
 def main(args: argparse.Namespace) -> int:
+    from bench.commands.download import apply_download_arguments
     from systems import RunSettings, iter_system_checks, registered_summaries
 
+    apply_download_arguments(args)
     settings = RunSettings(weights_dir=args.weights)
     if args.name:
         return _one(args.name, settings)
@@ -43,6 +48,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"{r.name:<{width}}  {status}  {kbps:<10} {r.description}", flush=True)
         if r.reason:
             print(f"{'':<{width}}       -> {r.reason}", flush=True)
+        if r.downloads:
+            print(f"{'':<{width}}       -> {r.downloads}", flush=True)
     return 0
 
 

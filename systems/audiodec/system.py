@@ -36,6 +36,9 @@ class AudioDecSystem(System):
     """Common machinery; subclasses set ``kind`` and the decoder kind."""
 
     libraries = ("torch",)
+    #: the official release, used from the download cache once `bench download audiodec-exp` put it there
+    #: (until then the demo weights: nothing is fetched behind the user's back)
+    optional_downloads: ClassVar[tuple[str, ...]] = ("audiodec-exp",)
 
     deterministic: ClassVar[bool] = True
     sample_rate: int = 48000

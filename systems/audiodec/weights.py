@@ -22,6 +22,8 @@ from systems.audiodec.checkpoint import latest_checkpoint
 from systems.audiodec.config import config_for_checkpoint
 
 DEMO_DIR = Path(__file__).parent / "weights"
+#: the download-registry entry of the official release (its unpacked ``exp/``)
+RELEASE = "audiodec-exp"
 C16 = "autoencoder/symAD_c16_vctk_48000_hop320"
 STAGE1 = f"{C16}/checkpoint-500000steps.pkl"
 STAGE2 = f"{C16}/checkpoint-1000000steps.pkl"
@@ -124,7 +126,9 @@ def _official(kind: str, weights_dir: Path) -> WeightsChoice:
 
 
 def choose_weights(kind: str, weights_dir: Path | None, override: Path | None) -> WeightsChoice:
-    """Resolve the files of system ``kind``. Raises FileNotFoundError with a clear message."""
+    """Resolve the files of system ``kind``: ``override`` (``--checkpoint``), then ``weights_dir``
+    (``--weights``), then the official release in the download cache (``bench download audiodec-exp``), then
+    the shipped demo weights. Raises FileNotFoundError with a clear message."""
     if override is not None:
         override = Path(override)
         if not override.is_file():
@@ -134,4 +138,11 @@ def choose_weights(kind: str, weights_dir: Path | None, override: Path | None) -
         return WeightsChoice(override, override, "override")
     if weights_dir is not None:
         return _official(kind, Path(weights_dir))
+    from bench.downloads import cached, resolve
+
+    if cached(RELEASE) is not None:
+        release = resolve(RELEASE)  # cached and intact: no download; recorded for run.json
+        choice = _official(kind, release)
+        choice.notes.append(f"official release from the download cache ({release})")
+        return choice
     return _demo(kind)

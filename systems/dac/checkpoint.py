@@ -12,18 +12,15 @@ import torch
 from systems.dac.model import DAC, DACConfig
 from systems.released import ReleasedWeights, dac_cache_dir, load_state_strict
 
-RELEASE_URL = "https://github.com/descriptinc/descript-audio-codec/releases/download/"
-
-#: model -> (release tag, release file name, file name in the package's download cache)
+#: model -> (release file name, file name in the package's download cache, download-registry entry)
 FILES = {
-    "44khz_8kbps": ("0.0.1", "weights.pth", "weights_44khz_8kbps_0.0.1.pth"),
-    "24khz_8kbps": ("0.0.4", "weights_24khz.pth", "weights_24khz_8kbps_0.0.4.pth"),
-    "16khz_8kbps": ("0.0.5", "weights_16khz.pth", "weights_16khz_8kbps_0.0.5.pth"),
-    "44khz_16kbps": ("1.0.0", "weights_44khz_16kbps.pth", "weights_44khz_16kbps_1.0.0.pth"),
+    "44khz_8kbps": ("weights.pth", "weights_44khz_8kbps_0.0.1.pth", "dac-44khz"),
+    "24khz_8kbps": ("weights_24khz.pth", "weights_24khz_8kbps_0.0.4.pth", "dac-24khz"),
+    "16khz_8kbps": ("weights_16khz.pth", "weights_16khz_8kbps_0.0.5.pth", "dac-16khz"),
 }
 RELEASES = {
-    model: ReleasedWeights("dac", (release, cached), f"{RELEASE_URL}{tag}/{release}", dac_cache_dir)
-    for model, (tag, release, cached) in FILES.items()
+    model: ReleasedWeights("dac", (release, cached), entry, dac_cache_dir)
+    for model, (release, cached, entry) in FILES.items()
 }
 
 

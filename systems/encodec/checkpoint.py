@@ -13,10 +13,11 @@ import torch
 from systems.encodec.model import EncodecModel, build_model
 from systems.released import ReleasedWeights, load_state_strict, torch_hub_dir
 
-ROOT_URL = "https://dl.fbaipublicfiles.com/encodec/v0/"
 FILES = {"encodec_24khz": "encodec_24khz-d7cc33bc.th", "encodec_48khz": "encodec_48khz-7e698e3e.th"}
+#: preset -> the download-registry entry (URL, checksum, licence: bench/downloads/entries.py)
+DOWNLOADS = {"encodec_24khz": "encodec-24khz", "encodec_48khz": "encodec-48khz"}
 RELEASES = {
-    preset: ReleasedWeights("encodec", (name,), ROOT_URL + name, torch_hub_dir) for preset, name in FILES.items()
+    preset: ReleasedWeights("encodec", (name,), DOWNLOADS[preset], torch_hub_dir) for preset, name in FILES.items()
 }
 
 
