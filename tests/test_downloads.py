@@ -39,7 +39,7 @@ class Publisher:
         pub = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 name = self.path.lstrip("/")
                 pub.requests[name] = pub.requests.get(name, 0) + 1
                 data = pub.files.get(name)
@@ -170,12 +170,12 @@ def test_offline_with_an_empty_cache_names_the_file_and_where_to_put_it(tmp_path
     cache = tmp_path / "cache"
     env = {**os.environ, "CODEC_BENCH_CACHE": str(cache)}
     env.pop("CODEC_BENCH_OFFLINE")
-    proc = subprocess.run(bench_cmd("download", "encodec-24khz", "--offline"), capture_output=True, text=True,
+    proc = subprocess.run(check=False, args=bench_cmd("download", "encodec-24khz", "--offline"), capture_output=True, text=True,
                           cwd=REPO, env=env, timeout=120)
     assert proc.returncode == 2
     assert "encodec_24khz-d7cc33bc.th" in proc.stderr and str(cache / "files" / "encodec_24khz-d7cc33bc.th") \
         in proc.stderr
-    run = subprocess.run(bench_cmd("run", "--systems", "encodec", "--data", "demo", "--out", str(tmp_path / "r"),
+    run = subprocess.run(check=False, args=bench_cmd("run", "--systems", "encodec", "--data", "demo", "--out", str(tmp_path / "r"),
                                    "--metrics", "snr", "--offline", "--cache-dir", str(cache)),
                          capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
     assert run.returncode == 2, run.stderr
@@ -223,7 +223,7 @@ def _audiodec_exp_zip() -> bytes:
 def test_audiodec_release_unpacks_once_and_bench_run_uses_it_without_weights(publisher, tmp_path):
     publish(publisher, "audiodec-exp", _audiodec_exp_zip(), sha256=None, archive="zip",
             filename="audiodec_exp_pretrain_models_v02.zip")
-    dl = subprocess.run(bench_cmd("download", "audiodec-exp"), capture_output=True, text=True, cwd=REPO,
+    dl = subprocess.run(check=False, args=bench_cmd("download", "audiodec-exp"), capture_output=True, text=True, cwd=REPO,
                         timeout=120)
     assert dl.returncode == 0, dl.stderr
     assert "CC BY 4.0" not in dl.stderr and "no full checksum is published" in dl.stderr
@@ -232,7 +232,7 @@ def test_audiodec_release_unpacks_once_and_bench_run_uses_it_without_weights(pub
     assert not file_path(downloads.entry("audiodec-exp")).exists()  # the archive is gone once unpacked
     assert downloads.check("audiodec-exp").state == "ok"
     out = tmp_path / "run"
-    proc = subprocess.run(bench_cmd("run", "--systems", "symad", "--data", "demo", "--limit", "1", "--metrics", "snr",
+    proc = subprocess.run(check=False, args=bench_cmd("run", "--systems", "symad", "--data", "demo", "--limit", "1", "--metrics", "snr",
                                     "--out", str(out), "--no-report", "--quiet"),
                           capture_output=True, text=True, cwd=REPO, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -277,7 +277,7 @@ def test_librispeech_test_clean_is_downloaded_and_read_with_transcripts(publishe
         ("1089-134686-0000", "1089", 16000, "male", "HE HOPED THERE WOULD BE STEW"),
         ("1089-134686-0001", "1089", 16000, "male", "STUFF IT INTO YOU")]
     out = tmp_path / "run"
-    proc = subprocess.run(bench_cmd("run", "--systems", "natural", "--data", "librispeech:test-clean", "--metrics",
+    proc = subprocess.run(check=False, args=bench_cmd("run", "--systems", "natural", "--data", "librispeech:test-clean", "--metrics",
                                     "snr", "--out", str(out), "--no-report", "--quiet"),
                           capture_output=True, text=True, cwd=REPO, timeout=300)
     assert proc.returncode == 0, proc.stderr
