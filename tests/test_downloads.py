@@ -302,3 +302,21 @@ def test_vctk_is_downloaded_and_read_with_the_papers_test_speakers_and_transcrip
     assert [(u.id, u.gender, u.text) for u in utts] == [("p232_001", "male", "Please call Stella, p232."),
                                                        ("p257_001", "female", "Please call Stella, p257.")]
     assert open_corpus("vctk").utterances() == utts and publisher.requests == {"VCTK-Corpus-0.92.zip": 1}
+
+
+def test_bench_weights_and_systems_say_what_is_cached_and_what_downloads_on_first_use(publisher):
+    from systems import RunSettings, describe_systems
+
+    data = os.urandom(50_000)
+    publish(publisher, "weights", data)
+    downloads.resolve("weights", progress=False)
+    proc = subprocess.run(check=False, args=bench_cmd("weights"), capture_output=True, text=True, cwd=REPO,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = {line.split()[0]: line for line in proc.stdout.splitlines()[1:] if line.strip()}
+    assert "cached" in lines["weights"] and hashlib.sha256(data).hexdigest()[:12] in lines["weights"]
+    assert "missing" in lines["encodec-24khz"] and "CC BY-NC 4.0" in lines["encodec-24khz"]
+    rows = {r.name: r for r in describe_systems(RunSettings())}
+    assert rows["encodec"].available and "downloads" in rows["encodec"].downloads
+    assert "on first use" in rows["encodec"].downloads
+    assert "bench download audiodec-exp" in rows["symad"].downloads

@@ -34,7 +34,7 @@ def main(args: argparse.Namespace) -> int:
     for e in entries:
         s = check(e.name, full=args.verify)
         checksum = ("sha256 " + s.sha256[:12] if s.sha256 else
-                    "published sha256" if e.sha256 else "sha256 prefix " + e.sha256_prefix if e.sha256_prefix
+                    "sha256 known" if e.sha256 else "sha256 prefix " + e.sha256_prefix if e.sha256_prefix
                     else "no published checksum")
         state = {"ok": "cached", "missing": "missing", "corrupt": "CORRUPT", "unverified": "unverified"}[s.state]
         size = _size(s.size if s.size is not None else e.size)
