@@ -121,9 +121,13 @@ class ReleasedCodecSystem(System):
     weights: ClassVar[ReleasedWeights]
     model_rate: ClassVar[int]
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "model_rate" in cls.__dict__:  # the system works at its model's rate: nothing resampled inside
+            cls.sample_rate = cls.model_rate
+
     def __init__(self, settings: RunSettings, name: str | None = None, options: Any = None) -> None:
         super().__init__(settings, name, options)
-        self.sample_rate = self.model_rate
         self._check_options()
         try:
             self.weights_path = self.weights.locate(self.kind, settings)

@@ -141,3 +141,20 @@ def test_anchors_at_the_evaluation_rate_meet_the_bs1534_mask(rate):
         assert np.all(np.abs(db[w <= edge]) <= 0.1)
         assert np.all(db[w >= 4000 * scale] <= -25)
         assert np.all(db[w >= 4500 * scale] <= -50)
+
+
+@pytest.mark.parametrize(("kind", "rate"), [("encodec", 24000), ("encodec_48k", 48000), ("dac_44k", 44100),
+                                            ("dac_24k", 24000), ("dac_16k", 16000), ("opus", 48000),
+                                            ("symad", 48000), ("audiodec", 48000)])
+def test_each_system_declares_the_rate_it_codes_at(kind, rate):
+    from systems import SYSTEMS
+
+    assert SYSTEMS.get(kind).sample_rate == rate
+
+
+def test_lc3_declares_its_configured_rate():
+    from systems import RunSettings, build_system
+
+    system = build_system("lc3@24k[sample_rate=24000]", RunSettings())
+    system.use_rate(16000)  # a codec keeps its own rate whatever the evaluation rate
+    assert system.sample_rate == system.output_rate == 24000
