@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-stamp
 NODEPS_SPEC ?= distillmos==0.9.1 xls-r-sqa==0.1.0
 PYTEST_ARGS ?=
 
-.PHONY: setup sysdeps demo test test-slow bench clean lint
+.PHONY: setup sysdeps demo check test test-slow bench clean lint
 
 setup: sysdeps $(STAMP)
 
@@ -32,7 +32,11 @@ $(STAMP): pyproject.toml tests/reference_packages.txt
 demo: setup
 	$(BENCH) run --systems all --data demo --out runs/demo
 
-test: setup
+# The layers of the code and no import circles (contracts in pyproject.toml [tool.importlinter]).
+check: setup
+	$(VENV)/bin/lint-imports
+
+test: setup check
 	BENCH_ARTIFACTS=1 $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 test-slow: setup

@@ -14,28 +14,24 @@ bounded window (``--max-lag-ms``), and compensated according to ``--align``:
 Outputs produced elsewhere (``files:``) may still hold a codec's delay, so their length differs from the
 reference; :func:`match_length` resolves differences up to :data:`MAX_LENGTH_DIFF_S` with the same search
 in a window widened by the difference. The runner stores, per item, the total lag compensated
-(``lag_samples``), and SI-SDR, SNR and phase distance also unaligned (:data:`RAW_METRICS`).
+(``lag_samples``), and SI-SDR, SNR and phase distance also unaligned (``bench.store.RAW_METRICS``).
+
+This module is the arithmetic only (ground floor: numpy, scipy and :mod:`bench.audio`): every function
+works on the arrays it is given, in samples at their rate. A run's system-level search over its files is
+:mod:`bench.alignment_stage`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import scipy.fft
 
-from bench.atomic import write_text_atomic
 from bench.audio import SAMPLE_RATE, fit_length
-from bench.progress import Progress
-from bench.runfolder.wav import read_run_wav
-
-if TYPE_CHECKING:
-    from bench.executors import Executor
-    from bench.rundir import RunDir
 
 ALIGN_MODES = ("system", "utterance", "none")
 #: a system whose normalised correlation peak is below this in absolute value is flagged "weak"
@@ -43,12 +39,10 @@ ALIGN_MODES = ("system", "utterance", "none")
 WEAK_PEAK = 0.3
 #: largest length difference an adapter resolves by search (a codec's delay left in the file)
 MAX_LENGTH_DIFF_S = 0.5
-#: the system search runs on signals decimated by this factor, then at 48 kHz within FINE_RADIUS samples
-#: of the coarse peak: the same peak as a full 48 kHz correlation for speech, at a fraction of the cost
+#: the system search runs on signals decimated by this factor, then at the full rate within FINE_RADIUS
+#: samples of the coarse peak: the same peak as a full-rate correlation for speech, at a fraction of the cost
 DECIMATION = 8
 FINE_RADIUS = 10
-#: metrics also stored unaligned, under these names
-RAW_METRICS = {"si_sdr": "si_sdr_raw", "snr": "snr_raw", "phase_distance": "phase_distance_raw"}
 
 
 @dataclass(frozen=True)
@@ -75,7 +69,11 @@ class AlignPolicy:
     @property
     def max_lag(self) -> int:
         """The search window in samples at the evaluation rate."""
-        return round(self.max_lag_ms * self.sample_rate / 1000)
+        return self.window(self.sample_rate)
+
+    def window(self, rate: int) -> int:
+        """The search window in samples at ``rate`` (the rate of the signals being aligned)."""
+        return round(self.max_lag_ms * rate / 1000)
 
 
 @dataclass
@@ -155,7 +153,7 @@ class SystemLag:
 
     Attributes:
         mode: the ``--align`` mode it serves.
-        lag: the lag compensated for every utterance in ``system`` mode (samples at 48 kHz); in
+        lag: the lag compensated for every utterance in ``system`` mode (samples at the signals' rate); in
             ``utterance`` mode the lag ``system`` mode would have used (for comparison).
         peak: normalised correlation at that lag, signed (in [-1, 1]).
         n: utterances summed; max_lag: search window (samples); utterances_sha256: which utterances.
@@ -189,29 +187,24 @@ def flag_for(peak: float) -> str:
     return "negative" if peak < 0 else ""
 
 
-def explain_flag(system: str, d: dict[str, Any]) -> str:
-    """One sentence for a flagged system (terminal summary and report)."""
-    return (f"{system}: correlation peak {d['peak']:+.2f} at lag {d['lag']} samples ({d['flag']}); its waveform "
-            f"metrics ({', '.join(RAW_METRICS)}) mean little")
-
-
 def coarse_correlation(reference: np.ndarray, degraded: np.ndarray, max_lag: int) -> Correlation:
     """:func:`correlate` of the signals decimated by :data:`DECIMATION` (sums of blocks), lags in blocks.
 
-    The band below 3 kHz, where speech has most of its energy, decides where the peak is, with an 8x
-    shorter transform than at 48 kHz. Energies are those of the 48 kHz signals (they normalise the fine values).
+    The lowest eighth of the band (below 3 kHz at 48 kHz), where speech has most of its energy, decides where
+    the peak is, with an 8x shorter transform. Energies are those of the full-rate signals (they normalise
+    the fine values).
     """
     n = min(len(reference), len(degraded))
-    r48, d48 = reference[:n].astype(np.float32, copy=False), degraded[:n].astype(np.float32, copy=False)
+    r_full, d_full = reference[:n].astype(np.float32, copy=False), degraded[:n].astype(np.float32, copy=False)
     m = n // DECIMATION
-    r = sum(r48[k::DECIMATION][:m] for k in range(DECIMATION))  # strided adds: 10x faster than reshape-sum
-    d = sum(d48[k::DECIMATION][:m] for k in range(DECIMATION))
+    r = sum(r_full[k::DECIMATION][:m] for k in range(DECIMATION))  # strided adds: 10x faster than reshape-sum
+    d = sum(d_full[k::DECIMATION][:m] for k in range(DECIMATION))
     c = correlate(r, d, -(-max_lag // DECIMATION))
-    return Correlation(c.values, float(np.dot(r48, r48)), float(np.dot(d48, d48)))
+    return Correlation(c.values, float(np.dot(r_full, r_full)), float(np.dot(d_full, d_full)))
 
 
 def fine_correlation(reference: np.ndarray, degraded: np.ndarray, lags: np.ndarray) -> np.ndarray:
-    """The 48 kHz correlation at a few ``lags`` (``[K]`` float64), by direct single-precision dot products."""
+    """The full-rate correlation at a few ``lags`` (``[K]`` float64), by direct single-precision dot products."""
     n = min(len(reference), len(degraded))
     r, d = reference[:n].astype(np.float32, copy=False), degraded[:n].astype(np.float32, copy=False)
     out = np.zeros(len(lags))
@@ -230,7 +223,7 @@ def _sum_in_id_order(parts: dict[str, Any]) -> Any:
 
 
 def fine_lags(coarse: dict[str, Correlation], max_lag: int) -> np.ndarray:
-    """The 48 kHz lags to examine: around the peak (in absolute value) of the summed coarse correlation."""
+    """The full-rate lags to examine: around the peak (in absolute value) of the summed coarse correlation."""
     total = _sum_in_id_order(coarse)
     centre = DECIMATION * (int(np.argmax(np.abs(total.values))) - total.max_lag)
     return np.arange(max(-max_lag, centre - FINE_RADIUS), min(max_lag, centre + FINE_RADIUS) + 1)
@@ -263,105 +256,27 @@ def align_arrays(pairs: dict[str, tuple[np.ndarray, np.ndarray]], max_lag: int, 
     return system_lag(coarse, {u: fine_correlation(r, d, lags) for u, (r, d) in pairs.items()}, lags, mode, max_lag)
 
 
-@dataclass(frozen=True)
-class CorrelationJob:
-    """A pair to correlate in a worker: the system, paths of the 48 kHz reference and output, the window,
-    and the 48 kHz lags of the fine pass (None: the coarse pass)."""
-
-    system: str
-    utterance: str
-    reference_path: str
-    degraded_path: str
-    max_lag: int
-    lags: tuple[int, ...] | None = None
-
-
-def correlate_files(job: CorrelationJob) -> Correlation | np.ndarray | str:
-    """Worker side of the system search: the pair's coarse or fine correlation, or why it could not be read."""
-    try:
-        ref, _ = read_run_wav(job.reference_path)
-        deg, _ = read_run_wav(job.degraded_path)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file: left out of the sum, the metric job says why
-        return f"cannot read audio: {exc}"
-    if job.lags is None:
-        return coarse_correlation(ref, deg, job.max_lag)
-    return fine_correlation(ref, deg, np.asarray(job.lags))
-
-
-def match_length(reference: np.ndarray, output: np.ndarray, policy: AlignPolicy) -> tuple[np.ndarray, int]:
+def match_length(reference: np.ndarray, output: np.ndarray, policy: AlignPolicy,
+                 rate: int) -> tuple[np.ndarray, int]:
     """Bring an output made elsewhere to the reference length: ``([T_ref]`` output, offset removed).
 
     Under ``none``: crop or zero-pad at the end (offset 0). Otherwise, when the lengths differ, the offset
-    is found by the same correlation search, in the policy's window widened by the length difference.
+    is found by the same correlation search, in the policy's window (at ``rate``, the rate of both
+    signals) widened by the length difference.
 
     Raises:
         ValueError: lengths differ by more than :data:`MAX_LENGTH_DIFF_S`.
     """
     diff = len(output) - len(reference)
-    if abs(diff) > MAX_LENGTH_DIFF_S * SAMPLE_RATE:
-        raise ValueError(f"length {len(output) / SAMPLE_RATE:.3f} s differs from the reference "
-                         f"{len(reference) / SAMPLE_RATE:.3f} s by more than {MAX_LENGTH_DIFF_S} s")
+    if abs(diff) > MAX_LENGTH_DIFF_S * rate:
+        raise ValueError(f"length {len(output) / rate:.3f} s differs from the reference "
+                         f"{len(reference) / rate:.3f} s by more than {MAX_LENGTH_DIFF_S} s")
     if diff == 0 or policy.mode == "none":
         return fit_length(output, len(reference)), 0
     longest = max(len(output), len(reference))
     y, ref = fit_length(output, longest), fit_length(reference, longest)
-    c = correlate(ref, y, abs(diff) + policy.max_lag)
+    c = correlate(ref, y, abs(diff) + policy.window(rate))
     offset = int(np.argmax(np.abs(c.values))) - c.max_lag if np.any(c.values) else 0
     return fit_length(shift(y, offset), len(reference)), offset
 
 
-def raw_rows(metric_names: Iterable[str]) -> tuple[tuple[str, str], ...]:
-    """``(metric, stored name)`` of the requested metrics that are also stored unaligned."""
-    return tuple((m, RAW_METRICS[m]) for m in metric_names if m in RAW_METRICS)
-
-
-def system_lags(rd: RunDir, outputs: dict[str, list[tuple[str, str, str]]], policy: AlignPolicy,
-                executor: Executor, quiet: bool = False) -> dict[str, SystemLag]:
-    """Each system's lag, estimated once per run folder and kept in ``alignment/<sysdir>.json``.
-
-    Args:
-        outputs: system -> every good output as ``(utterance, reference wav, output wav)``; the systems
-            whose lag is needed now (those with pairs still to score).
-    Returns:
-        system -> its lag (none under ``--align none``). A stored lag is reused as it is, so the rows of a
-        killed run, finished later, are scored with the lag of the first attempt; it is written before any
-        row of the system, so a run killed earlier recomputes it from the same outputs.
-    """
-    if policy.mode == "none":
-        return {}
-    lags: dict[str, SystemLag] = {}
-    todo: list[CorrelationJob] = []
-    for name, items in outputs.items():
-        path = rd.alignment_json(name)
-        if path.exists():
-            lags[name] = SystemLag.from_dict(json.loads(path.read_text()))
-        elif items:
-            todo += [CorrelationJob(name, u, r, d, policy.max_lag) for u, r, d in items]
-    if not todo:
-        return lags
-    coarse = _correlate_all(executor, todo, "alignment", quiet)
-    fine_jobs, windows = [], {}
-    for name in dict.fromkeys(j.system for j in todo):
-        if coarse.get(name):
-            windows[name] = fine_lags(coarse[name], policy.max_lag)
-            fine_jobs += [replace(j, lags=tuple(int(v) for v in windows[name]))
-                          for j in todo if j.system == name and j.utterance in coarse[name]]
-    fine = _correlate_all(executor, fine_jobs, "alignment (fine)", quiet)
-    for name, window in windows.items():
-        # a pair unreadable in one pass is left out of both
-        ok = {u: c for u, c in coarse[name].items() if u in fine.get(name, {})}
-        if ok:
-            lags[name] = system_lag(ok, fine[name], window, policy.mode, policy.max_lag)
-            write_text_atomic(rd.alignment_json(name), json.dumps(lags[name].to_dict(), indent=1))
-    return lags
-
-
-def _correlate_all(executor: Executor, jobs: list[CorrelationJob], label: str, quiet: bool) -> dict[str, dict[str, Any]]:
-    """system -> utterance -> result of :func:`correlate_files` (unreadable pairs left out)."""
-    found: dict[str, dict[str, Any]] = {}
-    with Progress(len(jobs), label, quiet=quiet) as prog:
-        for job, result in executor.map_unordered(correlate_files, jobs):
-            if not isinstance(result, str):
-                found.setdefault(job.system, {})[job.utterance] = result
-            prog.update()
-    return found

@@ -64,10 +64,11 @@ def evaluate(reference: Any, degraded: Any, sample_rate: int, metrics: Iterable[
     Raises:
         ValueError: bad signals, rate or alignment; bench.errors.UsageError: unknown or unavailable metric.
     """
-    from bench.alignment import AlignPolicy, align_arrays, estimate_lag, match_length, raw_rows, shift
+    from bench.alignment import AlignPolicy, align_arrays, estimate_lag, match_length, shift
     from bench.audio import RESAMPLER, SAMPLE_RATE, resample
     from bench.metric_stage import _score
     from bench.runner import _resolve_metrics
+    from bench.store import raw_rows
     from metrics import METRICS, library_version
 
     if int(sample_rate) != sample_rate or sample_rate < MIN_SAMPLE_RATE:
@@ -75,7 +76,8 @@ def evaluate(reference: Any, degraded: Any, sample_rate: int, metrics: Iterable[
     sample_rate = int(sample_rate)
     policy = AlignPolicy(align, max_lag_ms)
     ref = resample(_mono(reference, "reference"), sample_rate, SAMPLE_RATE)
-    deg, offset = match_length(ref, resample(_mono(degraded, "degraded"), sample_rate, SAMPLE_RATE), policy)
+    deg, offset = match_length(ref, resample(_mono(degraded, "degraded"), sample_rate, SAMPLE_RATE), policy,
+                               SAMPLE_RATE)
     names, _ = _resolve_metrics([metrics] if isinstance(metrics, str) else list(metrics))
     peak = None
     if policy.mode == "system":

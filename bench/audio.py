@@ -16,8 +16,9 @@ import soxr
 from bench.errors import InputError
 
 SAMPLE_RATE = 48000
-#: soxr quality used for every resampling in the suite (recorded in run.json).
-RESAMPLER = "soxr VHQ"
+#: the library and quality of every resampling in the suite (recorded in run.json).
+RESAMPLER_LIBRARY, RESAMPLER_QUALITY = "soxr", "VHQ"
+RESAMPLER = f"{RESAMPLER_LIBRARY} {RESAMPLER_QUALITY}"
 
 
 @dataclass
@@ -41,7 +42,18 @@ def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     """High-quality resampling (soxr VHQ) of ``[T]`` float32; identity when the rates match."""
     if sr_in == sr_out:
         return x.astype(np.float32, copy=False)
-    return soxr.resample(x.astype(np.float32, copy=False), sr_in, sr_out, quality="VHQ").astype(np.float32)
+    return soxr.resample(x.astype(np.float32, copy=False), sr_in, sr_out,
+                         quality=RESAMPLER_QUALITY).astype(np.float32)
+
+
+def resampled_length(n: int, sr_in: int, sr_out: int) -> int:
+    """Samples that ``n`` samples at ``sr_in`` last at ``sr_out`` (what :func:`resample` returns, rounded)."""
+    return n if sr_in == sr_out else round(n * sr_out / sr_in)
+
+
+def resampling_record(sr_in: int, sr_out: int) -> dict[str, object]:
+    """One resampling step as run.json records it: ``{"from", "to", "library", "quality"}``."""
+    return {"from": int(sr_in), "to": int(sr_out), "library": RESAMPLER_LIBRARY, "quality": RESAMPLER_QUALITY}
 
 
 def load_input(

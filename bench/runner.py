@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from bench import __version__
-from bench.alignment import RAW_METRICS, AlignPolicy, explain_flag, raw_rows, system_lags
+from bench.alignment import AlignPolicy
+from bench.alignment_stage import explain_flag, system_lags
 from bench.atomic import write_text_atomic
 from bench.audio import RESAMPLER, SAMPLE_RATE, load_input, sha256_file
 from bench.corpora import CorpusOptions, Utterance, open_corpus
@@ -44,8 +45,8 @@ from bench.runfolder.summary import failed_rows, manifest_sha256, write_summary_
 from bench.runfolder.wav import RUN_RATES, write_run_wav
 from bench.runlock import RunLock
 from bench.shards import Shard
-from bench.store import SKIPPED_INPUT, ResultStore, Row
-from bench.system_stage import BatchResult, SystemBatch, length_batches, run_batch
+from bench.store import RAW_METRICS, SKIPPED_INPUT, ResultStore, Row, raw_rows
+from bench.system_stage import BatchResult, SystemBatch, boundary_resampling, length_batches, run_batch
 from metrics import EXTRA_ROWS, METRIC_GROUPS, METRICS, NOT_DEFAULT, library_version
 from systems import ComposedSystem, RunSettings, System, SystemUnavailable, build_system, expand_systems
 from systems.options import OptionError, diff_options
@@ -273,6 +274,7 @@ def _plan(cfg: RunConfig, rd: RunDir) -> RunContext:
             rd.audio_sidecar(system.name, u.id)
     policy = cfg.align_policy()
     for system in systems:
+        system.use_rate(cfg.sample_rate)
         system.use_alignment(policy)
     old = _check_compatible(rd, cfg, systems)
     for name, reason in skipped_metrics + skipped_systems:
@@ -395,9 +397,9 @@ def resampling_notes(refs: dict[str, dict[str, Any]], systems: list[System], rat
         counts = ", ".join(f"{rates.count(sr)} from {sr} Hz" for sr in sorted(set(rates)))
         notes.append(f"resampled {len(rates)} of {len(refs)} inputs to {rate} Hz ({counts}; {RESAMPLER})")
     for s in systems:
-        if s.sample_rate != rate:
-            notes.append(f"{s.name} works at {s.sample_rate} Hz: its input and output are resampled at its "
-                         f"boundary ({rate} -> {s.sample_rate} -> {rate} Hz)")
+        if steps := boundary_resampling(s, rate):
+            said = ", ".join(f"{st['from']} -> {st['to']} Hz" for st in steps)
+            notes.append(f"{s.name} works at {s.sample_rate} Hz: resampled at its boundary ({said})")
     return notes
 
 
@@ -578,6 +580,7 @@ def _system_records(ctx: RunContext) -> dict[str, dict[str, Any]]:
     return {s.name: {"description": s.description, "nominal_kbps": s.nominal_kbps,
                      "kind": s.codec.kind if isinstance(s, ComposedSystem) else s.kind, "family": s.family,
                      "options": s.option_values(), "sample_rate": s.sample_rate,
+                     "resampling": boundary_resampling(s, ctx.cfg.sample_rate),
                      "audio_dir": f"audio/{system_dir(s.name)}", "deterministic": s.deterministic,
                      "provenance": s.provenance(), "alignment": aligned.get(s.name)}
             for s in ctx.systems}

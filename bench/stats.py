@@ -1,16 +1,26 @@
-"""Summary statistics: mean, std and a t-distribution 95% confidence interval of the mean."""
+"""Summary statistics (mean, std and a t-distribution 95% confidence interval of the mean) and the suite's
+one paired test and multiple-comparison correction, used by the report and the listening-test analysis alike.
+
+Paired values are tested with scipy's two-sided Wilcoxon signed-rank test (:func:`wilcoxon_signed_rank`):
+pairs with a non-finite value are dropped, zero differences too (Wilcoxon's convention); with at most
+:data:`EXACT_MAX_N` non-zero differences and no tied magnitudes the p-value is exact (``method="exact"``),
+otherwise the normal approximation with the tie correction of the variance and no continuity correction
+(``method="asymptotic"``). :func:`holm` then controls the family-wise error rate over a family of tests.
+"""
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
 NOT_APPLICABLE = "n/a"
+#: Largest number of non-zero differences for which the Wilcoxon test's exact null distribution is used.
+EXACT_MAX_N = 50
 
 
 @dataclass
@@ -61,3 +71,55 @@ def summarize(rows: Iterable[tuple[str, str, float, str]]) -> list[Summary]:
         mean, std, lo, hi = mean_ci(np.array(vals))
         out.append(Summary(system, metric, len(vals), failed[(system, metric)], mean, std, lo, hi))
     return out
+
+
+@dataclass(frozen=True)
+class SignedRank:
+    """Result of one paired test.
+
+    Attributes:
+        n: pairs with a non-zero difference (the test's sample size).
+        statistic: min(R+, R-), the smaller signed-rank sum.
+        p_value: two-sided p-value (1.0 when every difference is zero).
+        exact: True when the p-value is exact, False for the normal approximation.
+        median_difference: median of ``x - y`` over all finite pairs (its sign says which is larger).
+    """
+
+    n: int
+    statistic: float
+    p_value: float
+    exact: bool
+    median_difference: float
+
+
+def wilcoxon_signed_rank(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> SignedRank:
+    """Two-sided Wilcoxon signed-rank test of paired ``[N]`` values (scipy's; method as in the module doc)."""
+    a = np.asarray(x, dtype=np.float64)
+    b = np.asarray(y, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"paired values need equal shapes, got {a.shape} and {b.shape}")
+    d = a - b
+    d = d[np.isfinite(d)]
+    median = float(np.median(d)) if d.size else math.nan
+    d = d[d != 0]
+    if d.size == 0:
+        return SignedRank(0, 0.0, 1.0, True, median)
+    exact = d.size <= EXACT_MAX_N and np.unique(np.abs(d)).size == d.size
+    res = stats.wilcoxon(d, zero_method="wilcox", correction=False, alternative="two-sided",
+                         method="exact" if exact else "asymptotic")
+    return SignedRank(int(d.size), float(res.statistic), float(res.pvalue), bool(exact), median)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-adjusted p-values (same order as given): the i-th smallest of the m finite p-values times
+    (m - i), made monotone, at most 1; NaN stays NaN and does not count in m.
+
+    A hypothesis is rejected at level alpha when its adjusted p-value is at most alpha."""
+    p = [float(v) for v in p_values]
+    order = sorted((i for i, v in enumerate(p) if not math.isnan(v)), key=lambda i: p[i])
+    adjusted = [math.nan] * len(p)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(order) - rank) * p[i]))
+        adjusted[i] = running
+    return adjusted

@@ -24,6 +24,13 @@ CSV_COLUMNS = ("utterance", "speaker", "system", "metric", "value", "error")
 #: the metric of the one row an input that the corpus rejects gets (system "", value NaN, error: why);
 #: no system ran on it, so it has no other rows
 SKIPPED_INPUT = "skipped_input"
+#: metrics also stored unaligned (scored on the output before any lag is compensated), under these names
+RAW_METRICS = {"si_sdr": "si_sdr_raw", "snr": "snr_raw", "phase_distance": "phase_distance_raw"}
+
+
+def raw_rows(metric_names: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """``(metric, stored name)`` of the requested metrics that are also stored unaligned."""
+    return tuple((m, RAW_METRICS[m]) for m in metric_names if m in RAW_METRICS)
 
 
 @dataclass(frozen=True)

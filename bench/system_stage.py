@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.audio import fit_length, resample
+from bench.audio import fit_length, resample, resampled_length, resampling_record
 from bench.runfolder.wav import read_run_wav
 from systems import System, SystemOutput
 
@@ -56,25 +56,33 @@ def to_system_rate(system: System, audio: np.ndarray, rate: int) -> np.ndarray:
     return resample(audio, rate, system.sample_rate)
 
 
+def boundary_resampling(system: System, rate: int) -> list[dict[str, object]]:
+    """The resampling at a system's boundary in a run at ``rate``: one record per direction where the rates
+    differ (none for a system at the evaluation rate)."""
+    return [resampling_record(a, b) for a, b in ((rate, system.sample_rate), (system.output_rate, rate)) if a != b]
+
+
 def from_system_rate(system: System, out: SystemOutput, rate: int, n: int) -> SystemOutput:
-    """The system's output back at the evaluation ``rate``, ``n`` samples; the round trip is noted in info."""
-    if system.sample_rate == rate:
-        return out
-    out.audio = fit_length(resample(np.asarray(out.audio, dtype=np.float32), system.sample_rate, rate), n)
-    out.info = {**out.info, "resampled_at_boundary": f"{rate} -> {system.sample_rate} -> {rate} Hz"}
+    """The system's output back at the evaluation ``rate``, ``n`` samples; the resampling is noted in info."""
+    steps = boundary_resampling(system, rate)
+    if system.output_rate != rate:
+        out.audio = fit_length(resample(np.asarray(out.audio, dtype=np.float32), system.output_rate, rate), n)
+    if steps:
+        out.info = {**out.info, "resampled_at_boundary": ", ".join(f"{s['from']} -> {s['to']} Hz" for s in steps)}
     return out
 
 
 def run_batch(system: System, batch: SystemBatch) -> BatchResult:
-    """Process one batch at the system's own rate (the runner's audio is resampled at its boundary, both
-    ways, when the rates differ); if the batch fails, retry item by item so only the failing item(s) fail."""
+    """Process one batch at the system's own rate (the runner's audio is resampled at its boundary, once
+    each way where the rates differ); if the batch fails, retry item by item so only the failing item(s) fail."""
     read = [read_run_wav(p) for p in batch.reference_paths]
     lengths = [len(a) for a, _ in read]
     rate = read[0][1] if read else system.sample_rate
     audios = [to_system_rate(system, a, sr) for a, sr in read]
     result = _run(system, batch, audios)
-    result.outputs = [o if isinstance(o, str) or len(o.audio) != len(a) else from_system_rate(system, o, rate, n)
-                      for o, a, n in zip(result.outputs, audios, lengths)]  # a wrong length is the runner's to report
+    expected = [resampled_length(len(a), system.sample_rate, system.output_rate) for a in audios]
+    result.outputs = [o if isinstance(o, str) or len(o.audio) != m else from_system_rate(system, o, rate, n)
+                      for o, m, n in zip(result.outputs, expected, lengths)]  # a wrong length is the runner's to report
     return result
 
 

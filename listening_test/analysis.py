@@ -10,13 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.stats import holm
 from listening_test.checks import check_problems
 from listening_test.definition import HIDDEN_REFERENCE, LOW_ANCHOR, MID_ANCHOR
 from listening_test.p808 import is_check_condition
 from listening_test.plots import box_plot, item_plot
 from listening_test.ratings import Rating
 from listening_test.screening import Screening
-from listening_test.stats import holm, summarise, wilcoxon_paired
+from listening_test.stats import summarise, wilcoxon_paired
 from listening_test.testtypes import TestType, get_test_type
 from reports.tabular import write_table
 

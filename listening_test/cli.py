@@ -109,6 +109,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _load(folder: Path, db: str | None) -> tuple[TestDefinition, Storage]:
     from listening_test.definition import DefinitionError, TestDefinition
     from listening_test.storage import open_storage
+    from listening_test.testtypes import TEST_TYPES
     from listening_test.wording import TextsError, load_texts
 
     try:
@@ -116,6 +117,9 @@ def _load(folder: Path, db: str | None) -> tuple[TestDefinition, Storage]:
         load_texts(folder)
     except (DefinitionError, TextsError) as exc:
         raise UsageError(str(exc)) from exc
+    if definition.type not in TEST_TYPES:  # the definition's reader knows the format, the registry the types
+        raise UsageError(f"{Path(folder) / 'test.json'}: type {definition.type!r} is not one of "
+                         f"{', '.join(TEST_TYPES.names())}")
     return definition, open_storage(db, folder)
 
 

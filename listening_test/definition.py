@@ -136,8 +136,4 @@ class TestDefinition:
             definition = cls(items=items, trials=trials, **rest)
         except (KeyError, TypeError) as exc:
             raise DefinitionError(f"{path}: malformed test definition ({exc})") from exc
-        from listening_test.testtypes import TEST_TYPES
-
-        if definition.type not in TEST_TYPES:
-            raise DefinitionError(f"{path}: type {definition.type!r} is not one of {', '.join(TEST_TYPES.names())}")
         return definition

@@ -1,4 +1,5 @@
-"""Descriptive statistics and paired tests for listening-test scores."""
+"""Descriptive statistics and paired tests for listening-test scores (the test and Holm's correction are
+the suite's own, :mod:`bench.stats`, as in the report)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
-from bench.stats import mean_ci
+from bench.stats import mean_ci, wilcoxon_signed_rank
 
 
 @dataclass
@@ -36,28 +36,10 @@ def summarise(scores: list[float] | np.ndarray) -> Summary:
     return Summary(n=n, mean=mean, ci95=mean - low, median=med, q1=q1, q3=q3, std=std)
 
 
-def holm(pvalues: list[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values (same order as given; NaN stays NaN)."""
-    idx = [i for i, p in enumerate(pvalues) if not math.isnan(p)]
-    order = sorted(idx, key=lambda i: pvalues[i])
-    m = len(order)
-    adjusted = [float("nan")] * len(pvalues)
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * pvalues[i]))
-        adjusted[i] = running
-    return adjusted
-
-
 def wilcoxon_paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Two-sided Wilcoxon signed-rank test on paired ``[N]`` scores. Returns (statistic, p).
-
-    All-zero differences give p = 1 (no evidence of a difference); fewer than two pairs give NaN.
-    """
+    """The suite's Wilcoxon signed-rank test (:func:`bench.stats.wilcoxon_signed_rank`) on paired ``[N]``
+    scores, as (statistic, p) for the tables; fewer than two pairs give NaN, all-zero differences p = 1."""
     if len(a) < 2:
-        return float("nan"), float("nan")
-    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
-    if np.all(d == 0):
-        return 0.0, 1.0
-    res = stats.wilcoxon(a, b, zero_method="wilcox", alternative="two-sided")
-    return float(res.statistic), float(res.pvalue)
+        return math.nan, math.nan
+    res = wilcoxon_signed_rank(a, b)
+    return res.statistic, res.p_value

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.stats import holm, wilcoxon_signed_rank
 from reports.roles import SYSTEM, role
 from reports.rundata import Run
-from reports.significance import holm, wilcoxon_signed_rank
 from reports.stats import describe
 
 ALPHA = 0.05

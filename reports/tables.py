@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench.alignment import explain_flag
+from bench.alignment_stage import explain_flag
 from reports.options import DEFAULT_REPORT_METRICS, LATEX_ENVIRONMENTS
 from reports.rundata import BITRATE, Run
 from reports.stats import CellStats, describe

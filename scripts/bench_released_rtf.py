@@ -59,13 +59,15 @@ def main() -> int:
     p.add_argument("--repeats", type=int, default=2)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    x = (0.1 * np.random.default_rng(0).standard_normal(int(args.seconds * 48000))).astype(np.float32)
     result = {}
     with tempfile.TemporaryDirectory() as tmp:
         for kind in [s.strip() for s in args.systems.split(",") if s.strip()]:
             ckpt = random_checkpoint(kind, Path(tmp))
             system = build_system(kind, RunSettings(checkpoints={kind: ckpt}, batch_size=1))
-            system.process(x[:4800], utterance_id="warm-up")
+            # the system codes at its own rate: ``seconds`` of audio at that rate
+            rate = system.sample_rate
+            x = (0.1 * np.random.default_rng(0).standard_normal(int(args.seconds * rate))).astype(np.float32)
+            system.process(x[: rate // 10], utterance_id="warm-up")
             times, cpu = [], []
             for _ in range(args.repeats):
                 t0, c0 = time.perf_counter(), time.process_time()

@@ -4,8 +4,8 @@
     python scripts/eval_spf.py --data heldout/ --codec opus,audiodec_stage1 [--checkpoint runs/spf/spf.pt]
         [--sampler ode --steps 4] [--limit 6] [--metrics pesq_wb,si_sdr,mel_distance] [--noise-floor-dbfs -70]
 
-Prints one block per codec with the mean metrics (the suite's own metrics, resampled per metric as
-`bench run` does), the mean per-utterance change ± 95% CI (normal approximation) and the wall time of the
+Prints one block per codec with the mean metrics (each pair scored by ``bench.evaluate``: resampled,
+aligned and scored as `bench run` does), the mean per-utterance change ± 95% CI (normal approximation) and the wall time of the
 post-filter; writes nothing. ``--noise-floor-dbfs`` prepares each clean file as the demo corpus is made
 (0.2 s of silence at both ends, peak -3 dBFS, a seeded Gaussian floor at that RMS level, 16-bit).
 """
@@ -39,10 +39,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from bench.audio import read_mono
-    from bench.evaluate import _score, get_metric
+    from bench import METRICS, evaluate
+    from bench.audio import fit_length, read_mono, resample
     from systems import RunSettings, build_system
-    from systems.spf.data import align, open_utterances
+    from systems.spf.data import open_utterances
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -71,15 +71,17 @@ def main(argv: list[str] | None = None) -> int:
         seconds, spf_time = 0.0, 0.0
         for i, u in enumerate(utts):
             clean = prepare(read_mono(u.path, 48000), i)
-            coded = base.process(clean, utterance_id=u.id).audio
+            # the codec codes at its own rate; the post-filter gets its output at the post-filter's rate
+            out = base.process(resample(clean, 48000, base.sample_rate), utterance_id=u.id).audio
+            coded = fit_length(resample(out, base.output_rate, pf.sample_rate), len(clean))
             t0 = time.perf_counter()
             enhanced, _ = pf.process(coded, seed=filtered.utterance_seed(u.id))
             spf_time += time.perf_counter() - t0
             seconds += len(clean) / 48000
-            for label, out in (("codec", coded), ("codec+spf", enhanced)):
-                aligned, _ = align(clean, out)
-                for name, (value, _) in _score(metrics, clean, aligned, 48000).items():
-                    rows[label][name].append(value)
+            for label, y in (("codec", coded), ("codec+spf", enhanced)):
+                scores = evaluate(clean, y, 48000, metrics)
+                for name in metrics:
+                    rows[label][name].append(scores[name])
         s = pf.sampler_settings()
         print(f"{codec}: {len(utts)} files, {seconds:.1f} s; SPF {s.name} steps={s.steps} "
               f"NFE={s.expected_nfe()}: {spf_time:.1f} s (RTF {spf_time / seconds:.2f})")
@@ -88,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         deltas = {m: np.array(rows['codec+spf'][m]) - np.array(rows['codec'][m]) for m in metrics}
         for m, d in deltas.items():
             ci = 1.96 * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
-            better = int(np.sum(d > 0 if get_metric(m).spec.higher_is_better else d < 0))
+            better = int(np.sum(d > 0 if METRICS.get(m).spec.higher_is_better else d < 0))
             print(f"  change {m:14s} {d.mean():+.4f} ± {ci:.4f} (95% CI), better on {better}/{len(d)}")
     return 0
 

@@ -20,6 +20,11 @@ from systems.base import System, SystemOutput
 DESIGN_ATTENUATION_DB = 70.0
 
 
+def stopband_hz(passband_hz: float) -> float:
+    """Where an anchor's transition band ends (the mask's 25 dB point): 8/7 of the passband edge."""
+    return passband_hz * 8.0 / 7.0
+
+
 @lru_cache(maxsize=8)
 def anchor_taps(passband_hz: float, sample_rate: int = 48000) -> np.ndarray:
     """FIR taps ``[N]`` (N odd) for an anchor with passband edge ``passband_hz``.
@@ -27,7 +32,7 @@ def anchor_taps(passband_hz: float, sample_rate: int = 48000) -> np.ndarray:
     The transition band runs from the passband edge to the 25 dB point (8/7 of the edge), so the
     response is >= 25 dB down at 4 kHz (for 3.5 kHz) and far below -50 dB at 4.5 kHz.
     """
-    stop_hz = passband_hz * 8.0 / 7.0
+    stop_hz = stopband_hz(passband_hz)
     width = (stop_hz - passband_hz) / (sample_rate / 2)
     numtaps, beta = signal.kaiserord(DESIGN_ATTENUATION_DB, width)
     numtaps |= 1  # odd length: integer delay, removable exactly
@@ -43,8 +48,15 @@ def lowpass_zero_phase(x: np.ndarray, passband_hz: float, sample_rate: int = 480
 
 
 class _Anchor(System):
+    """A low-pass anchor at the evaluation rate when its transition band fits below that rate's Nyquist
+    frequency (3.5 kHz from 8 kHz, 7 kHz from 16 kHz), else at 48 kHz."""
+
     libraries = ("scipy",)
     passband_hz: ClassVar[float] = 0.0
+
+    def use_rate(self, rate: int) -> None:
+        if stopband_hz(self.passband_hz) <= rate / 2:
+            self.sample_rate = int(rate)
 
     def process(self, audio: np.ndarray, *, utterance_id: str) -> SystemOutput:
         return SystemOutput(audio=lowpass_zero_phase(audio, self.passband_hz, self.sample_rate), bits=None,

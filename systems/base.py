@@ -7,6 +7,7 @@ with it (each system compensates its own known delay), plus the bits it spent an
 from __future__ import annotations
 
 import hashlib
+import itertools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +61,7 @@ class SystemOutput:
     """What a system returns for one utterance.
 
     Attributes:
-        audio: ``[T]`` float32 at the system's sample rate, exactly the input length.
+        audio: ``[T]`` float32 at the system's output rate, exactly the input's duration.
         bits: total bits spent on this utterance (None for systems that code nothing, e.g. anchors).
         info: JSON-serialisable details (latency, NFE, seed, alignment done, ...).
     """
@@ -87,8 +88,12 @@ class System(ABC):
     description: ClassVar[str] = ""
     #: PyPI distributions whose versions change this stage's output (recorded in run.json ``versions``)
     libraries: ClassVar[tuple[str, ...]] = ()
-    #: sample rate the system works at; the runner gives it audio at this rate and expects it back.
+    #: the rate the system really codes at; the runner gives it audio at this rate (resampling from the
+    #: evaluation rate once, only where they differ) and takes its output at :attr:`output_rate`.
     sample_rate: int = 48000
+    #: True for systems that work at any rate (``natural``, ``files:``): :meth:`use_rate` makes them adopt
+    #: the run's evaluation rate, so nothing is resampled at their boundary.
+    any_rate: ClassVar[bool] = False
     #: nominal bitrate in kbit/s (None: not a codec).
     nominal_kbps: float | None = None
     #: True when outputs are deterministic given the input, its options and settings.seed.
@@ -136,7 +141,8 @@ class System(ABC):
             audio: ``[T]`` float32 mono at ``sample_rate``.
             utterance_id: the corpus id (adapters that look outputs up by id need it).
         Returns:
-            SystemOutput with ``audio`` of shape ``[T]``.
+            SystemOutput with ``audio`` of shape ``[T]`` (``[resampled_length(T, sample_rate, output_rate)]``
+            when :attr:`output_rate` differs).
         """
 
     def process_batch(self, audios: list[np.ndarray], *, utterance_ids: list[str]) -> list[SystemOutput]:
@@ -154,6 +160,17 @@ class System(ABC):
     def option_values(self) -> dict[str, Any]:
         """Every option with its value (spec'd or default), ``{"kbps": 24.0, ...}``, for run.json."""
         return options_dict(self.options)
+
+    @property
+    def output_rate(self) -> int:
+        """The rate of the audio :meth:`process` returns (the input rate, but for a composition whose last
+        post-filter works at another rate)."""
+        return self.sample_rate
+
+    def use_rate(self, rate: int) -> None:
+        """The run's evaluation rate, told before the first utterance: an ``any_rate`` system adopts it."""
+        if self.any_rate:
+            self.sample_rate = int(rate)
 
     def use_alignment(self, policy: AlignPolicy) -> None:
         """The run's alignment policy, for adapters that must match lengths (``files:``); others ignore it."""
@@ -197,7 +214,7 @@ class PostFilter(ABC):
         """Enhance one coded utterance.
 
         Args:
-            coded: ``[T]`` float32 at 48 kHz, the codec output.
+            coded: ``[T]`` float32 at ``sample_rate``, the codec output.
             seed: per-utterance seed.
         Returns:
             ``([T]`` float32 enhanced, info dict, e.g. ``{"nfe": 60, "seed": seed}``).
@@ -219,8 +236,8 @@ class PostFilter(ABC):
 
 
 class ComposedSystem(System):
-    """``codec+postfilter[+postfilter...]``: runs the codec, then each post-filter in turn, at the codec's
-    rate (a post-filter at another rate gets the codec output resampled to its rate, and back)."""
+    """``codec+postfilter[+postfilter...]``: runs the codec at its rate, then each post-filter in turn at
+    its own rate (resampled once where the rate changes); the output is at the last post-filter's rate."""
 
     deterministic: ClassVar[bool] = True
 
@@ -235,27 +252,43 @@ class ComposedSystem(System):
     def process(self, audio: np.ndarray, *, utterance_id: str) -> SystemOutput:
         return self.process_batch([audio], utterance_ids=[utterance_id])[0]
 
+    @property
+    def output_rate(self) -> int:
+        return self.postfilters[-1].sample_rate if self.postfilters else self.codec.output_rate
+
+    def use_rate(self, rate: int) -> None:
+        self.codec.use_rate(rate)
+        self.sample_rate = self.codec.sample_rate
+
     def use_alignment(self, policy: AlignPolicy) -> None:
         self.codec.use_alignment(policy)
 
     def process_batch(self, audios: list[np.ndarray], *, utterance_ids: list[str]) -> list[SystemOutput]:
-        from bench.audio import fit_length, resample
+        from bench.audio import fit_length, resample, resampled_length
 
         outs = self.codec.process_batch(audios, utterance_ids=utterance_ids)
+        rate = self.codec.output_rate
         for pf in self.postfilters:
             seeds = [self.utterance_seed(u) for u in utterance_ids]
-            inputs = [resample(o.audio, self.sample_rate, pf.sample_rate) for o in outs]
+            inputs = [fit_length(resample(o.audio, rate, pf.sample_rate),
+                                 resampled_length(len(a), self.sample_rate, pf.sample_rate))
+                      for o, a in zip(outs, audios)]
             res = pf.process_batch(inputs, seeds=seeds)
             for o, x, (y, info) in zip(outs, inputs, res):
                 if y.shape != x.shape:
                     raise RuntimeError(f"post-filter {pf.kind} changed the length {x.shape} -> {y.shape}")
-                y = fit_length(resample(y, pf.sample_rate, self.sample_rate), len(o.audio))
                 o.audio = y.astype(np.float32, copy=False)
                 o.info[pf.kind] = info
+            rate = pf.sample_rate
         return outs
 
     def provenance(self) -> dict[str, Any]:
-        return {"codec": self.codec.provenance(), **{pf.kind: pf.provenance() for pf in self.postfilters}}
+        from bench.audio import resampling_record
+
+        rates = [self.codec.output_rate, *(pf.sample_rate for pf in self.postfilters)]
+        steps = [resampling_record(a, b) for a, b in itertools.pairwise(rates) if a != b]
+        return {"codec": self.codec.provenance(), **{pf.kind: pf.provenance() for pf in self.postfilters},
+                **({"resampling": steps} if steps else {})}
 
     def library_versions(self) -> dict[str, str | None]:
         out = self.codec.library_versions()

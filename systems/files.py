@@ -1,10 +1,12 @@
 """``files:NAME=DIR``: outputs produced elsewhere, matched to utterances by id.
 
 Each utterance ``ID`` is looked up as ``DIR/ID.wav`` (or .flac/.ogg), then ``DIR/<basename of ID>.*``.
-The adapter only matches lengths, through :func:`bench.alignment.match_length` and the run's alignment
-policy: differences up to 0.5 s (a codec's delay left in the file) are resolved by the suite's correlation
-search in a widened window, or, under ``--align none``, by cropping or padding at the end (the offset is
-recorded in the item's info); larger differences and missing files are per-item errors.
+The adapter works at the run's evaluation rate (each file is resampled to it once, where its rate differs)
+and only matches lengths, through :func:`bench.alignment.match_length` and the run's alignment policy (its
+window in samples at that rate): differences up to 0.5 s (a codec's delay left in the file) are resolved by
+the suite's correlation search in a widened window, or, under ``--align none``, by cropping or padding at
+the end (the offset is recorded in the item's info); larger differences and missing files are per-item
+errors.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class FilesSystem(System):
 
     kind = "files"
     description = "Outputs produced elsewhere (files adapter)"
+    any_rate = True
 
     def __init__(self, settings: RunSettings, name: str, directory: Path, options: object = None) -> None:
         super().__init__(settings, name=name, options=options)
@@ -59,9 +62,9 @@ class FilesSystem(System):
 
     def process(self, audio: np.ndarray, *, utterance_id: str) -> SystemOutput:
         path = self._find(utterance_id)
-        loaded = load_input(path, min_duration=0.0)
+        loaded = load_input(path, min_duration=0.0, sample_rate=self.sample_rate)
         try:
-            y, offset = match_length(audio, loaded.audio, self.align_policy)
+            y, offset = match_length(audio, loaded.audio, self.align_policy, self.sample_rate)
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
         info: dict[str, Any] = {"file": str(path), "sha256": sha256_file(path), "source_rate": loaded.source_rate,

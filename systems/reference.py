@@ -8,10 +8,12 @@ from systems.base import System, SystemOutput
 
 
 class Natural(System):
-    """Returns the reference unchanged. It codes nothing, so it spends no bits."""
+    """Returns the reference unchanged, at the evaluation rate (nothing is resampled). It codes nothing, so
+    it spends no bits."""
 
     kind = "natural"
     description = "Natural speech (the reference itself)"
+    any_rate = True
 
     def process(self, audio: np.ndarray, *, utterance_id: str) -> SystemOutput:
         return SystemOutput(audio=audio.astype(np.float32, copy=True), bits=None, info={})

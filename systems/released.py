@@ -1,5 +1,6 @@
 """Released third-party codecs (EnCodec, DAC) as systems: where their weights are found, and the common
-run loop (resample to the model's rate, code in batches, resample back to the input length).
+run loop (code in batches at the model's own rate, which is the rate the system declares: the runner
+resamples at its boundary, once each way, only where the evaluation rate differs).
 
 A system looks, in order, at ``--checkpoint KIND=PATH``, at the folder given with ``--weights DIR`` (and
 its ``encodec/`` or ``dac/`` subfolder), at the cache folder the official package would have downloaded to,
@@ -19,9 +20,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from systems.base import RunSettings, System, SystemOutput, SystemUnavailable
-
-#: Rate the suite hands systems (and expects back).
-SUITE_RATE = 48000
 
 
 @dataclass(frozen=True)
@@ -139,7 +137,7 @@ class Coded:
 
 
 class ReleasedCodecSystem(System):
-    """A released neural codec at its own rate behind the suite's 48 kHz interface.
+    """A released neural codec; it declares the rate its model codes at (``sample_rate = model_rate``).
 
     Subclasses set ``weights``, ``model_rate``, their ``Options`` and implement :meth:`_load` and :meth:`_code`;
     :meth:`_check_options` rejects option combinations the dataclass cannot express.
@@ -147,7 +145,6 @@ class ReleasedCodecSystem(System):
 
     deterministic: ClassVar[bool] = True
     libraries: ClassVar[tuple[str, ...]] = ("torch",)
-    sample_rate: int = SUITE_RATE
     weights: ClassVar[ReleasedWeights]
     model_rate: ClassVar[int]
 
@@ -155,6 +152,8 @@ class ReleasedCodecSystem(System):
         super().__init_subclass__(**kwargs)
         if "weights" in cls.__dict__:
             cls.downloads = (cls.weights.download,)
+        if "model_rate" in cls.__dict__:  # the system works at its model's rate: nothing resampled inside
+            cls.sample_rate = cls.model_rate
 
     def __init__(self, settings: RunSettings, name: str | None = None, options: Any = None) -> None:
         super().__init__(settings, name, options)
@@ -191,26 +190,18 @@ class ReleasedCodecSystem(System):
         return self.process_batch([audio], utterance_ids=[utterance_id])[0]
 
     def process_batch(self, audios: list[np.ndarray], *, utterance_ids: list[str]) -> list[SystemOutput]:
-        from bench.audio import RESAMPLER, resample
-
-        inputs = [resample(np.asarray(a, dtype=np.float32).reshape(-1), SUITE_RATE, self.model_rate)
-                  for a in audios]
-        outs = []
-        for a, coded in zip(audios, self._code(inputs)):
-            y = fit_length(resample(coded.audio, self.model_rate, SUITE_RATE), len(a))
-            info = {**coded.info, "resampled": f"{SUITE_RATE}->{self.model_rate}->{SUITE_RATE} Hz ({RESAMPLER})"}
-            outs.append(SystemOutput(audio=y, bits=coded.bits, info=info))
-        return outs
+        inputs = [np.asarray(a, dtype=np.float32).reshape(-1) for a in audios]
+        return [SystemOutput(audio=fit_length(coded.audio, len(a)), bits=coded.bits, info=coded.info)
+                for a, coded in zip(inputs, self._code(inputs))]
 
     def _provenance(self) -> dict[str, Any]:
-        from bench.audio import RESAMPLER, sha256_file
+        from bench.audio import sha256_file
 
         return {
             "weights_file": str(self.weights_path),
             "weights_sha256": sha256_file(self.weights_path),
             "release_url": self.weights.url,
             "model_sample_rate": self.model_rate,
-            "resampler": RESAMPLER,
             "device": self.settings.device,
         }
 

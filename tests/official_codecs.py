@@ -117,3 +117,20 @@ def official(package: str) -> types.ModuleType:
                 else:
                     sys.modules[name] = module
     return _CACHE[package]
+
+
+def seeded_encodec(preset: str):
+    """The package's model with random weights, including random codebooks (its own init leaves them zero)."""
+    import torch
+
+    enc = official("encodec")
+    torch.manual_seed(0)
+    factory = {"encodec_24khz": enc.EncodecModel.encodec_model_24khz,
+               "encodec_48khz": enc.EncodecModel.encodec_model_48khz}[preset]
+    model = factory(pretrained=False)
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for name, buf in model.named_buffers():
+            if name.endswith("_codebook.embed"):
+                buf.copy_(torch.randn(buf.shape, generator=gen) * 0.3)
+    return model.eval()

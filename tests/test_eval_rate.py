@@ -46,12 +46,23 @@ def test_outputs_and_references_are_stored_at_the_evaluation_rate(runs):
     run16, _ = runs[16000]
     for sub in ("reference", "audio/natural", "audio/lc3@24k_sample_rate=16000_"):
         assert sf.info(run16 / sub / f"{SUBSET[0]}.wav").samplerate == 16000
-    info = json.loads((run16 / "audio" / "anchor35" / f"{SUBSET[0]}.json").read_text())["info"]
-    assert info["resampled_at_boundary"] == "16000 -> 48000 -> 16000 Hz"
+    # at 16 kHz every system works at the evaluation rate (the anchors filter at it): nothing is resampled
+    for sub in ("natural", "anchor35", "lc3@24k_sample_rate=16000_"):
+        side = json.loads((run16 / "audio" / sub / f"{SUBSET[0]}.json").read_text())
+        assert "resampled_at_boundary" not in side["info"]
     doc = json.loads((run16 / "run.json").read_text())
     assert doc["config"]["sample_rate"] == 16000
     assert doc["corpus"]["items"][0]["resampled_from"] == 48000
     assert doc["systems"]["lc3@24k[sample_rate=16000]"]["sample_rate"] == 16000
+    assert (doc["systems"]["anchor35"]["sample_rate"], doc["systems"]["anchor35"]["resampling"]) == (16000, [])
+    # at 48 kHz the 16 kHz codec is resampled once each way at its boundary, each step recorded
+    run48, _ = runs[48000]
+    lc3 = "lc3@24k[sample_rate=16000]"
+    side = json.loads((run48 / "audio" / "lc3@24k_sample_rate=16000_" / f"{SUBSET[0]}.json").read_text())
+    assert side["info"]["resampled_at_boundary"] == "48000 -> 16000 Hz, 16000 -> 48000 Hz"
+    steps = json.loads((run48 / "run.json").read_text())["systems"][lc3]["resampling"]
+    assert [(st["from"], st["to"], st["library"], st["quality"]) for st in steps] == [
+        (48000, 16000, "soxr", "VHQ"), (16000, 48000, "soxr", "VHQ")]
 
 
 def test_metrics_that_cannot_run_are_skipped_once_with_the_reason(runs):
@@ -63,7 +74,10 @@ def test_metrics_that_cannot_run_are_skipped_once_with_the_reason(runs):
     assert not [row for row in read_rows(run16 / "results.csv") if row["metric"] == "lsd"]
     # said once: how many inputs were resampled, from what rates; which system is resampled at its boundary
     assert r.stderr.count("resampled 2 of 2 inputs to 16000 Hz (2 from 48000 Hz") == 1
-    assert "anchor35 works at 48000 Hz: its input and output are resampled at its boundary" in r.stderr
+    assert "works at" not in r.stderr  # no system is resampled at its boundary at 16 kHz
+    said = ("lc3@24k[sample_rate=16000] works at 16000 Hz: resampled at its boundary "
+            "(48000 -> 16000 Hz, 16000 -> 48000 Hz)")
+    assert said in runs[48000][1].stderr
     bad = run_bench("run", "--systems", "natural", "--data", "demo", "--out", str(run16.parent / "x"),
                     "--metrics", "lsd", "--sample-rate", "16000")
     assert bad.returncode == 2 and reason in bad.stderr

@@ -83,3 +83,15 @@ def test_cli_errors(tmp_path, capsys):
     bad.write_text("a,b\n1,2\n")
     assert bench_main(["listen", "import", str(bad)]) == 2
     assert "missing columns" in capsys.readouterr().err
+
+
+def test_an_unknown_test_type_is_a_usage_error_naming_the_file(collected, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(collected, copy)
+    doc = json.loads((copy / "test.json").read_text())
+    (copy / "test.json").write_text(json.dumps({**doc, "type": "mosh"}))
+    assert bench_main(["listen", "export", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert f"{copy / 'test.json'}: type 'mosh' is not one of mushra, mos" in err

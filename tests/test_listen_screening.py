@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from bench.stats import holm
 from listening_test.analysis import analyse
 from listening_test.ratings import Rating
 from listening_test.screening import screen_mushra
-from listening_test.stats import holm, summarise
+from listening_test.stats import summarise
 from listening_test.webmushra import ratings_to_csv, read_csv
 
 ITEMS = [f"item{i:02d}" for i in range(1, 11)]

@@ -100,10 +100,13 @@ def test_bench_run_with_an_encodec_checkpoint(tmp_path, no_caches):
 def test_encodec_composes_with_spf(tmp_path, no_caches, torch_one_thread):
     ckpt = encodec_checkpoint(tmp_path / "encodec.th")
     system = build_system("encodec+spf", RunSettings(checkpoints={"encodec": ckpt}))
-    x = np.random.default_rng(0).standard_normal(12000).astype(np.float32) * 0.1
+    # the codec codes at 24 kHz, the post-filter at 48 kHz: 0.25 s in at 24 kHz, out at 48 kHz
+    assert (system.sample_rate, system.output_rate) == (24000, 48000)
+    x = np.random.default_rng(0).standard_normal(6000).astype(np.float32) * 0.1
     out = system.process_batch([x], utterance_ids=["u"])[0]
-    assert system.name == "encodec+spf" and out.audio.shape == x.shape and "spf" in out.info
+    assert system.name == "encodec+spf" and out.audio.shape == (12000,) and "spf" in out.info
     assert out.bits == 19 * 8 * 10  # 6000 samples at 24 kHz: 19 frames of 8 codebooks
+    assert system.provenance()["resampling"] == [{"from": 24000, "to": 48000, "library": "soxr", "quality": "VHQ"}]
 
 
 def test_dac_bitrate_picks_the_most_codebooks_within_it():

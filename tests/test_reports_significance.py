@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from bench.stats import holm, wilcoxon_signed_rank
 from bench.store import Row
 from reports.rundata import Run
-from reports.significance import holm, wilcoxon_signed_rank
 from reports.summary import compare, summary_paragraph
 
 
@@ -105,3 +105,36 @@ def test_summary_says_when_too_few_utterances_allow_no_significance() -> None:
     text = summary_paragraph(_run({"a": x + 10, "b": x, "c": x - 10}, hib=False), ["m"])
     assert "c is best on m (-8), not significantly better than a and b." in text  # lower is better here
     assert "With 5 utterances no difference can be significant" in text
+
+
+def test_report_and_listening_analysis_give_scipys_p_values(tmp_path: Path) -> None:
+    """One test and one correction: the report's comparisons and the listening-test analysis of the same
+    paired values give scipy's p-values (zero differences dropped; exact when no magnitudes tie, else the
+    asymptotic one without continuity correction) and the same Holm-adjusted ones."""
+    from listening_test.analysis import analyse
+    from listening_test.ratings import Rating
+
+    rng = np.random.default_rng(5)
+    n = 16
+    base = rng.integers(30, 70, n).astype(float)
+    untied = np.round(rng.normal(4.0, 3.0, n), 3)
+    untied[[1, 6]] = 0.0  # zero differences, the other magnitudes distinct: exact once zeros are dropped
+    tied = np.round(rng.normal(-1.0, 3.0, n))  # integers: tied magnitudes (and zeros): asymptotic
+    values = {"a": base + untied, "b": base, "c": base + tied}
+
+    def scipy_p(x: np.ndarray, y: np.ndarray) -> float:
+        d = (x - y)[x != y]
+        exact = np.unique(np.abs(d)).size == d.size
+        return stats.wilcoxon(d, correction=False, method="exact" if exact else "asymptotic").pvalue
+
+    comps = compare(_run(values), "m", list(values))
+    expected = {frozenset((c.a, c.b)): scipy_p(values[c.a], values[c.b]) for c in comps}
+    assert len(expected) == 3 and len({p for p in expected.values()}) == 3
+    assert {frozenset((c.a, c.b)): c.p_value for c in comps} == pytest.approx(expected, rel=1e-12)
+    report_holm = {frozenset((c.a, c.b)): c.p_holm for c in comps}
+
+    ratings = [Rating("a0", f"item{i:02d}", f"item{i:02d}", s, float(v[i])) for s, v in values.items()
+               for i in range(n)]
+    pairwise = analyse(ratings, "mushra", tmp_path, systems=list(values), screening=False).pairwise
+    assert {frozenset((r["a"], r["b"])): r["p"] for r in pairwise} == pytest.approx(expected, rel=1e-12)
+    assert {frozenset((r["a"], r["b"])): r["p_holm"] for r in pairwise} == pytest.approx(report_holm, rel=1e-12)

@@ -76,7 +76,7 @@ def estimate(args: argparse.Namespace, device: str, train_spec: str, eval_spec: 
     import numpy as np
     import torch
 
-    from bench.audio import read_mono
+    from bench.audio import read_mono, resample
     from bench.corpora import CorpusOptions, open_corpus
     from systems import RunSettings, build_system
     from systems.spf.config import preset
@@ -93,8 +93,9 @@ def estimate(args: argparse.Namespace, device: str, train_spec: str, eval_spec: 
     coding = 0.0
     for codec in TRAIN_CODECS:
         system = build_system(codec, options)
+        x = resample(sample, 48000, system.sample_rate)  # at the rate the codec works at
         t0 = time.perf_counter()
-        system.process(sample, utterance_id=train_utts[0].id)
+        system.process(x, utterance_id=train_utts[0].id)
         coding += (time.perf_counter() - t0) / (len(sample) / 48000)  # seconds per second of audio
     cfg = preset(args.preset)
     trainer = Trainer(cfg, device=device, amp=device.startswith("cuda"))

@@ -13,10 +13,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from bench.alignment import RAW_METRICS
 from bench.atomic import write_text_atomic
 from bench.stats import NOT_APPLICABLE, summarize
-from bench.store import SKIPPED_INPUT, Row
+from bench.store import RAW_METRICS, SKIPPED_INPUT, Row
 from metrics import METRICS
 
 

@@ -1,6 +1,7 @@
 """The DAC systems: ``dac_44k``, ``dac_24k`` and ``dac_16k`` (the released 8 kbps-class models).
 
-Each resamples the suite's 48 kHz audio to the model's rate (soxr VHQ), zero-pads every utterance to
+Each works at its model's rate (44100, 24000 or 16000 Hz: the runner resamples at the system's boundary
+only when the evaluation rate differs), zero-pads every utterance to
 whole frames (as the package's ``preprocess`` does), codes it with the first ``codebooks`` codebooks
 (default: all of them), decodes, and crops to the input's length; the model is centred (no delay).
 Utterances of equal padded length are coded together, so the output never depends on which

@@ -1,8 +1,8 @@
 """The EnCodec systems: ``encodec`` (24 kHz model) and ``encodec_48k`` (48 kHz model).
 
-Both take the suite's 48 kHz mono audio, resample it to the model's rate (soxr VHQ; none for the 48 kHz
-model), and return audio of the input's length; the models' outputs are time-aligned with their inputs,
-so there is no delay to remove.
+Each works at its model's rate (24000 or 48000 Hz: the runner resamples at the system's boundary only when
+the evaluation rate differs) and returns mono audio of the input's length; the models' outputs are
+time-aligned with their inputs, so there is no delay to remove.
 
 - ``encodec``: each utterance is zero-padded to whole 320-sample frames, so a batch (padded to its
   longest member) codes every utterance exactly as it would be coded alone: the model is causal.

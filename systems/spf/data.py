@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from bench.audio import read_mono
+from bench.audio import fit_length, read_mono, resample
 
 AUDIO_SUFFIXES = (".wav", ".flac")
 
@@ -127,8 +127,7 @@ def build_pairs(
     pairs: list[Pair] = []
     for codec in codecs:
         system = build_system(codec, RunSettings(device=device, weights_dir=weights_dir))
-        if system.sample_rate != sample_rate:
-            raise ValueError(f"{codec}: works at {system.sample_rate} Hz, the SPF at {sample_rate}")
+        system.use_rate(sample_rate)  # a codec at another rate is resampled to it and back, once each way
         # the cache is keyed by the system's provenance (weights sha256, library versions, settings)
         key = hashlib.sha256(json.dumps(system.provenance(), sort_keys=True, default=str).encode()).hexdigest()
         folder = Path(cache_dir) / f"{cache_name(codec)}-{key[:12]}"
@@ -140,7 +139,9 @@ def build_pairs(
             if cached.is_file():
                 coded = read_mono(cached, sample_rate)
             else:
-                coded = np.asarray(system.process(clean, utterance_id=utt.id).audio, dtype=np.float32)
+                out = system.process(resample(clean, sample_rate, system.sample_rate), utterance_id=utt.id)
+                coded = fit_length(resample(np.asarray(out.audio, dtype=np.float32), system.output_rate,
+                                            sample_rate), len(clean))
                 sf.write(str(cached), np.clip(coded, -1, 1), sample_rate, subtype="PCM_24")
             raw.append((utt, clean, coded))
         # a codec's delay is one constant: per-file peaks scatter on poor codecs, the summed one does not
