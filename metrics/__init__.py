@@ -25,6 +25,8 @@ for _name, _target in [
     ("dnsmos_ovrl", "metrics.dnsmos:DnsmosOvrl"),
     ("dnsmos_p808", "metrics.dnsmos:DnsmosP808"),
     ("distillmos", "metrics.distillmos:DistillMosMetric"),
+    ("plcmos", "metrics.plcmos:Plcmos"),
+    ("speaker_sim", "metrics.speaker:ResemblyzerSimilarity"),
 ]:
     METRICS.register(_name, _target)
 
