@@ -27,6 +27,10 @@ for _name, _target in [
     ("distillmos", "metrics.distillmos:DistillMosMetric"),
     ("plcmos", "metrics.plcmos:Plcmos"),
     ("speaker_sim", "metrics.speaker:ResemblyzerSimilarity"),
+    ("f0_rmse", "metrics.world:F0Rmse"),
+    ("f0_corr", "metrics.world:F0Corr"),
+    ("vuv_error", "metrics.world:VuvError"),
+    ("mcd_espnet", "metrics.world:McdEspnet"),
 ]:
     METRICS.register(_name, _target)
 

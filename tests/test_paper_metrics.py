@@ -6,8 +6,12 @@ VoiceEncoder, VERSA's MCD values kept in tests/data), and by known answers other
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
+import soundfile as sf
 
 from bench.audio import SAMPLE_RATE, load_input, resample
 from bench.corpora import CorpusOptions, open_corpus
@@ -77,3 +81,57 @@ def test_speaker_sim_says_which_side_has_no_speech(demo48):
         metric.compute(reference=speech, degraded=np.zeros_like(speech), sample_rate=16000)
     with pytest.raises(MetricError, match="reference: no speech"):
         metric.compute(reference=np.full_like(speech, 1e-4), degraded=speech, sample_rate=16000)
+
+
+VERSA_DIR = Path(__file__).resolve().parent / "data" / "versa_mcd"
+
+
+def _flac(name: str) -> np.ndarray:
+    audio, rate = sf.read(VERSA_DIR / name)
+    assert rate == 24000
+    return audio
+
+
+def test_mcd_espnet_equals_versa_mcd_f0():
+    """VERSA's own ``mcd_f0`` (shipped defaults) on Opus and 3.5 kHz-anchor clips of the demo, kept with the
+    script that made them (tests/data/versa_mcd/make_versa_mcd.py): equal within 1e-3 dB."""
+    expected = json.loads((VERSA_DIR / "expected.json").read_text())
+    assert expected["sample_rate"] == METRICS.get("mcd_espnet").spec.sample_rate
+    metric = METRICS.get("mcd_espnet")()
+    for pair, want in expected["pairs"].items():
+        got = metric.compute(reference=_flac(want["reference"]), degraded=_flac(want["output"]), sample_rate=24000)
+        assert got == pytest.approx(want["mcd"], abs=1e-3), pair
+    assert metric.settings()["alpha"] == expected["versa"]["config"]["mcep_alpha"]
+
+
+def test_world_metrics_known_answers():
+    """Identical signals: F0 RMSE 0, correlation 1, V/UV error 0, MCD 0. Half the gain: ESPnet's MCD keeps c0
+    (log gain), so it moves by 10/ln10 * sqrt(2) * ln 2 = 4.257 dB while the pitch does not move."""
+    x = _flac("demo_f_001_reference.flac")
+    scores = {n: METRICS.get(n)().compute(reference=x, degraded=x, sample_rate=24000)
+              for n in ("f0_rmse", "f0_corr", "vuv_error", "mcd_espnet")}
+    assert scores == {"f0_rmse": 0.0, "f0_corr": pytest.approx(1.0, abs=1e-12), "vuv_error": 0.0, "mcd_espnet": 0.0}
+    half = METRICS.get("mcd_espnet")().compute(reference=x, degraded=0.5 * x, sample_rate=24000)
+    assert half == pytest.approx(10 / np.log(10) * np.sqrt(2) * np.log(2), abs=0.01)
+    assert METRICS.get("f0_rmse")().compute(reference=x, degraded=0.5 * x, sample_rate=24000) < 0.5
+
+
+def test_pitch_error_of_a_shifted_harmonic_tone():
+    """A harmonic tone gliding 120 -> 180 Hz and the same tone 10 % higher: F0 RMSE is 10 % of the RMS pitch
+    (within 5 %), correlation ~1, voicing agrees; a silent output is NaN with the reason."""
+    rate, seconds = 24000, 1.0
+    t = np.arange(int(rate * seconds)) / rate
+    f0 = 120 + 60 * t / seconds
+
+    def tone(scale: float) -> np.ndarray:
+        phase = 2 * np.pi * np.cumsum(scale * f0) / rate
+        return 0.1 * sum(np.sin(k * phase) / k for k in range(1, 11))
+
+    ref, shifted = tone(1.0), tone(1.1)
+    expected = 0.1 * np.sqrt(np.mean(f0**2))
+    assert METRICS.get("f0_rmse")().compute(reference=ref, degraded=shifted, sample_rate=rate) == pytest.approx(
+        expected, rel=0.05)
+    assert METRICS.get("f0_corr")().compute(reference=ref, degraded=shifted, sample_rate=rate) > 0.99
+    assert METRICS.get("vuv_error")().compute(reference=ref, degraded=shifted, sample_rate=rate) < 0.05
+    with pytest.raises(MetricError, match="output is silent"):
+        METRICS.get("f0_rmse")().compute(reference=ref, degraded=np.zeros_like(ref), sample_rate=rate)
