@@ -71,13 +71,22 @@ RESEMBLYZER_INSTALL = "pip install --no-deps resemblyzer==0.1.4 && pip install w
 RESEMBLYZER_WEIGHTS = "pretrained.pt"
 
 
+def _resemblyzer():
+    """The resemblyzer module (it imports ``scipy.ndimage.morphology``, deprecated in SciPy: warning muted)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import resemblyzer
+    return resemblyzer
+
+
 class ResemblyzerSimilarity(SpeakerSimilarity):
     """Speaker similarity with Resemblyzer's GE2E encoder (weights in its wheel)."""
 
     spec = MetricSpec("speaker_sim", True, SAMPLE_RATE, unit="cos", library="resemblyzer",
                       description="Speaker similarity: cosine of Resemblyzer GE2E embeddings (reference vs "
                                   "output), 16 kHz")
-    requires = ("resemblyzer", RESEMBLYZER_INSTALL)
     encoder = "resemblyzer VoiceEncoder (GE2E, 3x256 LSTM, 256-dim)"
     extra_libraries = ("webrtcvad-wheels", "librosa")
 
@@ -87,21 +96,20 @@ class ResemblyzerSimilarity(SpeakerSimilarity):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        reason = super().unavailable_reason()
-        if reason:
-            return reason
         try:
+            _resemblyzer()
             package_file("resemblyzer", RESEMBLYZER_WEIGHTS, RESEMBLYZER_INSTALL)
+        except ImportError as exc:
+            return f"resemblyzer cannot be imported ({exc}); install it with: {RESEMBLYZER_INSTALL}"
         except PackagedFileMissing as exc:
             return str(exc)
         return None
 
     def embed(self, audio: np.ndarray) -> np.ndarray:
-        from resemblyzer import VoiceEncoder, preprocess_wav
-
+        resemblyzer = _resemblyzer()
         if self._model is None:
-            self._model = VoiceEncoder("cpu", verbose=False)
-        speech = preprocess_wav(audio)  # already at its 16 kHz: volume and pauses only
+            self._model = resemblyzer.VoiceEncoder("cpu", verbose=False)
+        speech = resemblyzer.preprocess_wav(audio)  # already at its 16 kHz: volume and pauses only
         if len(speech) == 0:
             raise MetricError("no speech found by webrtcvad")
         return self._model.embed_utterance(speech)
