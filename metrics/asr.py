@@ -8,8 +8,8 @@ WER = (substitutions + deletions + insertions) / reference words; CER the same o
 
 Model size is a metric option: ``wer`` uses :data:`DEFAULT_MODEL`, ``wer[model=small]`` (stored as
 ``wer_small``) another size. Weights are never downloaded here: :func:`_whisper_checkpoint` finds them
-(``--checkpoint whisper_MODEL=FILE`` or ``--checkpoint whisper=FILE``); without them the metric is skipped
-with the reason. A digitally silent output is transcribed as nothing (WER 1).
+(``--checkpoint whisper_MODEL=FILE``; for the default model also ``--checkpoint whisper=FILE``); without
+them the metric is skipped with the reason. A digitally silent output is transcribed as nothing (WER 1).
 """
 
 from __future__ import annotations
@@ -33,15 +33,16 @@ INSTALL = "pip install --no-deps openai-whisper==20250625 && pip install tiktoke
 WINDOW_SECONDS = 30
 
 
-def checkpoint_keys(model: str) -> tuple[str, str]:
-    """The ``--checkpoint`` names that give weights for ``model``: the model's own, then the plain one."""
-    return f"whisper_{model}", "whisper"
+def checkpoint_keys(model: str) -> tuple[str, ...]:
+    """The ``--checkpoint`` names that give weights for ``model``: the model's own (``whisper_small``); the plain
+    ``whisper`` too for the default model (so one file never stands for two model sizes in a run)."""
+    return (f"whisper_{model}", "whisper") if model == DEFAULT_MODEL else (f"whisper_{model}",)
 
 
 def _whisper_checkpoint(model: str, checkpoints: Mapping[str, Path]) -> Path | None:
     """Where the weights of Whisper ``model`` are, or None: the single lookup for Whisper weights.
 
-    Today: ``--checkpoint whisper_MODEL=FILE``, else ``--checkpoint whisper=FILE``.
+    Today: ``--checkpoint whisper_MODEL=FILE``, else (default model only) ``--checkpoint whisper=FILE``.
     """
     for key in checkpoint_keys(model):
         if key in checkpoints:

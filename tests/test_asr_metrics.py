@@ -15,11 +15,11 @@ import pytest
 whisper = pytest.importorskip("whisper")
 jiwer = pytest.importorskip("jiwer")
 
-from bench.errors import UsageError  # noqa: E402
-from bench.runner import RunConfig, run  # noqa: E402
-from metrics import METRICS, metric_name  # noqa: E402
-from metrics.asr import WhisperTranscriber, error_rates, normalise  # noqa: E402
-from systems import RunSettings  # noqa: E402
+from bench.errors import UsageError
+from bench.runner import RunConfig, run
+from metrics import METRICS, metric_name
+from metrics.asr import WhisperTranscriber, error_rates, normalise
+from systems import RunSettings
 
 
 def test_error_rates_are_jiwer_on_whisper_normalised_text():
@@ -63,12 +63,15 @@ def test_model_option_names():
     assert metric_name("wer") == "wer" and metric_name("wer[model=small]") == "wer_small"
     assert metric_name("cer[model=tiny.en]") == "cer_tiny_en"
     assert METRICS.get("wer_small").model == "small" and "wer_small" not in METRICS.names()
+    # the plain `whisper` checkpoint serves the default model only: one file never stands for two sizes
+    assert METRICS.get("wer").weights_reason({"whisper": "base.pt"}) is None
+    assert "--checkpoint whisper_small=" in METRICS.get("wer_small").weights_reason({"whisper": "base.pt"})
     with pytest.raises(ValueError, match="model is one of"):
         metric_name("wer[model=huge]")
 
 
 def test_run_skips_wer_without_weights_and_scores_it_with_a_checkpoint(tmp_path, tiny_whisper):
-    base = dict(systems=["natural"], data="demo", limit=1, workers=1, quiet=True, report=False)
+    base = {"systems": ["natural"], "data": "demo", "limit": 1, "workers": 1, "quiet": True, "report": False}
     out = tmp_path / "no-weights"
     run(RunConfig(out=out, metrics=["pesq_wb", "wer"], **base))
     doc = json.loads((out / "run.json").read_text())
