@@ -162,7 +162,8 @@ class _Asr(Metric):
 
     def compute(self, *, reference: np.ndarray, degraded: np.ndarray, sample_rate: int, text: str = "") -> float:
         global _LAST
-        key = hashlib.blake2b(degraded.tobytes() + reference.tobytes() + text.encode(), digest_size=16).digest()
+        key = hashlib.blake2b(degraded.tobytes() + reference.tobytes() + f"{text}\0{self.model}".encode(),
+                              digest_size=16).digest()
         if _LAST is None or _LAST[0] != key:
             transcriber = self._transcriber()
             clips = [np.ascontiguousarray(degraded, dtype=np.float32)]
