@@ -8,7 +8,10 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed-stamp
 # DistillMOS ships its weights, but its declared requirements (torchaudio) would replace the pinned torch:
 # install it without them (the suite builds the model itself; xls-r-sqa only for the equality test).
-NODEPS_SPEC ?= distillmos==0.9.1 xls-r-sqa==0.1.0
+# Resemblyzer (speaker_sim) ships its encoder, but declares webrtcvad (no wheel; pyproject installs
+# webrtcvad-wheels instead) and the obsolete `typing` backport. openai-whisper (wer, cer) declares triton (GPU
+# kernels, hundreds of MB); its other requirements are in pyproject.toml.
+NODEPS_SPEC ?= distillmos==0.9.1 xls-r-sqa==0.1.0 resemblyzer==0.1.4 openai-whisper==20250625
 PYTEST_ARGS ?=
 
 .PHONY: setup sysdeps demo check test test-slow bench clean lint

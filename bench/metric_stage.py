@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import traceback
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -41,6 +42,8 @@ class PairJob:
         raw: ``(metric, stored name)`` pairs also scored on the output as stored, without the lag
             (``si_sdr`` -> ``si_sdr_raw``).
         crashed: why a worker died on the job this one was split from ("" for an original job).
+        text: the utterance's corpus transcript ("" when it has none), for metrics with ``uses_text``.
+        checkpoints: the run's ``--checkpoint`` ``(name, path)`` pairs (metrics with weights look theirs up).
     """
 
     utterance: str
@@ -58,16 +61,19 @@ class PairJob:
     prior_lag: int = 0
     raw: tuple[tuple[str, str], ...] = ()
     crashed: str = ""
+    text: str = ""
+    checkpoints: tuple[tuple[str, str], ...] = ()
 
 
 _METRIC_CACHE: dict[str, Metric] = {}
 
 
-def get_metric(name: str) -> Metric:
-    """One instance per metric per process (ViSQOL's model loads once)."""
-    if name not in _METRIC_CACHE:
-        _METRIC_CACHE[name] = METRICS.get(name)()
-    return _METRIC_CACHE[name]
+def get_metric(name: str, checkpoints: tuple[tuple[str, str], ...] = ()) -> Metric:
+    """One instance per metric (and ``--checkpoint`` set) per process (ViSQOL's model loads once)."""
+    key = f"{name}\0{checkpoints}" if checkpoints else name
+    if key not in _METRIC_CACHE:
+        _METRIC_CACHE[key] = METRICS.get(name).create({k: Path(v) for k, v in checkpoints})
+    return _METRIC_CACHE[key]
 
 
 def _rate_of(name: str) -> int:
@@ -103,12 +109,12 @@ def evaluate_pair(job: PairJob) -> list[Row]:
     lag = estimate_lag(ref, deg, job.max_lag) if job.lag is None else job.lag
     if job.want_lag:
         rows.append(row("lag_samples", float(job.prior_lag + lag)))
-    aligned = _score(metrics, ref, shift(deg, lag), sr_r)
+    aligned = _score(metrics, ref, shift(deg, lag), sr_r, job)
     rows.extend(row(name, value, error) for name, (value, error) in aligned.items())
     raw_names = [m for m, _ in job.raw]
     # unshifted, the raw values are the aligned ones: computed once
     raw = {m: aligned[m] for m in raw_names if m in aligned} if lag == 0 else {}
-    raw.update(_score(tuple(m for m in raw_names if m not in raw), ref, deg, sr_r))
+    raw.update(_score(tuple(m for m in raw_names if m not in raw), ref, deg, sr_r, job))
     rows.extend(row(stored, raw[m][0], raw[m][1].replace(m, stored, 1)) for m, stored in job.raw)
     return rows
 
@@ -126,25 +132,28 @@ def _score_alone(job: PairJob, names: tuple[str, ...], row) -> list[Row]:
         deg, sr = read_run_wav(job.degraded_path)
     except InputError as exc:
         return [row(m, math.nan, f"cannot read audio: {exc}") for m in names]
-    return [row(name, value, error) for name, (value, error) in _score(names, None, deg, sr).items()]
+    return [row(name, value, error) for name, (value, error) in _score(names, None, deg, sr, job).items()]
 
 
-def _score(names: tuple[str, ...], ref: np.ndarray | None, deg: np.ndarray, sr: int) -> dict[str, tuple[float, str]]:
+def _score(names: tuple[str, ...], ref: np.ndarray | None, deg: np.ndarray, sr: int,
+           job: PairJob | None = None) -> dict[str, tuple[float, str]]:
     """Each metric on one output at ``sr`` (the run's evaluation rate) and its reference (None for metrics
-    that need none): name -> (value, "") or (NaN, reason); resampled once per metric rate."""
+    that need none): name -> (value, "") or (NaN, reason); resampled once per metric rate. ``job`` gives
+    the transcript and checkpoints (None: neither)."""
     out: dict[str, tuple[float, str]] = {}
     by_rate: dict[int, tuple[np.ndarray | None, np.ndarray]] = {}
     for name in sorted(names, key=_rate_of):  # one rate at a time: one resampled copy held, not four
         printed = Captured()  # what the library prints goes into the reason, never to stdout
         try:
-            metric = get_metric(name)
+            metric = get_metric(name, job.checkpoints if job else ())
             rate = metric.spec.sample_rate
             if rate not in by_rate:
                 by_rate.clear()
                 by_rate[rate] = (None if ref is None else resample(ref, sr, rate), resample(deg, sr, rate))
             r, d = by_rate[rate]
             with captured_stdout() as printed:
-                value = metric.compute(reference=r, degraded=d, sample_rate=rate)
+                extra = {"text": job.text if job else ""} if metric.uses_text else {}
+                value = metric.compute(reference=r, degraded=d, sample_rate=rate, **extra)
             if not math.isfinite(value):
                 raise MetricError(f"non-finite value {value}")
             out[name] = (float(value), "")

@@ -47,7 +47,7 @@ from bench.runlock import RunLock
 from bench.shards import Shard
 from bench.store import RAW_METRICS, SKIPPED_INPUT, ResultStore, Row, raw_rows
 from bench.system_stage import BatchResult, SystemBatch, boundary_resampling, length_batches, run_batch
-from metrics import EXTRA_ROWS, METRIC_GROUPS, METRICS, NOT_DEFAULT, library_version
+from metrics import EXTRA_ROWS, METRIC_GROUPS, METRICS, NOT_DEFAULT, library_version, metric_name
 from systems import ComposedSystem, RunSettings, System, SystemUnavailable, build_system, expand_systems
 from systems.options import OptionError, diff_options
 
@@ -111,12 +111,15 @@ class RunOutcome:
     seconds: float
 
 
-def _resolve_metrics(names: list[str], eval_rate: int = SAMPLE_RATE) -> tuple[list[str], list[tuple[str, str]]]:
-    """Expand ``all``, ``default`` (all but ``NOT_DEFAULT``) and groups (``dnsmos``), leaving out, with the
-    reason, what cannot run here or at ``eval_rate``; explicit unknown or unavailable metrics are usage
-    errors, and so is no metric at all."""
+def _resolve_metrics(names: list[str], eval_rate: int = SAMPLE_RATE,
+                     checkpoints: dict[str, Path] | None = None) -> tuple[list[str], list[tuple[str, str]]]:
+    """Expand ``all``, ``default`` (all but ``NOT_DEFAULT``), groups (``dnsmos``) and options
+    (``wer[model=small]`` -> ``wer_small``), leaving out, with the reason, what cannot run here or at
+    ``eval_rate``, or has no weights among ``checkpoints``; explicit unknown or unavailable metrics are
+    usage errors, and so is no metric at all."""
     if not names:
         raise UsageError("--metrics is empty: name metrics (see `bench metrics`) or 'all'")
+    checkpoints = checkpoints or {}
     out, skipped = [], []
     names = [m for n in names for m in METRIC_GROUPS.get(n, (n,))]
     for name in names:
@@ -125,19 +128,25 @@ def _resolve_metrics(names: list[str], eval_rate: int = SAMPLE_RATE) -> tuple[li
                 if name == "default" and m in NOT_DEFAULT:
                     continue
                 cls = METRICS.get(m)
-                reason = cls.unavailable_reason() or cls.spec.skip_reason(eval_rate)
+                reason = cls.unavailable_reason() or cls.spec.skip_reason(eval_rate) or cls.weights_reason(checkpoints)
                 (skipped.append((m, reason)) if reason else out.append(m))
             continue
         try:
-            canonical = METRICS.resolve_name(name)
-        except KeyError as exc:
+            canonical = METRICS.resolve_name(metric_name(name))
+        except (KeyError, ValueError) as exc:
             raise UsageError(f"--metrics: {exc}") from None
         cls = METRICS.get(canonical)
         reason = cls.unavailable_reason() or cls.spec.skip_reason(eval_rate)
         if reason:
             raise UsageError(f"--metrics {canonical}: {reason}")
+        if weights := cls.weights_reason(checkpoints):
+            skipped.append((canonical, weights))
+            continue
         out.append(canonical)
-    return list(dict.fromkeys(out)), skipped
+    out = list(dict.fromkeys(out))
+    if not out and skipped:
+        raise UsageError("--metrics: nothing left to compute; " + "; ".join(f"{m}: {r}" for m, r in skipped))
+    return out, skipped
 
 
 def _build_systems(specs: list[str], settings: RunSettings) -> tuple[list[System], list[tuple[str, str]]]:
@@ -264,7 +273,7 @@ def _plan(cfg: RunConfig, rd: RunDir) -> RunContext:
         raise UsageError(f"--sample-rate {cfg.sample_rate}: one of {', '.join(map(str, EVAL_RATES))}")
     utts = _select_utterances(cfg)
     rd.protect(u.path for u in utts)
-    metric_names, skipped_metrics = _resolve_metrics(cfg.metrics, cfg.sample_rate)
+    metric_names, skipped_metrics = _resolve_metrics(cfg.metrics, cfg.sample_rate, cfg.settings.checkpoints)
     systems, skipped_systems = _build_systems(cfg.systems, cfg.settings)
     for u in utts:  # every file the run will write is checked before the first one is written
         rd.reference_sidecar(u.id)
@@ -407,6 +416,7 @@ def _metric_jobs(ctx: RunContext, store: ResultStore, executor: Executor) -> lis
     """The pairs still to score, each with the lag the alignment policy gives it (see bench.alignment);
     an output that failed gets its missing rows (NaN, the reason) in ``store`` instead of a job."""
     rd, policy, metric_names = ctx.rd, ctx.cfg.align_policy(), ctx.metrics
+    checkpoints = tuple((k, str(v)) for k, v in sorted(ctx.cfg.settings.checkpoints.items()))
     raw = raw_rows(metric_names)
     wanted = (*metric_names, *(stored for _, stored in raw), *EXTRA_ROWS)
     pending: list[tuple[System, Utterance, dict[str, Any], list[str]]] = []
@@ -436,7 +446,7 @@ def _metric_jobs(ctx: RunContext, store: ResultStore, executor: Executor) -> lis
                             str(rd.audio_wav(system.name, u.id)), tuple(m for m in metric_names if m in missing),
                             out.get("bits"), ctx.refs[u.id]["duration"], "bitrate_kbps" in missing,
                             "lag_samples" in missing, lag, policy.max_lag, prior,
-                            tuple((m, r) for m, r in raw if r in missing)))
+                            tuple((m, r) for m, r in raw if r in missing), text=u.text, checkpoints=checkpoints))
     return jobs
 
 
@@ -564,7 +574,7 @@ def _write_run_json(ctx: RunContext, *, status: str, failures: list[Row] | None 
         "config": _config_record(ctx),
         "corpus": {"spec": cfg.data, "n": len(items), "manifest_sha256": manifest_sha256(items), "items": items},
         "systems": {**old.get("systems", {}), **_system_records(ctx)},
-        "metrics": {**old.get("metrics", {}), **_metric_records(ctx.metrics)},
+        "metrics": {**old.get("metrics", {}), **_metric_records(ctx.metrics, cfg.settings.checkpoints)},
         "downloads": {**old.get("downloads", {}), **_download_records(ctx)},
         "skipped_inputs": [{"utterance": u.id, "path": str(u.path), "error": ctx.refs[u.id]["error"]}
                            for u in ctx.utts if "error" in ctx.refs.get(u.id, {})],
@@ -599,14 +609,14 @@ def _download_records(ctx: RunContext) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _metric_records(metric_names: list[str]) -> dict[str, dict[str, Any]]:
+def _metric_records(metric_names: list[str], checkpoints: dict[str, Path] | None = None) -> dict[str, dict[str, Any]]:
     """Each metric's spec, library version and settings; a raw (unaligned) twin follows the aligned ones."""
     out: dict[str, dict[str, Any]] = {}
     for m in metric_names:
         cls = METRICS.get(m)
         out[m] = {**{k: v for k, v in asdict(cls.spec).items() if k != "name"},
                   "version": library_version(cls.spec.library) if cls.spec.library else __version__,
-                  "settings": cls().settings()}
+                  "settings": cls.create(checkpoints or {}).settings()}
     for m in metric_names:  # after the aligned ones, so tables show those first
         if m in RAW_METRICS:
             out[RAW_METRICS[m]] = {**out[m], "aligned": False,

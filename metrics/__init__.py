@@ -5,7 +5,51 @@ from __future__ import annotations
 from bench.registry import Registry
 from metrics.base import Metric, MetricError, MetricSpec, library_version
 
-METRICS: Registry[type[Metric]] = Registry("metric", "codec_bench.metrics")
+#: metric kinds that take ``[option=value]`` in ``--metrics``; each variant is a metric of its own name
+#: (``wer[model=small]`` is stored as ``wer_small``), resolved without being listed
+OPTION_KINDS = ("wer", "cer")
+
+
+def _variant(name: str) -> type[Metric] | None:
+    if not name.startswith(tuple(f"{k}_" for k in OPTION_KINDS)):
+        return None
+    from metrics.asr import ASR_METRICS
+
+    return ASR_METRICS.get(name)
+
+
+class MetricRegistry(Registry[type[Metric]]):
+    """The metric registry; variants of :data:`OPTION_KINDS` (``wer_small``) resolve but are not listed."""
+
+    def resolve_name(self, name: str) -> str:
+        if name not in self._entries and name not in self._aliases and _variant(name) is not None:
+            return name
+        return super().resolve_name(name)
+
+    def get(self, name: str) -> type[Metric]:
+        if name not in self._entries and name not in self._aliases:
+            variant = _variant(name)
+            if variant is not None:
+                return variant
+        return super().get(name)
+
+
+def metric_name(spec: str) -> str:
+    """The stored name of a ``--metrics`` entry: ``wer[model=small]`` -> ``wer_small``; others unchanged.
+
+    Raises ValueError for options a metric does not take."""
+    kind, bracket, rest = spec.partition("[")
+    if not bracket:
+        return spec
+    if kind not in OPTION_KINDS or not rest.endswith("]"):
+        raise ValueError(f"{spec}: only {', '.join(OPTION_KINDS)} take [option=value]")
+    from metrics.asr import option_name
+
+    options = dict(part.split("=", 1) for part in rest[:-1].split(",") if "=" in part)
+    return option_name(kind, options)
+
+
+METRICS = MetricRegistry("metric", "codec_bench.metrics")
 
 for _name, _target in [
     ("pesq_wb", "metrics.perceptual:PesqWB"),
@@ -25,17 +69,28 @@ for _name, _target in [
     ("dnsmos_ovrl", "metrics.dnsmos:DnsmosOvrl"),
     ("dnsmos_p808", "metrics.dnsmos:DnsmosP808"),
     ("distillmos", "metrics.distillmos:DistillMosMetric"),
+    ("plcmos", "metrics.plcmos:Plcmos"),
+    ("speaker_sim", "metrics.speaker:ResemblyzerSimilarity"),
+    ("f0_rmse", "metrics.world:F0Rmse"),
+    ("f0_corr", "metrics.world:F0Corr"),
+    ("vuv_error", "metrics.world:VuvError"),
+    ("mcd_espnet", "metrics.world:McdEspnet"),
+    ("wer", "metrics.asr:Wer"),
+    ("cer", "metrics.asr:Cer"),
 ]:
     METRICS.register(_name, _target)
 
 #: names that stand for several metrics in ``--metrics``
 METRIC_GROUPS: dict[str, tuple[str, ...]] = {
     "dnsmos": ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "dnsmos_p808"),
+    "pitch": ("f0_rmse", "f0_corr", "vuv_error"),
 }
-#: left out of the default ``--metrics`` (``all`` includes them): CPU cost per second of audio, see README
-NOT_DEFAULT: tuple[str, ...] = ()
+#: left out of the default ``--metrics`` (``all`` includes them): CPU cost per second of audio, see README.
+#: The WORLD metrics cost ~35x PESQ-WB (Harvest); Whisper needs weights and costs more than that on CPU.
+NOT_DEFAULT: tuple[str, ...] = ("f0_rmse", "f0_corr", "vuv_error", "mcd_espnet", "wer", "cer")
 
 #: rows that the runner adds besides metrics (not metrics themselves)
 EXTRA_ROWS = ("bitrate_kbps", "lag_samples")
 
-__all__ = ["EXTRA_ROWS", "METRICS", "METRIC_GROUPS", "NOT_DEFAULT", "Metric", "MetricError", "MetricSpec", "library_version"]
+__all__ = ["EXTRA_ROWS", "METRICS", "METRIC_GROUPS", "NOT_DEFAULT", "OPTION_KINDS", "Metric", "MetricError", "MetricSpec",
+           "library_version", "metric_name"]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -63,6 +65,20 @@ class Metric(ABC):
     #: download-registry entries the metric fetches on first use with ``bench.downloads.resolve(name)``
     #: (e.g. ``("whisper-small",)``); run.json records them
     downloads: ClassVar[tuple[str, ...]] = ()
+    #: True: :meth:`compute` also takes ``text=``, the utterance's corpus transcript ("" when it has none)
+    uses_text: ClassVar[bool] = False
+
+    @classmethod
+    def create(cls, checkpoints: Mapping[str, Path] | None = None) -> Metric:
+        """An instance for a run with these ``--checkpoint NAME=FILE`` files (metrics with weights override)."""
+        return cls()
+
+    @classmethod
+    def weights_reason(cls, checkpoints: Mapping[str, Path]) -> str | None:
+        """Why the metric cannot run with these ``--checkpoint`` files (its weights missing), or None.
+
+        The run skips the metric with this reason (one line, not a NaN per utterance)."""
+        return None
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

@@ -63,7 +63,8 @@ class MelDistance(Metric):
 
 
 class MelCepstralDistortion(Metric):
-    """Mel-cepstral distortion in dB, the Kubichek / SPTK definition papers report:
+    """Mel-cepstral distortion in dB, the Kubichek / SPTK definition on periodograms (``mcd_espnet`` is the
+    ESPnet/VERSA variant on WORLD envelopes, with c0 and no floor; README compares the two):
     ``10/ln(10) * sqrt(2 * sum_{m=1..24} (c_ref(m) - c_out(m))^2)`` averaged over frames.
 
     Mel-cepstra of order 24 (c0, the frame energy, excluded) with all-pass warping alpha = 0.554 (SPTK's

@@ -155,8 +155,9 @@ def time_direct(pairs: list[tuple[Path, Path]], *, align: bool = False) -> float
     return elapsed
 
 
-def metric_costs(pairs: list[tuple[Path, Path]]) -> dict[str, float]:
-    """CPU seconds per second of audio for each available metric, one thread, model loading excluded."""
+def metric_costs(pairs: list[tuple[Path, Path]], names: list[str] | None = None) -> dict[str, float]:
+    """CPU seconds per second of audio for each available metric (or ``names``), one thread, model loading
+    excluded. Metrics whose weights are not present (``wer``, ``cer`` without a Whisper checkpoint) are left out."""
     import torch
 
     from bench.audio import SAMPLE_RATE, resample
@@ -168,9 +169,9 @@ def metric_costs(pairs: list[tuple[Path, Path]]) -> dict[str, float]:
     signals = [(read_run_wav(r)[0], read_run_wav(d)[0]) for r, d in pairs]
     seconds = sum(len(r) for r, _ in signals) / SAMPLE_RATE
     out = {}
-    for name in METRICS.names():
+    for name in names or METRICS.names():
         cls = METRICS.get(name)
-        if cls.unavailable_reason():
+        if cls.unavailable_reason() or cls.weights_reason({}):
             continue
         metric, rate = cls(), cls.spec.sample_rate
         at_rate = [(resample(r, SAMPLE_RATE, rate), resample(d, SAMPLE_RATE, rate)) for r, d in signals]
@@ -359,8 +360,11 @@ def table(r: dict[str, Any]) -> str:
         rows.append((f"{name} real-time factor on CPU", _rtf_cell(entry), "-"))
     costs = r.get("metric_cpu_s_per_audio_s", {})
     if costs:
-        rows.append(("metric CPU cost per second of audio (1 thread; opus outputs of the demo corpus)",
-                     ", ".join(f"{m} {v * 1000:.0f} ms" for m, v in sorted(costs.items(), key=lambda kv: kv[1])),
+        pesq = costs.get("pesq_wb")
+        rows.append((("metric CPU cost per second of audio (1 thread; opus outputs of the demo corpus; "
+                      "in brackets: times PESQ-WB in the same run)"),
+                     ", ".join(f"{m} {v * 1000:.0f} ms" + (f" ({v / pesq:.1f}x)" if pesq else "")
+                               for m, v in sorted(costs.items(), key=lambda kv: kv[1])),
                      "-"))
     if "listen_load" in r:
         what = (f"listening server, {LISTEN_PARTICIPANTS} simultaneous participants on loopback (each: "

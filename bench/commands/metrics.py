@@ -13,7 +13,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from metrics import METRIC_GROUPS, METRICS, NOT_DEFAULT, library_version
+    from metrics import METRIC_GROUPS, METRICS, NOT_DEFAULT, OPTION_KINDS, library_version
+    from metrics.asr import DEFAULT_MODEL, MODELS
 
     for name in METRICS.names():
         try:
@@ -31,9 +32,13 @@ def main(args: argparse.Namespace) -> int:
               f"{s.description}{note}")
         if reason:
             print(f"{'':<15} -> unavailable: {reason}")
+        elif weights := cls.weights_reason({}):
+            print(f"{'':<15} -> needs weights: {weights}")
         elif skip := s.skip_reason(args.sample_rate):
             print(f"{'':<15} -> skipped at {args.sample_rate} Hz: {skip}")
     print("\ngroups: " + "; ".join(f"{g} = {', '.join(ms)}" for g, ms in METRIC_GROUPS.items()))
+    print(f"options: {', '.join(OPTION_KINDS)} take [model=SIZE], the Whisper model ({', '.join(MODELS)}; default "
+          f"{DEFAULT_MODEL}); wer[model=small] is stored as wer_small")
     print("metrics with no reference are computed on the output as written (no alignment) and also on each "
           "reference once (system 'reference': the ceiling on this corpus)")
     print("\nalso stored per item: bitrate_kbps (achieved), lag_samples (total lag compensated, see --align), "

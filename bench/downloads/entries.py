@@ -134,7 +134,7 @@ def _entries() -> list[Entry]:
     for size, sha in _WHISPER_SHA256.items():
         fname = f"{size}.pt"
         out.append(Entry(f"whisper-{size}", f"whisper-{fname}", (f"{_WHISPER}{sha}/{fname}",), sha, _WHISPER_SRC,
-                         MIT, _WHISPER_LICENCE, ("wer",), f"Whisper {size} (speech recognition for WER)"))
+                         MIT, _WHISPER_LICENCE, ("wer", "cer"), f"Whisper {size} (speech recognition for WER/CER)"))
     # Speaker similarity: Resemblyzer's encoder (pretrained.pt) ships inside its wheel; nothing to download.
     return out
 
