@@ -12,7 +12,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,6 +138,21 @@ class ResultStore:
         for r in new:
             self.rows[r.key] = r
         return len(new)
+
+    def discard(self, drop: Callable[[Row], bool]) -> int:
+        """Remove the rows for which ``drop`` holds (what they were computed from changed): the log is
+        rewritten atomically without them. Returns how many were removed."""
+        gone = [k for k, r in self.rows.items() if drop(r)]
+        if not gone:
+            return 0
+        if self._fh is None:
+            raise ValueError(f"{self.path} was opened read-only")
+        self._fh.close()
+        for k in gone:
+            del self.rows[k]
+        write_text_atomic(self.path, "".join(r.to_json() + "\n" for r in self.rows.values()))
+        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
+        return len(gone)
 
     def close(self) -> None:
         if self._fh is not None:
