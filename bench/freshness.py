@@ -8,6 +8,7 @@ first (no read) and the SHA-256 only when they differ, so a file touched but not
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ def fingerprint(path: str | Path | None) -> dict[str, Any]:
         return {"path": None, "sha256": None}
     try:
         st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):  # a FIFO or device is never read: it could block for ever
+            return {"path": str(path), "sha256": None}
         return {"path": str(path), "sha256": sha256_file(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
     except OSError:
         return {"path": str(path), "sha256": None}
@@ -37,6 +40,8 @@ def still_matches(path: str | Path | None, recorded: dict[str, Any], *, same_pat
     try:
         st = os.stat(path)
     except OSError:
+        return recorded.get("sha256") is None
+    if not stat.S_ISREG(st.st_mode):
         return recorded.get("sha256") is None
     if st.st_size == recorded.get("size") and st.st_mtime_ns == recorded.get("mtime_ns"):
         return True

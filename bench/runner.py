@@ -30,7 +30,7 @@ import soundfile as sf
 
 from bench import __version__
 from bench.alignment import RAW_METRICS, AlignPolicy, explain_flag, raw_rows, system_lags
-from bench.atomic import write_text_atomic
+from bench.atomic import remove_stale_temporaries, write_text_atomic
 from bench.audio import RESAMPLER, SAMPLE_RATE, load_input, sha256_file
 from bench.corpora import CorpusOptions, Utterance, open_corpus
 from bench.errors import DISK_FULL_ERRNOS, RETRY, DiskFull, InputError, UsageError, environmental
@@ -249,6 +249,9 @@ def run(cfg: RunConfig) -> RunOutcome:
 
 def _run(cfg: RunConfig, rd: RunDir) -> RunOutcome:
     """The stages in order; the executor serves the system and metric stages and is closed once, here."""
+    stale = remove_stale_temporaries(rd.root)  # what writers killed earlier left (the lock is ours now)
+    if stale and not cfg.quiet:
+        print(f"removed {len(stale)} temporary file(s) a killed run left in {rd.root}", file=sys.stderr)
     ctx = _plan(cfg, rd)
     try:
         _prepare_references(ctx)
@@ -276,7 +279,7 @@ def _bytes_still_needed(ctx: RunContext) -> int:
     total = 0
     for u in ctx.utts:
         ref = ctx.refs.get(u.id)
-        if ref is None:
+        if ref is None and u.path.is_file():
             try:
                 n = int(sf.info(str(u.path)).duration * ctx.cfg.sample_rate)
             except Exception:  # noqa: BLE001 - an estimate; an unreadable input writes nothing
