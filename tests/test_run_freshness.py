@@ -137,3 +137,30 @@ def test_rerun_with_a_smaller_limit_keeps_run_json_true_to_the_rows(tmp_path):
     assert doc["corpus"]["n"] == len(doc["corpus"]["items"]) == 4
     assert {i["id"] for i in doc["corpus"]["items"]} == in_rows
     assert all(i.get("sha256") for i in doc["corpus"]["items"])
+
+
+def test_the_summary_of_a_run_killed_during_metrics_says_partial_first(tmp_path):
+    """The state a kill -9 in the metric stage leaves: run.json ``partial``, part of results.jsonl, no
+    results.csv; the report's summary says so in its first sentence and counts what is missing."""
+    from reports.rundata import load_run
+    from reports.summary import summary_paragraph
+
+    data = _corpus(tmp_path / "corpus")
+    outs = tmp_path / "outs"
+    shutil.copytree(data, outs)
+    _tone(outs / "a.wav", 800)
+    out = tmp_path / "run"
+    r = run_bench("run", "--data", f"folder:{data}", "--out", str(out), "--systems", f"files:mine={outs},anchor35",
+                  "--metrics", "si_sdr", "--workers", "1", "--no-report", "--align", "none")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((out / "run.json").read_text())
+    doc["status"] = "partial"
+    (out / "run.json").write_text(json.dumps(doc))
+    log = (out / "results.jsonl").read_text().splitlines(keepends=True)
+    kept = [x for x in log if json.loads(x)["utterance"] == "a"]  # one of four utterances scored
+    (out / "results.jsonl").write_text("".join(kept))
+    (out / "results.csv").unlink()
+    text = summary_paragraph(load_run(out), ["si_sdr"])
+    first = text.split(". ")[0]
+    assert first.startswith("This run is partial") and f"{len(log) - len(kept)} of the {len(log)}" in first, text
+    assert "Nothing failed" not in text
