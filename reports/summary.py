@@ -79,7 +79,7 @@ def summary_paragraph(run: Run, metrics: list[str]) -> str:
     candidates = [s for s in run.systems if role(run, s) == SYSTEM]
     n_utts = len(run.utterances)
     parts = [f"{len(candidates)} system{'s' if len(candidates) != 1 else ''} under test on {n_utts} utterances."]
-    partial = run.info.get("status") != "complete"
+    partial = run.info.get("status", "complete") != "complete"
     if partial:
         planned = {k for k in planned_rows(run.info) if k[2] != SKIPPED_INPUT}  # rejected inputs are listed apart
         missing = len(planned - {r.key for r in run.rows})
