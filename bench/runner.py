@@ -279,9 +279,9 @@ def _bytes_still_needed(ctx: RunContext) -> int:
     total = 0
     for u in ctx.utts:
         ref = ctx.refs.get(u.id)
-        if ref is None and u.path.is_file():
-            try:
-                n = int(sf.info(str(u.path)).duration * ctx.cfg.sample_rate)
+        if ref is None:
+            try:  # a FIFO is not opened: it could block for ever
+                n = int(sf.info(str(u.path)).duration * ctx.cfg.sample_rate) if u.path.is_file() else 0
             except Exception:  # noqa: BLE001 - an estimate; an unreadable input writes nothing
                 n = 0
             total += 4 * n * (1 + len(ctx.systems))
