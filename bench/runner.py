@@ -543,8 +543,12 @@ def _metric_jobs(ctx: RunContext, store: ResultStore, executor: Executor) -> lis
     for system in ctx.systems:
         for u in ctx.good:
             side = rd.audio_sidecar(system.name, u.id)
-            out = json.loads(side.read_text()) if side.exists() else {"error": "no output (not run)"}
             missing = [m for m in wanted if (u.id, system.name, m) not in store]
+            if not side.exists():  # not made this time (a failure of the machine): no row until it is
+                if missing and not any(r.startswith(f"{system.name} on {u.id}:") for r in ctx.retry):
+                    ctx.retry.append(f"{system.name} on {u.id}: no output yet")
+                continue
+            out = json.loads(side.read_text())
             if out.get("error"):
                 store.add(Row(u.id, u.speaker, system.name, m, math.nan, out["error"]) for m in missing)
                 continue

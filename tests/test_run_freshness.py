@@ -164,3 +164,61 @@ def test_the_summary_of_a_run_killed_during_metrics_says_partial_first(tmp_path)
     first = text.split(". ")[0]
     assert first.startswith("This run is partial") and f"{len(log) - len(kept)} of the {len(log)}" in first, text
     assert "Nothing failed" not in text
+
+
+#: a metric and a system that run out of memory while the file OOM exists (test plugin)
+OOM_PLUGIN = '''
+import os
+import numpy as np
+from metrics.base import Metric, MetricSpec
+from systems.base import System, SystemOutput
+
+
+class Hungry(Metric):
+    spec = MetricSpec("hungry", True, 48000, description="out of memory while OOM exists (test plugin)")
+
+    def compute(self, *, reference, degraded, sample_rate):
+        if os.path.exists(os.environ["OOM_FLAG"]):
+            raise MemoryError("cannot allocate 8 GiB")
+        return float(np.mean(np.abs(reference)))
+
+
+class HungryCodec(System):
+    kind = "hungrycodec"
+    description = "out of memory on u 'b' while OOM exists (test plugin)"
+
+    def process(self, audio, *, utterance_id):
+        if utterance_id == "b" and os.path.exists(os.environ["OOM_FLAG"]):
+            raise MemoryError("cannot allocate 8 GiB")
+        return SystemOutput(np.asarray(audio, dtype=np.float32), None, {})
+'''
+
+
+def test_out_of_memory_is_retried_on_the_next_run_not_stored(tmp_path):
+    """MemoryError in a system or a metric: nothing stored for it, run.json partial, exit 1; the next run
+    (memory available again) computes exactly those and ends complete."""
+    from conftest import bench_cmd, install_plugin
+
+    env = install_plugin(tmp_path / "site", "oomplugin", OOM_PLUGIN,
+                         "[codec_bench.metrics]\nhungry = oomplugin:Hungry\n"
+                         "[codec_bench.systems]\nhungrycodec = oomplugin:HungryCodec\n")
+    flag = tmp_path / "OOM"
+    flag.write_text("")
+    env["OOM_FLAG"] = str(flag)
+    data = _corpus(tmp_path / "corpus", names=("a", "b"))
+    out = tmp_path / "run"
+    cmd = bench_cmd("run", "--data", f"folder:{data}", "--out", str(out), "--systems", "hungrycodec",
+                    "--metrics", "hungry,si_sdr", "--workers", "1", "--no-report")
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False)
+    assert r.returncode == 1, r.stderr
+    assert "failed for a cause of this machine" in r.stderr and "MemoryError" in r.stderr
+    assert json.loads((out / "run.json").read_text())["status"] == "partial"
+    stored = read_rows(out / "results.csv")
+    assert not [x for x in stored if "MemoryError" in x["error"]]  # nothing of it is stored
+    assert not (out / "audio" / "hungrycodec" / "b.json").exists()
+    flag.unlink()
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False)
+    assert r.returncode == 0, r.stderr
+    rows = {(x["utterance"], x["metric"]): x for x in read_rows(out / "results.csv") if x["system"] == "hungrycodec"}
+    assert all(rows[(u, m)]["error"] == "" for u in "ab" for m in ("hungry", "si_sdr")), rows
+    assert json.loads((out / "run.json").read_text())["status"] == "complete"
