@@ -35,6 +35,8 @@ class ReportFolder:
         self.out = out
         present = _files(out)
         listed = self._listed()
+        if listed is None and not own and _older_report(out):
+            listed = set()  # a report of an older version: rebuilt, but none of its files is removed
         if listed is None:
             if present and not own:
                 shown = ", ".join(str(p.relative_to(out)) for p in sorted(present)[:3])
@@ -75,6 +77,14 @@ class ReportFolder:
         """List every file now in the folder, except the ones someone else put there, as the build's."""
         mine = sorted(str(p.relative_to(self.out)) for p in _files(self.out) - self.theirs)
         write_text_atomic(self.out / MANIFEST, json.dumps({"files": mine}, indent=0))
+
+
+def _older_report(out: Path) -> bool:
+    """A report folder written before reports listed their files: its index.html says who wrote it."""
+    try:
+        return "Written by codec-bench" in (out / "index.html").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
 
 
 def _files(out: Path) -> set[Path]:
