@@ -9,6 +9,7 @@ gets from the umask (0666 less the umask).
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,41 @@ from pathlib import Path
 
 #: prefix of the temporary names (hidden files; leftovers of a killed writer are recognisable)
 TMP_PREFIX = ".tmp-"
+#: a temporary name: ``.tmp-<pid>-<8 hex digits><suffix>`` (the writer's pid; no part of the final name but a
+#: short suffix, so a long file name never makes a too long temporary one)
+TMP_NAME = re.compile(r"^\.tmp-(\d+)-[0-9a-f]{8}(?:\.[A-Za-z0-9]{1,16}|-.+)?$")  # -<name>: older versions
+
+
+def temporary_name(path: Path) -> Path:
+    """A fresh temporary name next to ``path``, with its suffix when short (writers such as ``savefig`` and
+    ``sf.write`` choose the format from it)."""
+    suffix = path.suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,16}", path.suffix) else ""
+    return path.with_name(f"{TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}{suffix}")
+
+
+def remove_stale_temporaries(root: Path) -> list[Path]:
+    """Delete the temporary files under ``root`` that writers killed earlier left (the name is this module's
+    and the pid in it is no live process; other files, and those of live writers, are kept). Returns them."""
+    gone = []
+    for folder, _, files in os.walk(root):
+        for name in files:
+            m = TMP_NAME.match(name)
+            if m and not _alive(int(m.group(1))):
+                (Path(folder) / name).unlink(missing_ok=True)
+                gone.append(Path(folder) / name)
+    return gone
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 @contextmanager
@@ -24,7 +60,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     on normal exit it is fsync'ed and renamed onto ``path``, on an exception it is removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-{path.name}")
+    tmp = temporary_name(path)
     try:
         yield tmp
         with open(tmp, "rb") as fh:
@@ -47,4 +83,5 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     return write_bytes_atomic(path, text.encode("utf-8"))
 
 
-__all__ = ["TMP_PREFIX", "atomic_path", "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["TMP_NAME", "TMP_PREFIX", "atomic_path", "remove_stale_temporaries", "temporary_name",
+           "write_bytes_atomic", "write_text_atomic"]

@@ -71,6 +71,9 @@ def load_input(
             ``downmix``, sample rate too low, too short, NaN/inf samples, digital silence).
     """
     path = Path(path)
+    if path.exists() and not path.is_file():  # a FIFO is not opened: reading it could block for ever
+        kind = "a folder" if path.is_dir() else "a FIFO" if path.is_fifo() else "a device or socket"
+        raise InputError(f"{path}: not a regular file ({kind})")
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     if path.stat().st_size == 0:

@@ -10,7 +10,7 @@ import importlib
 import signal
 import sys
 
-from bench.errors import UsageError
+from bench.errors import DiskFull, UsageError
 
 #: subcommand -> module. Modules are imported only when their subcommand runs (or for --help).
 COMMANDS: dict[str, str] = {
@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"bench {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except DiskFull as exc:
+        print(f"bench {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\ninterrupted: results so far are kept; rerun the same command to resume", file=sys.stderr)
         return 130

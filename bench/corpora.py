@@ -71,7 +71,11 @@ class CorpusOptions:
 
 
 def _probe(path: Path, utt_id: str, speaker: str, gender: str = "", text: str = "") -> Utterance:
+    """The utterance with its rate and duration from the file's header (0 and NaN when it cannot be read; a
+    FIFO or device is not opened: reading it could block for ever)."""
     try:
+        if not path.is_file():
+            raise OSError(f"{path}: not a regular file")
         info = sf.info(str(path))
         return Utterance(utt_id, speaker, path, int(info.samplerate), float(info.duration), gender, text)
     except Exception:
@@ -101,9 +105,10 @@ class Corpus(ABC):
         if self.options.speakers:
             utts = [u for u in utts if u.speaker in self.options.speakers]
         ids = [u.id for u in utts]
-        for uid in ids:
-            if problem := id_problem(uid):
-                raise UsageError(f"corpus {self.scheme}:{self.spec}: utterance id {uid!r}: {problem}")
+        bad = [f"{uid!r}: {problem}" for uid in ids if (problem := id_problem(uid))]
+        if bad:  # every one at once, so one fix is enough
+            raise UsageError(f"corpus {self.scheme}:{self.spec}: {len(bad)} utterance id(s) cannot name files in "
+                             f"the run folder (rename the files): " + "; ".join(bad))
         if len(set(ids)) != len(ids):
             dup = sorted({i for i in ids if ids.count(i) > 1})[:3]
             raise UsageError(f"corpus {self.scheme}:{self.spec} has duplicate utterance ids: {', '.join(dup)}")
@@ -208,11 +213,12 @@ class ManifestCorpus(Corpus):
             if missing:
                 raise UsageError(f"{path}: manifest lacks column(s) {', '.join(sorted(missing))}")
             rows = [(reader.line_num, r) for r in reader]
+        bad = [f"line {line}: id {r['id']!r}: {problem}" for line, r in rows if (problem := id_problem(r["id"] or ""))]
+        if bad:  # every one at once, so one fix is enough
+            raise UsageError(f"{path}: {len(bad)} id(s) cannot name the run's files (ids are relative names like "
+                             "speaker/utt_001): " + "; ".join(bad))
         utts = []
         for line, r in rows:
-            if problem := id_problem(r["id"] or ""):
-                raise UsageError(f"{path}, line {line}: id {r['id']!r}: {problem} (ids are relative names "
-                                 "like speaker/utt_001; they name the run's files)")
             if not r["path"]:
                 raise UsageError(f"{path}, line {line}: empty path")
             p = Path(r["path"]).expanduser()

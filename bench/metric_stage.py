@@ -15,7 +15,7 @@ import numpy as np
 
 from bench.alignment import estimate_lag, shift
 from bench.audio import resample
-from bench.errors import InputError
+from bench.errors import RETRY, InputError, environmental
 from bench.isolation import CrashOutcome, WorkerCrash
 from bench.quiet import Captured, captured_stdout
 from bench.runfolder.wav import read_run_wav
@@ -161,7 +161,8 @@ def _score(names: tuple[str, ...], ref: np.ndarray | None, deg: np.ndarray, sr: 
             out[name] = (math.nan, f"{name}: {exc}{_printed(printed)}")
         except Exception as exc:  # noqa: BLE001 - a library bug must not lose the run; keep the reason
             tb = traceback.format_exc(limit=2).strip().splitlines()[-1]
-            out[name] = (math.nan, f"{name}: {exc.__class__.__name__}: {exc} ({tb}){_printed(printed)}")
+            retry = RETRY if environmental(exc) else ""  # out of memory, I/O: not stored, computed next run
+            out[name] = (math.nan, f"{retry}{name}: {exc.__class__.__name__}: {exc} ({tb}){_printed(printed)}")
     return out
 
 
@@ -195,6 +196,7 @@ def after_crash(job: PairJob, crash: WorkerCrash) -> CrashOutcome:
         parts[0] = replace(parts[0], want_bitrate=job.want_bitrate)
         return CrashOutcome(retry=parts)
     names = [*job.metrics, *(s for _, s in job.raw), *(["lag_samples"] if job.want_lag else [])]
-    rows = _bitrate_rows(job) + [Row(job.utterance, job.speaker, job.system, n, math.nan, f"{n}: {reason}")
+    retry = RETRY if crash.reason.startswith("killed by SIGKILL") else ""  # the OOM killer or a user: not stored
+    rows = _bitrate_rows(job) + [Row(job.utterance, job.speaker, job.system, n, math.nan, f"{retry}{n}: {reason}")
                                  for n in names]
     return CrashOutcome(result=rows)

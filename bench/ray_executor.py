@@ -13,9 +13,11 @@ arrives, so durability and resume are the same as with the local executor. Ray i
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bench.executors import IN_FLIGHT_PER_WORKER, Executor, ExecutorError
@@ -41,6 +43,27 @@ class _SystemWorker:
         return fn(self.system, batch)
 
 
+def _start_reaper(ray: Any) -> subprocess.Popen | None:
+    """A watchdog (:mod:`bench.reaper`) for the private instance: if this process dies without shutting Ray
+    down (kill -9), it SIGKILLs the instance's processes and what its raylet started (the DashboardAgent and
+    RuntimeEnvAgent otherwise live about a minute longer). None where it cannot run (not Linux, Ray internals
+    changed)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    from bench.reaper import children, start_time
+
+    try:
+        node = ray._private.worker._global_node
+        pids = [p.process.pid for infos in node.all_processes.values() for p in infos]
+    except AttributeError:
+        return None
+    pids += [c for p in pids for c in children(p)]
+    targets = [f"{p}:{t}" for p in dict.fromkeys(pids) if (t := start_time(p))]
+    return subprocess.Popen([sys.executable, "-I", str(Path(__file__).with_name("reaper.py")), *targets],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
 class RayExecutor(Executor):
     """Ray tasks for metrics, Ray actors for systems; a bounded number of jobs in flight."""
 
@@ -58,6 +81,7 @@ class RayExecutor(Executor):
             raise ExecutorError("--executor ray: ray is not installed (pip install 'codec-bench[ray]')") from None
         self._ray = ray
         self._connected = False
+        self._reaper: subprocess.Popen | None = None
         if not ray.is_initialized():
             try:
                 if address is None:  # "local": always a new instance, never RAY_ADDRESS or a running cluster
@@ -70,6 +94,8 @@ class RayExecutor(Executor):
                 raise ExecutorError(f"--executor ray: cannot start or reach Ray at {address or 'localhost'}: "
                                     f"{exc}") from None
             self._connected = True
+            if address is None:
+                self._reaper = _start_reaper(ray)
         self.slots = max(1, int(ray.cluster_resources().get("CPU", self.workers)))
         self._tasks: dict[Callable[..., Any], Any] = {}
 
@@ -170,6 +196,10 @@ class RayExecutor(Executor):
         if self._connected:
             self._ray.shutdown()
             self._connected = False
+        if self._reaper is not None:  # Ray is down: whatever of it still runs goes now
+            self._reaper.stdin.close()
+            self._reaper.wait(timeout=30)
+            self._reaper = None
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "workers": self.slots, "address": self.address}

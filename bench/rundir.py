@@ -28,13 +28,18 @@ def system_dir(name: str) -> str:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: the longest file name an id's last segment may become (``<segment>.json``: 255 bytes, Linux's NAME_MAX)
+MAX_SEGMENT_BYTES = 255 - len(".json")
+#: the longest id (a run folder's own path and ``audio/<system>/`` come before it; PATH_MAX is 4096)
+MAX_ID_BYTES = 2048
 
 
 def id_problem(utt_id: str) -> str | None:
     """Why an utterance id cannot name files in a run folder, or None when it is safe.
 
     Ids are relative POSIX paths (``p232/p232_001``): not empty, no absolute path, no ``.``/``..`` or empty
-    segments, no backslash, no control characters.
+    segments, no backslash, no control characters, and short enough to be file names (each segment at most
+    :data:`MAX_SEGMENT_BYTES` bytes in UTF-8, the whole id :data:`MAX_ID_BYTES`).
     """
     if not utt_id:
         return "empty id"
@@ -49,6 +54,11 @@ def id_problem(utt_id: str) -> str | None:
         return "empty path segment in id"
     if any(p in (".", "..") for p in parts):
         return "'.' or '..' segment in id"
+    longest = max(len(p.encode("utf-8", "surrogateescape")) for p in parts)
+    if longest > MAX_SEGMENT_BYTES:
+        return f"a name of {longest} bytes; file names hold at most {MAX_SEGMENT_BYTES} (with the .json the run adds)"
+    if len(utt_id.encode("utf-8", "surrogateescape")) > MAX_ID_BYTES:
+        return f"{len(utt_id.encode('utf-8', 'surrogateescape'))} bytes long; ids hold at most {MAX_ID_BYTES}"
     return None
 
 

@@ -17,6 +17,7 @@ import csv
 import datetime as dt
 import json
 import math
+import shutil
 import sys
 import time
 from contextlib import closing
@@ -25,15 +26,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import soundfile as sf
 
 from bench import __version__
 from bench.alignment import AlignPolicy
 from bench.alignment_stage import explain_flag, system_lags
-from bench.atomic import write_text_atomic
+from bench.atomic import remove_stale_temporaries, write_text_atomic
 from bench.audio import RESAMPLER, SAMPLE_RATE, load_input, sha256_file
 from bench.corpora import CorpusOptions, Utterance, open_corpus
-from bench.errors import InputError, UsageError
+from bench.errors import DISK_FULL_ERRNOS, RETRY, DiskFull, InputError, UsageError, environmental
 from bench.executors import EXECUTORS, Executor
+from bench.freshness import fingerprint, still_matches
 from bench.isolation import CrashOutcome, WorkerCrash
 from bench.metric_stage import PairJob, after_crash, evaluate_pair
 from bench.progress import Progress
@@ -109,6 +112,8 @@ class RunOutcome:
     failures: list[Row]
     skipped_systems: list[tuple[str, str]]
     seconds: float
+    #: what failed for a cause of the machine (memory, disk, I/O, a killed worker): not stored, retried next run
+    retry: list[str] = field(default_factory=list)
 
 
 def _resolve_metrics(names: list[str], eval_rate: int = SAMPLE_RATE,
@@ -229,6 +234,8 @@ class RunContext:
     created: str
     started: float
     refs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: work that failed for a cause of the machine, not of the input: nothing stored, the next run retries it
+    retry: list[str] = field(default_factory=list)
 
     @property
     def good(self) -> list[Utterance]:
@@ -252,12 +259,54 @@ def run(cfg: RunConfig) -> RunOutcome:
 
 def _run(cfg: RunConfig, rd: RunDir) -> RunOutcome:
     """The stages in order; the executor serves the system and metric stages and is closed once, here."""
+    stale = remove_stale_temporaries(rd.root)  # what writers killed earlier left (the lock is ours now)
+    if stale and not cfg.quiet:
+        print(f"removed {len(stale)} temporary file(s) a killed run left in {rd.root}", file=sys.stderr)
     ctx = _plan(cfg, rd)
-    _prepare_references(ctx)
-    with closing(_make_executor(cfg)) as executor:
-        _run_systems(ctx, executor)
-        _run_metrics(ctx, executor)
-    return finalize(ctx)
+    try:
+        _prepare_references(ctx)
+        with closing(_make_executor(cfg)) as executor:
+            _run_systems(ctx, executor)
+            _run_metrics(ctx, executor)
+        return finalize(ctx)
+    except OSError as exc:
+        if exc.errno not in DISK_FULL_ERRNOS:
+            raise
+        raise DiskFull(_disk_full_message(ctx, exc)) from None
+
+
+def _disk_full_message(ctx: RunContext, exc: OSError) -> str:
+    """One line: where the disk is full, what is free, roughly what the rest of the run needs."""
+    free = shutil.disk_usage(ctx.rd.root).free
+    return (f"disk full while writing {exc.filename or 'into ' + str(ctx.rd.root)} ({exc.strerror}): "
+            f"{_human(free)} free for {ctx.rd.root}, the rest of the run needs about {_human(_bytes_still_needed(ctx))} "
+            "more; free space and rerun the same command to resume (nothing written so far is lost)")
+
+
+def _bytes_still_needed(ctx: RunContext) -> int:
+    """A rough count of what the run still writes: float32 WAVs for missing references and outputs (input
+    durations from their headers), and about 300 bytes per result row in the log and again in results.csv."""
+    total = 0
+    for u in ctx.utts:
+        ref = ctx.refs.get(u.id)
+        if ref is None:
+            try:  # a FIFO is not opened: it could block for ever
+                n = int(sf.info(str(u.path)).duration * ctx.cfg.sample_rate) if u.path.is_file() else 0
+            except Exception:  # noqa: BLE001 - an estimate; an unreadable input writes nothing
+                n = 0
+            total += 4 * n * (1 + len(ctx.systems))
+        elif "error" not in ref:
+            total += sum(4 * int(ref["samples"]) for s in ctx.systems if not ctx.rd.audio_sidecar(s.name, u.id).exists())
+    total += 600 * len(ctx.utts) * (len(ctx.systems) + 1) * (len(ctx.metrics) + 2)
+    return total
+
+
+def _human(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
 
 
 def _plan(cfg: RunConfig, rd: RunDir) -> RunContext:
@@ -310,10 +359,16 @@ def _select_utterances(cfg: RunConfig) -> list[Utterance]:
 
 
 def _prepare_references(ctx: RunContext) -> None:
-    """Stage 1: every reference validated and stored once at the evaluation rate (``ctx.refs``)."""
+    """Stage 1: every reference validated and stored once at the evaluation rate (``ctx.refs``); an input
+    that changed since its reference was stored is prepared again, with everything made from it."""
+    _forget_changed_inputs(ctx)
     with Progress(len(ctx.utts), "references", quiet=ctx.cfg.quiet) as prog:
         for u in ctx.utts:
-            ctx.refs[u.id] = _prepare_reference(ctx.rd, u, ctx.cfg.downmix, ctx.cfg.sample_rate)
+            info = _prepare_reference(ctx.rd, u, ctx.cfg.downmix, ctx.cfg.sample_rate)
+            if info.get("retry"):
+                ctx.retry.append(f"reference {u.id}: {info['error']}")
+            else:
+                ctx.refs[u.id] = info
             prog.update()
     if not ctx.cfg.quiet:
         for line in resampling_notes(ctx.refs, ctx.systems, ctx.cfg.sample_rate):
@@ -322,29 +377,96 @@ def _prepare_references(ctx: RunContext) -> None:
 
 def _prepare_reference(rd: RunDir, utt: Utterance, downmix: bool, rate: int = SAMPLE_RATE) -> dict[str, Any]:
     """Validate and store one reference (once) at the evaluation ``rate``. Returns its sidecar: info, or
-    {"error": ...}."""
+    {"error": ...} for an input the suite rejects, both with the input's checksum and ``input`` (size, mtime).
+
+    Only what is a property of the input is stored: a failure of the machine (out of memory, an I/O
+    error) returns ``{"error": ..., "retry": True}`` and stores nothing; a full disk raises.
+    """
     sidecar = rd.reference_sidecar(utt.id)
     if sidecar.exists():
         return json.loads(sidecar.read_text())
+    source = fingerprint(utt.path)
     try:
         loaded = load_input(utt.path, downmix=downmix, sample_rate=rate)
         write_run_wav(rd.reference_wav(utt.id), loaded.audio, rate)
-        info = {"sha256": sha256_file(utt.path), "source_rate": loaded.source_rate, "channels": loaded.channels,
-                "resampled_from": loaded.source_rate if loaded.resampled else None,
+        info = {"sha256": source["sha256"] or sha256_file(utt.path), "source_rate": loaded.source_rate,
+                "channels": loaded.channels, "resampled_from": loaded.source_rate if loaded.resampled else None,
                 "resampler": RESAMPLER if loaded.resampled else None, "sample_rate": rate,
                 "samples": len(loaded.audio), "duration": len(loaded.audio) / rate}
     except InputError as exc:
-        info = {"error": str(exc)}
-    except OSError as exc:
-        info = {"error": f"{utt.path}: {exc}"}
+        info = {"error": str(exc), "sha256": source["sha256"]}
+    except (OSError, MemoryError) as exc:
+        if getattr(exc, "errno", None) in DISK_FULL_ERRNOS:
+            raise
+        if environmental(exc):
+            return {"error": f"{utt.path}: {exc.__class__.__name__}: {exc}", "retry": True}
+        info = {"error": f"{utt.path}: {exc}", "sha256": source["sha256"]}
+    info["input"] = {k: source[k] for k in ("size", "mtime_ns") if k in source}
     write_text_atomic(sidecar, json.dumps(info))
     return info
+
+
+def _forget_changed_inputs(ctx: RunContext) -> None:
+    """Inputs whose file changed since their reference (or rejection) was stored (size and mtime first, the
+    checksum when they differ): their rows, every output made from them and the reference are removed, in
+    that order (a kill in between only repeats this), so the stages compute them again; the terminal says so."""
+    rd, stale = ctx.rd, []
+    for u in ctx.utts:
+        side = rd.reference_sidecar(u.id)
+        if side.exists():
+            info = json.loads(side.read_text())
+            if not still_matches(u.path, {"sha256": info.get("sha256"), **info.get("input", {})}, same_path=False):
+                stale.append(u)
+    if not stale:
+        return
+    ids = {u.id for u in stale}
+    _drop_rows(ctx, lambda r: r.utterance in ids)
+    outputs = sorted(p for p in (rd.root / "audio").glob("*") if p.is_dir())
+    for u in stale:
+        for folder in outputs:
+            for ext in (".json", ".wav"):  # the sidecar first: it says the output is done
+                rd.checked(folder / f"{u.id}{ext}").unlink(missing_ok=True)
+        rd.reference_sidecar(u.id).unlink()
+        rd.reference_wav(u.id).unlink(missing_ok=True)
+    _say_recomputed(ctx, f"{len(stale)} input(s) changed since the last run", [str(u.path) for u in stale])
+
+
+def _forget_changed_outputs(ctx: RunContext, system: System) -> None:
+    """For a system that reads its outputs from files (``files:``): outputs whose file changed, appeared or
+    went away since they were stored lose their rows and are made again."""
+    if not system.reads_files:
+        return
+    stale = []
+    for u in ctx.good:
+        side = ctx.rd.audio_sidecar(system.name, u.id)
+        if side.exists() and not still_matches(system.output_file(u.id), json.loads(side.read_text()).get("source", {})):
+            stale.append(u.id)
+    if not stale:
+        return
+    ids = set(stale)
+    _drop_rows(ctx, lambda r: r.system == system.name and r.utterance in ids)
+    for uid in stale:
+        ctx.rd.audio_sidecar(system.name, uid).unlink()
+        ctx.rd.audio_wav(system.name, uid).unlink(missing_ok=True)
+    _say_recomputed(ctx, f"{len(stale)} output(s) of {system.name} whose file changed or appeared", stale)
+
+
+def _drop_rows(ctx: RunContext, drop) -> None:
+    with closing(ResultStore(ctx.rd.results_jsonl)) as store:
+        store.discard(drop)
+
+
+def _say_recomputed(ctx: RunContext, what: str, names: list[str]) -> None:
+    if not ctx.cfg.quiet:
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        print(f"recomputing {what}: {shown}", file=sys.stderr)
 
 
 def _run_systems(ctx: RunContext, executor: Executor) -> None:
     """Stage 2: every missing output of every system; a failing item gets an error sidecar, the rest go on."""
     good = ctx.good
     for system in ctx.systems:
+        _forget_changed_outputs(ctx, system)
         todo = [u for u in good if not ctx.rd.audio_sidecar(system.name, u.id).exists()]
         if not todo:
             continue
@@ -352,25 +474,32 @@ def _run_systems(ctx: RunContext, executor: Executor) -> None:
                                   for u in todo], system.settings.batch_size)
         with Progress(len(todo), f"{system.name}", quiet=ctx.cfg.quiet) as prog:
             for batch, result in executor.map_system(system, run_batch, batches):
-                _store_batch(ctx, system.name, batch, result)
+                _store_batch(ctx, system, batch, result)
                 prog.update(len(batch.ids))
 
 
-def _store_batch(ctx: RunContext, name: str, batch: SystemBatch, result: BatchResult) -> None:
-    """Write each output at the evaluation rate (the references' rate), or its error sidecar."""
+def _store_batch(ctx: RunContext, system: System, batch: SystemBatch, result: BatchResult) -> None:
+    """Write each output at the evaluation rate (the references' rate), or its error sidecar (not for a
+    failure of the machine: that is retried next run); a ``files:`` output's sidecar records its file."""
+    name = system.name
     for uid, res, secs in zip(batch.ids, result.outputs, result.seconds):
         sidecar = ctx.rd.audio_sidecar(name, uid)
+        source = {"source": fingerprint(system.output_file(uid))} if system.reads_files else {}
+        if isinstance(res, str) and res.startswith(RETRY):
+            ctx.retry.append(f"{name} on {uid}: {res[len(RETRY):]}")
+            continue
         if isinstance(res, str):
-            write_text_atomic(sidecar, json.dumps({"error": f"{name} failed on {uid}: {res}"}))
+            write_text_atomic(sidecar, json.dumps({"error": f"{name} failed on {uid}: {res}", **source}))
             continue
         y = np.asarray(res.audio, dtype=np.float32)
         n = int(ctx.refs[uid]["samples"])
         if y.shape != (n,) or not np.all(np.isfinite(y)):
             problem = "non-finite samples" if y.shape == (n,) else f"length {y.shape} != input {(n,)}"
-            write_text_atomic(sidecar, json.dumps({"error": f"{name} returned {problem} for {uid}"}))
+            write_text_atomic(sidecar, json.dumps({"error": f"{name} returned {problem} for {uid}", **source}))
             continue
         write_run_wav(ctx.rd.audio_wav(name, uid), y, int(ctx.refs[uid].get("sample_rate", SAMPLE_RATE)))
-        write_text_atomic(sidecar, json.dumps({"bits": res.bits, "seconds": secs, "info": res.info}, default=str))
+        write_text_atomic(sidecar, json.dumps({"bits": res.bits, "seconds": secs, "info": res.info, **source},
+                                              default=str))
 
 
 def _run_metrics(ctx: RunContext, executor: Executor) -> None:
@@ -380,7 +509,7 @@ def _run_metrics(ctx: RunContext, executor: Executor) -> None:
         for note in store.notes:
             print(f"warning: {note}", file=sys.stderr)
         store.add(Row(u.id, u.speaker, "", SKIPPED_INPUT, math.nan, ctx.refs[u.id]["error"])
-                  for u in ctx.utts if "error" in ctx.refs[u.id])
+                  for u in ctx.utts if "error" in ctx.refs.get(u.id, {}))
         jobs = _metric_jobs(ctx, store, executor) + _reference_jobs(ctx, store)
         with Progress(len(jobs), "metrics", quiet=ctx.cfg.quiet) as prog:
 
@@ -392,7 +521,9 @@ def _run_metrics(ctx: RunContext, executor: Executor) -> None:
                 return after_crash(job, crash)
 
             for job, rows in executor.map_unordered(evaluate_pair, jobs, on_crash):
-                store.add(rows)
+                store.add(r for r in rows if not r.error.startswith(RETRY))
+                ctx.retry += [f"{r.system} / {r.utterance} / {r.metric}: {r.error[len(RETRY):]}"
+                              for r in rows if r.error.startswith(RETRY)]
                 if not job.crashed:
                     prog.update()
 
@@ -424,8 +555,12 @@ def _metric_jobs(ctx: RunContext, store: ResultStore, executor: Executor) -> lis
     for system in ctx.systems:
         for u in ctx.good:
             side = rd.audio_sidecar(system.name, u.id)
-            out = json.loads(side.read_text()) if side.exists() else {"error": "no output (not run)"}
             missing = [m for m in wanted if (u.id, system.name, m) not in store]
+            if not side.exists():  # not made this time (a failure of the machine): no row until it is
+                if missing and not any(r.startswith(f"{system.name} on {u.id}:") for r in ctx.retry):
+                    ctx.retry.append(f"{system.name} on {u.id}: no output yet")
+                continue
+            out = json.loads(side.read_text())
             if out.get("error"):
                 store.add(Row(u.id, u.speaker, system.name, m, math.nan, out["error"]) for m in missing)
                 continue
@@ -484,10 +619,16 @@ def finalize(ctx: RunContext) -> RunOutcome:
     rows = store.sorted_rows()
     write_summary_csv(rd.summary_csv, rows)
     failures = failed_rows(rows)
-    _write_run_json(ctx, status="complete", failures=failures)
+    _write_run_json(ctx, status="partial" if ctx.retry else "complete", failures=failures)
     if not ctx.cfg.quiet:
         _print_outcome(ctx, failures)
-    return RunOutcome(rd.root, len(rows), failures, ctx.skipped_systems, time.monotonic() - ctx.started)
+    if ctx.retry:
+        print(f"\nerror: {len(ctx.retry)} item(s) failed for a cause of this machine, not of the input, and were "
+              "not stored (run.json says partial); rerun the same command to compute them:", file=sys.stderr)
+        for line in ctx.retry[:5]:
+            print(f"  {line}", file=sys.stderr)
+    return RunOutcome(rd.root, len(rows), failures, ctx.skipped_systems, time.monotonic() - ctx.started,
+                      list(ctx.retry))
 
 
 def _print_outcome(ctx: RunContext, failures: list[Row]) -> None:
@@ -554,13 +695,15 @@ def format_summary_table(summary_csv: Path, systems: list[str], metrics: list[st
 
 def _write_run_json(ctx: RunContext, *, status: str, failures: list[Row] | None = None) -> None:
     """run.json (through :func:`bench.runfolder.write_manifest`): ``partial`` when planned, ``complete`` at
-    the end; what an earlier run in the folder recorded about other systems and metrics is kept."""
+    the end; what an earlier run in the folder recorded about other systems, metrics and utterances (a run
+    with a smaller ``--limit``) is kept, so run.json describes every row in the folder."""
     cfg, old = ctx.cfg, ctx.old or {}
-    items = []
+    by_id = {i["id"]: i for i in old.get("corpus", {}).get("items", []) if "id" in i}
     for u in ctx.utts:
         d = u.to_dict()
-        d.update({k: v for k, v in ctx.refs.get(u.id, {}).items()})
-        items.append(d)
+        d.update({k: v for k, v in ctx.refs.get(u.id, {}).items() if k != "input"})
+        by_id[u.id] = d
+    items = list(by_id.values())
     doc = {
         "format_version": FORMAT_VERSION,
         "package": {"name": "codec-bench", "version": __version__},
@@ -576,8 +719,8 @@ def _write_run_json(ctx: RunContext, *, status: str, failures: list[Row] | None 
         "systems": {**old.get("systems", {}), **_system_records(ctx)},
         "metrics": {**old.get("metrics", {}), **_metric_records(ctx.metrics, cfg.settings.checkpoints)},
         "downloads": {**old.get("downloads", {}), **_download_records(ctx)},
-        "skipped_inputs": [{"utterance": u.id, "path": str(u.path), "error": ctx.refs[u.id]["error"]}
-                           for u in ctx.utts if "error" in ctx.refs.get(u.id, {})],
+        "skipped_inputs": [{"utterance": i["id"], "path": i.get("path"), "error": i["error"]}
+                           for i in items if "error" in i],
         "failures": [{"utterance": r.utterance, "system": r.system, "metric": r.metric, "error": r.error}
                      for r in (failures or []) if r.metric != SKIPPED_INPUT],
     }

@@ -12,7 +12,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +83,8 @@ class ResultStore:
         self.rows: dict[tuple[str, str, str], Row] = {}
         #: what was wrong with the file when it was opened, one sentence each
         self.notes: list[str] = []
+        #: keys found on more than one line with different values: (key, first row, later row); the later wins
+        self.conflicts: list[tuple[tuple[str, str, str], Row, Row]] = []
         self._load(readonly)
         self._fh = None if readonly else open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
 
@@ -107,16 +109,21 @@ class ResultStore:
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 bad.append((i, line, f"not a result row ({exc.__class__.__name__}: {exc})"))
                 continue
+            old = self.rows.get(row.key)
+            if old is not None and old != row and not (math.isnan(old.value) and math.isnan(row.value)
+                                                       and old.error == row.error):
+                self.conflicts.append((row.key, old, row))
             self.rows[row.key] = row
             good.append(line)
+        again = "it is missing (the file is only read here)" if readonly else "its row is computed again"
         if torn:
-            self.notes.append(f"{self.path}: dropped a torn last line (a run was killed while writing it); "
-                              "its row is computed again")
+            self.notes.append(f"{self.path}: dropped a torn last line (a run was killed while writing it); {again}")
         if bad:
             where = "; ".join(f"line {i}: {why}" for i, _, why in bad[:3]) + ("; ..." if len(bad) > 3 else "")
             kept = "" if readonly else f"; the lines were moved to {self.path.name}.corrupt"
+            again = "missing (the file is only read here)" if readonly else "computed again"
             self.notes.append(f"{self.path}: skipped {len(bad)} corrupt line(s) ({where}); their rows are "
-                              f"computed again{kept}")
+                              f"{again}{kept}")
         if readonly or not (torn or bad):
             return
         if bad:
@@ -145,6 +152,21 @@ class ResultStore:
         for r in new:
             self.rows[r.key] = r
         return len(new)
+
+    def discard(self, drop: Callable[[Row], bool]) -> int:
+        """Remove the rows for which ``drop`` holds (what they were computed from changed): the log is
+        rewritten atomically without them. Returns how many were removed."""
+        gone = [k for k, r in self.rows.items() if drop(r)]
+        if not gone:
+            return 0
+        if self._fh is None:
+            raise ValueError(f"{self.path} was opened read-only")
+        self._fh.close()
+        for k in gone:
+            del self.rows[k]
+        write_text_atomic(self.path, "".join(r.to_json() + "\n" for r in self.rows.values()))
+        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
+        return len(gone)
 
     def close(self) -> None:
         if self._fh is not None:

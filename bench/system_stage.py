@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.audio import fit_length, resample, resampled_length, resampling_record
+from bench.errors import RETRY, environmental
 from bench.runfolder.wav import read_run_wav
 from systems import System, SystemOutput
 
@@ -33,7 +34,8 @@ class SystemBatch:
 
 @dataclass
 class BatchResult:
-    """Per utterance: the output, or the error text (``"ValueError: ..."``); and seconds spent."""
+    """Per utterance: the output, or the error text (``"ValueError: ..."``; it starts with
+    :data:`bench.errors.RETRY` when the machine failed, not the system); and seconds spent."""
 
     outputs: list[SystemOutput | str]
     seconds: list[float]
@@ -101,6 +103,7 @@ def _run(system: System, batch: SystemBatch, audios: list[np.ndarray]) -> BatchR
             try:
                 results.append(system.process(audio, utterance_id=uid))
             except Exception as exc:  # noqa: BLE001 - the item fails with its reason, the others go on
-                results.append(f"{exc.__class__.__name__}: {exc}")
+                retry = RETRY if environmental(exc) else ""  # a failure of the machine is not stored
+                results.append(f"{retry}{exc.__class__.__name__}: {exc}")
             seconds.append(time.monotonic() - t0)
         return BatchResult(results, seconds)

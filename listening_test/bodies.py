@@ -79,8 +79,12 @@ async def read_model(request: Request, model: type[Strict]) -> Any:
         json.loads(body, object_pairs_hook=refuse_duplicate_keys)
     except ValueError:
         pass  # reported below by the model's parser, with its message
+    except RecursionError:
+        raise HTTPError(400, "body nests too deeply to be a valid request") from None
     try:
         return model.model_validate_json(body)
+    except RecursionError:
+        raise HTTPError(400, "body nests too deeply to be a valid request") from None
     except ValidationError as exc:
         kinds = {e["type"] for e in exc.errors()}
         if "json_invalid" in kinds or "json_type" in kinds:

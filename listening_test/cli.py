@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.atomic import write_text_atomic
 from bench.errors import InputError, UsageError
 from listening_test import agreement
 
@@ -267,14 +268,32 @@ def _import_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_path(folder: Path, out: Path | None, db: str | None = None) -> Path:
+    """Where ``listen export`` writes: ``--out``, refused inside the test folder (its files are the test:
+    test.json, the ratings database, audio), except the default ``DIR/ratings_webmushra.csv``, and refused
+    when it is the ratings database given by ``--db``."""
+    default = folder / "ratings_webmushra.csv"
+    if out is None:
+        return default
+    real, root = out.resolve(), folder.resolve()
+    if real != default.resolve() and (real == root or root in real.parents):
+        raise UsageError(f"--out {out}: inside the test folder {folder}, whose files are the test itself (test.json, "
+                         f"results.sqlite, audio/); write the CSV outside it (or leave --out out: {default})")
+    if db and db.startswith("sqlite:///") and Path(db[len("sqlite:///"):]).resolve() == real:
+        raise UsageError(f"--out {out}: is the ratings database (--db); write the CSV elsewhere")
+    if real.is_dir():
+        raise UsageError(f"--out {out}: is a folder; give the CSV file to write")
+    return out
+
+
 def _export(args: argparse.Namespace) -> int:
     from listening_test.webmushra import ratings_to_csv
 
+    out = _export_path(args.dir, args.out, args.db)
     _, storage = _load(args.dir, args.db)
     answers = {p.id: p.questionnaire or {} for p in storage.participants()}
     ratings = storage.ratings()
-    out = args.out or args.dir / "ratings_webmushra.csv"
-    out.write_text(ratings_to_csv(ratings, args.dir.resolve().name, answers))
+    write_text_atomic(out, ratings_to_csv(ratings, args.dir.resolve().name, answers))
     print(f"wrote {len(ratings)} ratings to {out}")
     return 0
 

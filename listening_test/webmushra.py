@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from pathlib import Path
 
 import yaml
@@ -72,13 +73,21 @@ def write_yaml(definition: TestDefinition, path: Path) -> Path:
     return Path(path)
 
 
-#: first characters that make a spreadsheet treat a cell as a formula (CSV injection)
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: first characters that make a spreadsheet treat a cell as a formula (CSV injection; OWASP's list, with
+#: ``|`` for DDE), looked for after leading whitespace and after full-width forms are folded (NFKC: ``＝`` is ``=``)
+FORMULA_START = ("=", "+", "-", "@", "|", "\t", "\r", "\n")
 
 
 def safe_cell(text: str) -> str:
-    """``text`` with a leading ``'`` when a spreadsheet would run it as a formula (OWASP's advice)."""
-    return "'" + text if text.startswith(FORMULA_START) else text
+    """``text`` with a leading ``'`` when a spreadsheet would run it as a formula (OWASP's advice): it starts
+    with whitespace or a control character, or with a formula character once leading whitespace is trimmed
+    and full-width characters are folded to their ASCII forms."""
+    if not text:
+        return text
+    folded = unicodedata.normalize("NFKC", text)
+    if not text[0].isprintable() or text[0].isspace() or folded.lstrip().startswith(FORMULA_START):
+        return "'" + text
+    return text
 
 
 def ratings_to_csv(ratings: list[Rating], test_id: str, questionnaires: dict[str, dict[str, str]]) -> str:

@@ -15,7 +15,7 @@ from bench.atomic import TMP_PREFIX, write_text_atomic
 from bench.errors import UsageError
 from reports import demo as demo_mod
 from reports import nfe, plots
-from reports.atomic import remove_stale
+from reports.atomic import ReportFolder
 from reports.html import render
 from reports.ratequality import write_rate_quality
 from reports.roles import REFERENCE, not_candidates, role
@@ -233,13 +233,14 @@ def _figure_files(out: Path, sections: list[dict[str, Any]]) -> set[Path]:
     return {out / f[k] for sec in sections for f in sec["entries"] for k in ("png", "pdf")}
 
 
-def build_single(run: Run, out: Path, options: ReportOptions) -> Path:
+def build_single(run: Run, out: Path, options: ReportOptions, claim: ReportFolder | None = None) -> Path:
     """All reports of one run into ``out``; returns ``out/index.html``.
 
     Every file is written atomically and the previous build's files stay until the new pages are in
     place (then the ones no page links to any more are removed): a kill at any moment leaves pages whose
-    links all resolve to complete files."""
+    links all resolve to complete files. Only files an earlier build wrote (``claim``) are ever removed."""
     check_options(run, options)
+    claim = claim or ReportFolder(out, own=True)
     out.mkdir(parents=True, exist_ok=True)
     for folder in (out, out / "demo"):  # temporary files of a killed build
         for tmp in folder.glob(f"{TMP_PREFIX}*"):
@@ -262,7 +263,7 @@ def build_single(run: Run, out: Path, options: ReportOptions) -> Path:
         })
         demo_link = "demo/index.html"
         for sub in ("audio", "img"):
-            remove_stale(out / "demo" / sub, written)
+            claim.remove_stale(out / "demo" / sub, written)
     info = run.info
     metrics = report_metrics(run, options.report_metrics)
     index = render("index.html.j2", out / "index.html", {
@@ -274,7 +275,8 @@ def build_single(run: Run, out: Path, options: ReportOptions) -> Path:
         "provenance": provenance(run), "demo_link": demo_link,
         "speaker_tex": SPEAKER_TEX if (out / SPEAKER_TEX).is_file() else None,
     })
-    remove_stale(out / "plots", _figure_files(out, figures))
+    claim.remove_stale(out / "plots", _figure_files(out, figures))
+    claim.record()
     return index
 
 
@@ -299,9 +301,10 @@ def _utterance_sets(runs: list[Run]) -> tuple[list[str], list[str]]:
     return [u for u in order if u in common], notes
 
 
-def build_comparison(runs: list[Run], out: Path, options: ReportOptions) -> Path:
+def build_comparison(runs: list[Run], out: Path, options: ReportOptions, claim: ReportFolder | None = None) -> Path:
     """Systems and metrics (``--report-metrics``, default all) side by side across runs into ``out``; returns
     ``out/index.html``. Only the utterances every run has are compared (said in a note when the sets differ)."""
+    claim = claim or ReportFolder(out)
     out.mkdir(parents=True, exist_ok=True)
     common, set_notes = _utterance_sets(runs)
     if not common:
@@ -341,10 +344,12 @@ def build_comparison(runs: list[Run], out: Path, options: ReportOptions) -> Path
     aside = " The reference and anchors are in the table only." if len(shown) < len(systems) else ""
     figures = [_fig(out, plots.comparison_bars(runs, shown, m, out / "plots" / f"compare_{_safe(m)}"),
                     f"{m}: mean and 95% CI per system, one bar per run.{aside}") for m in metrics]
-    return render("compare.html.j2", out / "index.html", {
+    index = render("compare.html.j2", out / "index.html", {
         "title": "codec-bench comparison", "runs": runs, "tables": [table], "notes": notes, "figures": figures,
         "per_run_n": per_run_n, "systems": systems, "n_common": len(common), "set_notes": set_notes,
     })
+    claim.record()
+    return index
 
 
 def build_report(
@@ -376,10 +381,12 @@ def build_report(
     paths = [Path(p) for p in run_dirs]
     runs = [load_run(p, label) for p, label in zip(paths, _labels(paths))]
     if len(runs) == 1:
-        return build_single(runs[0], Path(out) if out else runs[0].layout.report_dir, options)
+        target = Path(out) if out else runs[0].layout.report_dir
+        own = out is None or target.resolve() == runs[0].layout.report_dir.resolve()
+        return build_single(runs[0], target, options, ReportFolder(target, own=own))
     if out is None:
         raise UsageError("several run folders: give --out DIR for the comparison report")
-    return build_comparison(runs, Path(out), options)
+    return build_comparison(runs, Path(out), options, ReportFolder(Path(out)))
 
 
 __all__ = ["ReportOptions", "build_comparison", "build_report", "build_single", "provenance"]

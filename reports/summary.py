@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.runfolder.summary import planned_rows
 from bench.stats import holm, wilcoxon_signed_rank
+from bench.store import SKIPPED_INPUT
 from reports.roles import SYSTEM, role
 from reports.rundata import Run
 from reports.stats import describe
@@ -73,10 +75,17 @@ def _join(names: list[str]) -> str:
 
 def summary_paragraph(run: Run, metrics: list[str]) -> str:
     """Plain text: best system per metric (metrics with the same outcome grouped), which differences are
-    significant, and the failures."""
+    significant, and the failures; a run that is not complete says so first, with what is missing."""
     candidates = [s for s in run.systems if role(run, s) == SYSTEM]
     n_utts = len(run.utterances)
     parts = [f"{len(candidates)} system{'s' if len(candidates) != 1 else ''} under test on {n_utts} utterances."]
+    partial = run.info.get("status", "complete") != "complete"
+    if partial:
+        planned = {k for k in planned_rows(run.info) if k[2] != SKIPPED_INPUT}  # rejected inputs are listed apart
+        missing = len(planned - {r.key for r in run.rows})
+        parts.insert(0, f"This run is partial (status {run.info.get('status')!r}): {missing} of the {len(planned)} "
+                        "planned results are missing, so every number below covers only what was computed; "
+                        "rerun its `bench run` command to finish it.")
     if not candidates:
         parts.append("Only the reference and anchors were run, so there is no ranking.")
     outcomes: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[str]] = {}
@@ -116,7 +125,7 @@ def summary_paragraph(run: Run, metrics: list[str]) -> str:
         listed = ", ".join(f"{s} {k}" for s, k in by_system.items())
         parts.append(f"{len(failures)} item{'s' if len(failures) != 1 else ''} failed ({listed}); see Failures.")
     else:
-        parts.append("Nothing failed.")
+        parts.append("Nothing that was computed failed." if partial else "Nothing failed.")
     parts.append("Significance: two-sided Wilcoxon signed-rank test over paired utterances, Holm-corrected over "
                  f"the pairs of systems per metric, alpha {ALPHA}; the reference and anchors are not ranked.")
     return " ".join(parts)

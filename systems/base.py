@@ -175,6 +175,14 @@ class System(ABC):
     def use_alignment(self, policy: AlignPolicy) -> None:
         """The run's alignment policy, for adapters that must match lengths (``files:``); others ignore it."""
 
+    #: outputs are read from files made elsewhere (``files:``): the runner records each file's checksum in the
+    #: output's sidecar and recomputes the output when its file changes or appears
+    reads_files: ClassVar[bool] = False
+
+    def output_file(self, utterance_id: str) -> Path | None:
+        """The file the output for ``utterance_id`` is read from (``reads_files`` systems), None when none."""
+        return None
+
     def utterance_seed(self, utterance_id: str) -> int:
         """A seed that depends only on settings.seed and the utterance (not on order or worker)."""
         h = hashlib.sha256(f"{self.settings.seed}:{self.name}:{utterance_id}".encode()).digest()
@@ -262,6 +270,13 @@ class ComposedSystem(System):
 
     def use_alignment(self, policy: AlignPolicy) -> None:
         self.codec.use_alignment(policy)
+
+    @property
+    def reads_files(self) -> bool:  # type: ignore[override]
+        return self.codec.reads_files
+
+    def output_file(self, utterance_id: str) -> Path | None:
+        return self.codec.output_file(utterance_id)
 
     def process_batch(self, audios: list[np.ndarray], *, utterance_ids: list[str]) -> list[SystemOutput]:
         from bench.audio import fit_length, resample, resampled_length

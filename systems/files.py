@@ -26,6 +26,7 @@ class FilesSystem(System):
     """Evaluate audio that some other tool produced (one file per utterance, any rate >= 16 kHz, mono)."""
 
     kind = "files"
+    reads_files = True
     description = "Outputs produced elsewhere (files adapter)"
     any_rate = True
 
@@ -59,6 +60,12 @@ class FilesSystem(System):
                     return p
         raise FileNotFoundError(f"no output for utterance {utterance_id!r} in {self.directory} "
                                 f"(looked for {utterance_id}{{{','.join(AUDIO_EXTENSIONS)}}})")
+
+    def output_file(self, utterance_id: str) -> Path | None:
+        try:
+            return self._find(utterance_id)
+        except FileNotFoundError:
+            return None
 
     def process(self, audio: np.ndarray, *, utterance_id: str) -> SystemOutput:
         path = self._find(utterance_id)

@@ -80,8 +80,10 @@ def test_merge_accepts_consistent_overlap_and_refuses_inconsistent(runs, tmp_pat
     lines = (twin / "results.jsonl").read_text().splitlines()
     row = next(json.loads(x) for x in lines if json.loads(x)["metric"] == "si_sdr"
                and json.loads(x)["system"] == "anchor35")
+    i = lines.index(json.dumps(row))
     row["value"] += 1.0
-    (twin / "results.jsonl").write_text("\n".join([*lines, json.dumps(row)]) + "\n")  # later line wins
+    lines[i] = json.dumps(row)  # the same key, another value than in s1
+    (twin / "results.jsonl").write_text("\n".join(lines) + "\n")
     r = run_bench("merge", str(runs / "s1"), str(twin), "--out", str(tmp_path / "bad"))
     assert r.returncode == 2 and "overlap inconsistently" in r.stderr and row["utterance"] in r.stderr
     r = run_bench("merge", str(runs / "s1"), "--out", str(runs / "s1"))

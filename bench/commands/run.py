@@ -29,7 +29,8 @@ data (--data):
 released weights (EnCodec, DAC) and the vctk / librispeech:test-clean corpora are downloaded on first use into a
 verified cache (`bench weights`); --offline never touches the network
 
-exit status: 0 run complete (failed values are listed), 2 usage error, 1 with --strict if anything failed
+exit status: 0 run complete (failed values are listed), 2 usage error, 1 with --strict if anything failed,
+  1 when the machine failed (disk full, out of memory, I/O error): nothing of that is stored, rerun to finish
 """
 
 
@@ -174,7 +175,7 @@ def main(args: argparse.Namespace) -> int:
         print(to_yaml(effective_options(args)), end="")
         return 0
     outcome, cfg = execute(args)
-    return 1 if (cfg.strict and outcome.failures) else 0
+    return 1 if (outcome.retry or (cfg.strict and outcome.failures)) else 0
 
 
 def execute(args: argparse.Namespace):

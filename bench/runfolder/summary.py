@@ -16,12 +16,33 @@ from typing import Any
 from bench.atomic import write_text_atomic
 from bench.stats import NOT_APPLICABLE, summarize
 from bench.store import RAW_METRICS, SKIPPED_INPUT, Row
-from metrics import METRICS
+from metrics import EXTRA_ROWS, METRICS
+
+#: the pseudo-system that scores references with the metrics that need none (bench.rundir.REFERENCE_SYSTEM)
+_REFERENCE = "reference"
 
 
 def failed_rows(rows: list[Row]) -> list[Row]:
     """Rows whose value could not be computed (not-applicable rows, e.g. bitrate of an anchor, excluded)."""
     return [r for r in rows if math.isnan(r.value) and not r.error.startswith(NOT_APPLICABLE)]
+
+
+def planned_rows(doc: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """The (utterance, system, metric) keys a run.json plans: every utterance the corpus accepted x every
+    system in ``config.systems`` x every metric recorded in ``metrics`` (raw twins included) and the extra rows;
+    the reference's own rows for metrics that need no reference; one ``skipped_input`` row per rejected input."""
+    metrics = doc.get("metrics") or {}
+    systems = (doc.get("config") or {}).get("systems") or []
+    alone = [m for m, spec in metrics.items() if isinstance(spec, dict) and spec.get("needs_reference") is False]
+    keys: set[tuple[str, str, str]] = set()
+    for item in (doc.get("corpus") or {}).get("items") or []:
+        uid = item.get("id")
+        if "error" in item:
+            keys.add((uid, "", SKIPPED_INPUT))
+            continue
+        keys.update((uid, s, m) for s in systems for m in (*metrics, *EXTRA_ROWS))
+        keys.update((uid, _REFERENCE, m) for m in alone)
+    return keys
 
 
 def manifest_sha256(items: list[dict[str, Any]]) -> str:
