@@ -9,6 +9,9 @@ STAMP  := $(VENV)/.installed-stamp
 # DistillMOS ships its weights, but its declared requirements (torchaudio) would replace the pinned torch:
 # install it without them (the suite builds the model itself; xls-r-sqa only for the equality test).
 NODEPS_SPEC ?= distillmos==0.9.1 xls-r-sqa==0.1.0
+# `make test` runs in parallel, one pytest-xdist worker per core (PYTEST_WORKERS=0: one process), a test
+# file's tests in one worker (module fixtures are built once), and lists the 15 slowest tests at the end.
+PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?=
 
 .PHONY: setup sysdeps demo test test-slow bench clean lint
@@ -33,10 +36,10 @@ demo: setup
 	$(BENCH) run --systems all --data demo --out runs/demo
 
 test: setup
-	BENCH_ARTIFACTS=1 $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	BENCH_ARTIFACTS=1 $(PY) -m pytest -m "not slow" -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 test-slow: setup
-	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+	$(PY) -m pytest -m slow -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) scripts/benchmark.py
