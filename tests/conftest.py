@@ -143,15 +143,14 @@ def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-def build_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
-    """``session_dir/shared/name``, filled by ``build(folder)`` once per test session, whichever xdist
-    worker asks first (the others wait on a file lock and reuse it). ``build`` gets a folder that does not
-    exist yet; what it returns is ignored. The result is shared: read it, never change it (copy it first).
-    A ``build`` that fails or skips leaves nothing behind: the next caller tries again."""
+def build_once(shared: Path, name: str, build: Callable[[Path], object]) -> Path:
+    """``shared/name``, filled by ``build(folder)`` once, whichever process asks first (the others wait on a
+    file lock, then reuse it). ``build`` gets a folder that does not exist yet; what it returns is ignored.
+    The result is shared: read it, never change it (copy it first). A ``build`` that fails or skips leaves
+    nothing behind: the next caller tries again."""
     from filelock import FileLock
 
-    shared = session_dir(tmp_path_factory) / "shared"
-    shared.mkdir(exist_ok=True)
+    shared.mkdir(parents=True, exist_ok=True)
     folder, done = shared / name, shared / f"{name}.done"
     with FileLock(str(shared / f"{name}.lock")):
         if not done.exists():
@@ -167,9 +166,11 @@ def build_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Calla
 
 @pytest.fixture(scope="session")
 def shared_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, Callable[[Path], object]], Path]:
-    """``shared_run(name, build)``: :func:`build_once` for fixtures of any scope, e.g. a module fixture
-    ``def sweep(shared_run): return shared_run("sweep", lambda d: run_bench("run", ..., "--out", str(d)))``."""
-    return lambda name, build: build_once(tmp_path_factory, name, build)
+    """``shared_run(name, build)``: :func:`build_once` in this test session's shared folder, so that every
+    pytest-xdist worker gets the same run, built once; for fixtures of any scope, e.g. a module fixture
+    ``def sweep(shared_run): return shared_run("sweep", lambda d: run_bench_saved(d / "log", "run", ...))``."""
+    shared = session_dir(tmp_path_factory) / "shared"
+    return lambda name, build: build_once(shared, name, build)
 
 
 @pytest.fixture(scope="session")
