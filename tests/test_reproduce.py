@@ -20,7 +20,7 @@ def test_reproduce_scoredec_trains_evaluates_and_resumes(tmp_path, capsys):
 
     if SYSTEMS.get("opus").unavailable_reason(RunSettings()):
         pytest.skip("opus unavailable")
-    data = demo_clips(tmp_path / "data")
+    data = demo_clips(tmp_path / "data", n=2, seconds=1.0)  # longer than a training crop (0.5 s)
     out = tmp_path / "repro"
     args = ["reproduce", "scoredec", "--train-data", f"folder:{data}", "--eval-data", f"folder:{data}",
             "--preset", "demo", "--steps", "2", "--spf-steps", "1", "--out", str(out), "--threads", "1",

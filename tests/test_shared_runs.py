@@ -25,7 +25,7 @@ def _ask(shared: str, queue: multiprocessing.Queue) -> None:
 
 
 def test_two_processes_asking_at_once_get_one_build(tmp_path: Path) -> None:
-    ctx = multiprocessing.get_context("spawn")  # like pytest-xdist: processes that share nothing but the disk
+    ctx = multiprocessing.get_context("fork")  # two processes, each with its own file-lock handle, like xdist workers
     queue = ctx.Queue()
     procs = [ctx.Process(target=_ask, args=(str(tmp_path / "shared"), queue)) for _ in range(2)]
     for p in procs:
