@@ -12,6 +12,9 @@ STAMP  := $(VENV)/.installed-stamp
 # webrtcvad-wheels instead) and the obsolete `typing` backport. openai-whisper (wer, cer) declares triton (GPU
 # kernels, hundreds of MB); its other requirements are in pyproject.toml.
 NODEPS_SPEC ?= distillmos==0.9.1 xls-r-sqa==0.1.0 resemblyzer==0.1.4 openai-whisper==20250625
+# `make test` runs in parallel, one pytest-xdist worker per core (PYTEST_WORKERS=0: one process), a test
+# file's tests in one worker (module fixtures are built once), and lists the 15 slowest tests at the end.
+PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?=
 
 .PHONY: setup sysdeps demo check test test-slow bench clean lint
@@ -40,10 +43,10 @@ check: setup
 	$(VENV)/bin/lint-imports
 
 test: setup check
-	BENCH_ARTIFACTS=1 $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	BENCH_ARTIFACTS=1 $(PY) -m pytest -m "not slow" -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 test-slow: setup
-	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+	$(PY) -m pytest -m slow -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) scripts/benchmark.py

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,24 @@ def bench_cmd(*args: str) -> list[str]:
 
 
 def run_bench(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(bench_cmd(*args), capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    return subprocess.run(bench_cmd(*args), capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False)
+
+
+def run_bench_saved(log: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """:func:`run_bench` for a shared build: asserts exit status 0 and keeps stdout and stderr in
+    ``log.stdout`` and ``log.stderr`` (``log`` a path without suffix), for :func:`saved_bench` to read back."""
+    r = run_bench(*args, timeout=timeout)
+    assert r.returncode == 0, r.stderr
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.with_suffix(".stdout").write_text(r.stdout)
+    log.with_suffix(".stderr").write_text(r.stderr)
+    return r
+
+
+def saved_bench(log: Path) -> subprocess.CompletedProcess:
+    """What :func:`run_bench_saved` kept at ``log``, in any process of the test session."""
+    return subprocess.CompletedProcess(["bench"], 0, log.with_suffix(".stdout").read_text(),
+                                       log.with_suffix(".stderr").read_text())
 
 
 def install_plugin(site: Path, module: str, source: str, entry_points: str) -> dict[str, str]:
@@ -105,6 +123,18 @@ def need_tool(name: str) -> str:
     return path
 
 
+def demo_clips(folder: Path, n: int = 2, seconds: float = 1.5) -> Path:
+    """The first ``seconds`` of the first ``n`` demo utterances, as FLAC files of the same names in a new
+    ``folder`` (``--data folder:...``): real speech for tests whose cost grows with the audio."""
+    from bench.corpora import DEMO_DIR
+
+    folder.mkdir(parents=True)
+    for path in sorted(DEMO_DIR.rglob("*.flac"))[:n]:
+        audio, sr = sf.read(path)
+        sf.write(folder / path.name, audio[: int(seconds * sr)], sr)
+    return folder
+
+
 def demo_manifest(path: Path, keep: list[str]) -> Path:
     """A manifest with only ``keep`` from the demo corpus (absolute paths)."""
     from bench.corpora import DEMO_DIR
@@ -119,18 +149,58 @@ def demo_manifest(path: Path, keep: list[str]) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """natural, opus and both anchors on 4 demo utterances (2 per voice), fast metrics, 2 workers."""
-    need_libopus()
-    from bench.runner import RunConfig, run
+def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder every process of this test session shares: pytest's base temporary folder, or under
+    pytest-xdist the parent of the workers' ones (``pytest-N/``, above ``popen-gw0/``, ``popen-gw1/``...)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
-    base = tmp_path_factory.mktemp("demo_run")
-    manifest = demo_manifest(base / "manifest.csv", SUBSET)
-    out = base / "run"
-    run(RunConfig(systems=["natural", "opus", "anchor35", "anchor70"], data=f"manifest:{manifest}", out=out,
-                  metrics=FAST_METRICS, workers=2, quiet=True, report=False))
-    return out
+
+def build_once(shared: Path, name: str, build: Callable[[Path], object]) -> Path:
+    """``shared/name``, filled by ``build(folder)`` once, whichever process asks first (the others wait on a
+    file lock, then reuse it). ``build`` gets a folder that does not exist yet; what it returns is ignored.
+    The result is shared: read it, never change it (copy it first). A ``build`` that fails or skips leaves
+    nothing behind: the next caller tries again."""
+    from filelock import FileLock
+
+    shared.mkdir(parents=True, exist_ok=True)
+    folder, done = shared / name, shared / f"{name}.done"
+    with FileLock(str(shared / f"{name}.lock")):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            try:
+                build(folder)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+            done.touch()
+    return folder
+
+
+@pytest.fixture(scope="session")
+def shared_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, Callable[[Path], object]], Path]:
+    """``shared_run(name, build)``: :func:`build_once` in this test session's shared folder, so that every
+    pytest-xdist worker gets the same run, built once; for fixtures of any scope, e.g. a module fixture
+    ``def sweep(shared_run): return shared_run("sweep", lambda d: run_bench_saved(d / "log", "run", ...))``."""
+    shared = session_dir(tmp_path_factory) / "shared"
+    return lambda name, build: build_once(shared, name, build)
+
+
+@pytest.fixture(scope="session")
+def demo_run(shared_run) -> Path:
+    """natural, opus and both anchors on 4 demo utterances (2 per voice), fast metrics, 2 workers
+    (built once per test session; read-only: copy it to change it)."""
+    need_libopus()
+
+    def build(base: Path) -> None:
+        from bench.runner import RunConfig, run
+
+        base.mkdir()
+        manifest = demo_manifest(base / "manifest.csv", SUBSET)
+        run(RunConfig(systems=["natural", "opus", "anchor35", "anchor70"], data=f"manifest:{manifest}",
+                      out=base / "run", metrics=FAST_METRICS, workers=2, quiet=True, report=False))
+
+    return shared_run("demo_run", build) / "run"
 
 
 @pytest.fixture

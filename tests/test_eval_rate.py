@@ -4,11 +4,12 @@ when they cannot run, 44.1 kHz corpora."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import SUBSET, demo_manifest, read_rows, run_bench, values
+from conftest import SUBSET, demo_clips, read_rows, run_bench, run_bench_saved, saved_bench, values
 
 pytest.importorskip("lc3")
 
@@ -16,20 +17,20 @@ SYSTEMS = "natural,anchor35,lc3@24k[sample_rate=16000]"
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple]:
-    base = tmp_path_factory.mktemp("rates")
-    manifest = demo_manifest(base / "m.csv", SUBSET[:2])
-    out = {}
-    for rate in (16000, 48000):
-        run = base / f"run{rate}"
-        # at 16 kHz `default` is asked for, so that the metrics that cannot run there are skipped (with the
-        # reason); `all` would add the slow WORLD metrics (Harvest), which run at any rate
-        metrics = "default" if rate == 16000 else "pesq_wb,si_sdr"
-        r = run_bench("run", "--systems", SYSTEMS, "--data", f"manifest:{manifest}", "--out", str(run),
-                      "--metrics", metrics, "--sample-rate", str(rate), "--no-report", "--workers", "1")
-        assert r.returncode == 0, r.stderr
-        out[rate] = (run, r)
-    return out
+def runs(shared_run) -> dict[int, tuple]:
+    """The same 2 s of two demo utterances evaluated at 16 and 48 kHz: {rate: (run folder, bench's output)}."""
+    def build(base: Path) -> None:
+        data = demo_clips(base / "data", n=2, seconds=2.0)
+        for rate in (16000, 48000):
+            # at 16 kHz `default` is asked for, so that the metrics that cannot run there are skipped (with the
+            # reason); `all` would add the slow WORLD metrics (Harvest), which run at any rate
+            metrics = "default" if rate == 16000 else "pesq_wb,si_sdr"
+            run_bench_saved(base / f"run{rate}", "run", "--systems", SYSTEMS, "--data", f"folder:{data}", "--out",
+                            str(base / f"run{rate}"), "--metrics", metrics, "--sample-rate", str(rate), "--no-report",
+                            "--workers", "1")
+
+    base = shared_run("eval_rate", build)
+    return {rate: (base / f"run{rate}", saved_bench(base / f"run{rate}")) for rate in (16000, 48000)}
 
 
 def test_pesq_wb_is_the_same_at_16k_and_48k(runs):
@@ -66,7 +67,7 @@ def test_outputs_and_references_are_stored_at_the_evaluation_rate(runs):
         (48000, 16000, "soxr", "VHQ"), (16000, 48000, "soxr", "VHQ")]
 
 
-def test_metrics_that_cannot_run_are_skipped_once_with_the_reason(runs):
+def test_metrics_that_cannot_run_are_skipped_once_with_the_reason(runs, tmp_path):
     run16, r = runs[16000]
     reason = "needs audio evaluated at 44100 Hz or more"
     assert r.stderr.count("skipped lsd:") == 1 and reason in r.stderr
@@ -79,7 +80,7 @@ def test_metrics_that_cannot_run_are_skipped_once_with_the_reason(runs):
     said = ("lc3@24k[sample_rate=16000] works at 16000 Hz: resampled at its boundary "
             "(48000 -> 16000 Hz, 16000 -> 48000 Hz)")
     assert said in runs[48000][1].stderr
-    bad = run_bench("run", "--systems", "natural", "--data", "demo", "--out", str(run16.parent / "x"),
+    bad = run_bench("run", "--systems", "natural", "--data", "demo", "--out", str(tmp_path / "x"),
                     "--metrics", "lsd", "--sample-rate", "16000")
     assert bad.returncode == 2 and reason in bad.stderr
 

@@ -6,7 +6,7 @@ import csv
 from html.parser import HTMLParser
 
 import pytest
-from conftest import SUBSET, demo_manifest, need_libopus, run_bench
+from conftest import SUBSET, demo_clips, demo_manifest, need_libopus, run_bench, run_bench_saved
 
 pytest.importorskip("lc3")
 
@@ -52,17 +52,17 @@ class _Tables(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def sweep(tmp_path_factory: pytest.TempPathFactory):
+def sweep(shared_run):
     need_libopus()
-    base = tmp_path_factory.mktemp("sweep")
-    manifest = demo_manifest(base / "m.csv", SUBSET[:2])
-    out = base / "run"
-    # listed out of order on purpose: the report groups each family and orders it by bitrate
-    systems = ["lc3@32k", "natural", "opus@24k", "anchor70", "opus@6k", "lc3@16k"]
-    r = run_bench("run", "--systems", ",".join(systems), "--data", f"manifest:{manifest}", "--out", str(out),
-                  "--metrics", "pesq_wb,si_sdr", "--workers", "1", "--quiet")
-    assert r.returncode == 0, r.stderr
-    return out / "report"
+
+    def build(base):
+        data = demo_clips(base / "data", n=2, seconds=2.0)
+        # listed out of order on purpose: the report groups each family and orders it by bitrate
+        systems = ["lc3@32k", "natural", "opus@24k", "anchor70", "opus@6k", "lc3@16k"]
+        run_bench_saved(base / "run", "run", "--systems", ",".join(systems), "--data", f"folder:{data}", "--out",
+                        str(base / "run"), "--metrics", "pesq_wb,si_sdr", "--workers", "1", "--quiet")
+
+    return shared_run("rate_quality_sweep", build) / "run" / "report"
 
 
 def test_rate_quality_csv_has_measured_rates_and_rising_quality(sweep):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,23 +13,21 @@ import soundfile as sf
 from bench.cli import main
 
 try:
+    from conftest import run_bench_saved, saved_bench
     from test_reports_fixtures import read_results, recompute
 except ImportError:  # tests/ imported as a package
+    from tests.conftest import run_bench_saved, saved_bench
     from tests.test_reports_fixtures import read_results, recompute
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
-    out = tmp_path_factory.mktemp("bench_run") / "run"
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", "run", "--systems", "natural,anchor35", "--data", "demo", "--limit", "2",
-         "--metrics", "si_sdr,lsd", "--workers", "1", "--out", str(out)],
-        check=False, capture_output=True, text=True, timeout=600, cwd=REPO,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return out, proc
+def demo_run(shared_run) -> tuple[Path, subprocess.CompletedProcess]:
+    def build(base: Path) -> None:
+        run_bench_saved(base / "bench", "run", "--systems", "natural,anchor35", "--data", "demo", "--limit", "2",
+                        "--metrics", "si_sdr,lsd", "--workers", "1", "--out", str(base / "run"))
+
+    base = shared_run("bench_run_with_report", build)
+    return base / "run", saved_bench(base / "bench")
 
 
 def test_bench_run_writes_the_report(demo_run: tuple[Path, subprocess.CompletedProcess]) -> None:

@@ -36,15 +36,16 @@ links:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def site(shared_run) -> Path:
     """One folder served over HTTP: run/report (defaults) and flagged/ (anchors asked for, config file)."""
-    base = tmp_path_factory.mktemp("demo_site")
-    run = make_run(base / "run", failing=True, anchors=True, seconds=1.5)
-    assert main(["report", str(run)]) == 0
-    (base / "demo.yaml").write_text(CONFIG)
-    assert main(["report", str(run), "--out", str(base / "flagged"), "--demo-config", str(base / "demo.yaml"),
-                 "--demo-systems", "lowpass,anchor35,anchor70,natural", "--demo-utterances", "p225/p225_001"]) == 0
-    return base
+    def build(base: Path) -> None:
+        run = make_run(base / "run", failing=True, anchors=True, seconds=1.5)
+        assert main(["report", str(run)]) == 0
+        (base / "demo.yaml").write_text(CONFIG)
+        assert main(["report", str(run), "--out", str(base / "flagged"), "--demo-config", str(base / "demo.yaml"),
+                     "--demo-systems", "lowpass,anchor35,anchor70,natural", "--demo-utterances", "p225/p225_001"]) == 0
+
+    return shared_run("demo_page_site", build)
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import demo_clips
 
 from bench.cli import main
 from reports.nfe import nfe_points, seconds_per_second
@@ -20,7 +21,8 @@ def test_run_with_one_post_filter_at_several_nfe_reports_quality_against_nfe(tmp
         pytest.skip("opus unavailable")
     specs = ["opus", *(f"opus+spf[sampler=ode,steps={n}]" for n in (1, 2, 4)), "opus+spf[sampler=sde,steps=1]"]
     out = tmp_path / "run"
-    assert main(["run", "--systems", ",".join(specs), "--data", "demo", "--limit", "2", "--metrics", "si_sdr",
+    data = demo_clips(tmp_path / "data", n=2, seconds=1.0)  # the post-filter's cost grows with the audio
+    assert main(["run", "--systems", ",".join(specs), "--data", f"folder:{data}", "--metrics", "si_sdr",
                  "--workers", "1", "--out", str(out), "--quiet"]) == 0
     run = load_run(out)
     points = nfe_points(run)

@@ -24,10 +24,8 @@ except ImportError:  # tests/ imported as a package
     from tests.test_reports_fixtures import make_run
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = make_run(tmp_path_factory.mktemp("pages") / "failing_run", failing=True)
-    build_report([root])
-    return root
+def run(shared_run) -> Path:
+    return shared_run("failing_run", lambda root: build_report([make_run(root, failing=True)]))
 
 
 class _Links(HTMLParser):

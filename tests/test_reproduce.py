@@ -7,21 +7,12 @@ import json
 import shutil
 
 import pytest
-import soundfile as sf
 import torch
+from conftest import demo_clips
 
 from bench.cli import main
-from bench.corpora import DEMO_DIR
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
-
-
-def _few_demo_files(folder, n=2, seconds=1.5):
-    folder.mkdir()
-    for path in sorted(DEMO_DIR.rglob("*.flac"))[:n]:
-        audio, sr = sf.read(path)
-        sf.write(folder / path.name, audio[: int(seconds * sr)], sr)
-    return folder
 
 
 def test_reproduce_scoredec_trains_evaluates_and_resumes(tmp_path, capsys):
@@ -29,7 +20,7 @@ def test_reproduce_scoredec_trains_evaluates_and_resumes(tmp_path, capsys):
 
     if SYSTEMS.get("opus").unavailable_reason(RunSettings()):
         pytest.skip("opus unavailable")
-    data = _few_demo_files(tmp_path / "data")
+    data = demo_clips(tmp_path / "data", n=2, seconds=1.0)  # longer than a training crop (0.5 s)
     out = tmp_path / "repro"
     args = ["reproduce", "scoredec", "--train-data", f"folder:{data}", "--eval-data", f"folder:{data}",
             "--preset", "demo", "--steps", "2", "--spf-steps", "1", "--out", str(out), "--threads", "1",
