@@ -30,7 +30,7 @@ from bench import __version__
 from bench.alignment import RAW_METRICS, AlignPolicy, explain_flag, raw_rows, system_lags
 from bench.atomic import write_text_atomic
 from bench.audio import RESAMPLER, SAMPLE_RATE, load_input, sha256_file
-from bench.corpora import CorpusOptions, Utterance, open_corpus
+from bench.corpora import CorpusOptions, Utterance, limit_utterances, open_corpus
 from bench.errors import InputError, UsageError
 from bench.executors import EXECUTORS, Executor
 from bench.isolation import CrashOutcome, WorkerCrash
@@ -289,8 +289,7 @@ def _select_utterances(cfg: RunConfig) -> list[Utterance]:
     utts = corpus.utterances()
     for path, reason in corpus.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
-    if cfg.limit is not None:
-        utts = utts[: cfg.limit]
+    utts = limit_utterances(utts, cfg.limit)
     if cfg.shard is not None:
         utts = cfg.shard.select(utts)
     if not utts:

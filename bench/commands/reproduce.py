@@ -44,13 +44,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="unzipped official AudioDec exp/ folder (default: the shipped demo weights, not the paper's)")
     s.add_argument("--out", required=True, type=Path, help="output folder (rerun the same command to resume)")
     s.add_argument("--device", default=None, help="torch device (default: cuda when available, else cpu)")
-    s.add_argument("--preset", default="full", help="SPF size: full (the paper's, default), demo or tiny")
+    from systems.spf.config import PRESETS
+
+    s.add_argument("--preset", default="full", choices=list(PRESETS),
+                   help=f"SPF size: {', '.join(PRESETS)} (default: full, the paper's)")
     s.add_argument("--steps", type=int, default=None,
                    help="training steps (default: the preset's; SGMSE+ trains the full model for ~100k+)")
     s.add_argument("--spf-steps", type=int, default=30, help="PC reverse steps at evaluation (default 30: 60 NFE)")
     s.add_argument("--train-data", help="override the training corpus spec (default: vctk:DIR without p232, p257)")
     s.add_argument("--eval-data", help="override the evaluation corpus spec (default: vctk:DIR, test speakers)")
-    s.add_argument("--limit", type=int, help="evaluate only the first N utterances")
+    s.add_argument("--limit", type=int, help="evaluate only N utterances, taken round-robin across speakers")
     s.add_argument("--metrics", default="all", help="metrics of the evaluation (default: all)")
     s.add_argument("--workers", type=int, default=None, help="metric worker processes")
     s.add_argument("--threads", type=int, default=None, help="torch CPU threads for training")
@@ -77,7 +80,7 @@ def estimate(args: argparse.Namespace, device: str, train_spec: str, eval_spec: 
     import torch
 
     from bench.audio import read_mono
-    from bench.corpora import CorpusOptions, open_corpus
+    from bench.corpora import CorpusOptions, limit_utterances, open_corpus
     from systems import RunSettings, build_system
     from systems.spf.config import preset
     from systems.spf.model import ScoreModel
@@ -85,7 +88,7 @@ def estimate(args: argparse.Namespace, device: str, train_spec: str, eval_spec: 
 
     train = open_corpus(train_spec, CorpusOptions(split="all") if train_spec.startswith("vctk:") else None)
     train_utts = [u for u in train.utterances() if u.speaker not in TEST_SPEAKERS]
-    evals = open_corpus(eval_spec).utterances()[: args.limit or None]
+    evals = limit_utterances(open_corpus(eval_spec).utterances(), args.limit)
     train_seconds = float(np.nansum([u.duration for u in train_utts]))
     eval_seconds = float(np.nansum([u.duration for u in evals]))
     sample = read_mono(train_utts[0].path, 48000)
