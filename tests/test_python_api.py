@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, SUBSET, demo_manifest, need_libopus
+from tests.conftest import REPO, SUBSET, demo_manifest, need_libopus, run_bench
 
 
 def python(code: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -242,3 +242,26 @@ def test_docs_example_runs_and_shows_what_it_prints(tmp_path):
     assert shown, "the example shows no output"
     for text in shown:
         assert text in p.stdout, f"docs show {text!r}; the example printed:\n{p.stdout}"
+
+
+def test_evaluate_on_a_silent_output_says_so():
+    """PESQ and the lag of an all-zero output are NaN with "silent output", not a library error or the edge
+    of the lag search window, under both alignment policies."""
+    import soundfile as sf
+
+    import bench
+    from bench.corpora import DEMO_DIR
+
+    x, sr = sf.read(DEMO_DIR / "demo_f_001.flac", dtype="float32")
+    for align in ("system", "utterance"):
+        r = bench.evaluate(x, np.zeros_like(x), sr, metrics=["pesq_wb"], align=align)
+        assert math.isnan(r["pesq_wb"]) and "silent output" in r.errors["pesq_wb"], r.errors
+        assert math.isnan(r["lag_samples"]) and "silent output" in r.errors["lag_samples"], r.errors
+
+
+def test_a_missing_run_folder_is_named(tmp_path):
+    missing = tmp_path / "runs" / "doesnotexist"
+    (tmp_path / "runs").mkdir()
+    for args in (["listen", "build", str(missing)], ["merge", str(missing), str(tmp_path / "runs"), "--out", str(tmp_path / "m")]):
+        r = run_bench(*args)
+        assert r.returncode == 2 and f"{missing}: no such folder" in r.stderr, r.stderr
