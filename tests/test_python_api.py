@@ -265,3 +265,23 @@ def test_a_missing_run_folder_is_named(tmp_path):
     for args in (["listen", "build", str(missing)], ["merge", str(missing), str(tmp_path / "runs"), "--out", str(tmp_path / "m")]):
         r = run_bench(*args)
         assert r.returncode == 2 and f"{missing}: no such folder" in r.stderr, r.stderr
+
+
+def test_a_module_of_the_users_named_like_a_suite_package_is_reported(tmp_path):
+    """A ``metrics.py`` in the user's folder would hide the suite's ``metrics`` package: ``import bench`` says
+    which file and what to do, instead of a confusing ImportError deep inside ``bench.evaluate``."""
+    import os
+
+    (tmp_path / "metrics.py").write_text("THRESHOLD = 3.0\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    code = "import bench, numpy as np; x = np.random.default_rng(0).standard_normal(16000); bench.evaluate(x, x, 16000, metrics=['si_sdr'])"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
+                       timeout=120, check=False)
+    last = r.stderr.strip().splitlines()[-1]
+    assert r.returncode == 1 and last.startswith("bench.ShadowedPackageError: "), r.stderr
+    assert f"{tmp_path / 'metrics.py'} hides codec-bench's own 'metrics' package" in last
+    assert "Rename it (e.g. my_metrics.py) or run from another folder" in last
+    (tmp_path / "metrics.py").rename(tmp_path / "my_metrics.py")  # the fix works
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
+                       timeout=120, check=False)
+    assert r.returncode == 0, r.stderr
