@@ -47,7 +47,15 @@ from bench.shards import Shard
 from bench.store import SKIPPED_INPUT, ResultStore, Row
 from bench.system_stage import BatchResult, SystemBatch, length_batches, run_batch
 from metrics import EXTRA_ROWS, METRIC_GROUPS, METRICS, NOT_DEFAULT, library_version
-from systems import ComposedSystem, RunSettings, System, SystemUnavailable, build_system, expand_systems
+from systems import (
+    ComposedSystem,
+    RunSettings,
+    System,
+    SystemUnavailable,
+    build_system,
+    delay,
+    expand_systems,
+)
 from systems.options import OptionError, diff_options
 
 #: settings that change values: a run folder refuses to mix them (each system's options are checked too)
@@ -242,6 +250,7 @@ def run(cfg: RunConfig) -> RunOutcome:
 
 def _run(cfg: RunConfig, rd: RunDir) -> RunOutcome:
     """The stages in order; the executor serves the system and metric stages and is closed once, here."""
+    delay.keep_measurements_in(rd.codec_delays_json)  # a rerun does not measure Opus/LC3 delays again
     ctx = _plan(cfg, rd)
     _prepare_references(ctx)
     with closing(_make_executor(cfg)) as executor:

@@ -229,18 +229,19 @@ def execute(args: argparse.Namespace):
 def _report(out: Path, quiet: bool) -> None:
     """Build OUT/report, unless it was already built from exactly these results (a rerun of a finished run)."""
     try:
-        from reports import build_report
         from reports.freshness import is_current, mark_current
     except ImportError:
         return
     from bench.rundir import RunDir
 
     report_dir = RunDir(out).report_dir
-    if is_current(out, report_dir):
+    if is_current(out, report_dir):  # checked before the report code (matplotlib, ...) is imported
         if not quiet:
             print(f"report: {report_dir / 'index.html'} (unchanged)")
         return
     try:
+        from reports import build_report
+
         path = build_report([out], None)
         mark_current(out, report_dir)
         if not quiet:
