@@ -346,7 +346,7 @@ def _run_systems(ctx: RunContext, executor: Executor) -> None:
         if not todo:
             continue
         batches = length_batches([(u.id, str(ctx.rd.reference_wav(u.id)), int(ctx.refs[u.id]["samples"]))
-                                  for u in todo], system.settings.batch_size)
+                                  for u in todo], system.batch_limit())
         with Progress(len(todo), f"{system.name}", quiet=ctx.cfg.quiet) as prog:
             for batch, result in executor.map_system(system, run_batch, batches):
                 _store_batch(ctx, system.name, batch, result)

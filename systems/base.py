@@ -136,6 +136,10 @@ class System(ABC):
             SystemOutput with ``audio`` of shape ``[T]``.
         """
 
+    def batch_limit(self) -> int:
+        """Utterances per :meth:`process_batch` call in a run (``settings.batch_size``)."""
+        return max(1, int(self.settings.batch_size))
+
     def process_batch(self, audios: list[np.ndarray], *, utterance_ids: list[str]) -> list[SystemOutput]:
         """Several utterances at once; neural systems override this to batch on the device."""
         return [self.process(a, utterance_id=u) for a, u in zip(audios, utterance_ids)]
@@ -232,6 +236,11 @@ class ComposedSystem(System):
 
     def use_alignment(self, policy: AlignPolicy) -> None:
         self.codec.use_alignment(policy)
+
+    def batch_limit(self) -> int:
+        """One utterance at a time behind a post-filter: it batches the chunks of an utterance itself, and a
+        run then shows progress per utterance of this slowest stage."""
+        return 1 if self.postfilters else self.codec.batch_limit()
 
     def process_batch(self, audios: list[np.ndarray], *, utterance_ids: list[str]) -> list[SystemOutput]:
         from bench.audio import fit_length, resample

@@ -50,7 +50,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"SPF size: {', '.join(PRESETS)} (default: full, the paper's)")
     s.add_argument("--steps", type=int, default=None,
                    help="training steps (default: the preset's; SGMSE+ trains the full model for ~100k+)")
-    s.add_argument("--spf-steps", type=int, default=30, help="PC reverse steps at evaluation (default 30: 60 NFE)")
+    s.add_argument("--spf-steps", type=int, default=None,
+                   help="PC reverse steps at evaluation (default: the preset's, 30 for full as in the paper: "
+                        "60 NFE; 2 for demo and tiny)")
     s.add_argument("--train-data", help="override the training corpus spec (default: vctk:DIR without p232, p257)")
     s.add_argument("--eval-data", help="override the evaluation corpus spec (default: vctk:DIR, test speakers)")
     s.add_argument("--limit", type=int, help="evaluate only N utterances, taken round-robin across speakers")
@@ -66,6 +68,13 @@ def paper_system_specs(pc_steps: int) -> list[str]:
 
     spf = f"[sampler=pc,steps={pc_steps}]"
     return [COMPOSITES[name] + spf if name in COMPOSITES else name for name in PAPER_SYSTEMS]
+
+
+def spf_steps(args: argparse.Namespace) -> int:
+    """``--spf-steps``, else the PC steps the preset recommends."""
+    from systems.spf.config import preset
+
+    return args.spf_steps if args.spf_steps is not None else int(preset(args.preset).sampler.steps)
 
 
 def _seconds(text: float) -> str:
@@ -111,7 +120,9 @@ def estimate(args: argparse.Namespace, device: str, train_spec: str, eval_spec: 
         trainer.train_step(pair)
     per_step = (time.perf_counter() - t0) / 2
     model = ScoreModel(cfg).to(device).eval()
-    chunk = cfg.sampler.chunk_seconds
+    from systems.spf.inference import chunk_samples
+
+    chunk = chunk_samples(cfg) / cfg.sample_rate  # seconds the post-filter takes at once
     y = model.stft.forward(torch.zeros(1, int(chunk * cfg.sample_rate), device=device) + 1e-3)
     y, _ = model.stft.pad_frames(y)
     t = torch.full((1,), 0.5, device=device)
@@ -125,12 +136,12 @@ def estimate(args: argparse.Namespace, device: str, train_spec: str, eval_spec: 
             torch.cuda.synchronize()
     per_nfe = time.perf_counter() - t0
     steps = args.steps if args.steps is not None else cfg.train.steps
-    nfe = 2 * args.spf_steps
+    nfe = 2 * spf_steps(args)
     return {
         "code training speech": coding * train_seconds,
         "train the post-filter": per_step * steps,
         "evaluate the six systems": (per_nfe * nfe * eval_seconds / chunk * 2 + coding * eval_seconds),
-        "seconds per network evaluation (4 s)": per_nfe,
+        "seconds per network evaluation (one chunk)": per_nfe,
     }
 
 
@@ -182,7 +193,7 @@ def main(args: argparse.Namespace) -> int:
         return code
     print(f"[train] {'already complete, ' if done else ''}{time.perf_counter() - t0:.0f} s")
 
-    run = ["run", "--systems", ",".join(paper_system_specs(args.spf_steps)), "--data", eval_spec,
+    run = ["run", "--systems", ",".join(paper_system_specs(spf_steps(args))), "--data", eval_spec,
            "--out", str(out / "eval"), "--device", device, "--checkpoint", f"spf={spf_dir / 'spf.pt'}",
            "--metrics", args.metrics]
     if args.audiodec_exp is not None:
