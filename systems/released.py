@@ -9,6 +9,7 @@ release URL.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from abc import abstractmethod
 from collections.abc import Callable
@@ -138,9 +139,7 @@ class ReleasedCodecSystem(System):
 
     @classmethod
     def unavailable_reason(cls, settings: RunSettings) -> str | None:
-        try:
-            import torch  # noqa: F401
-        except ImportError:
+        if importlib.util.find_spec("torch") is None:  # not imported: `bench systems` stays fast
             return "PyTorch is not installed (pip install torch)"
         try:
             cls.weights.locate(cls.kind, settings)

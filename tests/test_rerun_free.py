@@ -30,3 +30,22 @@ def test_a_finished_rerun_rebuilds_no_report_and_measures_no_delay(tmp_path):
     assert r.returncode == 0, r.stderr
     record = json.loads((out / "run.json").read_text())["systems"]["opus@6k"]["provenance"]
     assert record["residual_delay_samples"] == measured + 7.5
+
+
+def test_bench_systems_checks_every_system_without_importing_torch():
+    """`bench systems` checks each system (installed libraries, weights files) without importing torch or
+    scipy.signal, so it answers in well under a second on an idle machine (`make bench` measures it)."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    code = ("import contextlib, io, sys\nfrom bench.cli import main\nout = io.StringIO()\n"
+            "with contextlib.redirect_stdout(out):\n    main(['systems'])\n"
+            "print(sorted(m for m in ('torch', 'scipy.signal', 'matplotlib') if m in sys.modules))\n"
+            "print(out.getvalue().count(' ok '))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
+    assert r.returncode == 0, r.stderr
+    imported, ok = r.stdout.strip().splitlines()[-2:]
+    assert imported == "[]"
+    assert int(ok) >= 6  # natural, opus, lc3, anchors, files, the AudioDec systems with the demo weights ...

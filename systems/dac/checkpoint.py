@@ -6,10 +6,9 @@ The model is built from the constructor arguments in ``metadata["kwargs"]`` and 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from systems.dac.model import DAC, DACConfig
+from systems.dac.presets import DACConfig
 from systems.released import ReleasedWeights, dac_cache_dir, load_state_strict
 
 RELEASE_URL = "https://github.com/descriptinc/descript-audio-codec/releases/download/"
@@ -21,6 +20,9 @@ FILES = {
     "16khz_8kbps": ("0.0.5", "weights_16khz.pth", "weights_16khz_8kbps_0.0.5.pth"),
     "44khz_16kbps": ("1.0.0", "weights_44khz_16kbps.pth", "weights_44khz_16kbps_1.0.0.pth"),
 }
+if TYPE_CHECKING:
+    from systems.dac.model import DAC
+
 RELEASES = {
     model: ReleasedWeights("dac", (release, cached), f"{RELEASE_URL}{tag}/{release}", dac_cache_dir)
     for model, (tag, release, cached) in FILES.items()
@@ -33,6 +35,10 @@ def load_model(path: Path, device: str = "cpu") -> DAC:
     Raises:
         ValueError: unreadable file, missing metadata, unknown arguments or mismatched weights (naming the file).
     """
+    import torch
+
+    from systems.dac.model import DAC
+
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
