@@ -25,7 +25,7 @@ HELP = "reproduce a paper end to end (train what is not public, evaluate every s
 DESCRIPTION = __doc__
 EPILOG = """examples:
   bench reproduce scoredec --vctk /data/VCTK-Corpus-0.92 --audiodec-exp exp/ --out runs/scoredec --device cuda
-  bench reproduce scoredec --train-data demo --eval-data demo --preset tiny --steps 20 --out runs/smoke  # a smoke test
+  bench reproduce scoredec --train-data demo --eval-data demo --preset tiny --steps 20 --limit 3 --out runs/smoke  # a smoke test
 """
 
 #: the systems of the paper's comparison (ScoreDec, ICASSP 2024)
