@@ -85,7 +85,10 @@ def test_ray_without_address_always_starts_a_private_instance(tmp_path, leftover
 
     ray_tmp = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))  # short: Ray's socket paths live below it
     try:
-        env = {**os.environ, "RAY_TMPDIR": str(ray_tmp)}
+        home = tmp_path / "home"  # Ray writes nothing here (no auth token) and prints no token banner
+        home.mkdir()
+        env = {**os.environ, "RAY_TMPDIR": str(ray_tmp), "HOME": str(home)}
+        env.pop("RAY_AUTH_MODE", None)
         if leftover == "session_file":  # what `ray start` leaves behind; nothing listens there any more
             (ray_tmp / "ray").mkdir()
             (ray_tmp / "ray" / "ray_current_cluster").write_text("127.0.0.1:9\n")
@@ -98,5 +101,6 @@ def test_ray_without_address_always_starts_a_private_instance(tmp_path, leftover
         assert r.returncode == 0, r.stderr
         assert len(read_rows(tmp_path / "run" / "results.csv")) == 4  # si_sdr, si_sdr_raw, bitrate_kbps, lag_samples
         assert any(p.name.startswith("session_") for p in (ray_tmp / "ray").iterdir())  # a new instance's session
+        assert "Token authentication" not in r.stderr and not (home / ".ray").exists(), r.stderr
     finally:
         shutil.rmtree(ray_tmp, ignore_errors=True)
