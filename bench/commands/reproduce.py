@@ -141,7 +141,7 @@ def estimate(args: argparse.Namespace, device: str, train_spec: str, eval_spec: 
         "code training speech": coding * train_seconds,
         "train the post-filter": per_step * steps,
         "evaluate the six systems": (per_nfe * nfe * eval_seconds / chunk * 2 + coding * eval_seconds),
-        "seconds per network evaluation (one chunk)": per_nfe,
+        f"seconds per network evaluation ({chunk:.3g} s)": per_nfe,
     }
 
 
