@@ -20,7 +20,7 @@ from bench.atomic import atomic_path, write_text_atomic
 from reports.figures import colour, new_figure, save
 from reports.rundata import BITRATE, Run
 from reports.stats import CellStats, describe
-from reports.tables import ColumnData, Table, assemble, kbps_texts, metric_unit, to_markdown
+from reports.tables import ColumnData, Table, assemble, metric_unit, to_markdown
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
 #: a reference line is drawn when it lies within this many data ranges of the codecs' points
@@ -131,8 +131,7 @@ def rate_quality_table(run: Run, points: list[RatePoint]) -> Table:
     notes = [f"Families (one line each in the plots): {fams}.",
              "bitrate_kbps is the achieved bitrate (bits spent / duration), mean ± 95% CI over utterances."]
     # no "best" marks: the rows are at different bitrates
-    return assemble("Rate-quality", systems, data, n_items, exclude_from_best=tuple(systems), notes=notes,
-                    kbps=kbps_texts(run))
+    return assemble("Rate-quality", systems, data, n_items, exclude_from_best=tuple(systems), notes=notes)
 
 
 def write_csv(path: Path, points: list[RatePoint], metrics: list[str]) -> None:

@@ -86,8 +86,6 @@ def test_three_bitrates_of_one_codec_are_one_curve(tmp_path):
         ("files:toy", "files:toy@6k"), ("files:toy", "files:toy@12k"), ("files:toy", "files:toy@24k")]
     sdr = [float(x["mean"]) for x in rows]
     assert sdr[0] < sdr[1] < sdr[2]
-    table = (out / "report" / "ratequality.md").read_text()
-    assert "| files:toy@24k | 24.0 |" in table and "| files:toy@12k | 12.0 |" in table  # the kbps column is filled
 
 
 def test_a_missing_row_costs_that_utterance_only(tmp_path):
