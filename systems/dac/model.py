@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from systems.dac.presets import DACConfig
+from systems.dac.presets import PRESETS, DACConfig  # noqa: F401 - PRESETS: also importable from here, as before
 from systems.weight_norm import WNConv1d, WNConvTranspose1d
 
 
