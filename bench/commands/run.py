@@ -87,8 +87,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "'all' = every available metric; see `bench metrics` (default: default)")
     p.add_argument("--limit", type=int, help="only N utterances, taken round-robin across speakers (each speaker's first ones by id), so a small run hears every voice")
     p.add_argument("--workers", type=int, default=None, help="metric worker processes (default: all cores)")
-    p.add_argument("--executor", default="local", choices=EXECUTORS.names(),
-                   help="where metrics run: local = a process pool, ray = a Ray cluster (default: local)")
+    p.add_argument("--executor", default="local",
+                   help=f"where the work runs: {' | '.join(EXECUTORS.names())}; local = a process pool, ray = a "
+                        "Ray cluster (default: local)")
     p.add_argument("--ray-address", default=None, metavar="auto|ray://HOST:PORT",
                    help="join a running Ray cluster (default: start a private local one with --workers CPUs)")
     p.add_argument("--shard", default=None, metavar="I/N",
