@@ -5,6 +5,7 @@ Exported from :mod:`bench` (``import bench; bench.evaluate(...)``); nothing heav
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -80,7 +81,10 @@ def evaluate(reference: Any, degraded: Any, sample_rate: int, metrics: Iterable[
                                SAMPLE_RATE)
     names, _ = _resolve_metrics([metrics] if isinstance(metrics, str) else list(metrics))
     peak = None
-    if policy.mode == "system":
+    silent = not np.any(deg)  # no lag can be found in silence: none is applied, and the lag is NaN
+    if silent:
+        lag = 0
+    elif policy.mode == "system":
         found = align_arrays({"pair": (ref, deg)}, policy.max_lag, "system")
         lag, peak = found.lag, found.peak
     else:
@@ -90,7 +94,9 @@ def evaluate(reference: Any, degraded: Any, sample_rate: int, metrics: Iterable[
     unaligned = _score(tuple(m for m, _ in raw), ref, deg, SAMPLE_RATE) if raw else {}
     scored.update({stored: (unaligned[m][0], unaligned[m][1].replace(m, stored, 1)) for m, stored in raw})
     values = {m: v for m, (v, _) in scored.items()}
-    values["lag_samples"] = float(offset + lag)
+    values["lag_samples"] = math.nan if silent else float(offset + lag)
+    if silent:
+        scored["lag_samples"] = (math.nan, "lag_samples: silent output (every sample is zero): no lag to find")
     settings = {
         "input_sample_rate": sample_rate, "sample_rate": SAMPLE_RATE,
         "resampler": RESAMPLER if sample_rate != SAMPLE_RATE else None,

@@ -321,6 +321,21 @@ class VCTKCorpus(Corpus):
         return [_with_text(u, txt_dirs) for u in self._select(utts)]
 
 
+def limit_utterances(utts: list[Utterance], n: int | None) -> list[Utterance]:
+    """``--limit N``: N utterances taken round-robin across speakers (each speaker's in id order, speakers in
+    order of their first id), returned sorted by id. ``[f1, f2, f3, m1, m2]`` limited to 3 is ``[f1, f2, m1]``."""
+    if n is None or n >= len(utts):
+        return list(utts)
+    by_speaker: dict[str, list[Utterance]] = {}
+    for u in sorted(utts, key=lambda u: u.id):
+        by_speaker.setdefault(u.speaker, []).append(u)
+    queues = list(by_speaker.values())
+    picked: list[Utterance] = []
+    for depth in range(max(len(q) for q in queues)):
+        picked += [q[depth] for q in queues if depth < len(q)]
+    return sorted(picked[:n], key=lambda u: u.id)
+
+
 _LIBRISPEECH_ID = re.compile(r"^(\d+)-(\d+)-(\d+)$")
 
 

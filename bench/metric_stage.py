@@ -106,9 +106,11 @@ def evaluate_pair(job: PairJob) -> list[Row]:
         msg = f"cannot read audio: {exc}"
         names = (*metrics, *(s for _, s in job.raw), *(["lag_samples"] if job.want_lag else []))
         return rows + [row(m, math.nan, msg) for m in names]
-    lag = estimate_lag(ref, deg, job.max_lag) if job.lag is None else job.lag
+    silent = not np.any(deg)
+    lag = 0 if silent else estimate_lag(ref, deg, job.max_lag) if job.lag is None else job.lag
     if job.want_lag:
-        rows.append(row("lag_samples", float(job.prior_lag + lag)))
+        rows.append(row("lag_samples", math.nan, "silent output (every sample is zero): no lag to find") if silent
+                    else row("lag_samples", float(job.prior_lag + lag)))
     aligned = _score(metrics, ref, shift(deg, lag), sr_r, job)
     rows.extend(row(name, value, error) for name, (value, error) in aligned.items())
     raw_names = [m for m, _ in job.raw]

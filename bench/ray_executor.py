@@ -75,6 +75,10 @@ class RayExecutor(Executor):
         os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
         if address is None:  # a private single-node instance: loopback only (the node IP becomes 127.0.0.1)
             os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+            # Ray would otherwise turn on token authentication for a new local instance, write a token to
+            # ~/.ray/auth_token (outside the run folder) and print a banner about it; a setting of the user's
+            # own is kept
+            os.environ.setdefault("RAY_AUTH_MODE", "disabled")
         try:
             import ray
         except ImportError:

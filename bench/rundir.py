@@ -143,6 +143,11 @@ class RunDir:
     def audio_wav(self, system: str, utt_id: str) -> Path:
         return self.checked(self.root / "audio" / system_dir(system) / f"{utt_id}.wav")
 
+    @property
+    def codec_delays_json(self) -> Path:
+        """Residual delays measured for Opus/LC3 settings (systems.delay.remembered), reused by reruns."""
+        return self.checked(self.root / "codec_delays.json")
+
     def alignment_json(self, system: str) -> Path:
         """The system's lag, peak and flag (bench.alignment.SystemLag), written before its first row."""
         return self.root / "alignment" / f"{system_dir(system)}.json"

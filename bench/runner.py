@@ -33,7 +33,7 @@ from bench.alignment import AlignPolicy
 from bench.alignment_stage import explain_flag, system_lags
 from bench.atomic import remove_stale_temporaries, write_text_atomic
 from bench.audio import RESAMPLER, SAMPLE_RATE, load_input, sha256_file
-from bench.corpora import CorpusOptions, Utterance, open_corpus
+from bench.corpora import CorpusOptions, Utterance, limit_utterances, open_corpus
 from bench.errors import DISK_FULL_ERRNOS, RETRY, DiskFull, InputError, UsageError, environmental
 from bench.executors import EXECUTORS, Executor
 from bench.freshness import fingerprint, still_matches
@@ -51,7 +51,15 @@ from bench.shards import Shard
 from bench.store import RAW_METRICS, SKIPPED_INPUT, ResultStore, Row, raw_rows
 from bench.system_stage import BatchResult, SystemBatch, boundary_resampling, length_batches, run_batch
 from metrics import EXTRA_ROWS, METRIC_GROUPS, METRICS, NOT_DEFAULT, library_version, metric_name
-from systems import ComposedSystem, RunSettings, System, SystemUnavailable, build_system, expand_systems
+from systems import (
+    ComposedSystem,
+    RunSettings,
+    System,
+    SystemUnavailable,
+    build_system,
+    delay,
+    expand_systems,
+)
 from systems.options import OptionError, diff_options
 
 #: settings that change values: a run folder refuses to mix them (each system's options are checked too)
@@ -262,6 +270,7 @@ def _run(cfg: RunConfig, rd: RunDir) -> RunOutcome:
     stale = remove_stale_temporaries(rd.root)  # what writers killed earlier left (the lock is ours now)
     if stale and not cfg.quiet:
         print(f"removed {len(stale)} temporary file(s) a killed run left in {rd.root}", file=sys.stderr)
+    delay.keep_measurements_in(rd.codec_delays_json)  # a rerun does not measure Opus/LC3 delays again
     ctx = _plan(cfg, rd)
     try:
         _prepare_references(ctx)
@@ -349,8 +358,7 @@ def _select_utterances(cfg: RunConfig) -> list[Utterance]:
     utts = corpus.utterances()
     for path, reason in corpus.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
-    if cfg.limit is not None:
-        utts = utts[: cfg.limit]
+    utts = limit_utterances(utts, cfg.limit)
     if cfg.shard is not None:
         utts = cfg.shard.select(utts)
     if not utts:
@@ -471,7 +479,7 @@ def _run_systems(ctx: RunContext, executor: Executor) -> None:
         if not todo:
             continue
         batches = length_batches([(u.id, str(ctx.rd.reference_wav(u.id)), int(ctx.refs[u.id]["samples"]))
-                                  for u in todo], system.settings.batch_size)
+                                  for u in todo], system.batch_limit())
         with Progress(len(todo), f"{system.name}", quiet=ctx.cfg.quiet) as prog:
             for batch, result in executor.map_system(system, run_batch, batches):
                 _store_batch(ctx, system, batch, result)

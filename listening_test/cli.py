@@ -19,7 +19,14 @@ if TYPE_CHECKING:
     from listening_test.definition import TestDefinition
     from listening_test.storage import Storage
 
-HELP = "listening tests: build (MUSHRA/MOS) from a run, serve, analyze, import/export webMUSHRA CSV"
+def _help() -> str:
+    from listening_test.testtypes import TEST_TYPES
+
+    kinds = ", ".join("A/B" if n == "ab" else n.upper() for n in TEST_TYPES.names())
+    return f"listening tests: build ({kinds}) from a run, serve, analyze, import/export webMUSHRA CSV"
+
+
+HELP = _help()
 EPILOG = """examples:
   bench listen build runs/demo --type mushra --out listen/mushra
   bench listen serve listen/mushra --port 8000          # prints the participant and admin links
@@ -56,10 +63,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--items", type=int, help="number of test items (default: max(5, 1.5 x systems))")
     b.add_argument("--seconds", type=float, default=10.0, help="maximum excerpt length, <= 12 s (default 10)")
     b.add_argument("--lufs", type=float, default=-26.0, help="loudness target (BS.1770), default -26 LUFS")
-    b.add_argument("--seed", type=int, default=0, help="seed for item choice and stimulus ids")
+    b.add_argument("--seed", type=int, default=0, help="seed for item choice and stimulus ids (default 0)")
     b.add_argument("--title", default="", help="title shown to participants")
     b.add_argument("--lang", default="en", help="language of the participant texts (a shipped translation: en, de); "
-                   "the texts land in OUT/texts.yaml for editing")
+                   "the texts land in OUT/texts.yaml for editing (default en)")
     b.add_argument("--participant-param", default="", metavar="NAME",
                    help="crowd workers: URL query parameter carrying their id (Prolific: PROLIFIC_PID, MTurk: workerId)")
     b.add_argument("--completion-code", default="", help="crowd workers: code shown when they finish")
@@ -74,13 +81,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--gold", action="store_true",
                    help="ACR: two gold questions (clean reference, expected 4-5; strongly degraded, expected 1-2)")
     b.add_argument("--traps", type=int, default=0, metavar="N",
-                   help="ACR: N trapping questions (a stimulus, then a spoken request for a given answer), 0-5")
+                   help="ACR: N trapping questions (a stimulus, then a spoken request for a given answer), 0-5 "
+                        "(default 0)")
     b.add_argument("--trap-audio", type=Path, metavar="DIR",
                    help="recorded trap messages select_1.wav ... select_5.wav (default: spoken by espeak-ng)")
     b.add_argument("--out", type=Path, help="test folder (default RUN_DIR/listen-TYPE)")
     s = sub.add_parser("serve", help="serve a test folder to participants (SQLite results in the folder)")
     s.add_argument("dir", type=Path, metavar="DIR")
-    s.add_argument("--host", default="127.0.0.1", help="bind address (default localhost only)")
+    s.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this machine only)")
     s.add_argument("--port", type=port_number, default=8000, help="TCP port, 0-65535 (0: any free port; default 8000)")
     s.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
                    help="a host name participants use to reach the server (repeatable); IP addresses and "
@@ -96,7 +104,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     agreement.add_arguments(a)
     i = sub.add_parser("import", help="analyse a webMUSHRA CSV, or make a test folder from a webMUSHRA YAML config")
     i.add_argument("csv", type=Path, metavar="FILE.csv|CONFIG.yaml")
-    i.add_argument("--type", choices=_type_names(), default="mushra", help="test type of a CSV")
+    i.add_argument("--type", choices=_type_names(), default="mushra", help="test type of a CSV (default mushra)")
     i.add_argument("--out", type=Path, help="output folder (default next to the input: <stem>-analysis or <stem>-test)")
     agreement.add_arguments(i)
     i.add_argument("--test", type=Path, metavar="DIR", help="with --against: the test folder whose test.json maps "

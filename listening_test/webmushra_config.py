@@ -1,7 +1,8 @@
 """Build a test folder from an existing webMUSHRA YAML config (``bench listen import CONFIG.yaml``).
 
 Each ``mushra`` page becomes one item and trial: its ``reference`` is the open and hidden reference, its
-``stimuli`` the conditions (keys are the condition names). Files are read relative to the config's
+``stimuli`` the conditions (keys are the condition names); the item keeps the page's id (numbered
+``itemNN`` only where the id is not a plain name or repeats). Files are read relative to the config's
 folder or, as webMUSHRA does, to the folder above ``configs/``. ``createAnchor35/70`` are honoured with
 our BS.1534-3-compliant zero-phase anchors, not webMUSHRA's. Audio at another rate is resampled to
 48 kHz (soxr VHQ); conditions of unequal length are refused (webMUSHRA would silently misalign them).
@@ -9,6 +10,7 @@ our BS.1534-3-compliant zero-phase anchors, not webMUSHRA's. Audio at another ra
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,10 @@ def _root(config: Path, pages: list[dict]) -> Path:
     raise InputError(f"{config}: cannot find {first} next to the config or in the webMUSHRA root above it")
 
 
+#: a page id used as is for its item (folder and trial names): otherwise the item is numbered
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
 def from_webmushra_config(config: Path, out: Path, *, seconds: float = 12.0, target_lufs: float = -26.0,
                           seed: int = 0) -> TestDefinition:
     """Write a test folder ``out`` (test.json + audio) for the MUSHRA pages of a webMUSHRA config."""
@@ -91,7 +97,9 @@ def from_webmushra_config(config: Path, out: Path, *, seconds: float = 12.0, tar
                              "MUSHRA needs time-aligned stimuli of equal length")
         if MUSHRA.max_signals is not None and len(signals) > MUSHRA.max_signals:
             raise InputError(f"{where}: {len(signals)} signals per trial, BS.1534-3 allows at most {MUSHRA.max_signals}")
-        items.append(prepare_item(out, f"item{n:02d}", str(page.get("id", n)), "", signals, seconds=seconds,
+        page_id = str(page.get("id", ""))  # kept as the item id where it is a safe, unused name
+        item_id = page_id if _SAFE_ID.match(page_id) and page_id not in {i.id for i in items} else f"item{n:02d}"
+        items.append(prepare_item(out, item_id, str(page.get("id", n)), "", signals, seconds=seconds,
                                   target_lufs=target_lufs, seed=seed, source=where))
     trials = MUSHRA.trials(items)
     definition = TestDefinition(

@@ -4,6 +4,10 @@ The models are run with onnxruntime at 16 kHz over 9.01 s windows moved by 1 s; 
 (repeated end to end) up to 9.01 s. The P.835 model reads the waveform, the P.808 model a 120-band log-mel
 spectrogram; the raw P.835 outputs go through the published third-order polynomial calibration. Scores are
 the means over windows. One forward pass serves all four metrics (a one-entry cache per process).
+
+Samples past full scale (a codec's overshoot, a peak of 1.005) are scored as they are, neither clipped nor
+scaled, as Microsoft's dnsmos_local.py does with what soundfile reads (and speechmos with a file path; only
+its array input refuses them).
 """
 
 from __future__ import annotations
@@ -59,14 +63,15 @@ class DnsmosModels:
         return ((librosa.power_to_db(mel, ref=np.max) + 40) / 40).T
 
     def scores(self, audio: np.ndarray) -> dict[str, float]:
-        """``sig``, ``bak``, ``ovrl`` and ``p808`` of ``[T]`` float32 audio at 16 kHz in [-1, 1]."""
+        """``sig``, ``bak``, ``ovrl`` and ``p808`` of ``[T]`` float32 audio at 16 kHz (full scale 1; peaks past
+        it are scored as they are)."""
         key = hashlib.blake2b(audio.tobytes(), digest_size=16).digest() + str(audio.dtype).encode()
         if self._last is not None and self._last[0] == key:
             return self._last[1]
         if len(audio) == 0:
             raise MetricError("empty signal")
-        if not np.all(np.abs(audio) <= 1.0):
-            raise MetricError("samples outside [-1, 1] (DNSMOS expects full-scale float audio)")
+        if not np.all(np.isfinite(audio)):
+            raise MetricError("NaN or infinite samples")
         n_window = int(WINDOW_SECONDS * SAMPLE_RATE)
         while len(audio) < n_window:  # tile short clips
             audio = np.concatenate([audio, audio])

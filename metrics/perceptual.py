@@ -29,6 +29,8 @@ class _Pesq(Metric):
             raise MetricError(f"too long for PESQ ({len(reference) / sample_rate:.1f} s > {PESQ_MAX_SECONDS:.0f} s: "
                               "the P.862 code holds at most 50 speech segments and crashes beyond; "
                               "cut long recordings into sentences)")
+        if not np.any(degraded):
+            raise MetricError("silent output (every sample is zero): PESQ finds no speech to compare")
         try:
             # on_error=RAISE: a failed PESQ must never become -1
             return float(pesq(sample_rate, reference.astype(np.float64), degraded.astype(np.float64), self.mode))

@@ -13,6 +13,7 @@ import numpy as np
 
 from bench.atomic import TMP_PREFIX, write_text_atomic
 from bench.errors import UsageError
+from bench.runfolder import evaluation_rate
 from reports import demo as demo_mod
 from reports import nfe, plots
 from reports.atomic import ReportFolder
@@ -28,6 +29,7 @@ from reports.tables import (
     Table,
     assemble,
     build_table,
+    kbps_texts,
     metric_unit,
     report_metrics,
     table_metrics,
@@ -335,7 +337,15 @@ def build_comparison(runs: list[Run], out: Path, options: ReportOptions, claim: 
             tagged = note if r is runs[0] else f"[{r.label}] {note}"
             if note not in notes and not (r is not runs[0] and note in table_notes(runs[0], excl)):
                 notes.append(tagged)
-    table = assemble("Comparison across runs", systems, data, n_items, exclude_from_best=excl, notes=notes)
+    rates = {r.label: evaluation_rate(r.info.get("config")) for r in runs}
+    if len(set(rates.values())) > 1:
+        notes.append("The runs were evaluated at different rates (" + ", ".join(
+            f"{label}: {rate / 1000:g} kHz" for label, rate in rates.items()) + "): the references and outputs were "
+            "resampled differently, and metrics that need the full band are skipped below 44.1 kHz.")
+    per_run_kbps = [kbps_texts(r) for r in runs]  # achieved bitrate; runs that differ show each, in run order
+    kbps = {s: " / ".join(dict.fromkeys(k[s] for k in per_run_kbps if k.get(s))) for s in systems}
+    table = assemble("Comparison across runs", systems, data, n_items, exclude_from_best=excl, notes=notes,
+                     kbps=kbps)
     per_run_n = {r.label: {s: len({x.utterance for x in r.rows if x.system == s}) for s in systems} for r in runs}
     write_text_atomic(out / "summary.md", f"# Comparison\n\n{to_markdown(table)}")
     write_text_atomic(out / "summary.tex", "% codec-bench comparison table; needs \\usepackage{booktabs}\n\n"

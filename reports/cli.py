@@ -66,8 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"those of {','.join(DEFAULT_REPORT_METRICS)} the run has); index.html also has "
                              "the table of every metric")
     parser.add_argument("--latex-table", choices=LATEX_ENVIRONMENTS, default="table*",
-                        help="summary.tex environment: table* spans both columns of a two-column paper "
-                             "(default), table fits one column with at most 3 metrics")
+                        help="summary.tex environment: table* spans both columns of a two-column paper, "
+                             "table fits one column with two metrics (default: table*)")
     demo = parser.add_argument_group("demo page")
     demo.add_argument("--demo-config", type=Path, default=None, metavar="FILE.yaml",
                       help="title, intro, links, systems, utterances, metrics of the demo page (see below)")

@@ -16,6 +16,8 @@ from bench.runfolder import RunFolderError, read_manifest
 
 #: run.json keys that change on every invocation without changing what the report shows
 VOLATILE_KEYS = ("created", "finished", "command", "machine")
+#: options in run.json ``config.options`` that say how a command ran, not what it computed or what the report shows
+VOLATILE_OPTIONS = ("quiet", "report", "overwrite", "strict")
 STAMP = ".inputs.sha256"
 _CODE = Path(__file__).resolve().parent
 
@@ -35,6 +37,8 @@ def fingerprint(run_dir: Path) -> str:
         else:
             for key in VOLATILE_KEYS:
                 doc.pop(key, None)
+            for key in VOLATILE_OPTIONS:
+                (doc.get("config") or {}).get("options", {}).pop(key, None)
             h.update(json.dumps(doc, sort_keys=True, default=str).encode())
     for path in sorted(p for p in _CODE.rglob("*") if p.is_file() and p.suffix in (".py", ".j2", ".css", ".js")):
         h.update(str(path.relative_to(_CODE)).encode() + b"\0" + path.read_bytes())

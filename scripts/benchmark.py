@@ -15,7 +15,10 @@ Measures, on the demo corpus with opus and both anchors (30 pairs; pesq_wb, stoi
    reference/opus pairs of the demo corpus): what decides which metrics ``--metrics default`` leaves out;
 7. the peak memory of a metric worker on a 10-minute file with every metric (``scripts/bench_memory.py``;
    target: under 2 GB).
-8. the classical codecs' real-time factor on one CPU core (encode + decode of the demo corpus in process).
+8. the classical codecs' real-time factor on one CPU core (encode + decode of the demo corpus in process);
+9. the command line's fixed costs: rerunning a finished ``bench run`` (natural, opus, lc3, symad, scoredec on
+   the demo corpus; nothing to compute, the report unchanged; target: under 5 s) and ``bench systems``
+   (every system checked; target: under 1 s), wall time of the command as a user starts it.
 
 Each stage timing is the best of ``--repeat`` runs (the machine may be shared). Writes
 ``OUT/benchmark.json`` and ``OUT/README_table.md`` (default OUT: runs/bench) and prints the table.
@@ -330,6 +333,26 @@ def _rtf_cell(entry: dict[str, Any]) -> str:
     return "; ".join(lines[-3:]).replace("|", "/") or "ok (no RTF printed)"
 
 
+#: the finished run that is rerun for the command-line timing (every kind of system: C codecs, torch, SPF)
+RERUN = ["run", "--systems", "natural,opus,lc3,anchor35,symad,scoredec", "--data", "demo", "--limit", "2",
+         "--metrics", "si_sdr,pesq_wb"]
+
+
+def cli_times(work: Path, repeat: int) -> dict[str, float]:
+    """Wall seconds (best of ``repeat``) of rerunning a finished ``bench run``, and of ``bench systems``."""
+    out = work / "rerun"
+    cmd = [sys.executable, "-m", "bench"]
+    subprocess.run([*cmd, *RERUN, "--out", str(out), "--quiet"], cwd=REPO, check=True, capture_output=True)
+
+    def wall(args: list[str]) -> float:
+        t = time.perf_counter()
+        subprocess.run([*cmd, *args], cwd=REPO, check=True, capture_output=True)
+        return time.perf_counter() - t
+
+    return {"rerun_s": min(wall([*RERUN, "--out", str(out)]) for _ in range(repeat)),
+            "systems_s": min(wall(["systems"]) for _ in range(repeat))}
+
+
 def table(r: dict[str, Any]) -> str:
     n, cores = r["pairs"], r["cores"]
     rows = [
@@ -366,6 +389,10 @@ def table(r: dict[str, Any]) -> str:
                      ", ".join(f"{m} {v * 1000:.0f} ms" + (f" ({v / pesq:.1f}x)" if pesq else "")
                                for m, v in sorted(costs.items(), key=lambda kv: kv[1])),
                      "-"))
+    if "cli" in r:
+        rows.append((("rerun of a finished `bench run` (natural, opus, lc3, anchor35, symad, scoredec; 2 demo "
+                     "utterances; report unchanged)"), f"{r['cli']['rerun_s']:.1f} s", "< 5 s"))
+        rows.append(("`bench systems` (every system checked)", f"{r['cli']['systems_s']:.1f} s", "< 1 s"))
     if "listen_load" in r:
         what = (f"listening server, {LISTEN_PARTICIPANTS} simultaneous participants on loopback (each: "
                 "session, level, training, plan, 4 MUSHRA trials, questionnaire)")
@@ -430,6 +457,9 @@ def main(argv: list[str] | None = None) -> int:
     print("classical codecs' real-time factors ...", file=sys.stderr)
     with threadpool_limits(1):
         r["codec_rtf"] = codec_rtf(args.repeat)
+    print("rerun of a finished run, bench systems ...", file=sys.stderr)
+    r["cli"] = cli_times(work, args.repeat)
+    print(f"  rerun {r['cli']['rerun_s']:.1f} s, bench systems {r['cli']['systems_s']:.1f} s", file=sys.stderr)
     print("neural systems' real-time factors ...", file=sys.stderr)
     r["neural_rtf"] = neural_rtf()
     print(f"listening server with {LISTEN_PARTICIPANTS} participants ...", file=sys.stderr)

@@ -37,11 +37,11 @@ SYSTEMS: Registry[type[System]] = Registry("system", "codec_bench.systems")
 POSTFILTERS: Registry[type[PostFilter]] = Registry("post-filter", "codec_bench.postfilters")
 
 SYSTEMS.register("natural", "systems.reference:Natural", meta={"summary": "the reference itself"})
-SYSTEMS.register("opus", "systems.opus:Opus", meta={"summary": "Opus (libopus), bitrate as opus@12k"})
-SYSTEMS.register("lc3", "systems.lc3:LC3", meta={"summary": "LC3 (liblc3), bitrate as lc3@32k"})
+SYSTEMS.register("opus", "systems.opus:Opus", meta={"summary": "Opus (libopus), 24 kbps; another bitrate as opus@12k"})
+SYSTEMS.register("lc3", "systems.lc3:LC3", meta={"summary": "LC3 (liblc3), 32 kbps; another bitrate as lc3@16k"})
 SYSTEMS.register("anchor35", "systems.anchors:Anchor35", meta={"summary": "MUSHRA low anchor, 3.5 kHz low-pass"})
 SYSTEMS.register("anchor70", "systems.anchors:Anchor70", meta={"summary": "MUSHRA mid anchor, 7 kHz low-pass"})
-SYSTEMS.register("files", "systems.files:FilesSystem", meta={"summary": "outputs produced elsewhere: files:NAME=DIR"})
+SYSTEMS.register("files", "systems.files:FilesSystem", meta={"summary": "outputs produced elsewhere: files:NAME=DIR, files:NAME@6k=DIR"})
 SYSTEMS.register("symad", "systems.audiodec.system:SymAD", meta={"summary": "AudioDec symmetric autoencoder"})
 SYSTEMS.register("audiodec_stage1", "systems.audiodec.system:AudioDecStage1",
                  meta={"summary": "AudioDec stage-1 autoencoder"})
@@ -87,7 +87,8 @@ def _stage_options(cls: type, stage: Stage, settings: RunSettings) -> tuple[obje
     if stage.arg is not None:
         arg_label = stage.arg.split("=", 1)[0]
     name = instance_name(stage.kind, cls.Options, cls.shorthand, explicit, arg_label)
-    rest = {k: v for k, v in explicit.items() if k != cls.shorthand}
+    # a labelled system (files:NAME=DIR) is grouped by its label: its rates and options are one curve
+    rest = {} if arg_label is not None else {k: v for k, v in explicit.items() if k != cls.shorthand}
     return opts, name, instance_name(stage.kind, cls.Options, cls.shorthand, rest, arg_label)
 
 

@@ -145,6 +145,10 @@ class System(ABC):
             when :attr:`output_rate` differs).
         """
 
+    def batch_limit(self) -> int:
+        """Utterances per :meth:`process_batch` call in a run (``settings.batch_size``)."""
+        return max(1, int(self.settings.batch_size))
+
     def process_batch(self, audios: list[np.ndarray], *, utterance_ids: list[str]) -> list[SystemOutput]:
         """Several utterances at once; neural systems override this to batch on the device."""
         return [self.process(a, utterance_id=u) for a, u in zip(audios, utterance_ids)]
@@ -277,6 +281,11 @@ class ComposedSystem(System):
 
     def output_file(self, utterance_id: str) -> Path | None:
         return self.codec.output_file(utterance_id)
+
+    def batch_limit(self) -> int:
+        """One utterance at a time behind a post-filter: it batches the chunks of an utterance itself, and a
+        run then shows progress per utterance of this slowest stage."""
+        return 1 if self.postfilters else self.codec.batch_limit()
 
     def process_batch(self, audios: list[np.ndarray], *, utterance_ids: list[str]) -> list[SystemOutput]:
         from bench.audio import fit_length, resample, resampled_length

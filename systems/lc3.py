@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 
 from systems.base import RunSettings, System, SystemOutput
-from systems.delay import CALIBRATION_UTTERANCES, MAX_RESIDUAL, SINC_HALF, measure_residual, read_at
+from systems.delay import (
+    CALIBRATION_UTTERANCES,
+    MAX_RESIDUAL,
+    SINC_HALF,
+    measure_residual,
+    read_at,
+    remembered,
+)
 from systems.options import option
 
 FRAME_US = 10_000
@@ -112,4 +119,5 @@ def residual_delay(frame_bytes: int, sample_rate: int) -> float:
     the median over the calibration utterances of the cross-correlation peak's lag, rounded to 0.1 sample."""
     kbps = frame_bytes * 8 / (FRAME_US / 1e6) / 1000
     codec = LC3(RunSettings(), options=LC3Options(kbps=kbps, sample_rate=sample_rate))
-    return measure_residual(lambda x: codec._code(x)[0][codec.delay:], sample_rate)
+    return remembered(f"lc3 | {lc3_version()} | {frame_bytes} bytes | {sample_rate} Hz",
+                      lambda: measure_residual(lambda x: codec._code(x)[0][codec.delay:], sample_rate))

@@ -13,8 +13,8 @@ Spec grammar inside the comma-separated ``--systems`` list (commas inside ``[...
     item   := stage ("+" stage)*                    e.g. opus@12k+spf[steps=8]
     stage  := kind [":" ARG] ["@" VALUE] ["[" key=value ("," key=value)* "]"]
 
-``ARG`` is a system's positional argument (``files:mine=DIR``). ``VALUE`` sets the shorthand option
-(``kbps`` for codecs): ``12k``, ``12kbps`` and ``12`` all mean 12 kbit/s.
+``ARG`` is a system's positional argument (``files:mine=DIR``; ``files:mine@6k=DIR`` puts the value on
+the label). ``VALUE`` sets the shorthand option (``kbps`` for codecs): ``12k``, ``12kbps`` and ``12`` all mean 12 kbit/s.
 """
 
 from __future__ import annotations
@@ -116,6 +116,12 @@ def parse_stage(text: str) -> Stage:
         if "@" in arg and "=" not in arg:
             arg, _, short = arg.partition("@")
             return Stage(text.strip(), arg, short.strip(), tuple(pairs))
+        label, eq, rest = arg.partition("=")
+        if eq and "@" in label:  # files:mine@6k=DIR: the value belongs to the stage, not to its label
+            label, _, short = label.partition("@")
+            if not short.strip():
+                raise OptionError(f"{text}:{arg!r}: nothing after '@'")
+            return Stage(text.strip(), f"{label}={rest}", short.strip(), tuple(pairs))
         return Stage(text.strip(), arg, None, tuple(pairs))
     kind, sep, short = text.partition("@")
     if sep and not short.strip():

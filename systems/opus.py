@@ -24,7 +24,14 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from systems.base import RunSettings, System, SystemOutput
-from systems.delay import CALIBRATION_UTTERANCES, MAX_RESIDUAL, SINC_HALF, measure_residual, read_at
+from systems.delay import (
+    CALIBRATION_UTTERANCES,
+    MAX_RESIDUAL,
+    SINC_HALF,
+    measure_residual,
+    read_at,
+    remembered,
+)
 from systems.options import option
 
 FRAME_MS = 20
@@ -154,4 +161,5 @@ def residual_delay(version: str, application: str, bitrate: int) -> float:
         stream, lookahead, _, _ = codec._code(x)
         return stream[lookahead:]
 
-    return measure_residual(code, codec.sample_rate)
+    return remembered(f"opus | {version} | {application} | {bitrate} bit/s",
+                      lambda: measure_residual(code, codec.sample_rate))

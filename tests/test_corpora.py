@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import run_bench
 
-from bench.corpora import DEMO_DIR, CorpusOptions, open_corpus
+from bench.corpora import DEMO_DIR, CorpusOptions, limit_utterances, open_corpus
 from bench.errors import UsageError
 
 
@@ -98,3 +100,17 @@ def test_folder_and_manifest(tmp_path):
 def test_unknown_scheme_suggests():
     with pytest.raises(UsageError, match="did you mean vctk"):
         open_corpus("vtck:/x")
+
+
+def test_limit_takes_utterances_round_robin_across_speakers(tmp_path):
+    """``--limit 4 --data demo`` (two voices) runs two utterances of each voice, and says so in --help."""
+    r = run_bench("run", "--systems", "natural", "--data", "demo", "--limit", "4", "--metrics", "si_sdr",
+                  "--out", str(tmp_path / "run"), "--no-report", "--quiet", "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    items = json.loads((tmp_path / "run" / "run.json").read_text())["corpus"]["items"]
+    assert [i["id"] for i in items] == ["demo_f_001", "demo_f_002", "demo_m_001", "demo_m_002"]
+    utts = open_corpus("demo").utterances()
+    assert [u.id for u in limit_utterances(utts, 3)] == ["demo_f_001", "demo_f_002", "demo_m_001"]
+    uneven = [u for u in utts if u.speaker == utts[0].speaker][:1] + [u for u in utts if u.speaker != utts[0].speaker]
+    assert len(limit_utterances(uneven, 4)) == 4  # a speaker that runs out leaves its turns to the others
+    assert "round-robin across speakers" in " ".join(run_bench("run", "--help").stdout.split())

@@ -169,6 +169,7 @@ def test_import_webmushra_layout_resamples_and_makes_compliant_anchors(tmp_path,
     assert bench_main(["listen", "import", str(config), "--out", str(tmp_path / "t")]) == 0
     d = TestDefinition.load(tmp_path / "t")
     assert d.title == "Mine" and d.systems == ["codec"] and len(d.trials) == 2
+    assert [it.id for it in d.items] == ["t0", "t1"] and d.training == "t0"  # the pages' own ids, not renumbered
     for it in d.items:
         assert {s.system for s in it.stimuli} == {"reference", "codec", "anchor35", "anchor70"}
         assert all(sf.info(tmp_path / "t" / s.file).samplerate == 48000 for s in it.stimuli)

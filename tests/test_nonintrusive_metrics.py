@@ -144,3 +144,25 @@ def test_run_scores_the_reference_once_as_the_ceiling(tmp_path):
     assert len(ref) == 2 and ref == values(rows, "natural", "dnsmos_p808")
     assert values(rows, "reference", "si_sdr") == [] and values(rows, "reference", "bitrate_kbps") == []
     assert Path(out / "summary.csv").read_text().count("\nreference,dnsmos_p808,2,0,") == 1
+
+
+def test_dnsmos_scores_an_output_peaking_past_full_scale_as_microsofts_does(demo16, tmp_path):
+    """A codec overshoot (peak 1.005, written as a float WAV) is scored as it is, through the run's metric
+    stage: equal to speechmos given the file (it reads it with librosa and checks no range), not NaN."""
+    pytest.importorskip("requests")  # speechmos' module imports it
+    import soundfile as sf
+    from speechmos import dnsmos as theirs
+
+    x = next(iter(demo16.values()))
+    loud = (x * (1.005 / np.max(np.abs(at16(x))))).astype(np.float32)  # peaks at 1.005 where DNSMOS reads it
+    write_run_wav(tmp_path / "out.wav", loud)
+    job = PairJob("u", "s", "sys", str(tmp_path / "ref.wav"), str(tmp_path / "out.wav"), DNSMOS,
+                  None, len(x) / SAMPLE_RATE, False, False, True, 20.0)
+    rows = {r.metric: r for r in evaluate_pair(job)}
+    clip = at16(loud)
+    assert np.max(np.abs(clip)) == pytest.approx(1.005, abs=1e-4) and np.max(np.abs(loud)) > 1.0
+    sf.write(tmp_path / "clip16.wav", clip, 16000, subtype="FLOAT")
+    ref = theirs.run(str(tmp_path / "clip16.wav"), 16000)
+    for name in DNSMOS:
+        assert not rows[name].error, rows[name].error
+        assert rows[name].value == pytest.approx(float(ref[f"{name.split('_')[1]}_mos"]), abs=1e-5), name

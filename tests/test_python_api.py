@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, SUBSET, demo_manifest, need_libopus
+from tests.conftest import REPO, SUBSET, demo_manifest, need_libopus, run_bench
 
 
 def python(code: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -242,3 +242,46 @@ def test_docs_example_runs_and_shows_what_it_prints(tmp_path):
     assert shown, "the example shows no output"
     for text in shown:
         assert text in p.stdout, f"docs show {text!r}; the example printed:\n{p.stdout}"
+
+
+def test_evaluate_on_a_silent_output_says_so():
+    """PESQ and the lag of an all-zero output are NaN with "silent output", not a library error or the edge
+    of the lag search window, under both alignment policies."""
+    import soundfile as sf
+
+    import bench
+    from bench.corpora import DEMO_DIR
+
+    x, sr = sf.read(DEMO_DIR / "demo_f_001.flac", dtype="float32")
+    for align in ("system", "utterance"):
+        r = bench.evaluate(x, np.zeros_like(x), sr, metrics=["pesq_wb"], align=align)
+        assert math.isnan(r["pesq_wb"]) and "silent output" in r.errors["pesq_wb"], r.errors
+        assert math.isnan(r["lag_samples"]) and "silent output" in r.errors["lag_samples"], r.errors
+
+
+def test_a_missing_run_folder_is_named(tmp_path):
+    missing = tmp_path / "runs" / "doesnotexist"
+    (tmp_path / "runs").mkdir()
+    for args in (["listen", "build", str(missing)], ["merge", str(missing), str(tmp_path / "runs"), "--out", str(tmp_path / "m")]):
+        r = run_bench(*args)
+        assert r.returncode == 2 and f"{missing}: no such folder" in r.stderr, r.stderr
+
+
+def test_a_module_of_the_users_named_like_a_suite_package_is_reported(tmp_path):
+    """A ``metrics.py`` in the user's folder would hide the suite's ``metrics`` package: ``import bench`` says
+    which file and what to do, instead of a confusing ImportError deep inside ``bench.evaluate``."""
+    import os
+
+    (tmp_path / "metrics.py").write_text("THRESHOLD = 3.0\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    code = "import bench, numpy as np; x = np.random.default_rng(0).standard_normal(16000); bench.evaluate(x, x, 16000, metrics=['si_sdr'])"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
+                       timeout=120, check=False)
+    last = r.stderr.strip().splitlines()[-1]
+    assert r.returncode == 1 and last.startswith("bench.ShadowedPackageError: "), r.stderr
+    assert f"{tmp_path / 'metrics.py'} hides codec-bench's own 'metrics' package" in last
+    assert "Rename it (e.g. my_metrics.py) or run from another folder" in last
+    (tmp_path / "metrics.py").rename(tmp_path / "my_metrics.py")  # the fix works
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
+                       timeout=120, check=False)
+    assert r.returncode == 0, r.stderr

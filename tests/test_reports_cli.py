@@ -94,3 +94,30 @@ def test_usage_errors_exit_2_and_name_the_problem(runs: tuple[Path, Path], tmp_p
     assert "nonexistent" in capsys.readouterr().err
     assert main(["report", str(a), "--out", str(tmp_path / "r"), "--demo-utterances", "p999/x"]) == 2
     assert "p999/x" in capsys.readouterr().err
+
+
+def test_comparison_shows_achieved_bitrates_and_says_when_rates_differ(runs: tuple[Path, Path],
+                                                                       tmp_path: Path) -> None:
+    import json
+
+    a, b = runs
+    b16 = tmp_path / "ckpt_b16"
+    shutil.copytree(b, b16)
+    doc = json.loads((b16 / "run.json").read_text())
+    doc["config"]["sample_rate"] = 16000  # as `bench run --sample-rate 16000` records it
+    (b16 / "run.json").write_text(json.dumps(doc))
+    out = tmp_path / "cmp"
+    assert main(["report", str(a), str(b16), "--out", str(out)]) == 0
+    md = (out / "summary.md").read_text()
+    rows = {line.split(" | ")[0].strip("| "): [c.strip() for c in line.strip().strip("|").split(" | ")]
+            for line in md.splitlines() if line.startswith("| ") and not line.startswith("| system")}
+    coded = {r["system"] for r in read_results(a) if r["metric"] == "bitrate_kbps" and r["value"] not in ("", "nan")}
+    assert coded
+    for system in coded:
+        texts = []
+        for run in (a, b16):
+            vals = [float(r["value"]) for r in read_results(run) if r["system"] == system and r["metric"] == "bitrate_kbps"]
+            texts.append(f"{sum(vals) / len(vals):.1f}")
+        assert rows[system][1] == " / ".join(dict.fromkeys(texts)), rows[system]
+    assert rows["natural"][1] == "–"  # spends no bits
+    assert "evaluated at different rates (ckpt_a: 48 kHz, ckpt_b16: 16 kHz)" in md

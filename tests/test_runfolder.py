@@ -45,8 +45,11 @@ def test_version_checks_name_the_file_and_what_to_do(demo_run: Path, tmp_path: P
     (tmp_path / "run.json").write_text('{"format_version": 2, ')
     with pytest.raises(RunFolderError, match="run.json: not valid JSON"):
         read_manifest(tmp_path)
-    with pytest.raises(RunFolderError, match="not a run folder \\(no run.json\\)"):
+    with pytest.raises(RunFolderError, match=f"^{tmp_path / 'nowhere'}: no such folder$"):
         read_manifest(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RunFolderError, match=f"^{tmp_path / 'empty'}: not a run folder \\(no run.json\\)$"):
+        read_manifest(tmp_path / "empty")
 
 
 def test_version_1_is_migrated_and_unknown_keys_are_kept(demo_run: Path, tmp_path: Path):

@@ -101,15 +101,20 @@ def test_ray_without_address_ignores_a_leftover_ray_start_session(tmp_path):
         pytest.skip("ray is not installed (pip install 'codec-bench[ray]')")
     ray_tmp = _private_ray_tmp()
     try:
+        home = tmp_path / "home"  # Ray writes nothing here (no auth token) and prints no token banner
+        home.mkdir()
+        env = {**os.environ, "RAY_TMPDIR": str(ray_tmp), "HOME": str(home)}
+        env.pop("RAY_AUTH_MODE", None)
         (ray_tmp / "ray").mkdir()  # what `ray start` leaves behind; nothing listens there any more
         (ray_tmp / "ray" / "ray_current_cluster").write_text("127.0.0.1:9\n")
         r = subprocess.run(bench_cmd("run", "--systems", "natural", "--data", "demo", "--limit", "1", "--metrics",
                                      "si_sdr", "--executor", "ray", "--workers", "1", "--no-report", "--quiet",
                                      "--out", str(tmp_path / "run")),
-                           capture_output=True, text=True, env={**os.environ, "RAY_TMPDIR": str(ray_tmp)}, cwd=REPO,
+                           capture_output=True, text=True, env=env, cwd=REPO,
                            timeout=600, check=False)
         assert r.returncode == 0, r.stderr
         assert len(read_rows(tmp_path / "run" / "results.csv")) == 4  # si_sdr, si_sdr_raw, bitrate_kbps, lag_samples
         assert _new_session_started(ray_tmp)
+        assert "Token authentication" not in r.stderr and not (home / ".ray").exists(), r.stderr
     finally:
         shutil.rmtree(ray_tmp, ignore_errors=True)

@@ -25,7 +25,7 @@ HELP = "reproduce a paper end to end (train what is not public, evaluate every s
 DESCRIPTION = __doc__
 EPILOG = """examples:
   bench reproduce scoredec --vctk /data/VCTK-Corpus-0.92 --audiodec-exp exp/ --out runs/scoredec --device cuda
-  bench reproduce scoredec --train-data demo --eval-data demo --preset tiny --steps 20 --out runs/smoke  # a smoke test
+  bench reproduce scoredec --train-data demo --eval-data demo --preset tiny --steps 20 --limit 3 --out runs/smoke  # a smoke test
 """
 
 #: the systems of the paper's comparison (ScoreDec, ICASSP 2024)
@@ -44,13 +44,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="unzipped official AudioDec exp/ folder (default: the shipped demo weights, not the paper's)")
     s.add_argument("--out", required=True, type=Path, help="output folder (rerun the same command to resume)")
     s.add_argument("--device", default=None, help="torch device (default: cuda when available, else cpu)")
-    s.add_argument("--preset", default="full", help="SPF size: full (the paper's, default), demo or tiny")
+    from systems.spf.config import PRESETS
+
+    s.add_argument("--preset", default="full", choices=list(PRESETS),
+                   help=f"SPF size: {', '.join(PRESETS)} (default: full, the paper's)")
     s.add_argument("--steps", type=int, default=None,
                    help="training steps (default: the preset's; SGMSE+ trains the full model for ~100k+)")
-    s.add_argument("--spf-steps", type=int, default=30, help="PC reverse steps at evaluation (default 30: 60 NFE)")
+    s.add_argument("--spf-steps", type=int, default=None,
+                   help="PC reverse steps at evaluation (default: the preset's, 30 for full as in the paper: "
+                        "60 NFE; 2 for demo and tiny)")
     s.add_argument("--train-data", help="override the training corpus spec (default: vctk:DIR without p232, p257)")
     s.add_argument("--eval-data", help="override the evaluation corpus spec (default: vctk:DIR, test speakers)")
-    s.add_argument("--limit", type=int, help="evaluate only the first N utterances")
+    s.add_argument("--limit", type=int, help="evaluate only N utterances, taken round-robin across speakers")
     s.add_argument("--metrics", default="all", help="metrics of the evaluation (default: all)")
     s.add_argument("--workers", type=int, default=None, help="metric worker processes")
     s.add_argument("--threads", type=int, default=None, help="torch CPU threads for training")
@@ -65,6 +70,13 @@ def paper_system_specs(pc_steps: int) -> list[str]:
     return [COMPOSITES[name] + spf if name in COMPOSITES else name for name in PAPER_SYSTEMS]
 
 
+def spf_steps(args: argparse.Namespace) -> int:
+    """``--spf-steps``, else the PC steps the preset recommends."""
+    from systems.spf.config import preset
+
+    return args.spf_steps if args.spf_steps is not None else int(preset(args.preset).sampler.steps)
+
+
 def _seconds(text: float) -> str:
     if text < 120:
         return f"{text:.0f} s"
@@ -77,7 +89,7 @@ def estimate(args: argparse.Namespace, device: str, train_spec: str, eval_spec: 
     import torch
 
     from bench.audio import read_mono, resample
-    from bench.corpora import CorpusOptions, open_corpus
+    from bench.corpora import CorpusOptions, limit_utterances, open_corpus
     from systems import RunSettings, build_system
     from systems.spf.config import preset
     from systems.spf.model import ScoreModel
@@ -85,7 +97,7 @@ def estimate(args: argparse.Namespace, device: str, train_spec: str, eval_spec: 
 
     train = open_corpus(train_spec, CorpusOptions(split="all") if train_spec.startswith("vctk:") else None)
     train_utts = [u for u in train.utterances() if u.speaker not in TEST_SPEAKERS]
-    evals = open_corpus(eval_spec).utterances()[: args.limit or None]
+    evals = limit_utterances(open_corpus(eval_spec).utterances(), args.limit)
     train_seconds = float(np.nansum([u.duration for u in train_utts]))
     eval_seconds = float(np.nansum([u.duration for u in evals]))
     sample = read_mono(train_utts[0].path, 48000)
@@ -109,7 +121,9 @@ def estimate(args: argparse.Namespace, device: str, train_spec: str, eval_spec: 
         trainer.train_step(pair)
     per_step = (time.perf_counter() - t0) / 2
     model = ScoreModel(cfg).to(device).eval()
-    chunk = cfg.sampler.chunk_seconds
+    from systems.spf.inference import chunk_samples
+
+    chunk = chunk_samples(cfg) / cfg.sample_rate  # seconds the post-filter takes at once
     y = model.stft.forward(torch.zeros(1, int(chunk * cfg.sample_rate), device=device) + 1e-3)
     y, _ = model.stft.pad_frames(y)
     t = torch.full((1,), 0.5, device=device)
@@ -123,12 +137,12 @@ def estimate(args: argparse.Namespace, device: str, train_spec: str, eval_spec: 
             torch.cuda.synchronize()
     per_nfe = time.perf_counter() - t0
     steps = args.steps if args.steps is not None else cfg.train.steps
-    nfe = 2 * args.spf_steps
+    nfe = 2 * spf_steps(args)
     return {
         "code training speech": coding * train_seconds,
         "train the post-filter": per_step * steps,
         "evaluate the six systems": (per_nfe * nfe * eval_seconds / chunk * 2 + coding * eval_seconds),
-        "seconds per network evaluation (4 s)": per_nfe,
+        f"seconds per network evaluation ({chunk:.3g} s)": per_nfe,
     }
 
 
@@ -180,7 +194,7 @@ def main(args: argparse.Namespace) -> int:
         return code
     print(f"[train] {'already complete, ' if done else ''}{time.perf_counter() - t0:.0f} s")
 
-    run = ["run", "--systems", ",".join(paper_system_specs(args.spf_steps)), "--data", eval_spec,
+    run = ["run", "--systems", ",".join(paper_system_specs(spf_steps(args))), "--data", eval_spec,
            "--out", str(out / "eval"), "--device", device, "--checkpoint", f"spf={spf_dir / 'spf.pt'}",
            "--metrics", args.metrics]
     if args.audiodec_exp is not None:

@@ -6,9 +6,13 @@ import argparse
 import math
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 from bench.errors import UsageError
+from bench.executors import EXECUTORS
+from metrics import METRIC_GROUPS, NOT_DEFAULT
+from systems import COMPOSITES, SYSTEMS
 
 HELP = "run systems on a corpus and compute every metric (resumable)"
 DESCRIPTION = """Run systems on a corpus, write their outputs (48 kHz unless --sample-rate says otherwise), compute
@@ -17,11 +21,14 @@ metrics on time-aligned signals.
 Writes OUT/audio/<system>/<id>.wav, OUT/results.csv (long format), OUT/summary.csv (mean, std, 95% CI),
 OUT/run.json (versions, configuration, input checksums) and OUT/report/. Rerunning the same command
 resumes: nothing that is done is recomputed, and a killed run loses nothing."""
-EPILOG = """systems (--systems, comma-separated; see `bench systems` and `bench systems NAME`):
-  natural, opus, anchor35, anchor70, symad, audiodec, audiodec_stage1, scoredec, opus_spf, lc3, all
+#: every registered system and composition (from the registries, so the list cannot drift)
+_SYSTEM_LIST = textwrap.fill(", ".join([*(n for n in SYSTEMS.names() if n != "files"), *COMPOSITES, "all"]),
+                             width=100, initial_indent="  ", subsequent_indent="  ")
+EPILOG = f"""systems (--systems, comma-separated; see `bench systems` and `bench systems NAME`):
+{_SYSTEM_LIST}
   opus@12k                a system at another bitrate (its `@` option; 12k = 12 kbit/s)
   opus[kbps=12,application=voip]   any of its options (commas inside [...] do not split the list)
-  files:NAME=DIR          outputs produced elsewhere, matched by utterance id
+  files:NAME=DIR          outputs produced elsewhere, matched by utterance id (files:NAME@6k=DIR: at 6 kbps)
   SYSTEM+spf              any system followed by the score-based post-filter: opus@12k+spf[steps=8]
   several instances of one system run side by side: --systems opus@6k,opus@12k,opus@24k
 data (--data):
@@ -78,22 +85,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                   "manifest:FILE.csv (required; vctk and librispeech:test-clean are downloaded "
                                   "into the cache on first use)")
     p.add_argument("--out", type=Path, help="run folder (required; created; rerun to resume)")
+    groups = ", ".join(METRIC_GROUPS)
+    slow = f" except {', '.join(NOT_DEFAULT)} (slow)" if NOT_DEFAULT else ""
     p.add_argument("--metrics", default="default",
-                   help="comma-separated metrics or groups (dnsmos); 'default' = every available metric except "
-                        "the slow ones `bench metrics` marks; 'all' = every available metric")
-    p.add_argument("--limit", type=int, help="only the first N utterances (sorted by id)")
+                   help=f"comma-separated metrics or groups ({groups}); 'default' = every available metric{slow}; "
+                        "'all' = every available metric; see `bench metrics` (default: default)")
+    p.add_argument("--limit", type=int, help="only N utterances, taken round-robin across speakers (each speaker's first ones by id), so a small run hears every voice")
     p.add_argument("--workers", type=int, default=None, help="metric worker processes (default: all cores)")
-    p.add_argument("--executor", default="local", help="local (process pool, default) or ray")
+    p.add_argument("--executor", default="local",
+                   help=f"where the work runs: {' | '.join(EXECUTORS.names())}; local = a process pool, ray = a "
+                        "Ray cluster (default: local)")
     p.add_argument("--ray-address", default=None, metavar="auto|ray://HOST:PORT",
                    help="join a running Ray cluster (default: start a private local one with --workers CPUs)")
     p.add_argument("--shard", default=None, metavar="I/N",
                    help="only shard I of N (1-based; utterances sorted by id, every N-th); join with `bench merge`")
-    p.add_argument("--device", default="cpu", help="torch device for neural systems: cpu | cuda | cuda:N")
-    p.add_argument("--batch-size", type=int, default=4, help="utterances per batch for neural systems")
+    p.add_argument("--device", default="cpu", help="torch device for neural systems: cpu | cuda | cuda:N (default: cpu)")
+    p.add_argument("--batch-size", type=int, default=4, help="utterances per batch for neural systems (default 4)")
     p.add_argument("--amp", action="store_true", help="mixed precision for neural systems (changes values)")
     p.add_argument("--align", default="system", choices=["system", "utterance", "none"],
-                   help="residual-lag compensation before intrusive metrics: system = one lag per system from "
-                        "the correlation summed over its utterances (default); utterance = one lag per "
+                   help="residual-lag compensation before intrusive metrics (default: system): system = one lag per "
+                        "system from the correlation summed over its utterances; utterance = one lag per "
                         "utterance; none = no alignment anywhere (files: outputs are only cropped or padded)")
     p.add_argument("--no-align", dest="align", action="store_const", const="none", help="same as --align none")
     p.add_argument("--max-lag-ms", type=float, default=20.0, help="residual-lag search window (default 20 ms)")
@@ -104,9 +115,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "system still gets audio at its own rate (default 48000, the paper's)")
     g = p.add_argument_group("corpus selection")
     g.add_argument("--split", default="test", choices=["test", "all"],
-                   help="VCTK: 'test' = the paper's test speakers p232, p257 (default) or 'all'")
+                   help="VCTK: 'test' = the paper's test speakers p232, p257, or 'all' (default: test)")
     g.add_argument("--speakers", default="", help="comma-separated speakers to keep")
-    g.add_argument("--mic", default="mic1", choices=["mic1", "mic2"], help="VCTK 0.92 microphone")
+    g.add_argument("--mic", default="mic1", choices=["mic1", "mic2"], help="VCTK 0.92 microphone (default mic1)")
     g = p.add_argument_group("run-wide system settings (each system's own options go in its spec)")
     g.add_argument("--weights", type=Path, help="folder of official weights: the unzipped AudioDec exp/ (default: demo weights), "
                         "EnCodec's *.th and DAC's weights*.pth files (also looked for in DIR/encodec, DIR/dac)")
@@ -229,18 +240,19 @@ def execute(args: argparse.Namespace):
 def _report(out: Path, quiet: bool) -> None:
     """Build OUT/report, unless it was already built from exactly these results (a rerun of a finished run)."""
     try:
-        from reports import build_report
         from reports.freshness import is_current, mark_current
     except ImportError:
         return
     from bench.rundir import RunDir
 
     report_dir = RunDir(out).report_dir
-    if is_current(out, report_dir):
+    if is_current(out, report_dir):  # checked before the report code (matplotlib, ...) is imported
         if not quiet:
             print(f"report: {report_dir / 'index.html'} (unchanged)")
         return
     try:
+        from reports import build_report
+
         path = build_report([out], None)
         mark_current(out, report_dir)
         if not quiet:

@@ -136,9 +136,11 @@ def parse(doc: Any, source: str = "run.json") -> Manifest:
 def read_manifest(path: str | Path) -> Manifest:
     """Read and check a run.json (``path``: the file or its run folder). Raises RunFolderError."""
     path = Path(path)
-    if path.is_dir():
+    if path.is_dir() or path.suffix != ".json":  # a run folder, or one that does not exist
         path = path / "run.json"
     if not path.is_file():
+        if not path.parent.exists():
+            raise RunFolderError(f"{path.parent}: no such folder")
         raise RunFolderError(f"{path.parent}: not a run folder (no run.json)")
     try:
         doc = json.loads(path.read_text())

@@ -7,6 +7,7 @@ bits counted from the codes.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any, ClassVar
@@ -86,9 +87,7 @@ class AudioDecSystem(System):
 
     @classmethod
     def unavailable_reason(cls, settings: RunSettings) -> str | None:
-        try:
-            import torch  # noqa: F401
-        except ImportError:
+        if importlib.util.find_spec("torch") is None:  # not imported: `bench systems` stays fast
             return "PyTorch is not installed (pip install torch)"
         try:
             cls._choose(settings)

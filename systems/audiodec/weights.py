@@ -18,9 +18,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from systems.audiodec.checkpoint import latest_checkpoint
-from systems.audiodec.config import config_for_checkpoint
-
 DEMO_DIR = Path(__file__).parent / "weights"
 #: the download-registry entry of the official release (its unpacked ``exp/``)
 RELEASE = "audiodec-exp"
@@ -67,10 +64,15 @@ def resolve_analyzer(vocoder_ckpt: Path) -> Path:
     Relative paths are tried against the vocoder folder and then each of its ancestors (the official
     value ``exp/autoencoder/...`` is relative to the folder holding ``exp/``).
     """
-    cfg = config_for_checkpoint(vocoder_ckpt)
-    if not cfg.analyzer:
-        raise FileNotFoundError(f"{cfg.path}: no analyzer: entry naming the encoder checkpoint")
-    candidate = Path(cfg.analyzer)
+    import yaml
+
+    cfg_path = Path(vocoder_ckpt).parent / "config.yml"  # only its analyzer: entry (the model is not built)
+    if not cfg_path.is_file():
+        raise FileNotFoundError(f"{vocoder_ckpt}: no config.yml next to the checkpoint")
+    analyzer = (yaml.safe_load(cfg_path.read_text()) or {}).get("analyzer")
+    if not analyzer:
+        raise FileNotFoundError(f"{cfg_path}: no analyzer: entry naming the encoder checkpoint")
+    candidate = Path(analyzer)
     if candidate.is_absolute():
         if candidate.is_file():
             return candidate
@@ -78,7 +80,7 @@ def resolve_analyzer(vocoder_ckpt: Path) -> Path:
         for base in [vocoder_ckpt.parent, *vocoder_ckpt.parent.parents]:
             if (base / candidate).is_file():
                 return base / candidate
-    raise FileNotFoundError(f"{cfg.path}: analyzer {cfg.analyzer} not found near {vocoder_ckpt.parent}")
+    raise FileNotFoundError(f"{cfg_path}: analyzer {analyzer} not found near {vocoder_ckpt.parent}")
 
 
 def demo_delays() -> dict[str, int]:
@@ -105,6 +107,8 @@ def _demo(kind: str) -> WeightsChoice:
 
 
 def _official(kind: str, weights_dir: Path) -> WeightsChoice:
+    from systems.audiodec.checkpoint import latest_checkpoint
+
     root = _exp_root(weights_dir)
     if kind in ("symad", "audiodec_stage1"):
         enc = root / STAGE1

@@ -6,10 +6,9 @@ The model is built from the constructor arguments in ``metadata["kwargs"]`` and 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from systems.dac.model import DAC, DACConfig
+from systems.dac.presets import DACConfig
 from systems.released import ReleasedWeights, dac_cache_dir, load_state_strict
 
 #: model -> (release file name, file name in the package's download cache, download-registry entry)
@@ -18,6 +17,9 @@ FILES = {
     "24khz_8kbps": ("weights_24khz.pth", "weights_24khz_8kbps_0.0.4.pth", "dac-24khz"),
     "16khz_8kbps": ("weights_16khz.pth", "weights_16khz_8kbps_0.0.5.pth", "dac-16khz"),
 }
+if TYPE_CHECKING:
+    from systems.dac.model import DAC
+
 RELEASES = {
     model: ReleasedWeights("dac", (release, cached), entry, dac_cache_dir)
     for model, (release, cached, entry) in FILES.items()
@@ -30,6 +32,10 @@ def load_model(path: Path, device: str = "cpu") -> DAC:
     Raises:
         ValueError: unreadable file, missing metadata, unknown arguments or mismatched weights (naming the file).
     """
+    import torch
+
+    from systems.dac.model import DAC
+
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from systems.dac.checkpoint import RELEASES
-from systems.dac.model import PRESETS
+from systems.dac.presets import PRESETS
 from systems.options import option
 from systems.released import Coded, ReleasedCodecSystem, length_groups
 

@@ -7,15 +7,17 @@ start of its sha256, checked when the file carries that name.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from systems.encodec.model import EncodecModel, build_model
 from systems.released import ReleasedWeights, load_state_strict, torch_hub_dir
 
 FILES = {"encodec_24khz": "encodec_24khz-d7cc33bc.th", "encodec_48khz": "encodec_48khz-7e698e3e.th"}
 #: preset -> the download-registry entry (URL, checksum, licence: bench/downloads/entries.py)
 DOWNLOADS = {"encodec_24khz": "encodec-24khz", "encodec_48khz": "encodec-48khz"}
+
+if TYPE_CHECKING:
+    from systems.encodec.model import EncodecModel
+
 RELEASES = {
     preset: ReleasedWeights("encodec", (name,), DOWNLOADS[preset], torch_hub_dir) for preset, name in FILES.items()
 }
@@ -44,6 +46,10 @@ def load_model(path: Path, preset: str, device: str = "cpu") -> EncodecModel:
     Raises:
         ValueError: the file is not a state dict of this model (names the file and the mismatch).
     """
+    import torch
+
+    from systems.encodec.model import build_model
+
     check_checksum(path, preset)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)

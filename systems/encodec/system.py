@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from systems.encodec.checkpoint import RELEASES
-from systems.encodec.model import PRESETS
+from systems.encodec.presets import PRESETS
 from systems.options import option
 from systems.released import Coded, ReleasedCodecSystem, length_groups
 

@@ -215,6 +215,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {
         "backbone": {"nf": 8, "ch_mult": [1, 1, 2], "num_res_blocks": 1},
         "stft": {"n_fft": 126, "hop": 32, "frame_multiple": 4},
+        # a smoke test's sampler: 4 network evaluations per chunk
+        "sampler": {"name": "pc", "steps": 2},
         "train": {"lr": 1e-3, "batch_size": 2, "crop_frames": 32, "log_every": 10, "save_every": 1000},
     },
 }

@@ -3,6 +3,10 @@
 Memory does not grow with the input length: an utterance is cut into chunks of ``chunk_seconds``
 overlapping by ``overlap_seconds``; chunks of equal length are batched (``batch_size`` at a time),
 each with its own seeded noise generator, and overlap-added with complementary sin^2/cos^2 ramps.
+A chunk is shorter than ``chunk_seconds`` where the network's finest self-attention layer would otherwise
+see more than :data:`MAX_ATTENTION_POSITIONS` positions (a fine STFT, e.g. the ``tiny`` preset's 32-sample
+hop: attention costs time and memory quadratic in them); the shipped presets ``full`` and ``demo`` see
+about 94 in 4 s and are not cut further.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ import torch
 
 from systems.spf.model import ScoreModel
 from systems.spf.sampling import SamplerSettings, chunk_generator, generator_noise, run_sampler
+
+#: positions (time x frequency) the finest self-attention layer may see in one chunk
+MAX_ATTENTION_POSITIONS = 4096
 
 
 @dataclass
@@ -50,6 +57,16 @@ def plan_chunks(n_samples: int, chunk: int, overlap: int, hop: int, frame_multip
     return [(s, chunk, padded) for s in starts]
 
 
+def chunk_samples(cfg) -> int:
+    """Chunk length in samples: ``chunk_seconds``, or less where the finest attention layer (an
+    ``attn_levels`` entry, or the bottleneck) would see more than :data:`MAX_ATTENTION_POSITIONS` positions."""
+    level = min([*cfg.backbone.attn_levels, len(cfg.backbone.ch_mult) - 1])
+    scale = 2**level
+    bins = -(-(cfg.stft.n_fft // 2 + 1) // scale)
+    frames = max(cfg.stft.frame_multiple, MAX_ATTENTION_POSITIONS // bins * scale)
+    return max(1, min(round(cfg.sampler.chunk_seconds * cfg.sample_rate), (frames - 1) * cfg.stft.hop))
+
+
 def crossfade_weights(length: int, fade_in: int, fade_out: int) -> np.ndarray:
     """``[length]`` ones with sin^2 fade-in and cos^2 fade-out ramps (complementary across chunks)."""
     w = np.ones(length, dtype=np.float64)
@@ -83,8 +100,8 @@ def enhance(
     """
     cfg = model.cfg
     sr = cfg.sample_rate
-    chunk = max(1, round(cfg.sampler.chunk_seconds * sr))
-    overlap = round(cfg.sampler.overlap_seconds * sr)
+    chunk = chunk_samples(cfg)
+    overlap = min(round(cfg.sampler.overlap_seconds * sr), chunk // 4)
     peaks = [float(np.max(np.abs(c))) if c.size else 0.0 for c in coded]
     chunks: list[Chunk] = []
     for u, c in enumerate(coded):

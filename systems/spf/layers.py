@@ -132,8 +132,14 @@ class ResBlock(nn.Module):
         return (x + h) * self.out_scale
 
 
+#: attention scores held at once: queries are taken in blocks of ``ATTENTION_SCORES // positions`` so that memory
+#: grows linearly, not quadratically, with the positions (a long chunk of a fine STFT has tens of thousands)
+ATTENTION_SCORES = 1 << 24
+
+
 class AttnBlock(nn.Module):
-    """Self-attention over all positions of ``[B, C, H, W]`` (single head), residual.
+    """Self-attention over all positions of ``[B, C, H, W]`` (single head), residual; the queries are
+    processed in blocks so that at most :data:`ATTENTION_SCORES` scores per batch item exist at once.
 
     Args:
         channels: C.
@@ -153,6 +159,11 @@ class AttnBlock(nn.Module):
         b, c, h, w = x.shape
         tokens = self.norm(x).flatten(2).transpose(1, 2)  # [B, HW, C]
         q, k, v = self.query(tokens), self.key(tokens), self.value(tokens)
-        att = F.scaled_dot_product_attention(q, k, v)
+        block = max(1, ATTENTION_SCORES // k.shape[1])
+        if q.shape[1] <= block:
+            att = F.scaled_dot_product_attention(q, k, v)
+        else:  # each query's softmax is over all keys: blocks of queries give the same result
+            att = torch.cat([F.scaled_dot_product_attention(q[:, i:i + block], k, v)
+                             for i in range(0, q.shape[1], block)], dim=1)
         out = self.out(att).transpose(1, 2).reshape(b, c, h, w)
         return (x + out) * self.out_scale

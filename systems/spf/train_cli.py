@@ -33,7 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--data", required=True, help="a folder of wav/flac, or a corpus spec (demo, folder:, vctk:, manifest:)")
     parser.add_argument("--out", required=True, type=Path, help="output folder (checkpoints, log, pair cache)")
     parser.add_argument("--config", type=Path, help="JSON/YAML config (keys of SPFConfig; 'preset' picks the base)")
-    parser.add_argument("--preset", default="full", help="base config when --config is absent: full, demo, tiny")
+    from systems.spf.config import PRESETS
+
+    parser.add_argument("--preset", default="full", choices=list(PRESETS),
+                        help=f"base config when --config is absent: {', '.join(PRESETS)} (default: full)")
     parser.add_argument("--sde", choices=["ouve", "sbve"],
                         help="diffusion process: ouve (the paper's score model, PC sampler) or sbve (SGMSE+'s "
                              "Schroedinger bridge, data prediction, ODE/SDE sampler in a few steps); "
