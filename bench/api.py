@@ -52,7 +52,10 @@ def evaluate(reference: Any, degraded: Any, sample_rate: int, metrics: Iterable[
     the reference as the ``files:`` adapter does (up to 0.5 s); the residual lag is searched within
     ``max_lag_ms`` and compensated by the ``--align`` policy (``system``: the peak in absolute value, as a
     one-utterance system; ``utterance``: the highest positive peak; ``none``: not at all); waveform
-    metrics are also scored unaligned (``si_sdr_raw``, ...); each metric runs at its own rate.
+    metrics are also scored unaligned (``si_sdr_raw``, ...), and metrics that need no reference (DNSMOS,
+    DistillMOS) on the degraded signal as given, never shifted; each metric runs at its own rate. The
+    recipe is :func:`bench.scoring.score_pair`, the one a run's metric stage calls: on a run folder's
+    reference and output WAVs this returns that run's row values.
 
     Args:
         reference, degraded: ``[T]`` float arrays at ``sample_rate``.
@@ -64,33 +67,20 @@ def evaluate(reference: Any, degraded: Any, sample_rate: int, metrics: Iterable[
     Raises:
         ValueError: bad signals, rate or alignment; bench.errors.UsageError: unknown or unavailable metric.
     """
-    from bench.alignment import AlignPolicy, align_arrays, estimate_lag, match_length, shift
-    from bench.audio import RESAMPLER, SAMPLE_RATE, resample
-    from bench.metric_stage import _score
-    from bench.runner import _resolve_metrics
-    from bench.store import raw_rows
-    from metrics import METRICS, library_version
+    from bench.alignment import AlignPolicy
+    from bench.audio import RESAMPLER, SAMPLE_RATE
+    from bench.scoring import score_pair
+    from metrics import METRICS, library_version, resolve_metrics
 
     if int(sample_rate) != sample_rate or sample_rate < MIN_SAMPLE_RATE:
         raise ValueError(f"sample_rate {sample_rate}: expected an integer rate of at least {MIN_SAMPLE_RATE} Hz")
     sample_rate = int(sample_rate)
-    policy = AlignPolicy(align, max_lag_ms)
-    ref = resample(_mono(reference, "reference"), sample_rate, SAMPLE_RATE)
-    deg, offset = match_length(ref, resample(_mono(degraded, "degraded"), sample_rate, SAMPLE_RATE), policy,
-                               SAMPLE_RATE)
-    names, _ = _resolve_metrics([metrics] if isinstance(metrics, str) else list(metrics))
-    peak = None
-    if policy.mode == "system":
-        found = align_arrays({"pair": (ref, deg)}, policy.max_lag, "system")
-        lag, peak = found.lag, found.peak
-    else:
-        lag = estimate_lag(ref, deg, policy.max_lag) if policy.mode == "utterance" else 0
-    scored = _score(tuple(names), ref, shift(deg, lag), SAMPLE_RATE)
-    raw = raw_rows(names)
-    unaligned = _score(tuple(m for m, _ in raw), ref, deg, SAMPLE_RATE) if raw else {}
-    scored.update({stored: (unaligned[m][0], unaligned[m][1].replace(m, stored, 1)) for m, stored in raw})
+    policy = AlignPolicy(align, max_lag_ms, SAMPLE_RATE)
+    names, _ = resolve_metrics([metrics] if isinstance(metrics, str) else list(metrics))
+    pair = score_pair(_mono(reference, "reference"), _mono(degraded, "degraded"), sample_rate, names,
+                      rate=SAMPLE_RATE, policy=policy)
+    scored, lag, offset, peak = pair.values, pair.lag, pair.offset, pair.peak
     values = {m: v for m, (v, _) in scored.items()}
-    values["lag_samples"] = float(offset + lag)
     settings = {
         "input_sample_rate": sample_rate, "sample_rate": SAMPLE_RATE,
         "resampler": RESAMPLER if sample_rate != SAMPLE_RATE else None,

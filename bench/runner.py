@@ -50,7 +50,7 @@ from bench.runlock import RunLock
 from bench.shards import Shard
 from bench.store import RAW_METRICS, SKIPPED_INPUT, ResultStore, Row, raw_rows
 from bench.system_stage import BatchResult, SystemBatch, boundary_resampling, length_batches, run_batch
-from metrics import EXTRA_ROWS, METRIC_GROUPS, METRICS, NOT_DEFAULT, library_version, metric_name
+from metrics import EXTRA_ROWS, METRICS, library_version, resolve_metrics
 from systems import ComposedSystem, RunSettings, System, SystemUnavailable, build_system, expand_systems
 from systems.options import OptionError, diff_options
 
@@ -114,44 +114,6 @@ class RunOutcome:
     seconds: float
     #: what failed for a cause of the machine (memory, disk, I/O, a killed worker): not stored, retried next run
     retry: list[str] = field(default_factory=list)
-
-
-def _resolve_metrics(names: list[str], eval_rate: int = SAMPLE_RATE,
-                     checkpoints: dict[str, Path] | None = None) -> tuple[list[str], list[tuple[str, str]]]:
-    """Expand ``all``, ``default`` (all but ``NOT_DEFAULT``), groups (``dnsmos``) and options
-    (``wer[model=small]`` -> ``wer_small``), leaving out, with the reason, what cannot run here or at
-    ``eval_rate``, or has no weights among ``checkpoints``; explicit unknown or unavailable metrics are
-    usage errors, and so is no metric at all."""
-    if not names:
-        raise UsageError("--metrics is empty: name metrics (see `bench metrics`) or 'all'")
-    checkpoints = checkpoints or {}
-    out, skipped = [], []
-    names = [m for n in names for m in METRIC_GROUPS.get(n, (n,))]
-    for name in names:
-        if name in ("all", "default"):
-            for m in METRICS.names():
-                if name == "default" and m in NOT_DEFAULT:
-                    continue
-                cls = METRICS.get(m)
-                reason = cls.unavailable_reason() or cls.spec.skip_reason(eval_rate) or cls.weights_reason(checkpoints)
-                (skipped.append((m, reason)) if reason else out.append(m))
-            continue
-        try:
-            canonical = METRICS.resolve_name(metric_name(name))
-        except (KeyError, ValueError) as exc:
-            raise UsageError(f"--metrics: {exc}") from None
-        cls = METRICS.get(canonical)
-        reason = cls.unavailable_reason() or cls.spec.skip_reason(eval_rate)
-        if reason:
-            raise UsageError(f"--metrics {canonical}: {reason}")
-        if weights := cls.weights_reason(checkpoints):
-            skipped.append((canonical, weights))
-            continue
-        out.append(canonical)
-    out = list(dict.fromkeys(out))
-    if not out and skipped:
-        raise UsageError("--metrics: nothing left to compute; " + "; ".join(f"{m}: {r}" for m, r in skipped))
-    return out, skipped
 
 
 def _build_systems(specs: list[str], settings: RunSettings) -> tuple[list[System], list[tuple[str, str]]]:
@@ -322,7 +284,7 @@ def _plan(cfg: RunConfig, rd: RunDir) -> RunContext:
         raise UsageError(f"--sample-rate {cfg.sample_rate}: one of {', '.join(map(str, EVAL_RATES))}")
     utts = _select_utterances(cfg)
     rd.protect(u.path for u in utts)
-    metric_names, skipped_metrics = _resolve_metrics(cfg.metrics, cfg.sample_rate, cfg.settings.checkpoints)
+    metric_names, skipped_metrics = resolve_metrics(cfg.metrics, cfg.sample_rate, cfg.settings.checkpoints)
     systems, skipped_systems = _build_systems(cfg.systems, cfg.settings)
     for u in utts:  # every file the run will write is checked before the first one is written
         rd.reference_sidecar(u.id)

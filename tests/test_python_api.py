@@ -242,3 +242,42 @@ def test_docs_example_runs_and_shows_what_it_prints(tmp_path):
     assert shown, "the example shows no output"
     for text in shown:
         assert text in p.stdout, f"docs show {text!r}; the example printed:\n{p.stdout}"
+
+
+#: the cheap reference metrics, their unaligned twins, and the no-reference ones (scored as written)
+SAME_AS_RUN = ("pesq_wb", "stoi", "si_sdr", "snr", "phase_distance", "lsd", "mel_distance", "mcd", "dnsmos",
+               "distillmos")
+
+
+def test_evaluate_returns_the_rows_of_a_run_on_the_same_pair(tmp_path):
+    """A ``files:`` output 3 ms late (a non-zero lag): bench.evaluate on the run's reference and output
+    gives exactly the run's row values, the no-reference metrics included (scored as written, not shifted)."""
+    import soundfile as sf
+
+    import bench
+    from bench.corpora import DEMO_DIR
+    from bench.rundir import RunDir
+    from tests.conftest import run_bench
+
+    uid = SUBSET[0]
+    x, sr = sf.read(str(DEMO_DIR / f"{uid}.flac"), dtype="float32")
+    assert sr == 48000
+    late = np.concatenate([np.zeros(144, np.float32), x[:-144]])
+    late += 0.002 * np.random.default_rng(1).standard_normal(len(x)).astype(np.float32)
+    (tmp_path / "late").mkdir()
+    sf.write(tmp_path / "late" / f"{uid}.wav", late, 48000, subtype="FLOAT")
+    manifest = demo_manifest(tmp_path / "manifest.csv", [uid])
+    out = tmp_path / "run"
+    r = run_bench("run", "--systems", f"files:late={tmp_path / 'late'}", "--data", f"manifest:{manifest}",
+                  "--out", str(out), "--metrics", ",".join(SAME_AS_RUN), "--workers", "1", "--no-report")
+    assert r.returncode == 0, r.stderr
+    results = bench.load_results(out).results
+    rows = dict(results[results.system == "files:late"][["metric", "value"]].itertuples(index=False))
+    assert rows["lag_samples"] == 144.0
+    rd = RunDir(out)
+    ref, _ = sf.read(str(rd.reference_wav(uid)), dtype="float32")
+    deg, _ = sf.read(str(rd.audio_wav("files:late", uid)), dtype="float32")
+    res = bench.evaluate(ref, deg, 48000, metrics=list(SAME_AS_RUN))
+    assert res.errors == {}
+    assert set(res) == set(rows) - {"bitrate_kbps"}
+    assert {m: res[m] for m in res} == {m: rows[m] for m in res}  # exactly
