@@ -99,17 +99,21 @@ def run(systems: str | list[str] | None = None, data: str | None = None, out: st
     """``bench run`` from Python: the same options (keyword names as in ``bench run --help``, e.g.
     ``max_lag_ms=10``, ``align=False``, ``config="run.yaml"``), the same run folder, the same report.
 
+    The keywords become a :class:`bench.run_options.RunOptions`, as the command line does (no argparse here).
+
     Returns:
         the run folder; read it with :func:`load_results`.
     Raises:
         bench.errors.UsageError: an unknown option (with suggestions) or a bad value.
     """
-    from bench.commands import run as command
+    from bench.run_options import RunOptions, execute
+    from reports.after_run import report_after_run
 
     given = {k: v for k, v in {"systems": systems, "data": data, "out": out}.items() if v is not None}
-    args = command.resolve_args([], {**given, **options}, source="bench.run()")
-    command.execute(args)
-    return Path(args.out)
+    _, cfg = execute(RunOptions.from_keywords({**given, **options}, source="bench.run()"))
+    if cfg.report:
+        report_after_run(cfg.out, cfg.quiet)
+    return cfg.out
 
 
 class Results(NamedTuple):
