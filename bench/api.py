@@ -137,9 +137,10 @@ def load_results(run_dir: str | Path) -> Results:
     """
     import pandas as pd
 
-    from bench.rundir import RunDir
+    from bench.runfolder.paths import RunDir
+    from bench.runfolder.results import CSV_COLUMNS, read_results_log
     from bench.runfolder.summary import write_summary_csv
-    from bench.store import CSV_COLUMNS, read_results_log
+    from metrics import metric_directions
 
     rd = RunDir(run_dir)
     if not rd.results_jsonl.exists() and not rd.results_csv.exists():
@@ -147,7 +148,7 @@ def load_results(run_dir: str | Path) -> Results:
     if rd.results_jsonl.exists():
         rows = read_results_log(rd.results_jsonl)
     else:
-        from bench.store import read_results_csv
+        from bench.runfolder.results import read_results_csv
 
         rows = read_results_csv(rd.results_csv)
     results = pd.DataFrame([[r.utterance, r.speaker, r.system, r.metric, r.value, r.error] for r in rows],
@@ -159,7 +160,7 @@ def load_results(run_dir: str | Path) -> Results:
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
-            write_summary_csv(Path(tmp) / "summary.csv", rows)
+            write_summary_csv(Path(tmp) / "summary.csv", rows, metric_directions(r.metric for r in rows))
             summary = pd.read_csv(Path(tmp) / "summary.csv", keep_default_na=False, na_values=["nan"])
     summary["higher_is_better"] = summary["higher_is_better"].map({"true": True, "false": False, "": None,
                                                                    True: True, False: False})

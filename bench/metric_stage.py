@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 from bench.alignment import AlignPolicy
 from bench.errors import RETRY, InputError
 from bench.isolation import CrashOutcome, WorkerCrash
+from bench.runfolder.results import Row
 from bench.runfolder.wav import read_run_wav
 from bench.scoring import LAG_ROW, get_metric, needs_reference, score_pair
 from bench.stats import NOT_APPLICABLE
-from bench.store import Row
 
 __all__ = ["PairJob", "after_crash", "evaluate_pair", "get_metric"]
 

@@ -42,15 +42,15 @@ from bench.metric_stage import PairJob, after_crash, evaluate_pair
 from bench.progress import Progress
 from bench.provenance import git_revision, machine, versions
 from bench.registry import RegistryError
-from bench.rundir import REFERENCE_SYSTEM, RunDir, system_dir
 from bench.runfolder import FORMAT_VERSION, Manifest, read_manifest, write_manifest
+from bench.runfolder.paths import REFERENCE_SYSTEM, RunDir, system_dir
+from bench.runfolder.results import EXTRA_ROWS, RAW_METRICS, SKIPPED_INPUT, ResultStore, Row, raw_rows
 from bench.runfolder.summary import failed_rows, manifest_sha256, write_summary_csv
 from bench.runfolder.wav import RUN_RATES, write_run_wav
 from bench.runlock import RunLock
 from bench.shards import Shard
-from bench.store import RAW_METRICS, SKIPPED_INPUT, ResultStore, Row, raw_rows
 from bench.system_stage import BatchResult, SystemBatch, boundary_resampling, length_batches, run_batch
-from metrics import EXTRA_ROWS, METRICS, library_version, resolve_metrics
+from metrics import METRICS, library_version, metric_directions, resolve_metrics
 from systems import ComposedSystem, RunSettings, System, SystemUnavailable, build_system, expand_systems
 from systems.options import OptionError, diff_options
 
@@ -579,7 +579,7 @@ def finalize(ctx: RunContext) -> RunOutcome:
     store.close()
     store.write_csv(rd.results_csv)
     rows = store.sorted_rows()
-    write_summary_csv(rd.summary_csv, rows)
+    write_summary_csv(rd.summary_csv, rows, metric_directions(r.metric for r in rows))
     failures = failed_rows(rows)
     _write_run_json(ctx, status="partial" if ctx.retry else "complete", failures=failures)
     if not ctx.cfg.quiet:

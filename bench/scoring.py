@@ -3,7 +3,7 @@
 One function, :func:`score_pair`: resample both signals to the evaluation rate, match the output's length
 to the reference, find or take the lag, then score every metric at its own rate: metrics that need no
 reference on the output as written (never shifted), the others on the lag-compensated output, and the
-waveform metrics of :data:`bench.store.RAW_METRICS` also on the output before the lag.
+waveform metrics of :data:`bench.runfolder.results.RAW_METRICS` also on the output before the lag.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from bench.alignment import AlignPolicy, align_arrays, estimate_lag, match_lengt
 from bench.audio import resample
 from bench.errors import RETRY, environmental
 from bench.quiet import Captured, captured_stdout
-from bench.store import raw_rows
+from bench.runfolder.results import raw_rows
 from metrics import METRICS, Metric, MetricError
 
 #: the row that holds the total lag compensated, in samples at the evaluation rate

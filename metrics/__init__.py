@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from bench.audio import SAMPLE_RATE
 from bench.errors import UsageError
 from bench.registry import Registry
+from bench.runfolder.results import EXTRA_ROWS
 from metrics.base import Metric, MetricError, MetricSpec, library_version
 
 #: metric kinds that take ``[option=value]`` in ``--metrics``; each variant is a metric of its own name
@@ -93,8 +95,11 @@ METRIC_GROUPS: dict[str, tuple[str, ...]] = {
 #: The WORLD metrics cost ~35x PESQ-WB (Harvest); Whisper needs weights and costs more than that on CPU.
 NOT_DEFAULT: tuple[str, ...] = ("f0_rmse", "f0_corr", "vuv_error", "mcd_espnet", "wer", "cer")
 
-#: rows that the runner adds besides metrics (not metrics themselves)
-EXTRA_ROWS = ("bitrate_kbps", "lag_samples")
+
+def metric_directions(names: Iterable[str]) -> dict[str, bool]:
+    """Whether higher is better, for each of ``names`` that is a registered metric (what summary.csv records)."""
+    return {n: METRICS.get(n).spec.higher_is_better for n in dict.fromkeys(names) if n in METRICS}
+
 
 def resolve_metrics(names: list[str], eval_rate: int = SAMPLE_RATE,
                      checkpoints: dict[str, Path] | None = None) -> tuple[list[str], list[tuple[str, str]]]:
@@ -135,4 +140,4 @@ def resolve_metrics(names: list[str], eval_rate: int = SAMPLE_RATE,
 
 
 __all__ = ["EXTRA_ROWS", "METRICS", "METRIC_GROUPS", "NOT_DEFAULT", "OPTION_KINDS", "Metric", "MetricError", "MetricSpec",
-           "library_version", "metric_name", "resolve_metrics"]
+           "library_version", "metric_directions", "metric_name", "resolve_metrics"]

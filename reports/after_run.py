@@ -11,7 +11,7 @@ def report_after_run(out: Path, quiet: bool) -> None:
 
     A failure is a warning: the numbers are safe, and ``bench report OUT`` can build it later.
     """
-    from bench.rundir import RunDir
+    from bench.runfolder.paths import RunDir
     from reports import build_report
     from reports.freshness import is_current, mark_current
 

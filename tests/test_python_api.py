@@ -256,7 +256,7 @@ def test_evaluate_returns_the_rows_of_a_run_on_the_same_pair(tmp_path):
 
     import bench
     from bench.corpora import DEMO_DIR
-    from bench.rundir import RunDir
+    from bench.runfolder.paths import RunDir
     from tests.conftest import run_bench
 
     uid = SUBSET[0]
