@@ -113,7 +113,8 @@ def test_summary_takes_each_metrics_direction_from_its_caller(tmp_path: Path):
     write_summary_csv(tmp_path / "flipped.csv", rows, {"si_sdr": False})
     with open(tmp_path / "flipped.csv", newline="") as f:
         assert {r["metric"]: r["higher_is_better"] for r in csv.DictReader(f)}["si_sdr_raw"] == "false"
-    loaded = subprocess.run([sys.executable, "-c", "import sys, bench.runfolder.summary, bench.runfolder.paths; "
-                             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('metrics', 'systems')))"],
-                            capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent)
+    code = ("import sys, bench.runfolder.summary, bench.runfolder.paths; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('metrics', 'systems')))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).parent.parent)
     assert loaded.stdout.strip() == "[]"
