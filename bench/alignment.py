@@ -14,7 +14,7 @@ bounded window (``--max-lag-ms``), and compensated according to ``--align``:
 Outputs produced elsewhere (``files:``) may still hold a codec's delay, so their length differs from the
 reference; :func:`match_length` resolves differences up to :data:`MAX_LENGTH_DIFF_S` with the same search
 in a window widened by the difference. The runner stores, per item, the total lag compensated
-(``lag_samples``), and SI-SDR, SNR and phase distance also unaligned (``bench.store.RAW_METRICS``).
+(``lag_samples``), and SI-SDR, SNR and phase distance also unaligned (``bench.runfolder.results.RAW_METRICS``).
 
 This module is the arithmetic only (ground floor: numpy, scipy and :mod:`bench.audio`): every function
 works on the arrays it is given, in samples at their rate. A run's system-level search over its files is

@@ -23,12 +23,12 @@ from bench.alignment import (
 )
 from bench.atomic import write_text_atomic
 from bench.progress import Progress
+from bench.runfolder.results import RAW_METRICS
 from bench.runfolder.wav import read_run_wav
-from bench.store import RAW_METRICS
 
 if TYPE_CHECKING:
     from bench.executors import Executor
-    from bench.rundir import RunDir
+    from bench.runfolder.paths import RunDir
 
 
 def explain_flag(system: str, d: dict[str, Any]) -> str:

@@ -5,7 +5,6 @@ Exported from :mod:`bench` (``import bench; bench.evaluate(...)``); nothing heav
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -53,7 +52,10 @@ def evaluate(reference: Any, degraded: Any, sample_rate: int, metrics: Iterable[
     the reference as the ``files:`` adapter does (up to 0.5 s); the residual lag is searched within
     ``max_lag_ms`` and compensated by the ``--align`` policy (``system``: the peak in absolute value, as a
     one-utterance system; ``utterance``: the highest positive peak; ``none``: not at all); waveform
-    metrics are also scored unaligned (``si_sdr_raw``, ...); each metric runs at its own rate.
+    metrics are also scored unaligned (``si_sdr_raw``, ...), and metrics that need no reference (DNSMOS,
+    DistillMOS) on the degraded signal as given, never shifted; each metric runs at its own rate. The
+    recipe is :func:`bench.scoring.score_pair`, the one a run's metric stage calls: on a run folder's
+    reference and output WAVs this returns that run's row values.
 
     Args:
         reference, degraded: ``[T]`` float arrays at ``sample_rate``.
@@ -65,38 +67,20 @@ def evaluate(reference: Any, degraded: Any, sample_rate: int, metrics: Iterable[
     Raises:
         ValueError: bad signals, rate or alignment; bench.errors.UsageError: unknown or unavailable metric.
     """
-    from bench.alignment import AlignPolicy, align_arrays, estimate_lag, match_length, shift
-    from bench.audio import RESAMPLER, SAMPLE_RATE, resample
-    from bench.metric_stage import _score
-    from bench.runner import _resolve_metrics
-    from bench.store import raw_rows
-    from metrics import METRICS, library_version
+    from bench.alignment import AlignPolicy
+    from bench.audio import RESAMPLER, SAMPLE_RATE
+    from bench.scoring import score_pair
+    from metrics import METRICS, library_version, resolve_metrics
 
     if int(sample_rate) != sample_rate or sample_rate < MIN_SAMPLE_RATE:
         raise ValueError(f"sample_rate {sample_rate}: expected an integer rate of at least {MIN_SAMPLE_RATE} Hz")
     sample_rate = int(sample_rate)
-    policy = AlignPolicy(align, max_lag_ms)
-    ref = resample(_mono(reference, "reference"), sample_rate, SAMPLE_RATE)
-    deg, offset = match_length(ref, resample(_mono(degraded, "degraded"), sample_rate, SAMPLE_RATE), policy,
-                               SAMPLE_RATE)
-    names, _ = _resolve_metrics([metrics] if isinstance(metrics, str) else list(metrics))
-    peak = None
-    silent = not np.any(deg)  # no lag can be found in silence: none is applied, and the lag is NaN
-    if silent:
-        lag = 0
-    elif policy.mode == "system":
-        found = align_arrays({"pair": (ref, deg)}, policy.max_lag, "system")
-        lag, peak = found.lag, found.peak
-    else:
-        lag = estimate_lag(ref, deg, policy.max_lag) if policy.mode == "utterance" else 0
-    scored = _score(tuple(names), ref, shift(deg, lag), SAMPLE_RATE)
-    raw = raw_rows(names)
-    unaligned = _score(tuple(m for m, _ in raw), ref, deg, SAMPLE_RATE) if raw else {}
-    scored.update({stored: (unaligned[m][0], unaligned[m][1].replace(m, stored, 1)) for m, stored in raw})
+    policy = AlignPolicy(align, max_lag_ms, SAMPLE_RATE)
+    names, _ = resolve_metrics([metrics] if isinstance(metrics, str) else list(metrics))
+    pair = score_pair(_mono(reference, "reference"), _mono(degraded, "degraded"), sample_rate, names,
+                      rate=SAMPLE_RATE, policy=policy)
+    scored, lag, offset, peak = pair.values, pair.lag, pair.offset, pair.peak
     values = {m: v for m, (v, _) in scored.items()}
-    values["lag_samples"] = math.nan if silent else float(offset + lag)
-    if silent:
-        scored["lag_samples"] = (math.nan, "lag_samples: silent output (every sample is zero): no lag to find")
     settings = {
         "input_sample_rate": sample_rate, "sample_rate": SAMPLE_RATE,
         "resampler": RESAMPLER if sample_rate != SAMPLE_RATE else None,
@@ -115,17 +99,21 @@ def run(systems: str | list[str] | None = None, data: str | None = None, out: st
     """``bench run`` from Python: the same options (keyword names as in ``bench run --help``, e.g.
     ``max_lag_ms=10``, ``align=False``, ``config="run.yaml"``), the same run folder, the same report.
 
+    The keywords become a :class:`bench.run_options.RunOptions`, as the command line does (no argparse here).
+
     Returns:
         the run folder; read it with :func:`load_results`.
     Raises:
         bench.errors.UsageError: an unknown option (with suggestions) or a bad value.
     """
-    from bench.commands import run as command
+    from bench.run_options import RunOptions, execute
+    from reports.after_run import report_after_run
 
     given = {k: v for k, v in {"systems": systems, "data": data, "out": out}.items() if v is not None}
-    args = command.resolve_args([], {**given, **options}, source="bench.run()")
-    command.execute(args)
-    return Path(args.out)
+    _, cfg = execute(RunOptions.from_keywords({**given, **options}, source="bench.run()"))
+    if cfg.report:
+        report_after_run(cfg.out, cfg.quiet)
+    return cfg.out
 
 
 class Results(NamedTuple):
@@ -149,9 +137,10 @@ def load_results(run_dir: str | Path) -> Results:
     """
     import pandas as pd
 
-    from bench.rundir import RunDir
+    from bench.runfolder.paths import RunDir
+    from bench.runfolder.results import CSV_COLUMNS, read_results_log
     from bench.runfolder.summary import write_summary_csv
-    from bench.store import CSV_COLUMNS, read_results_log
+    from metrics import metric_directions
 
     rd = RunDir(run_dir)
     if not rd.results_jsonl.exists() and not rd.results_csv.exists():
@@ -159,7 +148,7 @@ def load_results(run_dir: str | Path) -> Results:
     if rd.results_jsonl.exists():
         rows = read_results_log(rd.results_jsonl)
     else:
-        from bench.store import read_results_csv
+        from bench.runfolder.results import read_results_csv
 
         rows = read_results_csv(rd.results_csv)
     results = pd.DataFrame([[r.utterance, r.speaker, r.system, r.metric, r.value, r.error] for r in rows],
@@ -171,7 +160,7 @@ def load_results(run_dir: str | Path) -> Results:
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
-            write_summary_csv(Path(tmp) / "summary.csv", rows)
+            write_summary_csv(Path(tmp) / "summary.csv", rows, metric_directions(r.metric for r in rows))
             summary = pd.read_csv(Path(tmp) / "summary.csv", keep_default_na=False, na_values=["nan"])
     summary["higher_is_better"] = summary["higher_is_better"].map({"true": True, "false": False, "": None,
                                                                    True: True, False: False})

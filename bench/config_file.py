@@ -103,27 +103,6 @@ def apply_mapping(parser: argparse.ArgumentParser, mapping: dict[str, Any], sour
     parser.set_defaults(**defaults)
 
 
-def effective_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any]:
-    """Every option's value after config and flags, as plain YAML/JSON types (Paths become strings)."""
-    out: dict[str, Any] = {}
-    for dest, action in option_actions(parser).items():
-        value = getattr(args, dest, None)
-        if isinstance(action, argparse._AppendAction) and value:
-            value = [f"{v[0]}={v[1]}" if isinstance(v, tuple) else v for v in value]
-        out[dest] = _plain(value)
-    return out
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
-
-
 def to_yaml(options: dict[str, Any]) -> str:
     """``options`` as YAML, in the command's option order, ready for ``--config``."""
     return yaml.safe_dump(options, sort_keys=False, default_flow_style=False)

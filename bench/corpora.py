@@ -18,7 +18,7 @@ import soundfile as sf
 
 from bench.errors import UsageError
 from bench.registry import Registry, RegistryError
-from bench.rundir import id_problem
+from bench.runfolder.paths import id_problem
 
 #: what ``folder:`` picks up; mp3 when this libsndfile reads it (1.1 and later)
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", *((".mp3",) if "MP3" in sf.available_formats() else ()))

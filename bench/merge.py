@@ -27,12 +27,13 @@ from typing import Any
 import numpy as np
 
 from bench.errors import UsageError
-from bench.rundir import REFERENCE_SYSTEM, RunDir, id_problem, system_dir
 from bench.runfolder.manifest import parse, read_manifest, write_manifest
+from bench.runfolder.paths import REFERENCE_SYSTEM, RunDir, id_problem, system_dir
+from bench.runfolder.results import SKIPPED_INPUT, ResultStore, Row
 from bench.runfolder.summary import failed_rows, manifest_sha256, planned_rows, write_summary_csv
 from bench.runfolder.wav import read_run_wav
 from bench.runner import VALUE_SETTINGS, format_summary_table
-from bench.store import SKIPPED_INPUT, ResultStore, Row
+from metrics import metric_directions
 
 
 @dataclass
@@ -258,7 +259,7 @@ def merge_runs(sources: list[Path], out: Path, *, quiet: bool = False, allow_par
     finally:
         store.close()
     store.write_csv(out_rd.results_csv)
-    write_summary_csv(out_rd.summary_csv, rows)
+    write_summary_csv(out_rd.summary_csv, rows, metric_directions(r.metric for r in rows))
     failures = failed_rows(rows)
     doc = _merged_run_json(parts, list(items.values()), failures)
     if missing:

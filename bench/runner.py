@@ -42,15 +42,15 @@ from bench.metric_stage import PairJob, after_crash, evaluate_pair
 from bench.progress import Progress
 from bench.provenance import git_revision, machine, versions
 from bench.registry import RegistryError
-from bench.rundir import REFERENCE_SYSTEM, RunDir, system_dir
 from bench.runfolder import FORMAT_VERSION, Manifest, read_manifest, write_manifest
+from bench.runfolder.paths import REFERENCE_SYSTEM, RunDir, system_dir
+from bench.runfolder.results import EXTRA_ROWS, RAW_METRICS, SKIPPED_INPUT, ResultStore, Row, raw_rows
 from bench.runfolder.summary import failed_rows, manifest_sha256, write_summary_csv
 from bench.runfolder.wav import RUN_RATES, write_run_wav
 from bench.runlock import RunLock
 from bench.shards import Shard
-from bench.store import RAW_METRICS, SKIPPED_INPUT, ResultStore, Row, raw_rows
 from bench.system_stage import BatchResult, SystemBatch, boundary_resampling, length_batches, run_batch
-from metrics import EXTRA_ROWS, METRIC_GROUPS, METRICS, NOT_DEFAULT, library_version, metric_name
+from metrics import METRICS, library_version, metric_directions, resolve_metrics
 from systems import (
     ComposedSystem,
     RunSettings,
@@ -122,44 +122,6 @@ class RunOutcome:
     seconds: float
     #: what failed for a cause of the machine (memory, disk, I/O, a killed worker): not stored, retried next run
     retry: list[str] = field(default_factory=list)
-
-
-def _resolve_metrics(names: list[str], eval_rate: int = SAMPLE_RATE,
-                     checkpoints: dict[str, Path] | None = None) -> tuple[list[str], list[tuple[str, str]]]:
-    """Expand ``all``, ``default`` (all but ``NOT_DEFAULT``), groups (``dnsmos``) and options
-    (``wer[model=small]`` -> ``wer_small``), leaving out, with the reason, what cannot run here or at
-    ``eval_rate``, or has no weights among ``checkpoints``; explicit unknown or unavailable metrics are
-    usage errors, and so is no metric at all."""
-    if not names:
-        raise UsageError("--metrics is empty: name metrics (see `bench metrics`) or 'all'")
-    checkpoints = checkpoints or {}
-    out, skipped = [], []
-    names = [m for n in names for m in METRIC_GROUPS.get(n, (n,))]
-    for name in names:
-        if name in ("all", "default"):
-            for m in METRICS.names():
-                if name == "default" and m in NOT_DEFAULT:
-                    continue
-                cls = METRICS.get(m)
-                reason = cls.unavailable_reason() or cls.spec.skip_reason(eval_rate) or cls.weights_reason(checkpoints)
-                (skipped.append((m, reason)) if reason else out.append(m))
-            continue
-        try:
-            canonical = METRICS.resolve_name(metric_name(name))
-        except (KeyError, ValueError) as exc:
-            raise UsageError(f"--metrics: {exc}") from None
-        cls = METRICS.get(canonical)
-        reason = cls.unavailable_reason() or cls.spec.skip_reason(eval_rate)
-        if reason:
-            raise UsageError(f"--metrics {canonical}: {reason}")
-        if weights := cls.weights_reason(checkpoints):
-            skipped.append((canonical, weights))
-            continue
-        out.append(canonical)
-    out = list(dict.fromkeys(out))
-    if not out and skipped:
-        raise UsageError("--metrics: nothing left to compute; " + "; ".join(f"{m}: {r}" for m, r in skipped))
-    return out, skipped
 
 
 def _build_systems(specs: list[str], settings: RunSettings) -> tuple[list[System], list[tuple[str, str]]]:
@@ -331,7 +293,7 @@ def _plan(cfg: RunConfig, rd: RunDir) -> RunContext:
         raise UsageError(f"--sample-rate {cfg.sample_rate}: one of {', '.join(map(str, EVAL_RATES))}")
     utts = _select_utterances(cfg)
     rd.protect(u.path for u in utts)
-    metric_names, skipped_metrics = _resolve_metrics(cfg.metrics, cfg.sample_rate, cfg.settings.checkpoints)
+    metric_names, skipped_metrics = resolve_metrics(cfg.metrics, cfg.sample_rate, cfg.settings.checkpoints)
     systems, skipped_systems = _build_systems(cfg.systems, cfg.settings)
     for u in utts:  # every file the run will write is checked before the first one is written
         rd.reference_sidecar(u.id)
@@ -625,7 +587,7 @@ def finalize(ctx: RunContext) -> RunOutcome:
     store.close()
     store.write_csv(rd.results_csv)
     rows = store.sorted_rows()
-    write_summary_csv(rd.summary_csv, rows)
+    write_summary_csv(rd.summary_csv, rows, metric_directions(r.metric for r in rows))
     failures = failed_rows(rows)
     _write_run_json(ctx, status="partial" if ctx.retry else "complete", failures=failures)
     if not ctx.cfg.quiet:

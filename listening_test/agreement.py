@@ -262,8 +262,8 @@ def write_agreement(ratings: list[Rating], test_type: str, run_dir: Path, out_di
     Returns the agreements and the summary sentences. Raises InputError when the run has no results.
     """
     from bench.errors import InputError
-    from bench.rundir import RunDir
-    from bench.store import read_results_csv
+    from bench.runfolder.paths import RunDir
+    from bench.runfolder.results import read_results_csv
     from metrics import METRICS
 
     results_csv = RunDir(run_dir).results_csv

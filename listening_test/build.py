@@ -16,8 +16,8 @@ import yaml
 
 from bench.audio import RESAMPLER, resample
 from bench.errors import InputError, UsageError
-from bench.rundir import RunDir
 from bench.runfolder import read_manifest
+from bench.runfolder.paths import RunDir
 from bench.runfolder.wav import read_run_wav
 from listening_test import p808
 from listening_test.checks import QUALIFICATION

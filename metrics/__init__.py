@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from pathlib import Path
+
+from bench.audio import SAMPLE_RATE
+from bench.errors import UsageError
 from bench.registry import Registry
+from bench.runfolder.results import EXTRA_ROWS
 from metrics.base import Metric, MetricError, MetricSpec, library_version
 
 #: metric kinds that take ``[option=value]`` in ``--metrics``; each variant is a metric of its own name
@@ -89,8 +95,49 @@ METRIC_GROUPS: dict[str, tuple[str, ...]] = {
 #: The WORLD metrics cost ~35x PESQ-WB (Harvest); Whisper needs weights and costs more than that on CPU.
 NOT_DEFAULT: tuple[str, ...] = ("f0_rmse", "f0_corr", "vuv_error", "mcd_espnet", "wer", "cer")
 
-#: rows that the runner adds besides metrics (not metrics themselves)
-EXTRA_ROWS = ("bitrate_kbps", "lag_samples")
+
+def metric_directions(names: Iterable[str]) -> dict[str, bool]:
+    """Whether higher is better, for each of ``names`` that is a registered metric (what summary.csv records)."""
+    return {n: METRICS.get(n).spec.higher_is_better for n in dict.fromkeys(names) if n in METRICS}
+
+
+def resolve_metrics(names: list[str], eval_rate: int = SAMPLE_RATE,
+                     checkpoints: dict[str, Path] | None = None) -> tuple[list[str], list[tuple[str, str]]]:
+    """Expand ``all``, ``default`` (all but ``NOT_DEFAULT``), groups (``dnsmos``) and options
+    (``wer[model=small]`` -> ``wer_small``), leaving out, with the reason, what cannot run here or at
+    ``eval_rate``, or has no weights among ``checkpoints``; explicit unknown or unavailable metrics are
+    usage errors, and so is no metric at all."""
+    if not names:
+        raise UsageError("--metrics is empty: name metrics (see `bench metrics`) or 'all'")
+    checkpoints = checkpoints or {}
+    out, skipped = [], []
+    names = [m for n in names for m in METRIC_GROUPS.get(n, (n,))]
+    for name in names:
+        if name in ("all", "default"):
+            for m in METRICS.names():
+                if name == "default" and m in NOT_DEFAULT:
+                    continue
+                cls = METRICS.get(m)
+                reason = cls.unavailable_reason() or cls.spec.skip_reason(eval_rate) or cls.weights_reason(checkpoints)
+                (skipped.append((m, reason)) if reason else out.append(m))
+            continue
+        try:
+            canonical = METRICS.resolve_name(metric_name(name))
+        except (KeyError, ValueError) as exc:
+            raise UsageError(f"--metrics: {exc}") from None
+        cls = METRICS.get(canonical)
+        reason = cls.unavailable_reason() or cls.spec.skip_reason(eval_rate)
+        if reason:
+            raise UsageError(f"--metrics {canonical}: {reason}")
+        if weights := cls.weights_reason(checkpoints):
+            skipped.append((canonical, weights))
+            continue
+        out.append(canonical)
+    out = list(dict.fromkeys(out))
+    if not out and skipped:
+        raise UsageError("--metrics: nothing left to compute; " + "; ".join(f"{m}: {r}" for m, r in skipped))
+    return out, skipped
+
 
 __all__ = ["EXTRA_ROWS", "METRICS", "METRIC_GROUPS", "NOT_DEFAULT", "OPTION_KINDS", "Metric", "MetricError", "MetricSpec",
-           "library_version", "metric_name"]
+           "library_version", "metric_directions", "metric_name", "resolve_metrics"]

@@ -23,8 +23,8 @@ import soundfile as sf
 
 from bench.atomic import atomic_path
 from bench.errors import UsageError
-from bench.rundir import system_dir
 from bench.runfolder import evaluation_rate
+from bench.runfolder.paths import system_dir
 from reports.options import DemoOptions, check_link
 from reports.ratequality import grouped_systems
 from reports.roles import SYSTEM, role

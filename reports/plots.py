@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from matplotlib.transforms import Bbox
 
-from bench.store import RAW_METRICS
+from bench.runfolder.results import RAW_METRICS
 from reports.figures import colour, new_figure, save
 from reports.rundata import BITRATE, Run
 from reports.stats import describe

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from bench.errors import InputError, UsageError
-from bench.rundir import REFERENCE_SYSTEM, RunDir, system_dir
 from bench.runfolder import Failure, read_manifest
+from bench.runfolder.paths import REFERENCE_SYSTEM, RunDir, system_dir
+from bench.runfolder.results import SKIPPED_INPUT, Row, read_results_csv, read_results_log
 from bench.runfolder.wav import read_run_wav
-from bench.store import SKIPPED_INPUT, Row, read_results_csv, read_results_log
 
 #: Rows in results.csv that are not quality metrics (no direction; shown apart).
 BITRATE = "bitrate_kbps"

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.runfolder.results import SKIPPED_INPUT
 from bench.runfolder.summary import planned_rows
 from bench.stats import holm, wilcoxon_signed_rank
-from bench.store import SKIPPED_INPUT
 from reports.roles import SYSTEM, role
 from reports.rundata import Run
 from reports.stats import describe

@@ -54,7 +54,7 @@ class Cell:
 
 @dataclass
 class TableRow:
-    """One system's row of a table (not a result row: that is :class:`bench.store.Row`)."""
+    """One system's row of a table (not a result row: that is :class:`bench.runfolder.results.Row`)."""
 
     system: str
     n_items: int

@@ -100,7 +100,7 @@ def prepare(work: Path, copies: int = 1) -> Path:
 
 
 def pairs_of(base: Path) -> list[tuple[Path, Path]]:
-    from bench.rundir import system_dir
+    from bench.runfolder.paths import system_dir
 
     return [(base / "reference" / f.name, f) for s in SYSTEMS for f in sorted((base / "audio" / system_dir(s)).glob("*.wav"))]
 

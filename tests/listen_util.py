@@ -12,8 +12,8 @@ import soundfile as sf
 from scipy import signal
 from typing_extensions import Self
 
-from bench.rundir import RunDir, system_dir
 from bench.runfolder import CorpusInfo, Manifest, write_manifest
+from bench.runfolder.paths import RunDir, system_dir
 
 SR = 48000
 

@@ -11,8 +11,8 @@ from listen_util import make_run_folder
 
 from bench.cli import main as bench_main
 from bench.metric_stage import PairJob, evaluate_pair
-from bench.rundir import RunDir
-from bench.store import ResultStore, Row
+from bench.runfolder.paths import RunDir
+from bench.runfolder.results import ResultStore, Row
 from listening_test.agreement import AgreementOptions, analyse_agreement
 from listening_test.build import BuildOptions, build_test
 from listening_test.definition import TestDefinition

@@ -140,12 +140,12 @@ def test_pitch_error_of_a_shifted_harmonic_tone():
 def test_default_metrics_leave_out_the_slow_world_metrics_and_whisper():
     """``default`` keeps the cheap new metrics (speaker_sim ~ PESQ-WB, plcmos ~5x) and leaves out the WORLD
     metrics (~35x PESQ-WB) and wer/cer; ``all`` has them, skipping wer/cer with the reason when no weights."""
-    from bench.runner import _resolve_metrics
+    from metrics import resolve_metrics
 
-    default, _ = _resolve_metrics(["default"])
+    default, _ = resolve_metrics(["default"])
     assert {"speaker_sim", "plcmos"} <= set(default)
     assert not {"f0_rmse", "f0_corr", "vuv_error", "mcd_espnet", "wer", "cer"} & set(default)
-    every, skipped = _resolve_metrics(["all"])
+    every, skipped = resolve_metrics(["all"])
     assert {"f0_rmse", "f0_corr", "vuv_error", "mcd_espnet"} <= set(every)
     assert "no Whisper weights" in dict(skipped)["wer"] and "wer" not in every
-    assert _resolve_metrics(["pitch"])[0] == ["f0_rmse", "f0_corr", "vuv_error"]
+    assert resolve_metrics(["pitch"])[0] == ["f0_rmse", "f0_corr", "vuv_error"]

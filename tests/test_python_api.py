@@ -244,6 +244,107 @@ def test_docs_example_runs_and_shows_what_it_prints(tmp_path):
         assert text in p.stdout, f"docs show {text!r}; the example printed:\n{p.stdout}"
 
 
+#: the cheap reference metrics, their unaligned twins, and the no-reference ones (scored as written)
+SAME_AS_RUN = ("pesq_wb", "stoi", "si_sdr", "snr", "phase_distance", "lsd", "mel_distance", "mcd", "dnsmos",
+               "distillmos")
+
+
+def test_evaluate_returns_the_rows_of_a_run_on_the_same_pair(tmp_path):
+    """A ``files:`` output 3 ms late (a non-zero lag): bench.evaluate on the run's reference and output
+    gives exactly the run's row values, the no-reference metrics included (scored as written, not shifted)."""
+    import soundfile as sf
+
+    import bench
+    from bench.corpora import DEMO_DIR
+    from bench.runfolder.paths import RunDir
+    from tests.conftest import run_bench
+
+    uid = SUBSET[0]
+    x, sr = sf.read(str(DEMO_DIR / f"{uid}.flac"), dtype="float32")
+    assert sr == 48000
+    late = np.concatenate([np.zeros(144, np.float32), x[:-144]])
+    late += 0.002 * np.random.default_rng(1).standard_normal(len(x)).astype(np.float32)
+    (tmp_path / "late").mkdir()
+    sf.write(tmp_path / "late" / f"{uid}.wav", late, 48000, subtype="FLOAT")
+    manifest = demo_manifest(tmp_path / "manifest.csv", [uid])
+    out = tmp_path / "run"
+    r = run_bench("run", "--systems", f"files:late={tmp_path / 'late'}", "--data", f"manifest:{manifest}",
+                  "--out", str(out), "--metrics", ",".join(SAME_AS_RUN), "--workers", "1", "--no-report")
+    assert r.returncode == 0, r.stderr
+    results = bench.load_results(out).results
+    rows = dict(results[results.system == "files:late"][["metric", "value"]].itertuples(index=False))
+    assert rows["lag_samples"] == 144.0
+    rd = RunDir(out)
+    ref, _ = sf.read(str(rd.reference_wav(uid)), dtype="float32")
+    deg, _ = sf.read(str(rd.audio_wav("files:late", uid)), dtype="float32")
+    res = bench.evaluate(ref, deg, 48000, metrics=list(SAME_AS_RUN))
+    assert res.errors == {}
+    assert set(res) == set(rows) - {"bitrate_kbps"}
+    assert {m: res[m] for m in res} == {m: rows[m] for m in res}  # exactly
+
+
+def test_run_is_the_cli_run_without_the_command_line(tmp_path):
+    """bench.run() builds the same typed options as `bench run` and gives the same rows and recorded options,
+    without loading the command-line modules (argparse parsers, bench.commands)."""
+    from tests.conftest import run_bench
+
+    manifest = demo_manifest(tmp_path / "manifest.csv", SUBSET[:1])
+    code = f"""
+import sys, bench
+bench.run(systems=["natural", "anchor35"], data="manifest:{manifest}", out=r"{tmp_path / 'api'}",
+          metrics=["si_sdr", "snr"], workers=1, report=False, quiet=True, align="utterance", max_lag_ms=5)
+print(sorted(m for m in sys.modules if m.startswith("bench.commands") or m == "bench.cli"))
+"""
+    p = python(code)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "[]"
+    r = run_bench("run", "--systems", "natural,anchor35", "--data", f"manifest:{manifest}", "--out",
+                  str(tmp_path / "cli"), "--metrics", "si_sdr,snr", "--workers", "1", "--no-report", "--quiet",
+                  "--align", "utterance", "--max-lag-ms", "5")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "api" / "results.csv").read_text() == (tmp_path / "cli" / "results.csv").read_text()
+    api, cli = (json.loads((tmp_path / d / "run.json").read_text())["config"]["options"] for d in ("api", "cli"))
+    assert {**api, "out": ""} == {**cli, "out": ""}
+    assert api["systems"] == "natural,anchor35" and api["align"] == "utterance" and api["max_lag_ms"] == 5.0
+
+
+def test_run_options_declare_what_the_command_line_does():
+    """RunOptions (the typed options both entries build) has every `bench run` option, with its default
+    and choices: one list, kept equal to the parser."""
+    import dataclasses
+
+    from bench.commands.run import standalone_parser
+    from bench.config_file import option_actions
+    from bench.run_options import RunOptions
+
+    actions = option_actions(standalone_parser())
+    fields = {f.name: f for f in dataclasses.fields(RunOptions)}
+    assert list(fields) == list(actions)  # the same options in the same order (run.json, --print-config)
+    for name, f in fields.items():
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        assert actions[name].default == default, name
+        assert tuple(actions[name].choices or ()) == tuple(f.metadata.get("choices", ())), name
+
+
+def test_run_keywords_are_checked_like_flags(tmp_path):
+    from bench.errors import UsageError
+    from bench.run_options import RunOptions
+
+    opts = RunOptions.from_keywords({"systems": ["opus@12k", "natural"], "max-lag-ms": "10", "align": False,
+                                     "checkpoint": {"symad": "x.pt"}, "limit": 2.0, "out": "o"})
+    assert (opts.systems, opts.max_lag_ms, opts.align, opts.limit) == ("opus@12k,natural", 10.0, "none", 2)
+    assert opts.checkpoint == [("symad", Path("x.pt"))] and opts.out == Path("o")
+    for bad, message in [({"limit": 2.5}, "limit: invalid int"), ({"sample_rate": 22050}, "is not one of"),
+                         ({"strict": "yes"}, "expected true or false"), ({"data": ["a", "b"]}, "got a list"),
+                         ({"checkpoint": ["symad"]}, "expected NAME=PATH")]:
+        with pytest.raises(UsageError, match=message):
+            RunOptions.from_keywords(bad, source="bench.run()")
+    config = tmp_path / "run.yaml"
+    config.write_text("systems: natural\nmax_lag_ms: 3\n")
+    opts = RunOptions.from_keywords({"config": str(config), "max_lag_ms": 7})
+    assert (opts.systems, opts.max_lag_ms) == ("natural", 7.0)  # keywords over the file
+
+
 def test_evaluate_on_a_silent_output_says_so():
     """PESQ and the lag of an all-zero output are NaN with "silent output", not a library error or the edge
     of the lag search window, under both alignment policies."""

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from bench.runfolder.results import Row
 from bench.stats import holm, wilcoxon_signed_rank
-from bench.store import Row
 from reports.rundata import Run
 from reports.summary import compare, summary_paragraph
 

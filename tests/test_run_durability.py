@@ -88,7 +88,7 @@ def test_rerun_recomputes_nothing(manifest, uninterrupted, tmp_path):
 def test_torn_last_line_is_dropped(tmp_path):
     import math
 
-    from bench.store import ResultStore, Row
+    from bench.runfolder.results import ResultStore, Row
 
     path = tmp_path / "results.jsonl"
     s = ResultStore(path)

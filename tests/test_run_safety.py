@@ -72,7 +72,7 @@ def test_an_id_equal_to_the_input_path_never_overwrites_the_input(tmp_path, caps
 
 
 def test_run_folder_paths_stay_inside(tmp_path):
-    from bench.rundir import RunDir, UnsafePath
+    from bench.runfolder.paths import RunDir, UnsafePath
 
     rd = RunDir(tmp_path / "run", inputs=[tmp_path / "run" / "reference" / "x.wav"])
     assert rd.reference_wav("a/b") == tmp_path / "run" / "reference" / "a" / "b.wav"

@@ -92,3 +92,32 @@ def test_run_wavs_round_trip_and_bad_files_are_named(tmp_path: Path):
         read_run_wav(tmp_path / "text.wav")
     with pytest.raises(InputError, match=r"gone.wav: missing audio file"):
         read_run_wav(tmp_path / "gone.wav")
+
+
+def test_summary_takes_each_metrics_direction_from_its_caller(tmp_path: Path):
+    """summary.csv's higher_is_better comes from the directions given (the run folder package does not read
+    the metric registry); an unaligned twin takes its metric's; rows of no metric stay empty."""
+    import csv
+    import subprocess
+    import sys
+
+    from bench.runfolder.results import Row
+    from bench.runfolder.summary import write_summary_csv
+    from metrics import metric_directions
+
+    rows = [Row("u1", "s", "x", m, v) for m, v in [("si_sdr", 10.0), ("si_sdr_raw", 2.0), ("lsd", 1.0),
+                                                   ("bitrate_kbps", 6.0)]]
+    directions = metric_directions(r.metric for r in rows)
+    assert directions == {"si_sdr": True, "lsd": False}
+    write_summary_csv(tmp_path / "summary.csv", rows, directions)
+    with open(tmp_path / "summary.csv", newline="") as f:
+        got = {r["metric"]: r["higher_is_better"] for r in csv.DictReader(f)}
+    assert got == {"si_sdr": "true", "si_sdr_raw": "true", "lsd": "false", "bitrate_kbps": ""}
+    write_summary_csv(tmp_path / "flipped.csv", rows, {"si_sdr": False})
+    with open(tmp_path / "flipped.csv", newline="") as f:
+        assert {r["metric"]: r["higher_is_better"] for r in csv.DictReader(f)}["si_sdr_raw"] == "false"
+    code = ("import sys, bench.runfolder.summary, bench.runfolder.paths; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('metrics', 'systems')))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).parent.parent)
+    assert loaded.stdout.strip() == "[]"

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import math
-import os
-import sys
 import textwrap
 from pathlib import Path
 
-from bench.errors import UsageError
 from bench.executors import EXECUTORS
 from metrics import METRIC_GROUPS, NOT_DEFAULT
 from systems import COMPOSITES, SYSTEMS
@@ -39,33 +35,6 @@ verified cache (`bench weights`); --offline never touches the network
 exit status: 0 run complete (failed values are listed), 2 usage error, 1 with --strict if anything failed,
   1 when the machine failed (disk full, out of memory, I/O error): nothing of that is stored, rerun to finish
 """
-
-
-def _csv(text: str) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()]
-
-
-#: deprecated flag -> (system or post-filter kind, option, how the flag value becomes the option value, new form)
-DEPRECATED_FLAGS = {
-    "opus_bitrate": ("opus", "kbps", lambda v: f"{v / 1000:g}", lambda v: f"--systems opus@{v / 1000:g}k"),
-    "opus_application": ("opus", "application", str, lambda v: f"--systems opus[application={v}]"),
-    "spf_sampler": ("spf", "sampler", str, lambda v: f"--systems CODEC+spf[sampler={v}]"),
-    "spf_steps": ("spf", "steps", str, lambda v: f"--systems CODEC+spf[steps={v}]"),
-}
-
-
-def deprecated_option_defaults(args: argparse.Namespace) -> dict[str, dict[str, str]]:
-    """The deprecated per-system flags as option defaults, with one note each on stderr."""
-    out: dict[str, dict[str, str]] = {}
-    for dest, (kind, key, convert, new_form) in DEPRECATED_FLAGS.items():
-        value = getattr(args, dest, None)
-        if value is None:
-            continue
-        flag = "--" + dest.replace("_", "-")
-        print(f"note: {flag} is deprecated and goes away in the next release; write {new_form(value)}",
-              file=sys.stderr)
-        out.setdefault(kind, {})[key] = convert(value)
-    return out
 
 
 def _checkpoint(text: str) -> tuple[str, Path]:
@@ -167,14 +136,10 @@ def resolve_args(argv: list[str], overrides: dict | None = None, source: str = "
 
 
 def effective_options(args: argparse.Namespace) -> dict:
-    """The options a run uses, after config file and flags (recorded in run.json, printed by --print-config).
+    """The options a run uses, after config file and flags (recorded in run.json, printed by --print-config)."""
+    from bench.run_options import RunOptions
 
-    Deprecated flags appear only when given (a configuration written today does not carry them).
-    """
-    from bench.config_file import effective_options as _effective
-
-    options = _effective(standalone_parser(), args)
-    return {k: v for k, v in options.items() if not (k in DEPRECATED_FLAGS and v is None)}
+    return RunOptions.from_namespace(args).options()
 
 
 def main(args: argparse.Namespace) -> int:
@@ -190,73 +155,20 @@ def main(args: argparse.Namespace) -> int:
 
 
 def execute(args: argparse.Namespace):
-    """Check the options, run, build the report. Returns (RunOutcome, RunConfig)."""
-    from bench.commands.download import apply_download_arguments
-    from bench.corpora import CorpusOptions
-    from bench.runner import RunConfig, run
-    from bench.shards import Shard
-    from systems import RunSettings, split_list
-    from systems.options import OptionError
+    """Run the parsed command line on the engine (:func:`bench.run_options.execute`), then build the report.
+    Returns (RunOutcome, RunConfig)."""
+    from bench.run_options import RunOptions
+    from bench.run_options import execute as run
 
-    for name in ("systems", "data", "out"):
-        if getattr(args, name) in (None, ""):
-            raise UsageError(f"--{name} is required (on the command line or in --config)")
-    apply_download_arguments(args)
-    if args.limit is not None and args.limit < 1:
-        raise UsageError(f"--limit must be at least 1, not {args.limit}")
-    if not math.isfinite(args.max_lag_ms) or args.max_lag_ms < 0:
-        raise UsageError(f"--max-lag-ms must be a number of milliseconds >= 0, not {args.max_lag_ms}")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers must be at least 1, not {args.workers}")
-    if args.weights is not None and not args.weights.is_dir():
-        raise UsageError(f"--weights {args.weights}: not a folder")
-    for name, path in args.checkpoint:
-        if not path.exists():
-            raise UsageError(f"--checkpoint {name}={path}: no such file")
-    settings = RunSettings(
-        device=args.device, weights_dir=args.weights, checkpoints=dict(args.checkpoint), streaming=args.streaming,
-        seed=args.seed, batch_size=args.batch_size, amp=args.amp, option_defaults=deprecated_option_defaults(args),
-    )
-    try:
-        systems = split_list(args.systems)
-    except OptionError as exc:
-        raise UsageError(f"--systems: {exc}") from None
-    cfg = RunConfig(
-        systems=systems, data=args.data, out=args.out, metrics=_csv(args.metrics), limit=args.limit,
-        workers=args.workers or os.cpu_count(), align=args.align, max_lag_ms=args.max_lag_ms, strict=args.strict,
-        downmix=args.downmix, corpus=CorpusOptions(args.split, tuple(_csv(args.speakers)), args.mic),
-        settings=settings, executor=args.executor, executor_address=args.ray_address,
-        shard=Shard.parse(args.shard) if args.shard else None, report=args.report, overwrite=args.overwrite,
-        quiet=args.quiet, sample_rate=args.sample_rate, options=effective_options(args),
-    )
-    if not cfg.systems:
-        raise UsageError("--systems is empty")
-    outcome = run(cfg)
+    outcome, cfg = run(RunOptions.from_namespace(args))
     if cfg.report:
         _report(cfg.out, cfg.quiet)
     return outcome, cfg
 
 
 def _report(out: Path, quiet: bool) -> None:
-    """Build OUT/report, unless it was already built from exactly these results (a rerun of a finished run)."""
     try:
-        from reports.freshness import is_current, mark_current
+        from reports.after_run import report_after_run
     except ImportError:
         return
-    from bench.rundir import RunDir
-
-    report_dir = RunDir(out).report_dir
-    if is_current(out, report_dir):  # checked before the report code (matplotlib, ...) is imported
-        if not quiet:
-            print(f"report: {report_dir / 'index.html'} (unchanged)")
-        return
-    try:
-        from reports import build_report
-
-        path = build_report([out], None)
-        mark_current(out, report_dir)
-        if not quiet:
-            print(f"report: {path}")
-    except Exception as exc:  # the numbers are safe; a report problem must not hide them
-        print(f"warning: the report could not be built ({exc.__class__.__name__}: {exc}); "
-              f"try `bench report {out}`", file=sys.stderr)
+    report_after_run(out, quiet)

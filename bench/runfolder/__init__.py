@@ -2,8 +2,9 @@
 
 - :mod:`bench.runfolder.manifest`: run.json as a typed :class:`Manifest`, version-checked on every read;
 - :mod:`bench.runfolder.wav`: the suite's 48 kHz WAVs (one reader, one writer);
-- :mod:`bench.runfolder.summary`: summary.csv, failed rows and the corpus checksum (runner and merge);
-- result rows (:class:`bench.store.Row`) and the results log live in :mod:`bench.store`.
+- :mod:`bench.runfolder.paths`: where everything lives (:class:`RunDir`), ids as file names;
+- :mod:`bench.runfolder.results`: result rows (:class:`Row`), the durable results log, results.csv;
+- :mod:`bench.runfolder.summary`: summary.csv, failed rows and the corpus checksum (runner and merge).
 
 See docs/run_format.md for the layout.
 """

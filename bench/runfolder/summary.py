@@ -10,15 +10,15 @@ import hashlib
 import io
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from bench.atomic import write_text_atomic
+from bench.runfolder.results import EXTRA_ROWS, RAW_METRICS, SKIPPED_INPUT, Row
 from bench.stats import NOT_APPLICABLE, summarize
-from bench.store import RAW_METRICS, SKIPPED_INPUT, Row
-from metrics import EXTRA_ROWS, METRICS
 
-#: the pseudo-system that scores references with the metrics that need none (bench.rundir.REFERENCE_SYSTEM)
+#: the pseudo-system that scores references with the metrics that need none (bench.runfolder.paths.REFERENCE_SYSTEM)
 _REFERENCE = "reference"
 
 
@@ -50,17 +50,20 @@ def manifest_sha256(items: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps([(i["id"], i.get("sha256")) for i in items]).encode()).hexdigest()
 
 
-def write_summary_csv(path: Path, rows: list[Row]) -> None:
-    """summary.csv from result rows (see docs/run_format.md)."""
+def write_summary_csv(path: Path, rows: list[Row], directions: Mapping[str, bool]) -> None:
+    """summary.csv from result rows (see docs/run_format.md).
+
+    ``directions``: metric -> whether higher is better (``metrics.metric_directions``), for the
+    ``higher_is_better`` column; an unaligned twin (``si_sdr_raw``) takes its metric's; others stay empty.
+    """
     summaries = summarize((r.system, r.metric, r.value, r.error) for r in rows if r.metric != SKIPPED_INPUT)
     base = {raw: m for m, raw in RAW_METRICS.items()}
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["system", "metric", "n", "n_failed", "mean", "std", "ci95_low", "ci95_high", "higher_is_better"])
     for s in summaries:
-        hib = ""
-        if base.get(s.metric, s.metric) in METRICS:
-            hib = "true" if METRICS.get(base.get(s.metric, s.metric)).spec.higher_is_better else "false"
+        direction = directions.get(base.get(s.metric, s.metric))
+        hib = "" if direction is None else "true" if direction else "false"
         w.writerow([s.system, s.metric, s.n, s.n_failed, *(repr(v) for v in (s.mean, s.std, s.ci95_low, s.ci95_high)),
                     hib])
     write_text_atomic(path, buf.getvalue())

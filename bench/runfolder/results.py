@@ -24,6 +24,8 @@ CSV_COLUMNS = ("utterance", "speaker", "system", "metric", "value", "error")
 #: the metric of the one row an input that the corpus rejects gets (system "", value NaN, error: why);
 #: no system ran on it, so it has no other rows
 SKIPPED_INPUT = "skipped_input"
+#: rows that the runner adds besides metrics (not metrics themselves)
+EXTRA_ROWS = ("bitrate_kbps", "lag_samples")
 #: metrics also stored unaligned (scored on the output before any lag is compensated), under these names
 RAW_METRICS = {"si_sdr": "si_sdr_raw", "snr": "snr_raw", "phase_distance": "phase_distance_raw"}
 
