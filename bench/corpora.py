@@ -213,10 +213,11 @@ class ManifestCorpus(Corpus):
             if missing:
                 raise UsageError(f"{path}: manifest lacks column(s) {', '.join(sorted(missing))}")
             rows = [(reader.line_num, r) for r in reader]
-        bad = [f"line {line}: id {r['id']!r}: {problem}" for line, r in rows if (problem := id_problem(r["id"] or ""))]
+        bad = [f"{path}, line {line}: id {r['id']!r}: {problem}" for line, r in rows
+               if (problem := id_problem(r["id"] or ""))]
         if bad:  # every one at once, so one fix is enough
-            raise UsageError(f"{path}: {len(bad)} id(s) cannot name the run's files (ids are relative names like "
-                             "speaker/utt_001): " + "; ".join(bad))
+            raise UsageError(f"{len(bad)} id(s) of the manifest cannot name the run's files (ids are relative names "
+                             "like speaker/utt_001): " + "; ".join(bad))
         utts = []
         for line, r in rows:
             if not r["path"]:

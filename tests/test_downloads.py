@@ -127,7 +127,10 @@ def test_a_download_killed_half_way_leaves_nothing_usable_and_the_next_run_succe
     publisher.delay = 0.05  # 31 chunks: about 1.5 s
     proc = resolve_in_subprocess("weights")
     assert publisher.first_chunk_sent.wait(30)
-    time.sleep(0.3)
+    partial = Path(os.environ["CODEC_BENCH_CACHE"]) / "partial" / "weights"
+    deadline = time.monotonic() + 30  # killed once the client has written part of the file (slow machines too)
+    while not any(p.stat().st_size for p in partial.glob("*") if p.is_file()) and time.monotonic() < deadline:
+        time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     e = downloads.entry("weights")

@@ -67,6 +67,8 @@ class Manifest:
     corpus: CorpusInfo = field(default_factory=CorpusInfo)
     systems: dict[str, dict[str, Any]] = field(default_factory=dict)
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: released files the run used, by registry name: ``{file, url, sha256, licence, ...}`` (bench.downloads)
+    downloads: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     #: inputs that could not be used (``{utterance, path, error}``), listed once
     skipped_inputs: list[dict[str, Any]] = field(default_factory=list)
