@@ -38,9 +38,11 @@ $(STAMP): pyproject.toml tests/reference_packages.txt
 demo: setup
 	$(BENCH) run --systems all --data demo --out runs/demo
 
-# The layers of the code and no import circles (contracts in pyproject.toml [tool.importlinter]).
+# The layers of the code and no import circles (contracts in pyproject.toml [tool.importlinter]), and ruff
+# over every Python file of the repository (scripts and tests included).
 check: setup
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
 
 test: setup check
 	BENCH_ARTIFACTS=1 $(PY) -m pytest -m "not slow" -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
@@ -51,8 +53,7 @@ test-slow: setup
 bench: setup
 	$(PY) scripts/benchmark.py
 
-lint: setup
-	$(VENV)/bin/ruff check bench systems metrics listening_test reports tests
+lint: check
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -78,7 +78,7 @@ def _probe(path: Path, utt_id: str, speaker: str, gender: str = "", text: str = 
             raise OSError(f"{path}: not a regular file")
         info = sf.info(str(path))
         return Utterance(utt_id, speaker, path, int(info.samplerate), float(info.duration), gender, text)
-    except Exception:
+    except Exception:  # noqa: BLE001 - probing only: an unreadable file fails with its reason when read
         return Utterance(utt_id, speaker, path, 0, float("nan"), gender, text)
 
 

@@ -44,7 +44,7 @@ class Progress:
         if self._bar is not None:
             self._bar.close()
 
-    def __enter__(self) -> Progress:
+    def __enter__(self) -> Progress:  # noqa: PYI034 - a final class: Progress is never subclassed
         return self
 
     def __exit__(self, *exc: object) -> None:

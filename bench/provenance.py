@@ -37,7 +37,7 @@ def versions(systems: Iterable[Any] = (), metrics: Iterable[str] = ()) -> dict[s
         import soundfile
 
         out["libsndfile"] = soundfile.__libsndfile_version__
-    except Exception:
+    except Exception:  # noqa: BLE001, S110 - provenance is best effort: a missing version is left out
         pass
     return out
 
@@ -49,9 +49,9 @@ def git_revision() -> str | None:
         sha = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                              timeout=10, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+                               capture_output=True, text=True, timeout=10, check=False).stdout.strip()
         return sha + ("-dirty" if dirty else "")
-    except Exception:
+    except Exception:  # noqa: BLE001 - no git, not a checkout: no revision recorded
         return None
 
 

@@ -165,7 +165,7 @@ class RayExecutor(Executor):
         n_actors = min(n_actors, len(batches))
         try:
             system_ref = ray.put(system)
-        except Exception as exc:  # e.g. a plugin holding an OS handle: run it here, results are the same
+        except Exception as exc:  # noqa: BLE001 - e.g. a plugin holding an OS handle: run it here, results are the same
             print(f"warning: {system.name} cannot be sent to Ray workers ({exc.__class__.__name__}: {exc}); "
                   "running it in this process", file=sys.stderr)
             yield from super().map_system(system, fn, batches)

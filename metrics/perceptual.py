@@ -34,7 +34,7 @@ class _Pesq(Metric):
         try:
             # on_error=RAISE: a failed PESQ must never become -1
             return float(pesq(sample_rate, reference.astype(np.float64), degraded.astype(np.float64), self.mode))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any library error is the value's reason
             raise MetricError(f"PESQ failed: {exc.__class__.__name__}: {exc}") from None
 
     def settings(self) -> dict[str, Any]:
@@ -63,7 +63,7 @@ class _Stoi(Metric):
         try:
             value = float(stoi(reference.astype(np.float64), degraded.astype(np.float64), sample_rate,
                                extended=self.extended))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any library error is the value's reason
             raise MetricError(f"STOI failed: {exc.__class__.__name__}: {exc}") from None
         # pystoi returns 1e-5 when fewer than 30 non-silent frames remain: a failure, not a score
         if value <= 1e-5 + 1e-12:

@@ -54,7 +54,7 @@ class _Visqol(Metric):
         try:
             res = self._get_api().measure_from_arrays(reference.astype(np.float64), degraded.astype(np.float64),
                                                       sample_rate)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any library error is the value's reason
             raise MetricError(f"ViSQOL failed: {exc.__class__.__name__}: {exc}") from None
         value = float(res.moslqo)
         if not np.isfinite(value):

@@ -230,7 +230,7 @@ def main() -> int:
             t0 = time.perf_counter()
             try:
                 detail, ok = fn(work), True
-            except Exception as exc:  # one failing path must not hide the others
+            except Exception as exc:  # noqa: BLE001 - one failing path must not hide the others
                 detail, ok = f"{exc.__class__.__name__}: {exc}", False
                 traceback.print_exc(file=sys.stderr)
             secs = time.perf_counter() - t0
