@@ -264,6 +264,12 @@ def build_test(opts: BuildOptions) -> TestDefinition:
     if opts.pairs:
         opts.systems = list(dict.fromkeys(s for pair in opts.pairs for s in pair if s != HIDDEN_REFERENCE))
     systems, notes = _pick_systems(run, opts.systems, test_type)
+    if opts.pairs:
+        allowed = [HIDDEN_REFERENCE, *systems, *test_type.anchors]
+        left_out = sorted({s for pair in opts.pairs for s in pair if s not in allowed})
+        if left_out:
+            raise UsageError(f"--pairs: {', '.join(left_out)} cannot be paired in a {test_type.name} test "
+                             f"(allowed: {', '.join(allowed)})")
     recommended = max(5, math.ceil(1.5 * len(systems)))
     n_items = opts.items or recommended
     if n_items < recommended:
