@@ -9,11 +9,18 @@ import json
 import shutil
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bench.cli import main as bench_main
+from listening_test.admin import admin_page
+from listening_test.analysis import analyse, screen
 from listening_test.build import BuildOptions, build_test
 from listening_test.definition import TestDefinition
+from listening_test.ratings import Rating
+from listening_test.screening import min_trial_ms
+from listening_test.storage import TrialRating, open_storage
+from listening_test.testtypes import get_test_type
 from tests.listen_util import make_run_folder
 from tests.test_listen_browser import new_page, play_all, serve, start_session
 
@@ -191,3 +198,70 @@ def test_mushra_at_1280x800_nothing_clipped_and_next_in_view(browser, mushra12, 
         box = page.locator("#next").bounding_box()
         assert box["y"] + box["height"] <= 800
         assert not errors, errors
+
+
+def test_failed_headphone_check_is_shown_as_failed_and_ends_the_session(browser, run_dir, tmp_path):
+    from tests.test_listen_p808 import QUIETEST_JS
+
+    build_test(BuildOptions(run_dir=run_dir, out=tmp_path, type="mos", items=1, seconds=0.6, headphone_check=True))
+    server, _ = serve(tmp_path)
+    with server as srv:
+        page, errors = new_page(browser, {"width": 390, "height": 844})
+        page.goto(srv.url + "/")
+        page.check("#consent")
+        page.click("#start")
+        page.locator("#headphone-check").wait_for()
+        page.click("#level-play")
+        for _ in range(6):  # over loudspeakers the antiphase tone sounds quietest: every answer is wrong
+            page.click("#hp-play")
+            page.click(f"#hp-{page.evaluate(QUIETEST_JS, 'loudspeakers')}")
+        page.locator("#screened-out").wait_for()
+        text = page.locator("main").inner_text()
+        assert "not passed" in text and "0 times out of 6; 5 are needed" in text and "✓" not in text
+        pid = page.url.rsplit("/", 1)[1]
+        page.reload()  # the session link says the same from now on
+        page.locator("#screened-out").wait_for()
+        with httpx.Client(base_url=srv.url) as c:
+            r = c.post(f"/api/sessions/{pid}/progress", json={"step": "level"})
+            assert r.status_code == 409 and "headphone check was not passed" in r.json()["error"]
+            admin = c.get("/admin", params={"token": "tok" * 8}).text
+        assert "session ended: failed the headphone check (0 of 6 correct, 5 needed)" in admin
+        assert "no ratings yet" not in admin.split('id="participants"')[1].split("</table>")[0]
+        assert '<meta name="viewport"' in admin
+        assert not errors, errors
+
+
+def ratings_of(definition: TestDefinition, assessor: str, time_ms: int) -> list[Rating]:
+    return [Rating(assessor, t.id, t.item, system, score_of(system), time_ms) for t in definition.trials
+            for system in (definition.item(t.item).stimulus(s).system for s in t.stimuli)]
+
+
+def score_of(system: str) -> float:
+    return 100.0 if system == "reference" else 50.0
+
+
+def test_implausibly_fast_trials_are_screened_out_and_shown_to_the_admin(run_dir, tmp_path):
+    build_test(BuildOptions(run_dir=run_dir, out=tmp_path, type="mushra", items=2, seconds=2.0))
+    definition = TestDefinition.load(tmp_path)
+    bounds = min_trial_ms(definition)
+    assert set(bounds) == {t.id for t in definition.trials}
+    n, d = len(definition.trials[0].stimuli), definition.items[0].duration_s  # 5 conditions + the reference
+    assert bounds[definition.items[0].id] == pytest.approx(1000 * (n + 1) * min(d, 2.0))
+    ratings = ratings_of(definition, "hasty", 3200) + ratings_of(definition, "careful", 90_000)
+    outcome = screen(get_test_type("mushra"), ratings, {}, bounds)
+    assert "hasty" in outcome.excluded and "careful" in outcome.kept
+    assert "2 of 2 trials faster than their audio" in outcome.excluded["hasty"]
+    analysis = analyse(ratings, "mushra", tmp_path / "analysis", checks={}, min_trial_ms=bounds)
+    assert analysis.n_kept == 1
+    storage = open_storage(None, tmp_path)
+    for who, ms in (("hasty", 3200), ("careful", 90_000)):
+        storage.create_participant(who * 4)
+        for t in definition.trials:
+            systems = [definition.item(t.item).stimulus(s).system for s in t.stimuli]
+            rows = [TrialRating(s, system, score_of(system)) for s, system in zip(t.stimuli, systems, strict=True)]
+            storage.submit_trial(who * 4, t.id, t.item, "k" + t.id, rows, ms, "")
+    page = admin_page(definition, storage, "tok")
+    assert "excluded: answered 2 of 2 trials faster" in page
+    assert "<td>3.2 / 3.2</td>" in page and "<td>90.0 / 90.0</td>" in page  # median / fastest trial time
+    means = page.split('id="condition-means"')[1]
+    assert "<td>reference</td><td>4</td><td>100.00 ± 0.00</td>" in means
