@@ -17,6 +17,7 @@ from reports import demo as demo_mod
 from reports import nfe, plots
 from reports.atomic import remove_stale
 from reports.html import render
+from reports.notices import run_caveats
 from reports.ratequality import write_rate_quality
 from reports.roles import REFERENCE, not_candidates, role
 from reports.rundata import BITRATE, LAG, Run, load_run
@@ -141,6 +142,9 @@ def write_tables(run: Run, out: Path, options: ReportOptions) -> list[Table]:
     overall = build_table(run, title=f"Summary of {run.label}", exclude_from_best=excl, metrics=metrics)
     full = build_table(run, title=f"All metrics of {run.label}", exclude_from_best=excl)
     per_speaker = _speaker_tables(run, options, metrics)
+    caveats = run_caveats(run)
+    for t in (overall, full, *per_speaker):
+        t.notes[:0] = caveats
     env = options.latex_environment
     md = [f"# Report: {run.label}", "", to_markdown(overall)]
     head = "% codec-bench {}; needs \\usepackage{{booktabs}}\n"
@@ -257,6 +261,7 @@ def build_single(run: Run, out: Path, options: ReportOptions) -> Path:
             "title": demo.title or f"Audio samples: {run.label}", "intro": [p.strip() for p in demo.intro.split("\n\n")
                                                                            if p.strip()],
             "links": demo.links, "sections": sections, "legend": legend, "run_label": run.label,
+            "caveats": run_caveats(run),
             "metrics": demo_metrics,
             "format_label": "16-bit" if demo.format == "pcm16" else "32-bit float",
         })
@@ -271,7 +276,7 @@ def build_single(run: Run, out: Path, options: ReportOptions) -> Path:
         "n_utterances": len(run.utterances), "systems": run.systems, "metrics": run.metrics, "tables": tables,
         "paragraph": summary_paragraph(run, metrics), "report_metrics": metrics,
         "lag_rows": _lag_rows(run), "failures": run.failures(), "figures": figures,
-        "provenance": provenance(run), "demo_link": demo_link,
+        "provenance": provenance(run), "demo_link": demo_link, "caveats": run_caveats(run),
         "speaker_tex": SPEAKER_TEX if (out / SPEAKER_TEX).is_file() else None,
     })
     remove_stale(out / "plots", _figure_files(out, figures))
