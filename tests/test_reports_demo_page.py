@@ -199,3 +199,31 @@ def test_no_horizontal_scroll(browser: object, server: str, tmp_path: Path, widt
     pg.close()
     assert scroll <= client, (page_path, width, scroll, client)
     assert not errors, errors
+
+
+def test_keys_work_after_a_mouse_click_on_a_native_player(page: object) -> None:
+    first = page.locator("section.utt").first.locator("audio").first
+    box = first.bounding_box()
+    page.mouse.click(box["x"] + 15, box["y"] + box["height"] / 2)  # the native play button
+    page.wait_for_function("() => !document.querySelector('section.utt audio').paused")
+    page.keyboard.press("3")
+    page.wait_for_function("() => document.querySelector('section.utt').querySelectorAll('audio')[2]"
+                           ".closest('.player').classList.contains('current')")
+    page.keyboard.press("j")
+    page.wait_for_function("() => document.querySelectorAll('section.utt')[1].querySelector('.player.current')")
+
+
+def test_players_and_ab_buttons_have_accessible_names_and_a_way_back(page: object) -> None:
+    sec = page.locator("section.utt").first
+    utt = sec.get_attribute("data-utt")
+    for player in sec.locator(".player").all():
+        system = player.get_attribute("data-system")
+        if player.locator("audio").count():
+            assert player.locator("audio").get_attribute("aria-label") == f"{system}, {utt}"
+            assert player.locator("button.ab").get_attribute("aria-label") == f"continue on {system} at the same position"
+    back = page.locator("a#back-to-report")
+    assert back.get_attribute("href") == "../index.html"
+    page.locator("#hide-spectrograms").check()
+    assert page.locator("img.thumb").first.is_hidden()
+    page.locator("#hide-spectrograms").uncheck()
+    assert page.locator("img.thumb").first.is_visible()
