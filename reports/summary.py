@@ -17,6 +17,7 @@ from reports.roles import SYSTEM, role
 from reports.rundata import Run
 from reports.significance import holm, wilcoxon_signed_rank
 from reports.stats import describe
+from reports.tables import decimals_for
 
 ALPHA = 0.05
 
@@ -63,10 +64,6 @@ def compare(run: Run, metric: str, systems: list[str]) -> list[Comparison]:
     return [Comparison(metric, a, b, n, p, q) for (a, b, n, p), q in zip(raw, adjusted)]
 
 
-def _num(x: float) -> str:
-    return f"{x:.3g}" if abs(x) < 100 else f"{x:.1f}"
-
-
 def _join(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
@@ -85,6 +82,7 @@ def summary_paragraph(run: Run, metrics: list[str]) -> str:
         hib = run.higher_is_better(m)
         if hib is None or not candidates:
             continue
+        decimals = decimals_for([describe(run.values(s, m)).mean for s in run.systems])  # as in the tables
         means = {s: describe(run.values(s, m)).mean for s in candidates}
         finite = {s: v for s, v in means.items() if np.isfinite(v)}
         if not finite:
@@ -95,7 +93,7 @@ def summary_paragraph(run: Run, metrics: list[str]) -> str:
         n_pairs = max(n_pairs, len(finite) * (len(finite) - 1) // 2)
         wins = tuple(c.b for c in comps if c.a == best and c.significant)
         ties = tuple(c.b if c.a == best else c.a for c in comps if not c.significant)
-        outcomes.setdefault((best, wins, ties), []).append(f"{m} ({_num(finite[best])})")
+        outcomes.setdefault((best, wins, ties), []).append(f"{m} ({finite[best]:.{decimals}f})")
     for (best, wins, ties), ms in outcomes.items():
         text = f"{best} is best on {_join(ms)}"
         if wins and not ties:
