@@ -148,7 +148,9 @@ def write_tables(run: Run, out: Path, options: ReportOptions) -> list[Table]:
     env = options.latex_environment
     md = [f"# Report: {run.label}", "", to_markdown(overall)]
     head = "% codec-bench {}; needs \\usepackage{{booktabs}}\n"
-    tex = [head.format("summary table"), to_latex(overall, "tab:summary", env)]
+    caption = (rf"Objective evaluation on {len(run.utterances)} utterances: mean $\pm$ half-width of the 95\% "
+               r"confidence interval; bold: best system per metric.")
+    tex = [head.format("summary table"), to_latex(overall, "tab:summary", env, caption=caption)]
     if full.columns != overall.columns:
         md.append(to_markdown(full))
     speaker_tex = [head.format("per-speaker tables (one float each)")]
