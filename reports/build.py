@@ -22,7 +22,7 @@ from reports.ratequality import write_rate_quality
 from reports.roles import REFERENCE, not_candidates, role
 from reports.rundata import BITRATE, LAG, Run, load_run
 from reports.spectrograms import spectrogram_grid
-from reports.summary import summary_paragraph
+from reports.summary import significance_matrix, summary_paragraph
 from reports.tables import (
     LATEX_ENVIRONMENTS,
     ColumnData,
@@ -277,6 +277,7 @@ def build_single(run: Run, out: Path, options: ReportOptions) -> Path:
         "created": info.get("created", ""), "finished": info.get("finished", ""),
         "n_utterances": len(run.utterances), "systems": run.systems, "metrics": run.metrics, "tables": tables,
         "paragraph": summary_paragraph(run, metrics), "report_metrics": metrics,
+        "matrices": [m for m in (significance_matrix(run, metric) for metric in metrics) if m],
         "lag_rows": _lag_rows(run), "failures": run.failures(), "figures": figures,
         "provenance": provenance(run), "demo_link": demo_link, "caveats": run_caveats(run),
         "speaker_tex": SPEAKER_TEX if (out / SPEAKER_TEX).is_file() else None,

@@ -120,4 +120,32 @@ def summary_paragraph(run: Run, metrics: list[str]) -> str:
     return " ".join(parts)
 
 
-__all__ = ["ALPHA", "Comparison", "compare", "paired_values", "summary_paragraph"]
+def significance_matrix(run: Run, metric: str) -> dict | None:
+    """The systems under test x systems under test on ``metric``: each cell ``{"text", "p", "better"}``, where
+    ``better`` says whether the row system is significantly better ("yes"), worse ("no") or neither ("") than
+    the column system, by the Holm-corrected Wilcoxon tests of :func:`compare`. ``None`` without a direction
+    or with fewer than two systems."""
+    if run.higher_is_better(metric) is None:
+        return None
+    systems = [s for s in run.systems if role(run, s) == SYSTEM]
+    if len(systems) < 2:
+        return None
+    by_pair = {}
+    for c in compare(run, metric, systems):
+        by_pair[(c.a, c.b)] = (c, "yes")
+        by_pair[(c.b, c.a)] = (c, "no")
+    rows = []
+    for r in systems:
+        cells = []
+        for col in systems:
+            if r == col or (r, col) not in by_pair:
+                cells.append({"text": "" if r == col else "n/a", "p": None, "better": ""})
+                continue
+            c, side = by_pair[(r, col)]
+            mark = ("▲" if side == "yes" else "▼") if c.significant else "–"
+            cells.append({"text": f"{mark} {c.p_holm:.3g}", "p": c.p_holm, "better": side if c.significant else ""})
+        rows.append({"system": r, "cells": cells})
+    return {"metric": metric, "systems": systems, "rows": rows}
+
+
+__all__ = ["ALPHA", "Comparison", "compare", "paired_values", "significance_matrix", "summary_paragraph"]

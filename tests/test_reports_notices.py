@@ -32,6 +32,9 @@ def test_demo_weights_and_synthetic_corpus_are_visible_on_every_page(tmp_path: P
         block = caveat_block(page.read_text())
         assert "Demo weights: lowpass, noisy ran the small demo weights" in block, page
         assert "Synthetic corpus" in block, page
+    index = (root / "report" / "index.html").read_text()
+    matrix = index.split('id="significance"')[1].split("</details>")[0]  # next to the paragraph
+    assert matrix.count("class=\"sigmatrix\"") >= 1 and "Holm" in matrix  # one per report metric
     tex = (root / "report" / "summary.tex").read_text()
     assert "Demo weights: lowpass, noisy" in tex and "Synthetic corpus" in tex
     assert tex.index("Demo weights") < tex.index(r"\end{table")  # inside the float, under the table

@@ -12,7 +12,7 @@ from scipy import stats
 from bench.store import Row
 from reports.rundata import Run
 from reports.significance import holm, wilcoxon_signed_rank
-from reports.summary import compare, summary_paragraph
+from reports.summary import compare, significance_matrix, summary_paragraph
 from reports.tables import build_table
 
 
@@ -116,3 +116,21 @@ def test_summary_paragraph_rounds_as_the_table_does() -> None:
     assert "opus is best on m (3.997)" in text  # was "(4)"
     table = build_table(run, title="t", metrics=["m"])
     assert next(c.mean_text for r in table.rows if r.system == "opus" for c in r.cells) == "3.997"
+
+
+def test_significance_matrix_is_antisymmetric_and_holm_corrected() -> None:
+    rng = np.random.default_rng(3)
+    base = rng.normal(3.0, 0.4, 20)
+    values = {"natural": base + 2, "good": base + 0.5 + rng.normal(0, 0.05, 20),
+              "close": base + 0.48 + rng.normal(0, 0.3, 20), "bad": base + rng.normal(0, 0.05, 20)}
+    run = _run(values)
+    matrix = significance_matrix(run, "m")
+    assert matrix["systems"] == ["good", "close", "bad"]  # systems under test only
+    comps = {(c.a, c.b): c for c in compare(run, "m", ["good", "close", "bad"])}
+    cell = {(r["system"], s): c for r in matrix["rows"] for s, c in zip(matrix["systems"], r["cells"], strict=True)}
+    assert cell[("good", "bad")]["better"] == "yes" and cell[("bad", "good")]["better"] == "no"
+    assert cell[("good", "bad")]["p"] == comps[("good", "bad")].p_holm
+    assert cell[("good", "bad")]["text"].startswith("▲") and cell[("bad", "good")]["text"].startswith("▼")
+    a, b = ("good", "close") if ("good", "close") in comps else ("close", "good")
+    assert not comps[(a, b)].significant and cell[(a, b)]["text"].startswith("–") and cell[(a, b)]["better"] == ""
+    assert cell[("good", "good")]["text"] == ""
