@@ -35,6 +35,8 @@ def test_demo_weights_and_synthetic_corpus_are_visible_on_every_page(tmp_path: P
     index = (root / "report" / "index.html").read_text()
     matrix = index.split('id="significance"')[1].split("</details>")[0]  # next to the paragraph
     assert matrix.count("class=\"sigmatrix\"") >= 1 and "Holm" in matrix  # one per report metric
+    summary = index.split('id="summary"')[1].split("<h2")[0]
+    assert "Summary of" not in summary and "scrolls sideways" in summary  # no second heading; a phone hint
     tex = (root / "report" / "summary.tex").read_text()
     assert "Demo weights: lowpass, noisy" in tex and "Synthetic corpus" in tex
     assert tex.index("Demo weights") < tex.index(r"\end{table")  # inside the float, under the table
