@@ -61,6 +61,10 @@ class TableRow:
     n_failed: int
     cells: list[Cell]
     kbps: str = ""
+    #: "reference" or "anchor" for rows set apart (never ranked), "" for systems under test
+    role: str = ""
+    #: the alignment flag of the system in run.json ("" when its alignment is not in doubt)
+    flag: str = ""
 
 
 @dataclass
@@ -178,8 +182,15 @@ def build_table(
                        {s: run.values(s, m, speaker) for s in run.systems}) for m in (metrics or run.metrics)]
     n_items = {s: len({r.utterance for r in run.rows if r.system == s and (speaker is None or r.speaker == speaker)})
                for s in run.systems}
-    return assemble(title, run.systems, data, n_items, exclude_from_best=exclude_from_best,
-                    notes=table_notes(run, exclude_from_best, metrics), kbps=kbps_texts(run, speaker))
+    from reports.roles import SYSTEM, role
+
+    table = assemble(title, run.systems, data, n_items, exclude_from_best=exclude_from_best,
+                     notes=table_notes(run, exclude_from_best, metrics), kbps=kbps_texts(run, speaker))
+    for row in table.rows:
+        kind = role(run, row.system)
+        row.role = "" if kind == SYSTEM else kind
+        row.flag = str((run.system_info(row.system).get("alignment") or {}).get("flag") or "")
+    return table
 
 
 #: the note on the n and failed columns (HTML, Markdown), and its LaTeX form (that table has no failed column)

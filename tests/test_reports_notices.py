@@ -26,6 +26,7 @@ def test_demo_weights_and_synthetic_corpus_are_visible_on_every_page(tmp_path: P
     info["systems"]["lowpass"]["provenance"] = {"codec": {"weights": "/ckpt/real.pt"}, "postfilter": {"weights": "demo"}}
     info["systems"]["noisy"]["description"] += " (demo weights)"
     info["corpus"]["spec"] = "demo"
+    info["systems"]["delayed"]["alignment"] = {"mode": "system", "lag": 48, "peak": 0.2, "flag": "weak", "weak_below": 0.3}
     (root / "run.json").write_text(json.dumps(info))
     build_report([root])
     for page in (root / "report" / "index.html", root / "report" / "demo" / "index.html"):
@@ -36,6 +37,9 @@ def test_demo_weights_and_synthetic_corpus_are_visible_on_every_page(tmp_path: P
     matrix = index.split('id="significance"')[1].split("</details>")[0]  # next to the paragraph
     assert matrix.count("class=\"sigmatrix\"") >= 1 and "Holm" in matrix  # one per report metric
     summary = index.split('id="summary"')[1].split("<h2")[0]
+    assert '<tr class="role-reference"><td class="sys">natural' in summary  # the reference set apart
+    assert '<tr class=" flagged"><td class="sys">delayed <span class="flag" title="alignment flag: weak' in summary
+    assert '<tr class=""><td class="sys">lowpass' in summary
     assert "Summary of" not in summary and "scrolls sideways" in summary  # no second heading; a phone hint
     tex = (root / "report" / "summary.tex").read_text()
     assert "Demo weights: lowpass, noisy" in tex and "Synthetic corpus" in tex
