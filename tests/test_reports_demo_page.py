@@ -227,3 +227,21 @@ def test_players_and_ab_buttons_have_accessible_names_and_a_way_back(page: objec
     assert page.locator("img.thumb").first.is_hidden()
     page.locator("#hide-spectrograms").uncheck()
     assert page.locator("img.thumb").first.is_visible()
+
+
+def test_blind_mode_hides_and_shuffles_the_systems_until_revealed(page: object) -> None:
+    sec = page.locator("section.utt").first
+    systems = [p.get_attribute("data-system") for p in sec.locator(".player").all()]
+    page.locator("#blind").check()
+    shown = [p.get_attribute("data-system") for p in sec.locator(".player").all()]
+    assert shown[0] == "reference" and sorted(shown) == sorted(systems)  # a permutation, the reference first
+    for k, player in enumerate(sec.locator(".player").all()[1:], start=1):
+        assert player.locator(".name").is_hidden() and player.locator(".blind-name").inner_text() == f"sample {k}"
+        assert player.locator("img.thumb").is_hidden() or not player.locator("img.thumb").count()
+        label = player.locator("audio").get_attribute("aria-label") if player.locator("audio").count() else ""
+        assert all(s not in label for s in systems if s != "reference")
+    assert [k.inner_text() for k in sec.locator(".player .key").all()] == [str(i) for i in range(1, len(shown) + 1)]
+    page.keyboard.press("2")  # the second card as shown, whatever system it is
+    page.wait_for_function("() => document.querySelector('section.utt .players').children[1].classList.contains('current')")
+    page.locator("#reveal").click()
+    assert all(p.locator(".name").is_visible() for p in sec.locator(".player").all())
