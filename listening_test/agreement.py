@@ -231,7 +231,16 @@ def scatter_plot(metric: str, listening: dict[tuple[str, str], float], values: d
                  path: Path, score_label: str, oriented: bool) -> Path:
     """Stimulus points (small) and condition means (large, labelled) with the least-squares line;
     ``path``: a .png, in the suite's figure style."""
-    from reports.figures import new_figure, save
+    from reports.figures import save
+
+    return save(scatter_figure(metric, listening, values, score_label, oriented), path.with_suffix(""), ("png",))[0]
+
+
+def scatter_figure(metric: str, listening: dict[tuple[str, str], float], values: dict[tuple[str, str], float],
+                   score_label: str, oriented: bool):
+    """The figure of :func:`scatter_plot`; condition labels placed so that none overlaps another."""
+    from reports.figures import new_figure
+    from reports.plots import place_labels
 
     keys = sorted(set(listening) & set(values))
     sign = -1.0 if oriented else 1.0  # plot the metric's own values
@@ -240,10 +249,11 @@ def scatter_plot(metric: str, listening: dict[tuple[str, str], float], values: d
     fig, axes = new_figure(4.6, 3.8)
     ax = axes[0, 0]
     ax.scatter(x, y, s=12, alpha=0.5, label="stimuli")
+    labels = []
     for cond in sorted({c for _, c in keys}):
         sel = [j for j, k in enumerate(keys) if k[1] == cond]
         ax.scatter(x[sel].mean(), y[sel].mean(), s=60, marker="D", edgecolor="k")
-        ax.annotate(cond, (x[sel].mean(), y[sel].mean()), fontsize=7, xytext=(4, 4), textcoords="offset points")
+        labels.append((float(x[sel].mean()), float(y[sel].mean()), cond))
     if len(keys) >= 2 and np.ptp(x) > 0:
         slope, intercept = np.polyfit(x, y, 1)
         grid = np.linspace(x.min(), x.max(), 2)
@@ -252,7 +262,8 @@ def scatter_plot(metric: str, listening: dict[tuple[str, str], float], values: d
     ax.set_ylabel(score_label)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
-    return save(fig, path.with_suffix(""), ("png",))[0]
+    place_labels(ax, labels)
+    return fig
 
 
 def write_agreement(ratings: list[Rating], test_type: str, run_dir: Path, out_dir: Path,

@@ -16,7 +16,7 @@ from listening_test.definition import HIDDEN_REFERENCE, LOW_ANCHOR, MID_ANCHOR
 from listening_test.p808 import is_check_condition
 from listening_test.plots import box_plot, item_plot
 from listening_test.ratings import Rating
-from listening_test.screening import Screening
+from listening_test.screening import Screening, fast_trial_problems
 from listening_test.stats import summarise, wilcoxon_paired
 from listening_test.testtypes import TestType, get_test_type
 from reports.tabular import write_table
@@ -57,9 +57,13 @@ def _against_zero(conditions: list[str], by_cond: dict[str, list[float]]) -> lis
     return rows
 
 
-def screen(kind: TestType, ratings: list[Rating], checks: dict[str, dict] | None) -> Screening:
-    """The type's rules, then the checks before the test (headphone check, qualification answers)."""
+def screen(kind: TestType, ratings: list[Rating], checks: dict[str, dict] | None,
+           min_trial_ms: dict[str, float] | None = None) -> Screening:
+    """The type's rules, then the checks before the test (headphone check, qualification answers), then
+    the trial durations against ``min_trial_ms`` (trial -> ms; see :func:`listening_test.testtypes.min_trial_ms`)."""
     outcome = kind.screen(ratings)
+    for a, reason in fast_trial_problems(ratings, min_trial_ms or {}).items():
+        outcome.excluded[a] = "; ".join(filter(None, [outcome.excluded.get(a, ""), reason]))
     for a, a_checks in (checks or {}).items():
         reasons = check_problems(a_checks)
         if reasons and a in {r.assessor for r in ratings}:
@@ -81,7 +85,8 @@ def _screening_effect(ratings: list[Rating], kept: set[str], conditions: list[st
 
 
 def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[str] | None = None,
-            screening: bool = True, checks: dict[str, dict] | None = None) -> Analysis:
+            screening: bool = True, checks: dict[str, dict] | None = None,
+            min_trial_ms: dict[str, float] | None = None) -> Analysis:
     """Screen (by the test type's rules and the participants' ``checks`` unless ``screening`` is off),
     summarise and test; write tables (CSV/MD/LaTeX), plots and ``analysis.json``. Gold and trap
     conditions feed the screening only, never the statistics."""
@@ -90,7 +95,7 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
         raise ValueError("no ratings to analyse")
     assessors = sorted({r.assessor for r in ratings})
     kind = get_test_type(test_type)
-    outcome = screen(kind, ratings, checks) if screening else Screening(kept=assessors, excluded={},
+    outcome = screen(kind, ratings, checks, min_trial_ms) if screening else Screening(kept=assessors, excluded={},
                                                                          skipped_items=[])
     kept = set(outcome.kept)
     ratings = [r for r in ratings if not is_check_condition(r.system)]

@@ -74,6 +74,8 @@ class BuildOptions:
     pairs: list[tuple[str, str]] | None = None
     #: A/B: offer a "no preference" answer
     no_preference: bool = False
+    #: a break page after every this many trials (None: the test type's default, 0: none)
+    break_every: int | None = None
 
 
 def _read_wav(path: Path, run_rate: int) -> np.ndarray:
@@ -246,6 +248,8 @@ def build_test(opts: BuildOptions) -> TestDefinition:
         raise UsageError(f"--completion-url {opts.completion_url!r}: must start with https:// or http://")
     if (opts.gold or opts.traps) and not test_type.scale.integer:
         raise UsageError(f"--gold and --traps are P.808 checks for category-rating tests, not for {test_type.name}")
+    if opts.break_every is not None and opts.break_every < 0:
+        raise UsageError("--break-every must be 0 (no breaks) or a number of trials")
     if not 0 <= opts.traps <= 5:
         raise UsageError("--traps must be between 0 and 5")
     if not 0 < opts.seconds <= MAX_SECONDS:
@@ -264,6 +268,12 @@ def build_test(opts: BuildOptions) -> TestDefinition:
     if opts.pairs:
         opts.systems = list(dict.fromkeys(s for pair in opts.pairs for s in pair if s != HIDDEN_REFERENCE))
     systems, notes = _pick_systems(run, opts.systems, test_type)
+    if opts.pairs:
+        allowed = [HIDDEN_REFERENCE, *systems, *test_type.anchors]
+        left_out = sorted({s for pair in opts.pairs for s in pair if s not in allowed})
+        if left_out:
+            raise UsageError(f"--pairs: {', '.join(left_out)} cannot be paired in a {test_type.name} test "
+                             f"(allowed: {', '.join(allowed)})")
     recommended = max(5, math.ceil(1.5 * len(systems)))
     n_items = opts.items or recommended
     if n_items < recommended:
@@ -290,7 +300,8 @@ def build_test(opts: BuildOptions) -> TestDefinition:
         source_run=str(Path(opts.run_dir).resolve()), created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         questionnaire=DEFAULT_QUESTIONNAIRE, notes=notes, lang=opts.lang, crowd=crowd,
         headphone_check=opts.headphone_check, qualification=QUALIFICATION if opts.qualification else [],
-        options={"no_preference": True} if opts.no_preference else {},
+        options={**({"no_preference": True} if opts.no_preference else {}),
+                 **({"break_every": opts.break_every} if opts.break_every is not None else {})},
     )
     definition.save(opts.out)
     (opts.out / TEXTS_FILE).write_text(shipped(opts.lang), encoding="utf-8")

@@ -74,6 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--pairs", metavar="A:B,...",
                    help="CCR, A/B, ABX: pairs to compare, B rated against A (e.g. opus:opus_spf,audiodec_stage1:scoredec)")
     b.add_argument("--no-preference", action="store_true", help="A/B: offer a 'no preference' answer")
+    b.add_argument("--break-every", type=int, metavar="N",
+                   help="a break page after every N trials (default 10 for MUSHRA, 30 otherwise; 0: none)")
     b.add_argument("--qualification", action="store_true",
                    help="P.808 qualification questions (hearing, environment, device) before the level check")
     b.add_argument("--headphone-check", action="store_true",
@@ -168,7 +170,8 @@ def _build(args: argparse.Namespace) -> int:
                         participant_param=args.participant_param, completion_code=args.completion_code,
                         completion_url=args.completion_url, qualification=args.qualification,
                         headphone_check=args.headphone_check, gold=args.gold, traps=args.traps,
-                        trap_audio=args.trap_audio, pairs=pairs, no_preference=args.no_preference)
+                        trap_audio=args.trap_audio, pairs=pairs, no_preference=args.no_preference,
+                        break_every=args.break_every)
     try:
         d = build_test(opts)
     except InputError as exc:
@@ -224,6 +227,7 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def _analyze(args: argparse.Namespace) -> int:
     from listening_test.analysis import analyse
+    from listening_test.testtypes import min_trial_ms
 
     definition, storage = _load(args.dir, args.db)
     ratings = storage.ratings()
@@ -232,7 +236,7 @@ def _analyze(args: argparse.Namespace) -> int:
     out = args.out or args.dir / "analysis"
     checks = {p.id: p.checks for p in storage.participants()}
     result = analyse(ratings, definition.type, out, definition.systems, screening=not args.no_screening,
-                     checks=checks)
+                     checks=checks, min_trial_ms=min_trial_ms(definition))
     status = _print_analysis(result, out)
     if status == 0:
         kept = [r for r in ratings if r.assessor not in result.excluded]  # after post-screening

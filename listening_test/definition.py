@@ -8,6 +8,7 @@ reveals the system.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,21 @@ MID_ANCHOR = "anchor70"
 
 class DefinitionError(ValueError):
     """A test.json that is missing, of another format, or inconsistent; the message names the file."""
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float (an unmeasured loudness) as ``None``: test.json is strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _nan_if_none(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
 
 
 @dataclass
@@ -113,7 +129,7 @@ class TestDefinition:
 
     def save(self, folder: Path) -> Path:
         path = Path(folder) / "test.json"
-        path.write_text(json.dumps(self.to_json(), indent=2, allow_nan=True) + "\n")
+        path.write_text(json.dumps(_finite(self.to_json()), indent=2, allow_nan=False) + "\n")
         return path
 
     @classmethod
@@ -130,7 +146,8 @@ class TestDefinition:
         if data.get("version") != VERSION:
             raise DefinitionError(f"{path}: version {data.get('version')!r} is not supported (this is {VERSION})")
         try:
-            items = [Item(**{**it, "stimuli": [Stimulus(**s) for s in it["stimuli"]]}) for it in data["items"]]
+            items = [Item(**{**it, "stimuli": [Stimulus(**{**s, "loudness_lufs": _nan_if_none(s.get("loudness_lufs"))})
+                                                  for s in it["stimuli"]]}) for it in data["items"]]
             trials = [Trial(**t) for t in data["trials"]]
             rest = {k: v for k, v in data.items() if k not in ("format", "version", "items", "trials")}
             definition = cls(items=items, trials=trials, **rest)

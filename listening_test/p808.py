@@ -91,7 +91,7 @@ def add_trap(out: Path, item, base_file: str, answer: int, message: np.ndarray, 
              target_lufs: float):
     """Write ``base_file`` + 300 ms pause + ``message`` as a new stimulus of ``item`` asking for ``answer``."""
     from listening_test.definition import Stimulus
-    from listening_test.stimuli import apply_fades, match_loudness
+    from listening_test.stimuli import apply_fades, loudness, match_loudness
 
     base, _ = sf.read(out / base_file, dtype="float64")
     scaled, _, gains = match_loudness({"m": apply_fades(message, sample_rate)}, sample_rate, target_lufs)
@@ -99,6 +99,7 @@ def add_trap(out: Path, item, base_file: str, answer: int, message: np.ndarray, 
     y = y / max(1.0, float(np.max(np.abs(y))) / 0.89)  # keep below -1 dBFS
     rel = f"audio/{item.id}/{stimulus_id}.wav"
     sf.write(out / rel, y, sample_rate, subtype="PCM_16")
-    stim = Stimulus(id=stimulus_id, system=f"{TRAP_PREFIX}{answer}", file=rel, gain_db=round(gains["m"], 2))
+    stim = Stimulus(id=stimulus_id, system=f"{TRAP_PREFIX}{answer}", file=rel, gain_db=round(gains["m"], 2),
+                    loudness_lufs=round(loudness(y, sample_rate), 2))
     item.stimuli.append(stim)
     return stim

@@ -27,6 +27,11 @@ def item_plot(means: dict[str, dict[str, tuple[float, float]]], path: Path, ylab
     Args:
         means: condition -> item -> (mean, ci95 half-width).
     """
+    return save(item_figure(means, ylabel, ylim), path.with_suffix(""), ("png",))[0]
+
+
+def item_figure(means: dict[str, dict[str, tuple[float, float]]], ylabel: str, ylim: tuple[float, float]):
+    """The figure of :func:`item_plot`; its legend sits right of the axes, never over the points."""
     conditions = list(means)
     items = sorted({i for m in means.values() for i in m})
     fig, axes = new_figure(max(5.0, 0.8 * len(items) + 3), 4.2)
@@ -41,5 +46,5 @@ def item_plot(means: dict[str, dict[str, tuple[float, float]]], path: Path, ylab
     ax.set_ylabel(ylabel)
     ax.set_ylim(*ylim)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2, loc="lower left")
-    return save(fig, path.with_suffix(""), ("png",))[0]
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    return fig

@@ -74,3 +74,18 @@ def screen_mushra(ratings: list[Rating]) -> Screening:
         else:
             kept.append(a)
     return Screening(kept=kept, excluded=excluded, skipped_items=skipped, counts=counts)
+
+
+def fast_trial_problems(ratings: list[Rating], min_ms: dict[str, float]) -> dict[str, str]:
+    """Assessor -> reason, for those who answered more than 15% of their trials faster than the trial's audio
+    allows (P.808 screening on trial durations; a time of 0 means unknown and never counts)."""
+    times: dict[str, dict[str, int]] = defaultdict(dict)
+    for r in ratings:
+        times[r.assessor][r.trial] = r.time_ms
+    reasons = {}
+    for a, trials in times.items():
+        fast = sum(1 for t, ms in trials.items() if 0 < ms < min_ms.get(t, 0))
+        if fast > MAX_FRACTION * len(trials):
+            reasons[a] = (f"answered {fast} of {len(trials)} trials faster than their audio can be heard "
+                          f"({100 * fast / len(trials):.0f}% > 15%)")
+    return reasons

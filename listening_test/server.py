@@ -37,7 +37,7 @@ from listening_test.bodies import (
     TrialIn,
     read_model,
 )
-from listening_test.checks import HEADPHONE_TRIALS, headphone_outcome
+from listening_test.checks import HEADPHONE_PASS, HEADPHONE_TRIALS, headphone_outcome
 from listening_test.definition import TestDefinition
 from listening_test.questionnaire import AnswerError, validate_answers
 from listening_test.session import abx_x, participant_plan, phase, presented_order
@@ -119,6 +119,10 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
             raise HTTPError(404, "unknown session")
         return p
 
+    def ended(p: Participant) -> None:
+        if phase(definition, p, []) == "screened_out":
+            raise HTTPError(409, "the headphone check was not passed: this session has ended")
+
     def check_admin(request: Request) -> None:
         given = request.query_params.get("token") or request.headers.get("x-admin-token") or ""
         if not hmac.compare_digest(given.encode(), admin_token.encode()):
@@ -175,7 +179,9 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
         p = await participant_or_404(pid)
         completed = await in_thread(storage.completed_trials, pid)
         current = phase(definition, p, completed)
-        return {"participant": pid, "type": definition.type, "title": definition.title,
+        hp = p.checks.get("headphone")
+        return {"headphone_result": {**hp, "needed": HEADPHONE_PASS} if hp else None,
+                "break_every": int(definition.options.get("break_every", kind.break_every)),"participant": pid, "type": definition.type, "title": definition.title,
                 "phase": current, "completed": completed, "scale": scale.to_json(), "page": kind.page,
                 "options": definition.options,
                 "completion": {k: v for k, v in definition.crowd.items() if k != "id_param"} if current == "done" else {},
@@ -188,6 +194,7 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
     async def progress(pid: str, request: Request) -> dict[str, Any]:
         p = await participant_or_404(pid)
         body = await read_model(request, ProgressIn)
+        ended(p)
         if body.step not in PROGRESS_STEPS:
             raise HTTPError(422, f"step must be one of {', '.join(PROGRESS_STEPS)}")
         earlier = PROGRESS_STEPS[:PROGRESS_STEPS.index(body.step)]
@@ -207,6 +214,7 @@ def create_app(test_dir: Path, definition: TestDefinition, storage: Storage, adm
         if trial is None:
             raise HTTPError(404, "unknown trial")
         body = await read_model(request, TrialIn)
+        ended(p)
         if not (p.level_at and p.training_at):
             raise HTTPError(409, "finish the level check and training before the trials")
         item = definition.item(trial.item)

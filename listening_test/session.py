@@ -58,9 +58,12 @@ def presented_order(definition: TestDefinition, participant_id: str, trial_id: s
 
 
 def phase(definition: TestDefinition, participant: Participant, completed: list[str]) -> str:
-    """Where the participant is: [qualification] -> level -> training -> trials -> questionnaire -> done."""
+    """Where the participant is: [qualification] -> level -> training -> trials -> questionnaire -> done;
+    ``screened_out`` after a failed headphone check (P.808: the session ends there)."""
     if participant.finished_at:
         return "done"
+    if participant.checks.get("headphone", {}).get("passed") is False:
+        return "screened_out"
     if definition.qualification and "qualification" not in participant.checks:
         return "qualification"
     if not participant.level_at:

@@ -18,11 +18,12 @@ from reports import demo as demo_mod
 from reports import nfe, plots
 from reports.atomic import ReportFolder
 from reports.html import render
+from reports.notices import run_caveats
 from reports.ratequality import write_rate_quality
 from reports.roles import REFERENCE, not_candidates, role
 from reports.rundata import BITRATE, LAG, Run, load_run
 from reports.spectrograms import spectrogram_grid
-from reports.summary import summary_paragraph
+from reports.summary import significance_matrix, summary_paragraph
 from reports.tables import (
     LATEX_ENVIRONMENTS,
     ColumnData,
@@ -143,10 +144,15 @@ def write_tables(run: Run, out: Path, options: ReportOptions) -> list[Table]:
     overall = build_table(run, title=f"Summary of {run.label}", exclude_from_best=excl, metrics=metrics)
     full = build_table(run, title=f"All metrics of {run.label}", exclude_from_best=excl)
     per_speaker = _speaker_tables(run, options, metrics)
+    caveats = run_caveats(run)
+    for t in (overall, full, *per_speaker):
+        t.notes[:0] = caveats
     env = options.latex_environment
     md = [f"# Report: {run.label}", "", to_markdown(overall)]
     head = "% codec-bench {}; needs \\usepackage{{booktabs}}\n"
-    tex = [head.format("summary table"), to_latex(overall, "tab:summary", env)]
+    caption = (rf"Objective evaluation on {len(run.utterances)} utterances: mean $\pm$ half-width of the 95\% "
+               r"confidence interval; bold: best system per metric.")
+    tex = [head.format("summary table"), to_latex(overall, "tab:summary", env, caption=caption)]
     if full.columns != overall.columns:
         md.append(to_markdown(full))
     speaker_tex = [head.format("per-speaker tables (one float each)")]
@@ -260,6 +266,7 @@ def build_single(run: Run, out: Path, options: ReportOptions, claim: ReportFolde
             "title": demo.title or f"Audio samples: {run.label}", "intro": [p.strip() for p in demo.intro.split("\n\n")
                                                                            if p.strip()],
             "links": demo.links, "sections": sections, "legend": legend, "run_label": run.label,
+            "caveats": run_caveats(run),
             "metrics": demo_metrics,
             "format_label": "16-bit" if demo.format == "pcm16" else "32-bit float",
         })
@@ -273,8 +280,9 @@ def build_single(run: Run, out: Path, options: ReportOptions, claim: ReportFolde
         "created": info.get("created", ""), "finished": info.get("finished", ""),
         "n_utterances": len(run.utterances), "systems": run.systems, "metrics": run.metrics, "tables": tables,
         "paragraph": summary_paragraph(run, metrics), "report_metrics": metrics,
+        "matrices": [m for m in (significance_matrix(run, metric) for metric in metrics) if m],
         "lag_rows": _lag_rows(run), "failures": run.failures(), "figures": figures,
-        "provenance": provenance(run), "demo_link": demo_link,
+        "provenance": provenance(run), "demo_link": demo_link, "caveats": run_caveats(run),
         "speaker_tex": SPEAKER_TEX if (out / SPEAKER_TEX).is_file() else None,
     })
     claim.remove_stale(out / "plots", _figure_files(out, figures))

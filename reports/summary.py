@@ -19,6 +19,7 @@ from bench.stats import holm, wilcoxon_signed_rank
 from reports.roles import SYSTEM, role
 from reports.rundata import Run
 from reports.stats import describe
+from reports.tables import decimals_for
 
 ALPHA = 0.05
 
@@ -65,10 +66,6 @@ def compare(run: Run, metric: str, systems: list[str]) -> list[Comparison]:
     return [Comparison(metric, a, b, n, p, q) for (a, b, n, p), q in zip(raw, adjusted)]
 
 
-def _num(x: float) -> str:
-    return f"{x:.3g}" if abs(x) < 100 else f"{x:.1f}"
-
-
 def _join(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
@@ -94,6 +91,7 @@ def summary_paragraph(run: Run, metrics: list[str]) -> str:
         hib = run.higher_is_better(m)
         if hib is None or not candidates:
             continue
+        decimals = decimals_for([describe(run.values(s, m)).mean for s in run.systems])  # as in the tables
         means = {s: describe(run.values(s, m)).mean for s in candidates}
         finite = {s: v for s, v in means.items() if np.isfinite(v)}
         if not finite:
@@ -104,7 +102,7 @@ def summary_paragraph(run: Run, metrics: list[str]) -> str:
         n_pairs = max(n_pairs, len(finite) * (len(finite) - 1) // 2)
         wins = tuple(c.b for c in comps if c.a == best and c.significant)
         ties = tuple(c.b if c.a == best else c.a for c in comps if not c.significant)
-        outcomes.setdefault((best, wins, ties), []).append(f"{m} ({_num(finite[best])})")
+        outcomes.setdefault((best, wins, ties), []).append(f"{m} ({finite[best]:.{decimals}f})")
     for (best, wins, ties), ms in outcomes.items():
         text = f"{best} is best on {_join(ms)}"
         if wins and not ties:
@@ -131,4 +129,32 @@ def summary_paragraph(run: Run, metrics: list[str]) -> str:
     return " ".join(parts)
 
 
-__all__ = ["ALPHA", "Comparison", "compare", "paired_values", "summary_paragraph"]
+def significance_matrix(run: Run, metric: str) -> dict | None:
+    """The systems under test x systems under test on ``metric``: each cell ``{"text", "p", "better"}``, where
+    ``better`` says whether the row system is significantly better ("yes"), worse ("no") or neither ("") than
+    the column system, by the Holm-corrected Wilcoxon tests of :func:`compare`. ``None`` without a direction
+    or with fewer than two systems."""
+    if run.higher_is_better(metric) is None:
+        return None
+    systems = [s for s in run.systems if role(run, s) == SYSTEM]
+    if len(systems) < 2:
+        return None
+    by_pair = {}
+    for c in compare(run, metric, systems):
+        by_pair[(c.a, c.b)] = (c, "yes")
+        by_pair[(c.b, c.a)] = (c, "no")
+    rows = []
+    for r in systems:
+        cells = []
+        for col in systems:
+            if r == col or (r, col) not in by_pair:
+                cells.append({"text": "" if r == col else "n/a", "p": None, "better": ""})
+                continue
+            c, side = by_pair[(r, col)]
+            mark = ("▲" if side == "yes" else "▼") if c.significant else "–"
+            cells.append({"text": f"{mark} {c.p_holm:.3g}", "p": c.p_holm, "better": side if c.significant else ""})
+        rows.append({"system": r, "cells": cells})
+    return {"metric": metric, "systems": systems, "rows": rows}
+
+
+__all__ = ["ALPHA", "Comparison", "compare", "paired_values", "significance_matrix", "summary_paragraph"]

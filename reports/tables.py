@@ -61,6 +61,10 @@ class TableRow:
     n_failed: int
     cells: list[Cell]
     kbps: str = ""
+    #: "reference" or "anchor" for rows set apart (never ranked), "" for systems under test
+    role: str = ""
+    #: the alignment flag of the system in run.json ("" when its alignment is not in doubt)
+    flag: str = ""
 
 
 @dataclass
@@ -178,8 +182,22 @@ def build_table(
                        {s: run.values(s, m, speaker) for s in run.systems}) for m in (metrics or run.metrics)]
     n_items = {s: len({r.utterance for r in run.rows if r.system == s and (speaker is None or r.speaker == speaker)})
                for s in run.systems}
-    return assemble(title, run.systems, data, n_items, exclude_from_best=exclude_from_best,
-                    notes=table_notes(run, exclude_from_best, metrics), kbps=kbps_texts(run, speaker))
+    from reports.roles import SYSTEM, role
+
+    table = assemble(title, run.systems, data, n_items, exclude_from_best=exclude_from_best,
+                     notes=table_notes(run, exclude_from_best, metrics), kbps=kbps_texts(run, speaker))
+    for row in table.rows:
+        kind = role(run, row.system)
+        row.role = "" if kind == SYSTEM else kind
+        row.flag = str((run.system_info(row.system).get("alignment") or {}).get("flag") or "")
+    return table
+
+
+#: the note on the n and failed columns (HTML, Markdown), and its LaTeX form (that table has no failed column)
+N_NOTE = ("n = utterances with results; failed = metric values that could not be computed (NaN, listed with their "
+          "reasons in index.html); a cell with failures says how many values it averages.")
+N_NOTE_LATEX = ("n: utterances with results; a cell with failures says how many values it averages (the reasons "
+                "are listed in the report).")
 
 
 def table_notes(run: Run, exclude_from_best: tuple[str, ...], metrics: list[str] | None = None) -> list[str]:
@@ -189,8 +207,7 @@ def table_notes(run: Run, exclude_from_best: tuple[str, ...], metrics: list[str]
         "Mean ± half-width of the 95% confidence interval of the mean (t distribution, std with ddof 1) "
         "over utterances; ↑ higher is better, ↓ lower is better; bold: best per column"
         + (f" (excluding {', '.join(excl)})." if excl else "."),
-        ("n = utterances with results; failed = metric values that could not be computed (NaN, "
-         "listed with their reasons in index.html); a cell with failures says how many values it averages."),
+        N_NOTE,
     ]
     config = run.info.get("config", {}) or {}
     if "align" in config:
@@ -264,10 +281,12 @@ def to_markdown(table: Table, heading: str = "##") -> str:
 # ----------------------------------------------------------------------------------------- LaTeX
 
 
-def to_latex(table: Table, label: str, environment: str = "table*") -> str:
+def to_latex(table: Table, label: str, environment: str = "table*", caption: str | None = None) -> str:
     """A booktabs table (needs ``\\usepackage{booktabs}``), set in ``\\footnotesize`` with metric names over
     their units and arrows, so that six metrics fit a two-column paper's ``table*``. Failures are noted in the
-    cells (there is no "failed" column)."""
+    cells (there is no "failed" column); a cell without spread (the reference against itself) has no ±.
+    ``caption`` (LaTeX; default: the title) is one a paper can keep; the notes are set ragged-right under the
+    table and exactly as wide as it (measured in box 0)."""
     if environment not in LATEX_ENVIRONMENTS:
         raise ValueError(f"LaTeX environment must be one of {', '.join(LATEX_ENVIRONMENTS)}, not {environment!r}")
     spec = "lrr" + "r" * len(table.columns)
@@ -278,8 +297,8 @@ def to_latex(table: Table, label: str, environment: str = "table*") -> str:
     ]
     lines = [
         rf"\begin{{{environment}}}[t]", r"\centering", r"\footnotesize", r"\setlength{\tabcolsep}{4pt}",
-        rf"\caption{{{tex_escape(table.title)}}}", rf"\label{{{label}}}",
-        rf"\begin{{tabular}}{{{spec}}}", r"\toprule", " & ".join(names) + r" \\", " & ".join(units) + r" \\",
+        rf"\caption{{{caption or tex_escape(table.title)}}}", rf"\label{{{label}}}",
+        rf"\sbox0{{\begin{{tabular}}{{{spec}}}", r"\toprule", " & ".join(names) + r" \\", " & ".join(units) + r" \\",
         r"\midrule",
     ]
     for row in table.rows:
@@ -289,13 +308,15 @@ def to_latex(table: Table, label: str, environment: str = "table*") -> str:
                 cells.append(f"-- (all {c.summary.n_failed} failed)" if c.summary.n_failed else "--")
                 continue
             mean = rf"\mathbf{{{c.mean_text}}}" if c.bold else c.mean_text
-            text = f"${mean}" + (rf" \pm {c.half_text}" if c.half_text else "") + "$"
+            spread = c.half_text and c.summary.half_width != 0
+            text = f"${mean}" + (rf" \pm {c.half_text}" if spread else "") + "$"
             if c.failed_note:
                 text += rf" {{\scriptsize ({c.failed_note})}}"
             cells.append(text)
         lines.append(" & ".join([tex_escape(row.system), row.kbps or "--", str(row.n_items), *cells]) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", r"\par\smallskip", r"\begin{minipage}{\linewidth}\scriptsize"]
-    lines += [tex_escape(n) + r"\par" for n in table.notes]
+    lines += [r"\bottomrule", r"\end{tabular}}\usebox0", r"\par\smallskip",
+              r"\begin{minipage}{\wd0}\scriptsize\raggedright"]
+    lines += [tex_escape(N_NOTE_LATEX if n == N_NOTE else n) + r"\par" for n in table.notes]
     lines += [r"\end{minipage}", rf"\end{{{environment}}}", ""]
     return "\n".join(lines)
 

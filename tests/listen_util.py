@@ -45,13 +45,16 @@ def lowpass_zero_phase(x: np.ndarray, cutoff_hz: float) -> np.ndarray:
 
 
 def make_run_folder(root: Path, n_utts: int = 6, seconds: float = 2.0, speakers: int = 2,
-                    with_anchors: bool = True) -> Path:
-    """Write a minimal run folder (run.json, reference/, audio/) with two codecs ``noisy`` and ``muffled``."""
+                    with_anchors: bool = True, extra_systems: int = 0) -> Path:
+    """Write a minimal run folder (run.json, reference/, audio/) with two codecs ``noisy`` and ``muffled``
+    (and ``extra_systems`` more, ``noise1``..., ever noisier)."""
     run = RunDir(root)
     items = []
     systems = {"natural": lambda x, rng: x,
                "noisy": lambda x, rng: x + 0.01 * rng.standard_normal(len(x)).astype(np.float32),
                "muffled": lambda x, rng: lowpass_zero_phase(x, 4500.0)}
+    for k in range(1, extra_systems + 1):
+        systems[f"noise{k}"] = lambda x, rng, k=k: x + 0.003 * k * rng.standard_normal(len(x)).astype(np.float32)
     if with_anchors:
         systems["anchor35"] = lambda x, rng: lowpass_zero_phase(x, 3500.0)
         systems["anchor70"] = lambda x, rng: lowpass_zero_phase(x, 7000.0)

@@ -140,7 +140,7 @@ def test_cli_on_a_served_test_and_an_imported_csv(scored_run, tmp_path, test_typ
         for trial in definition.trials:
             item = definition.item(trial.item)
             ratings = [TrialRating(s, item.stimulus(s).system, score(item.stimulus(s).system)) for s in trial.stimuli]
-            storage.submit_trial(f"p{a}", trial.id, trial.item, f"k{a}{trial.id}", ratings, 1000, "")
+            storage.submit_trial(f"p{a}", trial.id, trial.item, f"k{a}{trial.id}", ratings, 60_000, "")
     assert bench_main(["listen", "analyze", str(test), "--against", str(scored_run), "--bootstrap", "200"]) == 0
     printed = capsys.readouterr().out
     assert "At the system level the listeners agreed best with" in printed

@@ -35,9 +35,13 @@ def new_page(browser, viewport: dict | None = None):
 
 
 def play_all(page) -> None:
+    """Play every sample; on play-once pages (ACR, pairs) each to its end, as they must be heard."""
     for button in page.locator("button.stim").all():
+        if "played" in (button.get_attribute("class") or ""):
+            continue
         button.click()
         page.wait_for_timeout(30)
+        page.locator(f'button.stim.played[data-stimulus="{button.get_attribute("data-stimulus")}"]').wait_for()
 
 
 def start_session(page, url: str) -> str:
@@ -120,7 +124,9 @@ def mushra_trial(page, n: int, total: int, definition, entered: dict, shots: Pat
     page.keyboard.press(" ")  # Space stops
     assert page.locator("button.stim.active").count() == 0
     trial_id = next(t.id for t in definition.trials if set(t.stimuli) == set(sids))
-    page.locator(f'.vslider[data-stimulus="{sids[0]}"]').click(position={"x": 14, "y": 1})  # a click rates too
+    top = page.locator(f'.vslider[data-stimulus="{sids[0]}"]').bounding_box()  # vertical, or horizontal on a phone
+    top_end = {"x": 14, "y": 1} if top["height"] > top["width"] else {"x": top["width"] - 1, "y": 14}
+    page.locator(f'.vslider[data-stimulus="{sids[0]}"]').click(position=top_end)  # a click rates too
     assert int(page.locator(f'.vslider[data-stimulus="{sids[0]}"]').get_attribute("aria-valuenow")) >= 98
     for i, sid in enumerate(sids):
         if i < 4:

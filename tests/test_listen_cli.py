@@ -40,7 +40,7 @@ def collected(tmp_path_factory) -> Path:
                     score = MEANS[system] + (n % 3) - 1
                     ratings[s["id"]] = 60 if (n == 5 and system == "reference") else score
                 r = c.post(f"/api/sessions/{pid}/trials/{trial['id']}",
-                           json={"key": f"cli{n}trial{k}", "ratings": ratings, "time_ms": 1000})
+                           json={"key": f"cli{n}trial{k}", "ratings": ratings, "time_ms": 60_000})
                 assert r.status_code == 201
             c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": {"age": str(20 + n), "expert": "no"}})
     return out

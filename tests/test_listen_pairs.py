@@ -68,10 +68,10 @@ def test_ccr_order_is_undone_and_cmos_analysed(run_dir, tmp_path):
                 orders.add(reversed_)
                 score = -truth if reversed_ else truth
                 wrong = c.post(f"/api/sessions/{pid}/trials/{trial['id']}",
-                               json={"key": f"ccr{n}x{trial['id'][:20]}", "ratings": {first: score}, "time_ms": 1})
+                               json={"key": f"ccr{n}x{trial['id'][:20]}", "ratings": {first: score}, "time_ms": 30_000})
                 assert wrong.status_code == 422  # the rating belongs to the second sample
                 r = c.post(f"/api/sessions/{pid}/trials/{trial['id']}",
-                           json={"key": f"ccr{n}{trial['id'][:20]}", "ratings": {second: score}, "time_ms": 1})
+                           json={"key": f"ccr{n}{trial['id'][:20]}", "ratings": {second: score}, "time_ms": 30_000})
                 assert r.status_code == 201, r.text
                 canonical[f"{b} vs {a}"].append(float(truth))
     assert orders == {True, False}  # both presentation orders occurred

@@ -200,3 +200,49 @@ def test_no_horizontal_scroll(browser: object, server: str, tmp_path: Path, widt
     pg.close()
     assert scroll <= client, (page_path, width, scroll, client)
     assert not errors, errors
+
+
+def test_keys_work_after_a_mouse_click_on_a_native_player(page: object) -> None:
+    first = page.locator("section.utt").first.locator("audio").first
+    box = first.bounding_box()
+    page.mouse.click(box["x"] + 15, box["y"] + box["height"] / 2)  # the native play button
+    page.wait_for_function("() => !document.querySelector('section.utt audio').paused")
+    page.keyboard.press("3")
+    page.wait_for_function("() => document.querySelector('section.utt').querySelectorAll('audio')[2]"
+                           ".closest('.player').classList.contains('current')")
+    page.keyboard.press("j")
+    page.wait_for_function("() => document.querySelectorAll('section.utt')[1].querySelector('.player.current')")
+
+
+def test_players_and_ab_buttons_have_accessible_names_and_a_way_back(page: object) -> None:
+    sec = page.locator("section.utt").first
+    utt = sec.get_attribute("data-utt")
+    for player in sec.locator(".player").all():
+        system = player.get_attribute("data-system")
+        if player.locator("audio").count():
+            assert player.locator("audio").get_attribute("aria-label") == f"{system}, {utt}"
+            assert player.locator("button.ab").get_attribute("aria-label") == f"continue on {system} at the same position"
+    back = page.locator("a#back-to-report")
+    assert back.get_attribute("href") == "../index.html"
+    page.locator("#hide-spectrograms").check()
+    assert page.locator("img.thumb").first.is_hidden()
+    page.locator("#hide-spectrograms").uncheck()
+    assert page.locator("img.thumb").first.is_visible()
+
+
+def test_blind_mode_hides_and_shuffles_the_systems_until_revealed(page: object) -> None:
+    sec = page.locator("section.utt").first
+    systems = [p.get_attribute("data-system") for p in sec.locator(".player").all()]
+    page.locator("#blind").check()
+    shown = [p.get_attribute("data-system") for p in sec.locator(".player").all()]
+    assert shown[0] == "reference" and sorted(shown) == sorted(systems)  # a permutation, the reference first
+    for k, player in enumerate(sec.locator(".player").all()[1:], start=1):
+        assert player.locator(".name").is_hidden() and player.locator(".blind-name").inner_text() == f"sample {k}"
+        assert player.locator("img.thumb").is_hidden() or not player.locator("img.thumb").count()
+        label = player.locator("audio").get_attribute("aria-label") if player.locator("audio").count() else ""
+        assert all(s not in label for s in systems if s != "reference")
+    assert [k.inner_text() for k in sec.locator(".player .key").all()] == [str(i) for i in range(1, len(shown) + 1)]
+    page.keyboard.press("2")  # the second card as shown, whatever system it is
+    page.wait_for_function("() => document.querySelector('section.utt .players').children[1].classList.contains('current')")
+    page.locator("#reveal").click()
+    assert all(p.locator(".name").is_visible() for p in sec.locator(".player").all())

@@ -121,3 +121,21 @@ def test_one_column_table_with_two_metrics_fits(pdflatex: str, tmp_path: Path) -
     tex = (out / "summary.tex").read_text()
     assert r"\begin{table}[t]" in tex and "table*" not in tex
     assert overfull(compile_tex(out, "summary.tex")) == []
+
+
+def test_summary_tex_caption_and_notes_a_paper_can_keep(pdflatex: str, tmp_path: Path) -> None:
+    root = make_paper_run(tmp_path / "run")
+    lines = (root / "results.csv").read_text().splitlines()
+    fixed = [",".join([*r.split(",")[:4], "100.0", ""]) if r.split(",")[2:4] == ["natural", "stoi"] else r for r in lines]
+    (root / "results.csv").write_text("\n".join(fixed) + "\n")  # the reference against itself: no spread
+    out = tmp_path / "report"
+    out.mkdir()
+    write_tables(load_run(root), out, ReportOptions(report_metrics=("pesq_wb", "stoi")))
+    tex = (out / "summary.tex").read_text()
+    caption = next(line for line in tex.splitlines() if line.startswith(r"\caption"))
+    assert "Summary of" not in caption and "10 utterances" in caption and "95" in caption
+    assert "failed =" not in tex  # no note about a column the LaTeX table does not have
+    natural = next(line for line in tex.splitlines() if line.startswith("natural"))
+    assert natural.endswith("$100.000$ \\\\") and r"\pm 0.000" not in natural
+    log = compile_tex(out, "summary.tex")
+    assert overfull(log) == [] and "Underfull" not in log, re.findall(r"(?:Under|Over)full.*", log)

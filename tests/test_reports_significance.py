@@ -12,7 +12,8 @@ from scipy import stats
 from bench.runfolder.results import Row
 from bench.stats import holm, wilcoxon_signed_rank
 from reports.rundata import Run
-from reports.summary import compare, summary_paragraph
+from reports.summary import compare, significance_matrix, summary_paragraph
+from reports.tables import build_table
 
 
 @pytest.mark.parametrize("n", [3, 8, 20, 50])
@@ -95,7 +96,8 @@ def test_summary_names_the_best_system_and_the_significant_differences() -> None
     assert "natural is best" not in text and "anchor70 is best" not in text  # better means, never ranked
     best = "good" if values["good"].mean() >= values["close"].mean() else "close"
     other = "close" if best == "good" else "good"
-    assert f"{best} is best on m ({values[best].mean():.3g}), significantly better than bad but not than {other}." in text
+    # the mean as the table prints it (3 decimals below 10), never rounded further
+    assert f"{best} is best on m ({values[best].mean():.3f}), significantly better than bad but not than {other}." in text
     assert "3 systems under test on 20 utterances." in text
     assert "100 items failed" in text  # no audio files in this synthetic run: each one counts as a failure
 
@@ -103,7 +105,7 @@ def test_summary_names_the_best_system_and_the_significant_differences() -> None
 def test_summary_says_when_too_few_utterances_allow_no_significance() -> None:
     x = np.arange(5.0)
     text = summary_paragraph(_run({"a": x + 10, "b": x, "c": x - 10}, hib=False), ["m"])
-    assert "c is best on m (-8), not significantly better than a and b." in text  # lower is better here
+    assert "c is best on m (-8.000), not significantly better than a and b." in text  # lower is better here
     assert "With 5 utterances no difference can be significant" in text
 
 
@@ -138,3 +140,30 @@ def test_report_and_listening_analysis_give_scipys_p_values(tmp_path: Path) -> N
     pairwise = analyse(ratings, "mushra", tmp_path, systems=list(values), screening=False).pairwise
     assert {frozenset((r["a"], r["b"])): r["p"] for r in pairwise} == pytest.approx(expected, rel=1e-12)
     assert {frozenset((r["a"], r["b"])): r["p_holm"] for r in pairwise} == pytest.approx(report_holm, rel=1e-12)
+
+
+def test_summary_paragraph_rounds_as_the_table_does() -> None:
+    x = np.linspace(-0.002, 0.002, 6)
+    run = _run({"opus": 3.997 + x, "other": 3.5 + x})
+    text = summary_paragraph(run, ["m"])
+    assert "opus is best on m (3.997)" in text  # was "(4)"
+    table = build_table(run, title="t", metrics=["m"])
+    assert next(c.mean_text for r in table.rows if r.system == "opus" for c in r.cells) == "3.997"
+
+
+def test_significance_matrix_is_antisymmetric_and_holm_corrected() -> None:
+    rng = np.random.default_rng(3)
+    base = rng.normal(3.0, 0.4, 20)
+    values = {"natural": base + 2, "good": base + 0.5 + rng.normal(0, 0.05, 20),
+              "close": base + 0.48 + rng.normal(0, 0.3, 20), "bad": base + rng.normal(0, 0.05, 20)}
+    run = _run(values)
+    matrix = significance_matrix(run, "m")
+    assert matrix["systems"] == ["good", "close", "bad"]  # systems under test only
+    comps = {(c.a, c.b): c for c in compare(run, "m", ["good", "close", "bad"])}
+    cell = {(r["system"], s): c for r in matrix["rows"] for s, c in zip(matrix["systems"], r["cells"], strict=True)}
+    assert cell[("good", "bad")]["better"] == "yes" and cell[("bad", "good")]["better"] == "no"
+    assert cell[("good", "bad")]["p"] == comps[("good", "bad")].p_holm
+    assert cell[("good", "bad")]["text"].startswith("▲") and cell[("bad", "good")]["text"].startswith("▼")
+    a, b = ("good", "close") if ("good", "close") in comps else ("close", "good")
+    assert not comps[(a, b)].significant and cell[(a, b)]["text"].startswith("–") and cell[(a, b)]["better"] == ""
+    assert cell[("good", "good")]["text"] == ""

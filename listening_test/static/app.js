@@ -90,10 +90,20 @@ async function loadBuffer(url) {
 
 // Plays one of several time-aligned buffers; switching keeps the position (fade out, then fade in).
 class Player {
-  constructor(ctx, buffers, onPlay, loop = true) {
-    this.ctx = ctx; this.buffers = buffers; this.onPlay = onPlay; this.loop = loop;
+  constructor(ctx, buffers, onPlay, loop = true, onEnd = null) {
+    this.ctx = ctx; this.buffers = buffers; this.onPlay = onPlay; this.loop = loop; this.onEnd = onEnd;
     this.duration = Math.min(...Object.values(buffers).map((b) => b.duration));
     this.loopStart = 0; this.loopEnd = this.duration; this.seg = null; this.current = null;
+    this.spans = {};  // id -> [start, end] parts heard; `onEnd(id)` once they cover the whole sample
+  }
+  heardPart(id, start, end) {
+    const spans = (this.spans[id] ||= []);
+    if (spans.done || end - start <= 0) return;
+    spans.push([start, end]);
+    spans.sort((a, b) => a[0] - b[0]);
+    let reach = 0;
+    for (const [a, b] of spans) { if (a > reach + 0.05) break; reach = Math.max(reach, b); }
+    if (reach >= this.duration - 0.05) { spans.done = true; if (this.onEnd) this.onEnd(id); }
   }
   position() {
     if (!this.seg) return this.paused ?? this.loopStart;
@@ -118,13 +128,17 @@ class Player {
       }, Math.max(0, (t + dur - this.ctx.currentTime - 0.15) * 1000));
     } else {  // play once: back to the start when it ends
       seg.timer = setTimeout(() => {
-        if (this.seg === seg) { this.seg = null; this.paused = null; this.current = null; this.onPlay(null); }
+        if (this.seg !== seg) return;
+        this.seg = null; this.paused = null; this.current = null;
+        this.heardPart(id, seg.offset, seg.offset + seg.dur);
+        this.onPlay(null);
       }, Math.max(0, (t + dur - this.ctx.currentTime) * 1000));
     }
   }
   fadeOutCurrent(now) {
     const seg = this.seg;
     if (!seg) return;
+    this.heardPart(seg.id, seg.offset, this.position());
     clearTimeout(seg.timer);
     try {
       seg.g.gain.cancelAndHoldAtTime(now);
@@ -158,6 +172,20 @@ class Player {
     this.loopStart = start; this.loopEnd = end;
     if (this.seg) { const id = this.current; this.play(id); }
   }
+}
+
+// ---------- playback progress of a play-once player (ACR, pairs, ABX) ----------
+function playProgress(player) {
+  const fill = el("div", { class: "fill" });
+  const bar = el("div", { class: "playbar", id: "playbar", role: "progressbar", "aria-label": T("playback"),
+    "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": 0 }, fill);
+  requestAnimationFrame(function tick() {
+    if (!bar.isConnected) return;
+    const p = player.seg ? Math.round(100 * player.position() / player.duration) : 0;
+    fill.style.width = `${p}%`; bar.setAttribute("aria-valuenow", p);
+    requestAnimationFrame(tick);
+  });
+  return bar;
 }
 
 // ---------- waveform with a draggable loop region, numeric loop inputs and a moving play cursor ----------
@@ -227,7 +255,10 @@ function waveform(player, buffer) {
       el("button", { type: "button", text: T("stop"), onclick: () => player.stop() })));
 }
 
-// ---------- vertical slider: "not rated" until moved; pointer and keyboard ----------
+// ---------- slider: "not rated" until moved; pointer and keyboard ----------
+// Vertical in the desktop grid, horizontal in the phone/touch layout (CSS decides: the longer side is the
+// axis). A touch rates only by a drag along the axis or a tap: a swipe across it (scrolling) or one the
+// browser takes over for scrolling (pointercancel) changes nothing.
 function vslider(label, onChange) {
   const thumb = el("div", { class: "thumb" }), fill = el("div", { class: "fill" });
   const s = el("div", { class: "vslider unrated", role: "slider", tabindex: 0, "aria-label": label,
@@ -238,15 +269,33 @@ function vslider(label, onChange) {
     s.value = v;
     s.classList.remove("unrated");
     s.setAttribute("aria-valuenow", v); s.setAttribute("aria-valuetext", String(v));
-    thumb.style.bottom = `${v}%`; fill.style.height = `${v}%`;
+    s.style.setProperty("--v", `${v}%`);
     onChange(v);
   };
-  const fromY = (ev) => { const r = s.getBoundingClientRect(); return 100 * (1 - (ev.clientY - r.top) / r.height); };
+  const horizontal = () => { const r = s.getBoundingClientRect(); return r.width > r.height; };
+  const valueAt = (ev) => {
+    const r = s.getBoundingClientRect();
+    return horizontal() ? 100 * (ev.clientX - r.left) / r.width : 100 * (1 - (ev.clientY - r.top) / r.height);
+  };
+  let touch = null;  // a touch not yet known to be a drag along the slider: {x, y, id}
   s.addEventListener("pointerdown", (ev) => {
-    s.set(fromY(ev)); s.focus({ preventScroll: true }); s.setPointerCapture(ev.pointerId); s.dragging = true; ev.preventDefault();
+    if (ev.pointerType === "touch") { touch = { x: ev.clientX, y: ev.clientY, id: ev.pointerId }; return; }
+    s.set(valueAt(ev)); s.focus({ preventScroll: true }); s.setPointerCapture(ev.pointerId); s.dragging = true; ev.preventDefault();
   });
-  s.addEventListener("pointermove", (ev) => { if (s.dragging) s.set(fromY(ev)); });
-  s.addEventListener("pointerup", () => { s.dragging = false; });
+  s.addEventListener("pointermove", (ev) => {
+    if (touch && ev.pointerId === touch.id) {
+      const along = horizontal() ? Math.abs(ev.clientX - touch.x) : Math.abs(ev.clientY - touch.y);
+      const across = horizontal() ? Math.abs(ev.clientY - touch.y) : Math.abs(ev.clientX - touch.x);
+      if (across > 8 && across >= along) { touch = null; return; }  // a swipe across: the page scrolls
+      if (along > 8) { touch = null; s.dragging = true; s.focus({ preventScroll: true }); s.setPointerCapture(ev.pointerId); }
+    }
+    if (s.dragging) s.set(valueAt(ev));
+  });
+  s.addEventListener("pointerup", (ev) => {
+    if (touch && ev.pointerId === touch.id) { s.set(valueAt(ev)); s.focus({ preventScroll: true }); }  // a tap
+    touch = null; s.dragging = false;
+  });
+  s.addEventListener("pointercancel", () => { touch = null; s.dragging = false; });
   s.addEventListener("keydown", (ev) => {
     const step = { ArrowUp: 1, ArrowRight: 1, ArrowDown: -1, ArrowLeft: -1, PageUp: 10, PageDown: -10 }[ev.key];
     if (step !== undefined) s.set((s.value ?? 50 - step) + step);
@@ -362,8 +411,9 @@ function headphoneCheck(ctx, rounds, onDone) {
     k += 1;
     if (k < rounds) return next();
     answers.forEach((x) => { x.disabled = true; });
-    round.textContent = "✓";
-    await api("POST", `/api/sessions/${state.pid}/checks/headphone`, { correct, total: rounds });
+    const result = await api("POST", `/api/sessions/${state.pid}/checks/headphone`, { correct, total: rounds });
+    if (!result.passed) return resume();  // the session ends: the server says so from now on
+    round.textContent = "✓ " + T("headphone_passed", { correct, n: rounds });
     onDone();
   }));
   next();
@@ -429,7 +479,7 @@ async function mushraPage(trial, { index, total, training }) {
   const refresh = () => {
     const left = trial.stimuli.filter((x) => !played.has(x.id) || (!training && sliders.get(x.id).value === null)).length;
     next.disabled = left > 0;
-    status.textContent = left > 0 ? T("left_to_do", { n: left }) : "";
+    status.textContent = left > 0 ? T(training ? "left_to_play" : "left_to_do", { n: left }) : "";
   };
   let last = "ref";
   const player = new Player(ctx, buffers, (id) => {
@@ -455,7 +505,8 @@ async function mushraPage(trial, { index, total, training }) {
   const bands = el("div", { class: "bands", "aria-hidden": "true" },
     ...[...scaleLabels()].reverse().map((l) => el("div", {}, el("span", { text: l }))));
   const refCol = el("div", { class: "col refcol" }, refBtn, el("div", { class: "slot" }), el("span", { class: "value" }));
-  const grid = el("div", { class: "rating" }, bands, refCol, ...columns);
+  // the reference and the scale: one sticky header above the rows in the phone/touch layout
+  const grid = el("div", { class: "rating" }, el("div", { class: "rhead" }, refCol, bands), ...columns);
   const comment = el("textarea", { id: "comment", rows: 2, maxlength: 2000, placeholder: T("comment") });
   const error = el("p", { class: "error", id: "error" });
   onNext(next, player, error, () => training
@@ -469,7 +520,7 @@ async function mushraPage(trial, { index, total, training }) {
     el("p", { class: "keys muted", id: "keys-help", text: T("keys_help") }),
     el("div", { class: "rating-scroll" }, grid),
     training ? null : el("div", { class: "field" }, comment),
-    error, el("div", { class: "actions" }, status, next), sessionLink());
+    error, el("div", { class: "actions sticky" }, status, next), sessionLink());
   const select = (id) => { player.play(id); if (sliders.has(id)) sliders.get(id).focus(); };
   onKeys((ev) => {
     if (ev.target instanceof HTMLTextAreaElement || ev.target instanceof HTMLInputElement || ev.ctrlKey || ev.metaKey || ev.altKey) return;
@@ -489,11 +540,18 @@ async function mosPage(trial, { index, total }) {
   const ctx = audioContext();
   const stim = trial.stimuli[0];
   const buffer = await loadBuffer(stim.url);
-  let played = false;
+  let heard = false;  // P.808: a rating counts only after the whole recording was heard
   const next = el("button", { class: "primary", type: "button", id: "next", text: index === total ? T("finish") : T("next"), disabled: true });
   const choice = () => app.querySelector("input[name=acr]:checked");
-  const refresh = () => { next.disabled = !(played && choice()); };
-  const player = new Player(ctx, { s: buffer }, (id) => { if (id) { played = true; refresh(); } }, false);
+  const status = el("span", { class: "muted", id: "status" });
+  const refresh = () => {
+    next.disabled = !(heard && choice());
+    status.textContent = heard ? "" : T("listen_to_end");
+  };
+  const player = new Player(ctx, { s: buffer }, () => {}, false, () => {
+    heard = true; app.querySelector("button.stim")?.classList.add("played"); refresh();
+  });
+  refresh();
   const scale = el("div", { class: "acr" }, ...scaleLabels().map((l, i) => el("label", {},
     el("input", { type: "radio", name: "acr", value: i + 1, onchange: refresh }), el("strong", { text: String(i + 1) }), l)));
   const error = el("p", { class: "error", id: "error" });
@@ -503,7 +561,7 @@ async function mosPage(trial, { index, total }) {
     el("p", { text: T("mos_task") }),
     el("p", { class: "buttons" }, el("button", { type: "button", class: "stim", "data-stimulus": stim.id, text: T("play"), onclick: () => player.play("s") }),
       el("button", { type: "button", text: T("stop"), onclick: () => player.stop() })),
-    scale, error, el("div", { class: "actions" }, el("span"), next), sessionLink());
+    playProgress(player), scale, error, el("div", { class: "actions" }, status, next), sessionLink());
 }
 
 // the labels of this test's scale, from the texts (translated), low end first
@@ -518,12 +576,17 @@ async function pairPage(trial, { index, total }) {
   const played = new Set();
   const next = el("button", { class: "primary", type: "button", id: "next", text: index === total ? T("finish") : T("next"), disabled: true });
   const choice = () => app.querySelector("input[name=pair]:checked");
-  const refresh = () => { next.disabled = !(played.size === 2 && choice()); };
-  const player = new Player(ctx, { [first.id]: bufs[0], [second.id]: bufs[1] }, (id) => {
-    if (id) played.add(id);
+  const status = el("span", { class: "muted", id: "status" });
+  const refresh = () => {
+    next.disabled = !(played.size === 2 && choice());
+    status.textContent = played.size === 2 ? "" : T("listen_to_end");
+  };
+  const player = new Player(ctx, { [first.id]: bufs[0], [second.id]: bufs[1] }, () => {}, false, (id) => {
+    played.add(id);  // heard from start to end
     for (const b of app.querySelectorAll("button.stim")) b.classList.toggle("played", played.has(b.dataset.stimulus));
     refresh();
-  }, false);
+  });
+  refresh();
   const low = state.session.scale.low, numbered = type !== "ab";
   const offered = (v) => type !== "ab" || v !== 0 || state.session.options.no_preference;
   const scale = el("div", { class: "pair-scale" }, ...scaleLabels().map((l, i) => offered(low + i) ? el("label", {},
@@ -538,7 +601,7 @@ async function pairPage(trial, { index, total }) {
       el("button", { type: "button", class: "stim", "data-stimulus": first.id, text: T("first"), onclick: () => player.play(first.id) }),
       el("button", { type: "button", class: "stim", "data-stimulus": second.id, text: T("second"), onclick: () => player.play(second.id) }),
       el("button", { type: "button", text: T("stop"), onclick: () => player.stop() })),
-    scale, error, el("div", { class: "actions" }, el("span"), next), sessionLink());
+    playProgress(player), scale, error, el("div", { class: "actions" }, status, next), sessionLink());
 }
 
 // ABX: A and B, then X (one of them, from its own URL); the answer is the sample X matches.
@@ -548,12 +611,17 @@ async function abxPage(trial, { index, total }) {
   const played = new Set();
   const next = el("button", { class: "primary", type: "button", id: "next", text: index === total ? T("finish") : T("next"), disabled: true });
   const choice = () => app.querySelector("input[name=abx]:checked");
-  const refresh = () => { next.disabled = !(played.size === 3 && choice()); };
-  const player = new Player(ctx, { A: bufs[0], B: bufs[1], X: bufs[2] }, (id) => {
-    if (id) played.add(id);
+  const status = el("span", { class: "muted", id: "status" });
+  const refresh = () => {
+    next.disabled = !(played.size === 3 && choice());
+    status.textContent = played.size === 3 ? "" : T("listen_to_end");
+  };
+  const player = new Player(ctx, { A: bufs[0], B: bufs[1], X: bufs[2] }, () => {}, false, (id) => {
+    played.add(id);  // heard from start to end
     for (const btn of app.querySelectorAll("button.stim")) btn.classList.toggle("played", played.has(btn.dataset.stimulus));
     refresh();
-  }, false);
+  });
+  refresh();
   const answer = (id, label) => el("label", {}, el("input", { type: "radio", name: "abx", value: id, onchange: refresh }), label);
   const error = el("p", { class: "error", id: "error" });
   const t0 = performance.now();
@@ -563,8 +631,8 @@ async function abxPage(trial, { index, total }) {
     el("p", { text: T("pair_task_abx") }),
     el("p", { class: "buttons" }, button("A", "▶ A"), button("B", "▶ B"), button("X", "▶ X"),
       el("button", { type: "button", text: T("stop"), onclick: () => player.stop() })),
-    el("div", { class: "pair-scale" }, answer(a.id, T("x_is_a")), answer(b.id, T("x_is_b"))),
-    error, el("div", { class: "actions" }, el("span"), next), sessionLink());
+    playProgress(player), el("div", { class: "pair-scale" }, answer(a.id, T("x_is_a")), answer(b.id, T("x_is_b"))),
+    error, el("div", { class: "actions" }, status, next), sessionLink());
 }
 
 async function mosTraining() {
@@ -572,10 +640,11 @@ async function mosTraining() {
   const bufs = await Promise.all(t.stimuli.map((x) => loadBuffer(x.url)));
   const played = new Set();
   const next = el("button", { class: "primary", type: "button", id: "next", text: T("start_test"), disabled: true });
-  const player = new Player(ctx, Object.fromEntries(t.stimuli.map((x, i) => [x.id, bufs[i]])), (id) => {
-    if (id) played.add(id);
+  const player = new Player(ctx, Object.fromEntries(t.stimuli.map((x, i) => [x.id, bufs[i]])), () => {}, false, (id) => {
+    played.add(id);  // heard from start to end
+    for (const b of app.querySelectorAll("button.stim")) b.classList.toggle("played", played.has(b.dataset.stimulus));
     next.disabled = played.size < t.stimuli.length;
-  }, false);
+  });
   next.addEventListener("click", async () => {
     player.stop();
     await api("POST", `/api/sessions/${state.pid}/progress`, { step: "training" });
@@ -585,7 +654,7 @@ async function mosTraining() {
     el("p", { class: "buttons" }, ...t.stimuli.map((x, i) => el("button", { type: "button", class: "stim", "data-stimulus": x.id,
       text: T("example", { n: i + 1 }), onclick: () => player.play(x.id) })),
       el("button", { type: "button", text: T("stop"), onclick: () => player.stop() })),
-    el("div", { class: "actions" }, el("span"), next));
+    playProgress(player), el("div", { class: "actions" }, el("span"), next));
 }
 
 function questionnairePage() {
@@ -601,6 +670,19 @@ function questionnairePage() {
   show(el("h1", { text: T("questionnaire_title") }), ...fields, error, el("div", { class: "actions" }, el("span"), submit));
 }
 
+function screenedOutPage() {
+  const hp = state.session.headphone_result || {};
+  show(el("h1", { id: "screened-out", text: T("headphone_failed_title") }),
+    el("p", { text: T("headphone_failed_text", { correct: hp.correct, n: hp.total, needed: hp.needed }) }));
+}
+
+// P.808: long sessions tire listeners; a break page every `break_every` trials (the answers are saved)
+function breakPage(k, n, onGo) {
+  const go = el("button", { class: "primary", type: "button", id: "continue", text: T("continue"), onclick: onGo });
+  show(el("h1", { id: "break", text: T("break_title") }), el("p", { text: T("break_text", { k, n }) }),
+    el("div", { class: "actions" }, el("span"), go));
+}
+
 function donePage() {
   const c = state.session.completion || {};
   show(el("h1", { id: "done", text: T("done_title") }), el("p", { text: T("done_text") }),
@@ -613,12 +695,17 @@ async function resume() {
   state.session = s;
   const done = new Set(s.completed);
   const remaining = s.trials.filter((t) => !done.has(t.id));
+  if (s.phase === "screened_out") return screenedOutPage();
   if (s.phase === "qualification") return qualificationPage();
   if (s.phase === "level") return levelPage();
   if (s.phase === "training") return s.page === "mushra" ? mushraPage(s.training, { training: true }) : mosTraining();
   if (s.phase === "trials") {
     const index = s.trials.length - remaining.length + 1, total = s.trials.length;
     const page = { mushra: mushraPage, acr: mosPage, pair: pairPage, abx: abxPage }[s.page];
+    const rested = `break:${state.pid}:${index}`;
+    if (s.break_every && index > 1 && (index - 1) % s.break_every === 0 && !sessionStorage.getItem(rested)) {
+      return breakPage(index - 1, total, () => { sessionStorage.setItem(rested, "1"); page(remaining[0], { index, total }); });
+    }
     return page(remaining[0], { index, total });
   }
   if (s.phase === "questionnaire") return questionnairePage();

@@ -13,4 +13,12 @@ TEST_TYPES.register("dcr", "listening_test.testtypes.pairs:DCR")
 TEST_TYPES.register("ab", "listening_test.testtypes.pairs:AB")
 TEST_TYPES.register("abx", "listening_test.testtypes.pairs:ABX")
 
-__all__ = ["TEST_TYPES", "RatingError", "Scale", "TestType", "get_test_type"]
+__all__ = ["TEST_TYPES", "RatingError", "Scale", "TestType", "get_test_type", "min_trial_ms"]
+
+
+def min_trial_ms(definition) -> dict[str, float]:
+    """Trial id -> the time (ms) below which it cannot have been heard (the test type's bound on its audio);
+    :func:`listening_test.screening.fast_trial_problems` screens on it."""
+    kind = get_test_type(definition.type)
+    return {t.id: 1000 * kind.min_trial_s(len(t.stimuli), definition.item(t.item).duration_s)
+            for t in definition.trials}

@@ -77,6 +77,12 @@ class TestType:
     compare: ClassVar[str] = "pairwise"
     #: trials are built from ``--pairs`` (CCR, A/B, ABX)
     needs_pairs: ClassVar[bool] = False
+    #: a break page after every this many trials (``--break-every`` overrides; 0: none)
+    break_every: ClassVar[int] = 30
+
+    def min_trial_s(self, n_stimuli: int, duration_s: float) -> float:
+        """Seconds below which a trial with ``n_stimuli`` samples of ``duration_s`` cannot have been heard."""
+        return n_stimuli * duration_s
 
     def stored_ratings(self, trial: Trial, item: Item, ratings: dict[str, float], order: list[str],
                        options: dict[str, Any] | None = None) -> list[TrialRating]:

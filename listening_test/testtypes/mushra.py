@@ -23,6 +23,11 @@ class Mushra(TestType):
     max_signals = 12
     shows_reference = True
     page = "mushra"
+    break_every = 10
+
+    def min_trial_s(self, n_stimuli: int, duration_s: float) -> float:
+        """At least 2 s (or the whole item, when shorter) of each condition and of the reference."""
+        return (n_stimuli + 1) * min(duration_s, 2.0)
 
     def trials(self, items: list[Item]) -> list[Trial]:
         return [Trial(id=it.id, item=it.id, stimuli=[s.id for s in it.stimuli]) for it in items]
