@@ -9,6 +9,7 @@ import argparse
 import importlib
 import signal
 import sys
+import threading
 
 from bench.errors import DiskFull, UsageError
 
@@ -73,9 +74,22 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script. Exit 2 on usage errors, with a message naming the argument."""
-    if hasattr(signal, "SIGPIPE"):  # `bench metrics | head` ends quietly
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    """Entry point of the console script. Exit 2 on usage errors, with a message naming the argument.
+
+    While it runs, a closed pipe ends the process quietly (`bench metrics | head`); the process's own
+    SIGPIPE handling is restored on return, so calling ``main([...])`` from Python leaves it as it was
+    (Python ignores SIGPIPE: a write to a closed socket in another thread raises, it does not kill)."""
+    restore = None
+    if hasattr(signal, "SIGPIPE") and threading.current_thread() is threading.main_thread():
+        restore = signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        return _main(argv)
+    finally:
+        if restore is not None:
+            signal.signal(signal.SIGPIPE, restore)
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(first if first in COMMANDS else None)

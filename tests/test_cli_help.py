@@ -72,3 +72,17 @@ def test_bench_systems_states_each_codecs_default_bitrate():
     for name in ("opus", "lc3"):
         kbps = SYSTEMS.get(name).Options().kbps
         assert f"{kbps:g} kbps" in summaries[name], summaries[name]
+
+
+def test_main_in_process_leaves_sigpipe_as_python_set_it():
+    """`bench.cli.main([...])` called from Python (tests, notebooks) must not leave SIGPIPE at its default: a
+    write to a closed socket in any thread of the caller would then kill the whole process (it did: a pytest
+    worker serving a download that the test had killed)."""
+    import signal
+
+    from bench.cli import main
+
+    before = signal.getsignal(signal.SIGPIPE)
+    assert before == signal.SIG_IGN  # what Python sets at start-up
+    assert main(["metrics"]) == 0
+    assert signal.getsignal(signal.SIGPIPE) == before
