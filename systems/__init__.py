@@ -78,6 +78,8 @@ class SystemInfo:
     reason: str | None
     #: "downloads N MB on first use" (files not cached yet), or a hint for weights used once downloaded
     downloads: str | None = None
+    #: the registry entries building it would download now (``--systems all`` leaves it out until cached)
+    pending: tuple[str, ...] = ()
 
 
 def _stage_options(cls: type, stage: Stage, settings: RunSettings) -> tuple[object, str, str]:
@@ -195,15 +197,17 @@ def iter_system_checks(settings: RunSettings) -> Iterator[SystemInfo]:
             reason = cls.unavailable_reason(settings)
             desc, kbps = cls.description, cls.nominal_kbps
             needs, optional = list(cls.downloads), list(getattr(cls, "optional_downloads", ()))
+            pending = cls.pending_downloads(settings) if reason is None else ()
             for st in stages[1:]:
                 pcls = POSTFILTERS.get(st.kind)
                 reason = reason or pcls.unavailable_reason(settings)
                 desc = f"{desc} + {pcls.description}"
                 needs += pcls.downloads
+                pending += pcls.pending_downloads(settings) if reason is None else ()
             note = _download_note(needs, optional, settings) if reason is None else None
         except (ImportError, RegistryError, AttributeError) as exc:
-            reason, desc, kbps, note = f"cannot be loaded: {exc}", "", None, None
-        yield SystemInfo(name, desc, kbps, reason is None, reason, note)
+            reason, desc, kbps, note, pending = f"cannot be loaded: {exc}", "", None, None, ()
+        yield SystemInfo(name, desc, kbps, reason is None, reason, note, pending)
 
 
 def _download_note(needs: list[str], optional: list[str], settings: RunSettings) -> str | None:
@@ -221,7 +225,8 @@ def _download_note(needs: list[str], optional: list[str], settings: RunSettings)
 
 
 def expand_systems(specs: list[str], settings: RunSettings) -> tuple[list[str], list[tuple[str, str]]]:
-    """Expand ``all`` into the systems that can run here.
+    """Expand ``all`` into the systems that can run here without downloading anything (a system whose
+    released weights are not cached yet runs when it is named, fetching them on first use).
 
     Returns:
         (specs to run, [(name, reason skipped)] for systems in ``all`` that cannot run here).
@@ -233,10 +238,15 @@ def expand_systems(specs: list[str], settings: RunSettings) -> tuple[list[str], 
             for info in describe_systems(settings):
                 if info.name in _NEEDS_ARGUMENT:
                     continue
-                if info.available:
-                    out.append(info.name)
-                else:
+                if not info.available:
                     skipped.append((info.name, info.reason or ""))
+                elif info.pending:
+                    names = " ".join(info.pending)
+                    why = (f"its weights are not downloaded yet ({names}): `--systems all` downloads nothing; "
+                           f"name {info.name} in --systems to fetch them on first use, or run `bench download {names}`")
+                    skipped.append((info.name, why))
+                else:
+                    out.append(info.name)
         else:
             out.append(s)
     seen: set[str] = set()

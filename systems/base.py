@@ -125,6 +125,12 @@ class System(ABC):
         return None
 
     @classmethod
+    def pending_downloads(cls, settings: RunSettings) -> tuple[str, ...]:
+        """The registry entries building the system would download now (declared and not cached); ``--systems
+        all`` leaves such systems out, a system named in ``--systems`` fetches them."""
+        return _not_cached(cls.downloads)
+
+    @classmethod
     def from_spec(cls, arg: str | None, settings: RunSettings, name: str, options: Any) -> System:
         """Build from a parsed spec. ``arg`` is the text after ``kind:`` (``files:mine=DIR``), if any."""
         if arg:
@@ -220,6 +226,11 @@ class PostFilter(ABC):
     def unavailable_reason(cls, settings: RunSettings) -> str | None:
         """None when the post-filter can run here; otherwise why not."""
         return None
+
+    @classmethod
+    def pending_downloads(cls, settings: RunSettings) -> tuple[str, ...]:
+        """As :meth:`System.pending_downloads`."""
+        return _not_cached(cls.downloads)
 
     @abstractmethod
     def process(self, coded: np.ndarray, *, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
@@ -326,3 +337,12 @@ class ComposedSystem(System):
         for pf in self.postfilters:
             out.update({f"{pf.kind}.{k}": v for k, v in options_dict(pf.options).items()})
         return out
+
+
+def _not_cached(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The registry entries among ``names`` that are not in the download cache yet."""
+    if not names:
+        return ()
+    from bench.downloads import cached
+
+    return tuple(n for n in names if cached(n) is None)

@@ -174,6 +174,15 @@ class ReleasedCodecSystem(System):
             return "PyTorch is not installed (pip install torch)"
         return cls.weights.unavailable(cls.kind, settings)
 
+    @classmethod
+    def pending_downloads(cls, settings: RunSettings) -> tuple[str, ...]:
+        try:
+            if cls.weights._local(cls.kind, settings) is not None:  # --checkpoint, --weights or the package's cache
+                return ()
+        except FileNotFoundError:  # a --checkpoint that does not exist: building the system says so
+            return ()
+        return super().pending_downloads(settings)
+
     def _check_options(self) -> None:
         """Raise ValueError for options that are each valid but not together (before any file is read)."""
 

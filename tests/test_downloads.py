@@ -333,3 +333,22 @@ def test_bench_weights_and_systems_say_what_is_cached_and_what_downloads_on_firs
     assert rows["encodec"].available and "downloads" in rows["encodec"].downloads
     assert "on first use" in rows["encodec"].downloads
     assert "bench download audiodec-exp" in rows["symad"].downloads
+
+
+def test_systems_all_downloads_nothing_and_says_which_systems_wait_for_weights(publisher, tmp_path):
+    """Online with an empty cache, ``--systems all`` leaves the systems whose released weights are not cached
+    out, with the reason, and asks the publisher for nothing (`make demo` never downloads); a local
+    ``--checkpoint`` makes the system part of ``all`` again."""
+    from systems import RunSettings, expand_systems
+
+    publish(publisher, "encodec-24khz", b"not fetched", filename="encodec_24khz-d7cc33bc.th")
+    specs, skipped = expand_systems(["all"], RunSettings())
+    reasons = dict(skipped)
+    assert "encodec" not in specs and "dac_44k" not in specs and "natural" in specs and "opus" in specs
+    assert "not downloaded yet (encodec-24khz)" in reasons["encodec"]
+    assert "bench download encodec-24khz" in reasons["encodec"]
+    assert publisher.requests == {}
+    ckpt = tmp_path / "mine.th"
+    ckpt.write_bytes(b"x")
+    specs, skipped = expand_systems(["all"], RunSettings(checkpoints={"encodec": ckpt}))
+    assert "encodec" in specs and "encodec" not in dict(skipped)
