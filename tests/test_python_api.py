@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, SUBSET, demo_manifest, need_libopus, run_bench
+from tests.conftest import REPO, SUBSET, demo_clips, demo_manifest, need_libopus, run_bench
 
 
 def python(code: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -255,20 +255,19 @@ def test_evaluate_returns_the_rows_of_a_run_on_the_same_pair(tmp_path):
     import soundfile as sf
 
     import bench
-    from bench.corpora import DEMO_DIR
     from bench.runfolder.paths import RunDir
     from tests.conftest import run_bench
 
-    uid = SUBSET[0]
-    x, sr = sf.read(str(DEMO_DIR / f"{uid}.flac"), dtype="float32")
+    data = demo_clips(tmp_path / "data", n=1, seconds=2.5)  # real speech; the cost grows with its length
+    uid = next(data.glob("*.flac")).stem
+    x, sr = sf.read(str(data / f"{uid}.flac"), dtype="float32")
     assert sr == 48000
     late = np.concatenate([np.zeros(144, np.float32), x[:-144]])
     late += 0.002 * np.random.default_rng(1).standard_normal(len(x)).astype(np.float32)
     (tmp_path / "late").mkdir()
     sf.write(tmp_path / "late" / f"{uid}.wav", late, 48000, subtype="FLOAT")
-    manifest = demo_manifest(tmp_path / "manifest.csv", [uid])
     out = tmp_path / "run"
-    r = run_bench("run", "--systems", f"files:late={tmp_path / 'late'}", "--data", f"manifest:{manifest}",
+    r = run_bench("run", "--systems", f"files:late={tmp_path / 'late'}", "--data", f"folder:{data}",
                   "--out", str(out), "--metrics", ",".join(SAME_AS_RUN), "--workers", "1", "--no-report")
     assert r.returncode == 0, r.stderr
     results = bench.load_results(out).results
