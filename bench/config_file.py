@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -88,16 +89,23 @@ def _convert_one(action: argparse.Action, where: str, value: Any) -> Any:
     return out
 
 
+def option_key(raw_key: object, known: Iterable[str], source: str) -> str:
+    """``raw_key`` as an option name (``max-lag-ms`` -> ``max_lag_ms``); UsageError naming ``source`` and the
+    closest known names when it is none of ``known``."""
+    key, known = str(raw_key).replace("-", "_"), list(known)
+    if key not in known:
+        close = difflib.get_close_matches(key, known, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(known))}"
+        raise UsageError(f"{source}: unknown option {raw_key!r}{hint}")
+    return key
+
+
 def apply_mapping(parser: argparse.ArgumentParser, mapping: dict[str, Any], source: str) -> None:
     """Make ``mapping``'s values the parser's defaults (flags given later on the command line override)."""
     actions = option_actions(parser)
     defaults: dict[str, Any] = {}
     for raw_key, value in mapping.items():
-        key = str(raw_key).replace("-", "_")
-        if key not in actions:
-            close = difflib.get_close_matches(key, list(actions), n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(actions))}"
-            raise UsageError(f"{source}: unknown option {raw_key!r}{hint}")
+        key = option_key(raw_key, actions, source)
         defaults[key] = _convert(actions[key], str(raw_key), value, source)
         actions[key].required = False
     parser.set_defaults(**defaults)

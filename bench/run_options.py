@@ -11,7 +11,6 @@ prints.
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.alignment import ALIGN_MODES
+from bench.config_file import option_key
 from bench.errors import UsageError
 from bench.runfolder.wav import RUN_RATES
 
@@ -123,11 +123,7 @@ def _checked(mapping: dict[str, Any], source: str) -> dict[str, Any]:
     known = {f.name: f for f in fields(RunOptions)}
     out: dict[str, Any] = {}
     for raw_key, value in mapping.items():
-        key = str(raw_key).replace("-", "_")
-        if key not in known:
-            close = difflib.get_close_matches(key, list(known), n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(known))}"
-            raise UsageError(f"{source}: unknown option {raw_key!r}{hint}")
+        key = option_key(raw_key, known, source)
         out[key] = _convert(known[key], value, f"{source}: {raw_key}")
     return out
 
