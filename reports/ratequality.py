@@ -18,6 +18,7 @@ from typing import Any
 
 from bench.atomic import atomic_path, write_text_atomic
 from reports.figures import colour, new_figure, save
+from reports.roles import family_of
 from reports.rundata import BITRATE, Run
 from reports.stats import CellStats, describe
 from reports.tables import ColumnData, Table, assemble, metric_unit, to_markdown
@@ -35,14 +36,6 @@ class RatePoint:
     family: str
     kbps: CellStats
     quality: dict[str, CellStats]
-
-
-def family_of(run: Run, system: str) -> str:
-    """run.json's family of ``system``, else its name without an ``@value`` part."""
-    given = run.system_info(system).get("family")
-    if given:
-        return str(given)
-    return re.sub(r"@[^+\[]*", "", system)
 
 
 def grouped_systems(run: Run) -> list[str]:

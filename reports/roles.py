@@ -8,6 +8,8 @@ registered names decide (``natural`` and the ``reference`` pseudo-system of the 
 
 from __future__ import annotations
 
+import re
+
 from reports.rundata import Run
 
 REFERENCE = "reference"
@@ -25,9 +27,18 @@ def role(run: Run, system: str) -> str:
     return NAMED_ROLES.get(system, SYSTEM)
 
 
+def family_of(run: Run, system: str) -> str:
+    """The codec family of ``system`` (one rate-quality curve, one colour): run.json's ``family``, else the name
+    without an ``@value`` part (``opus@6k`` and ``opus@24k`` are ``opus``; ``opus@12k+spf`` is ``opus+spf``)."""
+    given = run.system_info(system).get("family")
+    if given:
+        return str(given)
+    return re.sub(r"@[^+\[]*", "", system)
+
+
 def not_candidates(run: Run) -> tuple[str, ...]:
     """Systems never marked best: the reference and the anchors of ``run``."""
     return tuple(s for s in run.systems if role(run, s) != SYSTEM)
 
 
-__all__ = ["ANCHOR", "NAMED_ROLES", "REFERENCE", "SYSTEM", "not_candidates", "role"]
+__all__ = ["ANCHOR", "NAMED_ROLES", "REFERENCE", "SYSTEM", "family_of", "not_candidates", "role"]
