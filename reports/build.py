@@ -17,6 +17,7 @@ from bench.runfolder import evaluation_rate
 from reports import demo as demo_mod
 from reports import nfe, plots
 from reports.atomic import ReportFolder
+from reports.display import metric_name, system_names
 from reports.html import render
 from reports.notices import run_caveats
 from reports.ratequality import write_rate_quality
@@ -125,12 +126,13 @@ def _speaker_tables(run: Run, options: ReportOptions, metrics: list[str]) -> lis
 
 def _lag_rows(run: Run) -> list[dict[str, str]]:
     rows = []
+    names = system_names(run)
     for s in run.systems:
         v = np.asarray(run.values(s, LAG), dtype=float)
         v = v[np.isfinite(v)]
         a = run.system_info(s).get("alignment") or {}
         if v.size:
-            rows.append({"system": s, "mean": f"{v.mean():.1f}", "max_abs": f"{np.abs(v).max():.0f}", "n": str(v.size),
+            rows.append({"system": names[s], "id": s, "mean": f"{v.mean():.1f}", "max_abs": f"{np.abs(v).max():.0f}", "n": str(v.size),
                          "peak": f"{a['peak']:+.2f}" if "peak" in a else "", "flag": a.get("flag") or ""})
     return rows
 
@@ -176,7 +178,8 @@ def write_plots(run: Run, out: Path, options: ReportOptions, demo_utts: list[str
     pdir = out / "plots"
     sections: list[dict[str, Any]] = []
     excl = tuple(s for s in options.excluded(run) if role(run, s) == REFERENCE)
-    left_out = [s for s in run.systems if s in excl and plots.shown(run, excl) != run.systems]
+    names = system_names(run)
+    left_out = [names[s] for s in run.systems if s in excl and plots.shown(run, excl) != run.systems]
     aside = f" {', '.join(left_out)} (the reference) is in the tables only." if left_out else ""
     chosen = report_metrics(run, options.report_metrics)
     for title, metrics, collapsed in (("Per metric", [*chosen, *([BITRATE] if BITRATE in table_metrics(run) else [])],
@@ -185,9 +188,9 @@ def write_plots(run: Run, out: Path, options: ReportOptions, demo_utts: list[str
         items = []
         for m in metrics:
             items.append(_fig(out, plots.bar_chart(run, m, pdir / f"bar_{_safe(m)}", excl),
-                              f"{m}: mean per system, 95% CI.{aside}"))
+                              f"{metric_name(m)}: mean per system, 95% CI.{aside}"))
             items.append(_fig(out, plots.box_plot(run, m, pdir / f"box_{_safe(m)}", excl),
-                              f"{m}: distribution over utterances.{aside}"))
+                              f"{metric_name(m)}: distribution over utterances.{aside}"))
         if items:
             sections.append({"title": title, "entries": items, "collapsed": collapsed})
     axes = options.scatter or plots.scatter_axes(run, None)
@@ -195,15 +198,16 @@ def write_plots(run: Run, out: Path, options: ReportOptions, demo_utts: list[str
         x, y = axes
         paths = plots.scatter(run, x, y, pdir / f"scatter_{_safe(x)}_vs_{_safe(y)}", excl)
         sections.append({"title": "Magnitude vs phase", "collapsed": False, "entries": [
-            _fig(out, paths, f"{y} against {x}: per-system means with 95% CI whiskers.{aside}")]})
+            _fig(out, paths, f"{metric_name(y)} against {metric_name(x)}: per-system means with 95% CI whiskers."
+                             f"{aside}")]})
     utt = options.utterance or (demo_utts[0] if demo_utts else None)
     if utt is not None and run.reference_path(utt).is_file():
         panels = parse_panels(options.panels, run.systems) if options.panels else default_panels(run.systems)
         paths, caption = waveform_figure(run, utt, panels, options.window_ms, pdir / f"waveform_{_safe(utt)}")
         sections.append({"title": "Waveform similarity", "entries": [_fig(out, paths, caption)], "collapsed": False})
-    rate_quality = write_rate_quality(run, out)
-    if rate_quality is not None:
-        sections.append({**rate_quality, "collapsed": False})
+    rate_quality = write_rate_quality(run, out, chosen)
+    if rate_quality is not None:  # one plot shown (the first report metric's), the others folded
+        sections.append({**rate_quality, "collapsed": False, "shown": 1})
     nfe_section = nfe.nfe_section(run, out)
     if nfe_section is not None:
         sections.append({**nfe_section, "collapsed": False})

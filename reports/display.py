@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 
-from reports.figures import PALETTE
 from reports.roles import SYSTEM, family_of, role
 from reports.rundata import BITRATE, Run
 
@@ -41,6 +40,11 @@ METRIC_NAMES = {
     "f0_rmse": "F0 RMSE", "f0_corr": "F0 corr.", "vuv_error": "V/UV error", "mcd_espnet": "MCD (ESPnet)",
     "wer": "WER", "cer": "CER", BITRATE: "Bitrate",
 }
+#: colours of the systems under test (matplotlib's tab10, distinguishable for the common colour-vision deficiencies
+#: in small sets) without its grey, which is the reference's and the anchors'
+PALETTE = [(0.122, 0.467, 0.706), (1.0, 0.498, 0.055), (0.173, 0.627, 0.173), (0.839, 0.153, 0.157),
+           (0.580, 0.404, 0.741), (0.549, 0.337, 0.294), (0.890, 0.467, 0.761), (0.737, 0.741, 0.133),
+           (0.090, 0.745, 0.812)]
 #: colours of the reference and the anchors, in order of appearance (RGB)
 GREYS = [(0.25, 0.25, 0.25), (0.55, 0.55, 0.55), (0.72, 0.72, 0.72), (0.4, 0.4, 0.4)]
 
@@ -124,5 +128,5 @@ def css_colour(rgb: tuple[float, float, float]) -> str:
     return "#" + "".join(f"{round(c * 255):02x}" for c in rgb)
 
 
-__all__ = ["GREYS", "METRIC_NAMES", "POSTFILTER_NAMES", "RATE_IN_NAME", "SYSTEM_NAMES", "css_colour", "metric_name",
+__all__ = ["GREYS", "METRIC_NAMES", "PALETTE", "POSTFILTER_NAMES", "RATE_IN_NAME", "SYSTEM_NAMES", "css_colour", "metric_name",
            "system_colour", "system_colours", "system_name", "system_names"]

@@ -12,9 +12,8 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from bench.atomic import atomic_path
+from reports.display import PALETTE
 
-#: Colours by position (tab10 is distinguishable for the common colour-vision deficiencies in small sets).
-PALETTE = list(plt.get_cmap("tab10").colors)
 STYLE = {
     "font.size": 9,
     "axes.titlesize": 9,
@@ -53,7 +52,8 @@ def save(fig: Figure, stem: Path, formats: tuple[str, ...] = ("png", "pdf")) -> 
 
 
 def colour(i: int) -> tuple[float, float, float]:
-    """The i-th colour of the palette (cycling)."""
+    """The i-th colour of the palette (cycling), for lines that are not systems (runs, samplers); a system's
+    colour is :func:`reports.display.system_colour`."""
     return PALETTE[i % len(PALETTE)]
 
 

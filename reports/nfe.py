@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reports.figures import colour, new_figure, save
+from reports.display import metric_name, system_colours, system_name, system_names
+from reports.figures import new_figure, save
 from reports.rundata import Run, read_audio
 from reports.stats import describe
 from reports.tables import ColumnData, Table, assemble, metric_unit, table_metrics
@@ -84,13 +85,15 @@ def nfe_table(run: Run, points: list[NfePoint]) -> Table:
     systems = [p.system for p in points]
     data = [ColumnData("NFE", None, "", {p.system: [float(p.nfe)] for p in points}),
             ColumnData(SECONDS_PER_SECOND, False, "s/s", {s: seconds_per_second(run, s) for s in systems})]
-    data += [ColumnData(m, run.higher_is_better(m), metric_unit(run, m), {s: run.values(s, m) for s in systems})
+    data += [ColumnData(m, run.higher_is_better(m), metric_unit(run, m), {s: run.values(s, m) for s in systems},
+                        metric_name(m))
              for m in table_metrics(run)]
     n_items = {s: len({r.utterance for r in run.rows if r.system == s}) for s in systems}
     note = ("Each post-filter at several numbers of network evaluations (NFE); s per s audio = wall-clock seconds "
             "of the whole system (codec and post-filter) per second of audio on this run's machine and device; "
             "mean ± half-width of the 95% CI over utterances.")
-    table = assemble("Quality against network evaluations", systems, data, n_items, notes=[note])
+    table = assemble("Quality against network evaluations", systems, data, n_items, notes=[note],
+                     names=system_names(run))
     table.columns[0].decimals = 0
     for row in table.rows:  # the NFE is an integer and has no interval
         row.cells[0].mean_text, row.cells[0].half_text = f"{row.cells[0].summary.mean:.0f}", ""
@@ -103,22 +106,27 @@ def nfe_figure(run: Run, points: list[NfePoint], stem: Path) -> list[Path]:
     cols = min(3, max(1, len(metrics)))
     rows = math.ceil(len(metrics) / cols)
     fig, axes = new_figure(3.0 * cols, 2.4 * rows, rows, cols)
+    colours = system_colours(run)
     lines: dict[tuple[str, str], list[NfePoint]] = {}
     for p in points:
         lines.setdefault((p.family, p.sampler), []).append(p)
     for k, metric in enumerate(metrics):
         ax = axes[k // cols, k % cols]
-        for i, ((family, sampler), pts) in enumerate(lines.items()):
+        samplers = list(dict.fromkeys(sampler for _, sampler in lines))
+        for (family, sampler), pts in lines.items():
             stats = [describe(run.values(p.system, metric)) for p in pts]
             xs = [p.nfe for p, st in zip(pts, stats) if st.n]
             means = [st.mean for st in stats if st.n]
             errs = [0.0 if math.isnan(st.half_width) else st.half_width for st in stats if st.n]
             if xs:
-                ax.errorbar(xs, means, yerr=errs, marker="o", capsize=3, color=colour(i), label=f"{family} ({sampler})")
+                ax.errorbar(xs, means, yerr=errs, marker="o", capsize=3, color=colours[pts[0].system],
+                            linestyle=("-", "--", ":", "-.")[samplers.index(sampler) % 4],
+                            label=f"{system_name(family)} ({sampler})")
         ax.set_xscale("log")
         ax.set_xlabel("network evaluations (NFE)")
-        ax.set_ylabel(f"{metric} [{metric_unit(run, metric)}]" if metric_unit(run, metric) else metric)
-        ax.set_title(f"{metric} against NFE")
+        shown = metric_name(metric)
+        ax.set_ylabel(f"{shown} [{metric_unit(run, metric)}]" if metric_unit(run, metric) else shown)
+        ax.set_title(f"{shown} against NFE")
     for k in range(len(metrics), rows * cols):
         axes[k // cols, k % cols].set_visible(False)
     axes[0, 0].legend(loc="best")

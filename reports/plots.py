@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib.transforms import Bbox
+from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox, blended_transform_factory
 
 from bench.runfolder.results import RAW_METRICS
+from reports.display import metric_name, system_colours, system_names
 from reports.figures import colour, new_figure, save
 from reports.rundata import BITRATE, Run
 from reports.stats import describe
@@ -25,7 +27,7 @@ def _label(run: Run, metric: str) -> str:
     unit = "kbps" if metric == BITRATE else run.metric_info(metric).get("unit") or ""
     hib = run.higher_is_better(metric)
     arrow = {True: " (↑ better)", False: " (↓ better)", None: ""}[hib]
-    return f"{metric}{' [' + unit + ']' if unit else ''}{arrow}"
+    return f"{metric_name(metric)}{' [' + unit + ']' if unit else ''}{arrow}"
 
 
 def shown(run: Run, exclude: tuple[str, ...]) -> list[str]:
@@ -33,32 +35,39 @@ def shown(run: Run, exclude: tuple[str, ...]) -> list[str]:
     return [s for s in run.systems if s not in exclude] or run.systems
 
 
-def _colour(run: Run, system: str) -> tuple[float, float, float]:
-    return colour(run.systems.index(system)) if system in run.systems else colour(0)
-
-
-def bar_chart(run: Run, metric: str, stem: Path, exclude: tuple[str, ...] = ("natural", "reference")) -> list[Path]:
-    """Mean per system with 95% CI whiskers; systems with no finite value are marked "failed"."""
+def bar_figure(run: Run, metric: str, exclude: tuple[str, ...] = ("natural", "reference")) -> Figure:
+    """Mean per system with 95% CI whiskers; a system with no finite value is marked "failed" (or "n/a": the
+    metric does not apply, e.g. the bitrate of an anchor) half-way up the axes, clear of the axis."""
     systems = shown(run, exclude)
+    names, colours = system_names(run), system_colours(run)
     fig, axes = new_figure(max(3.0, 0.55 * len(systems) + 1.2), 2.6)
     ax = axes[0, 0]
+    middle = blended_transform_factory(ax.transData, ax.transAxes)
     for i, s in enumerate(systems):
         st = describe(run.values(s, metric))
         if st.n == 0:
-            ax.text(i, 0, "failed" if st.n_failed else "n/a", ha="center", va="bottom", rotation=90, fontsize=7)
+            ax.text(i, 0.5, "failed" if st.n_failed else "n/a", transform=middle, ha="center", va="center",
+                    rotation=90, fontsize=7, color="firebrick" if st.n_failed else "0.35")
             continue
         err = None if math.isnan(st.half_width) else [[st.half_width], [st.half_width]]
-        ax.bar(i, st.mean, color=_colour(run, s), yerr=err, capsize=3, width=0.7)
-    ax.set_xticks(range(len(systems)), systems, rotation=30, ha="right")
+        ax.bar(i, st.mean, color=colours[s], yerr=err, capsize=3, width=0.7)
+    ax.set_xticks(range(len(systems)), [names[s] for s in systems], rotation=30, ha="right")
+    ax.set_xlim(-0.6, len(systems) - 0.4)
     ax.set_ylabel(_label(run, metric))
     ax.axhline(0, color="0.3", linewidth=0.6)
-    ax.set_title(f"{metric}: mean and 95% CI")
-    return save(fig, stem)
+    ax.set_title(f"{metric_name(metric)}: mean and 95% CI")
+    return fig
+
+
+def bar_chart(run: Run, metric: str, stem: Path, exclude: tuple[str, ...] = ("natural", "reference")) -> list[Path]:
+    """:func:`bar_figure` as PNG + PDF."""
+    return save(bar_figure(run, metric, exclude), stem)
 
 
 def box_plot(run: Run, metric: str, stem: Path, exclude: tuple[str, ...] = ("natural", "reference")) -> list[Path]:
     """Distribution of per-utterance values for each system (failed values left out, counted in the label)."""
     systems = shown(run, exclude)
+    names, colours = system_names(run), system_colours(run)
     fig, axes = new_figure(max(3.0, 0.55 * len(systems) + 1.2), 2.6)
     ax = axes[0, 0]
     data, labels = [], []
@@ -67,14 +76,14 @@ def box_plot(run: Run, metric: str, stem: Path, exclude: tuple[str, ...] = ("nat
         finite = v[np.isfinite(v)]
         data.append(finite if finite.size else np.array([np.nan]))
         failed = int(v.size - finite.size)
-        labels.append(f"{s}\n({failed} failed)" if failed else s)
+        labels.append(f"{names[s]}\n({failed} failed)" if failed else names[s])
     parts = ax.boxplot(data, patch_artist=True, widths=0.6, showfliers=True, medianprops={"color": "black"})
     for s, box in zip(systems, parts["boxes"]):
-        box.set_facecolor(_colour(run, s))
+        box.set_facecolor(colours[s])
         box.set_alpha(0.6)
     ax.set_xticks(range(1, len(systems) + 1), labels, rotation=30, ha="right")
     ax.set_ylabel(_label(run, metric))
-    ax.set_title(f"{metric}: per-utterance values")
+    ax.set_title(f"{metric_name(metric)}: per-utterance values")
     return save(fig, stem)
 
 
@@ -142,6 +151,13 @@ def place_labels(ax: Any, points: list[tuple[float, float, str]], fontsize: floa
 def scatter(run: Run, x_metric: str, y_metric: str, stem: Path, exclude: tuple[str, ...] = ("natural", "reference")) -> list[Path]:
     """Per-system means of a magnitude metric (x) against a phase metric (y), CI whiskers on both axes;
     labels placed so that they do not overlap."""
+    fig = scatter_figure(run, x_metric, y_metric, exclude)
+    return save(fig, stem)
+
+
+def scatter_figure(run: Run, x_metric: str, y_metric: str, exclude: tuple[str, ...] = ("natural", "reference")) -> Figure:
+    """The figure of :func:`scatter`: one point per system in its colour, labelled with its display name."""
+    names, colours = system_names(run), system_colours(run)
     fig, axes = new_figure(4.0, 3.2)
     ax = axes[0, 0]
     labels = []
@@ -151,15 +167,15 @@ def scatter(run: Run, x_metric: str, y_metric: str, stem: Path, exclude: tuple[s
             continue
         xerr = None if math.isnan(sx.half_width) else sx.half_width
         yerr = None if math.isnan(sy.half_width) else sy.half_width
-        ax.errorbar(sx.mean, sy.mean, xerr=xerr, yerr=yerr, fmt="o", color=_colour(run, s), capsize=3, label=s)
-        labels.append((sx.mean, sy.mean, s))
+        ax.errorbar(sx.mean, sy.mean, xerr=xerr, yerr=yerr, fmt="o", color=colours[s], capsize=3, label=names[s])
+        labels.append((sx.mean, sy.mean, names[s]))
     ax.set_xlabel(_label(run, x_metric))
     ax.set_ylabel(_label(run, y_metric))
-    ax.set_title(f"{y_metric} vs {x_metric} (mean, 95% CI)")
+    ax.set_title(f"{metric_name(y_metric)} vs {metric_name(x_metric)} (mean, 95% CI)")
     ax.grid(alpha=0.3)
     ax.margins(0.12)
     place_labels(ax, labels)
-    return save(fig, stem)
+    return fig
 
 
 def comparison_bars(runs: list[Run], systems: list[str], metric: str, stem: Path) -> list[Path]:
@@ -178,12 +194,14 @@ def comparison_bars(runs: list[Run], systems: list[str], metric: str, stem: Path
             means.append(st.mean)
             errs.append(0.0 if math.isnan(st.half_width) else st.half_width)
         ax.bar(xs, means, width=width * 0.95, yerr=errs, capsize=2, color=colour(j), label=run.label)
-    ax.set_xticks(range(len(systems)), systems, rotation=30, ha="right")
+    names = system_names(runs[0], systems)
+    ax.set_xticks(range(len(systems)), [names[s] for s in systems], rotation=30, ha="right")
     ax.set_ylabel(_label(runs[0], metric))
     ax.axhline(0, color="0.3", linewidth=0.6)
     ax.legend(frameon=False)
-    ax.set_title(f"{metric}: mean and 95% CI per run")
+    ax.set_title(f"{metric_name(metric)}: mean and 95% CI per run")
     return save(fig, stem)
 
 
-__all__ = ["DEFAULT_SCATTER", "PHASE_METRICS", "bar_chart", "box_plot", "comparison_bars", "place_labels", "scatter", "scatter_axes", "shown"]
+__all__ = ["DEFAULT_SCATTER", "PHASE_METRICS", "bar_chart", "bar_figure", "box_plot", "comparison_bars", "place_labels",
+           "scatter", "scatter_axes", "scatter_figure", "shown"]

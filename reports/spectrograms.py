@@ -8,6 +8,7 @@ from typing import Self
 import numpy as np
 
 from bench.atomic import atomic_path
+from reports.display import system_names
 from reports.figures import new_figure, plt, save
 from reports.rundata import Run, read_audio
 
@@ -34,10 +35,14 @@ def log_spectrogram(x: np.ndarray, sample_rate: int, window_ms: float = 32.0, ho
 
 def spectrogram_grid(run: Run, utt: str, systems: list[str], stem: Path,
                      formats: tuple[str, ...] = ("png", "pdf")) -> list[Path]:
-    """Reference and each system's spectrogram of one utterance, one row each, on a shared colour scale
-    (the reference's loudest bin at the top, 80 dB range)."""
+    """Reference and each system's spectrogram of one utterance, one row each (named by display name), on a
+    shared colour scale (the reference's loudest bin at the top, 80 dB range). The reference is drawn once: a
+    system whose audio is the reference file itself (the ``reference`` row of the no-reference metrics) is not
+    drawn again."""
     ref_path = run.reference_path(utt)
-    entries = [("reference", ref_path), *[(s, run.audio_path(s, utt)) for s in systems]]
+    names = system_names(run, systems)
+    entries = [("Reference", ref_path), *[(names[s], run.audio_path(s, utt)) for s in systems
+                                          if run.audio_path(s, utt) != ref_path]]
     fig, axes = new_figure(6.0, 1.15 * len(entries) + 0.4, nrows=len(entries), sharex=True)
     vmax = None
     image = None

@@ -16,6 +16,7 @@ import numpy as np
 from bench.runfolder.results import SKIPPED_INPUT
 from bench.runfolder.summary import planned_rows
 from bench.stats import holm, wilcoxon_signed_rank
+from reports.display import metric_name, system_names
 from reports.roles import SYSTEM, role
 from reports.rundata import Run
 from reports.stats import describe
@@ -74,6 +75,7 @@ def summary_paragraph(run: Run, metrics: list[str]) -> str:
     """Plain text: best system per metric (metrics with the same outcome grouped), which differences are
     significant, and the failures; a run that is not complete says so first, with what is missing."""
     candidates = [s for s in run.systems if role(run, s) == SYSTEM]
+    names = system_names(run)
     n_utts = len(run.utterances)
     parts = [f"{len(candidates)} system{'s' if len(candidates) != 1 else ''} under test on {n_utts} utterances."]
     partial = run.info.get("status", "complete") != "complete"
@@ -95,22 +97,23 @@ def summary_paragraph(run: Run, metrics: list[str]) -> str:
         means = {s: describe(run.values(s, m)).mean for s in candidates}
         finite = {s: v for s, v in means.items() if np.isfinite(v)}
         if not finite:
-            parts.append(f"{m}: no system has a value.")
+            parts.append(f"{metric_name(m)}: no system has a value.")
             continue
         best = (max if hib else min)(finite, key=finite.__getitem__)
         comps = [c for c in compare(run, m, list(finite)) if best in (c.a, c.b)] if len(finite) > 1 else []
         n_pairs = max(n_pairs, len(finite) * (len(finite) - 1) // 2)
         wins = tuple(c.b for c in comps if c.a == best and c.significant)
         ties = tuple(c.b if c.a == best else c.a for c in comps if not c.significant)
-        outcomes.setdefault((best, wins, ties), []).append(f"{m} ({finite[best]:.{decimals}f})")
+        outcomes.setdefault((best, wins, ties), []).append(f"{metric_name(m)} ({finite[best]:.{decimals}f})")
     for (best, wins, ties), ms in outcomes.items():
-        text = f"{best} is best on {_join(ms)}"
+        text = f"{names[best]} is best on {_join(ms)}"
         if wins and not ties:
             text += ", significantly better than every other system"
         elif wins:
-            text += f", significantly better than {_join(list(wins))} but not than {_join(list(ties))}"
+            text += f", significantly better than {_join([names[s] for s in wins])} but not than " \
+                    f"{_join([names[s] for s in ties])}"
         elif ties:
-            text += f", not significantly better than {_join(list(ties))}"
+            text += f", not significantly better than {_join([names[s] for s in ties])}"
         parts.append(text + ".")
     if n_pairs and n_pairs * 2.0 ** (1 - n_utts) > ALPHA:
         parts.append(f"With {n_utts} utterances no difference can be significant (the smallest exact p-value, "
@@ -119,7 +122,8 @@ def summary_paragraph(run: Run, metrics: list[str]) -> str:
     if failures:
         by_system: dict[str, int] = {}
         for f in failures:
-            by_system[f.system or "(run)"] = by_system.get(f.system or "(run)", 0) + 1
+            key = names.get(f.system, f.system) if f.system else "(run)"
+            by_system[key] = by_system.get(key, 0) + 1
         listed = ", ".join(f"{s} {k}" for s, k in by_system.items())
         parts.append(f"{len(failures)} item{'s' if len(failures) != 1 else ''} failed ({listed}); see Failures.")
     else:
@@ -139,6 +143,7 @@ def significance_matrix(run: Run, metric: str) -> dict | None:
     systems = [s for s in run.systems if role(run, s) == SYSTEM]
     if len(systems) < 2:
         return None
+    names = system_names(run)
     by_pair = {}
     for c in compare(run, metric, systems):
         by_pair[(c.a, c.b)] = (c, "yes")
@@ -153,8 +158,9 @@ def significance_matrix(run: Run, metric: str) -> dict | None:
             c, side = by_pair[(r, col)]
             mark = ("▲" if side == "yes" else "▼") if c.significant else "–"
             cells.append({"text": f"{mark} {c.p_holm:.3g}", "p": c.p_holm, "better": side if c.significant else ""})
-        rows.append({"system": r, "cells": cells})
-    return {"metric": metric, "systems": systems, "rows": rows}
+        rows.append({"system": r, "label": names[r], "cells": cells})
+    return {"metric": metric, "label": metric_name(metric), "systems": systems, "names": [names[s] for s in systems],
+            "rows": rows}
 
 
 __all__ = ["ALPHA", "Comparison", "compare", "paired_values", "significance_matrix", "summary_paragraph"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bench.alignment_stage import explain_flag
+from reports.display import css_colour, metric_name, system_colours, system_names
 from reports.options import DEFAULT_REPORT_METRICS, LATEX_ENVIRONMENTS
 from reports.rundata import BITRATE, Run
 from reports.stats import CellStats, describe
@@ -30,6 +31,11 @@ class Column:
     higher_is_better: bool | None
     unit: str
     decimals: int
+    #: the name shown in headers ("PESQ-WB"; default: ``metric``)
+    display: str = ""
+
+    def __post_init__(self) -> None:
+        self.display = self.display or self.metric
 
     @property
     def arrow(self) -> str:
@@ -65,6 +71,13 @@ class TableRow:
     role: str = ""
     #: the alignment flag of the system in run.json ("" when its alignment is not in doubt)
     flag: str = ""
+    #: the name shown (:func:`reports.display.system_names`; default: ``system``)
+    label: str = ""
+    #: its colour in the plots (``#rrggbb``; "" for none)
+    colour: str = ""
+
+    def __post_init__(self) -> None:
+        self.label = self.label or self.system
 
 
 @dataclass
@@ -98,6 +111,8 @@ class ColumnData:
     higher_is_better: bool | None
     unit: str
     values: dict[str, list[float]]
+    #: the header shown (default: ``label``)
+    display: str = ""
 
 
 def assemble(
@@ -109,18 +124,21 @@ def assemble(
     exclude_from_best: tuple[str, ...] = ("natural", "reference"),
     notes: list[str] | None = None,
     kbps: dict[str, str] | None = None,
+    names: dict[str, str] | None = None,
 ) -> Table:
     """Compute every cell's statistics, format them, and mark the best per column.
 
-    ``kbps`` maps a system to its achieved-bitrate text (shown next to the name; "" when not coded)."""
+    ``kbps`` maps a system to its achieved-bitrate text (shown next to the name; "" when not coded);
+    ``names`` to its display name (default: the id)."""
     stats = [{s: describe(d.values.get(s, [])) for s in systems} for d in data]
-    columns = [Column(d.label, d.higher_is_better, d.unit, decimals_for([st[s].mean for s in systems]))
+    columns = [Column(d.label, d.higher_is_better, d.unit, decimals_for([st[s].mean for s in systems]), d.display)
                for d, st in zip(data, stats)]
     rows: list[TableRow] = []
     for s in systems:
         cells = [Cell(st[s], _fmt(st[s].mean, c.decimals), _fmt(st[s].half_width, c.decimals))
                  for c, st in zip(columns, stats)]
-        rows.append(TableRow(s, n_items.get(s, 0), sum(c.summary.n_failed for c in cells), cells, (kbps or {}).get(s, "")))
+        rows.append(TableRow(s, n_items.get(s, 0), sum(c.summary.n_failed for c in cells), cells, (kbps or {}).get(s, ""),
+                             label=(names or {}).get(s, s)))
     for j, col in enumerate(columns):
         if col.higher_is_better is None:
             continue
@@ -179,14 +197,17 @@ def build_table(
 
     ``metrics``: the columns (default: every quality metric of the run)."""
     data = [ColumnData(m, run.higher_is_better(m), metric_unit(run, m),
-                       {s: run.values(s, m, speaker) for s in run.systems}) for m in (metrics or run.metrics)]
+                       {s: run.values(s, m, speaker) for s in run.systems}, metric_name(m)) for m in (metrics or run.metrics)]
     n_items = {s: len({r.utterance for r in run.rows if r.system == s and (speaker is None or r.speaker == speaker)})
                for s in run.systems}
     from reports.roles import SYSTEM, role
 
     table = assemble(title, run.systems, data, n_items, exclude_from_best=exclude_from_best,
-                     notes=table_notes(run, exclude_from_best, metrics), kbps=kbps_texts(run, speaker))
+                     notes=table_notes(run, exclude_from_best, metrics), kbps=kbps_texts(run, speaker),
+                     names=system_names(run))
+    colours = system_colours(run)
     for row in table.rows:
+        row.colour = css_colour(colours[row.system])
         kind = role(run, row.system)
         row.role = "" if kind == SYSTEM else kind
         row.flag = str((run.system_info(row.system).get("alignment") or {}).get("flag") or "")
@@ -202,7 +223,8 @@ N_NOTE_LATEX = ("n: utterances with results; a cell with failures says how many 
 
 def table_notes(run: Run, exclude_from_best: tuple[str, ...], metrics: list[str] | None = None) -> list[str]:
     """Plain-text notes: statistics, failures, alignment and metric settings from run.json."""
-    excl = [s for s in exclude_from_best if s in run.systems]
+    names = system_names(run)
+    excl = [names[s] for s in exclude_from_best if s in run.systems]
     notes = [
         "Mean ± half-width of the 95% confidence interval of the mean (t distribution, std with ddof 1) "
         "over utterances; ↑ higher is better, ↓ lower is better; bold: best per column"
@@ -229,7 +251,7 @@ def table_notes(run: Run, exclude_from_best: tuple[str, ...], metrics: list[str]
         if info.get("sample_rate"):
             parts.append(f"{int(info['sample_rate']) // 1000} kHz")
         if parts:
-            notes.append(f"{m}: {', '.join(parts)}.")
+            notes.append(f"{metric_name(m)}: {', '.join(parts)}.")
     if any(r.metric == BITRATE for r in run.rows):
         notes.append("kbps: mean achieved bitrate (bits spent / duration) per system; empty for systems that "
                      "code nothing.")
@@ -254,7 +276,7 @@ def alignment_note(align: object, max_lag_ms: object) -> str:
 def to_markdown(table: Table, heading: str = "##") -> str:
     """A GitHub-flavoured Markdown table with notes below."""
     head = ["system", "kbps", "n", "failed"] + [
-        f"{c.metric}{' (' + c.unit + ')' if c.unit else ''} {c.arrow}".strip() for c in table.columns
+        f"{c.display}{' (' + c.unit + ')' if c.unit else ''} {c.arrow}".strip() for c in table.columns
     ]
     lines = [f"{heading} {table.title}", "", "| " + " | ".join(md_escape(h) for h in head) + " |",
              "|" + "|".join([":--", "--:", "--:", "--:"] + ["--:"] * len(table.columns)) + "|"]
@@ -270,7 +292,7 @@ def to_markdown(table: Table, heading: str = "##") -> str:
             if c.failed_note:
                 text += f" ({c.failed_note})"
             cells.append(text)
-        lines.append("| " + " | ".join([md_escape(row.system), row.kbps or "–", str(row.n_items), str(row.n_failed),
+        lines.append("| " + " | ".join([md_escape(row.label), row.kbps or "–", str(row.n_items), str(row.n_failed),
                                         *cells]) + " |")
     lines.append("")
     lines.extend(f"- {n}" for n in table.notes)
@@ -290,13 +312,13 @@ def to_latex(table: Table, label: str, environment: str = "table*", caption: str
     if environment not in LATEX_ENVIRONMENTS:
         raise ValueError(f"LaTeX environment must be one of {', '.join(LATEX_ENVIRONMENTS)}, not {environment!r}")
     spec = "lrr" + "r" * len(table.columns)
-    names = ["System", "kbps", "$n$"] + [tex_escape(c.metric) for c in table.columns]
+    names = ["System", "kbps", "$n$"] + [tex_escape(c.display) for c in table.columns]
     units = ["", "", ""] + [
         " ".join(filter(None, [f"({tex_escape(c.unit)})" if c.unit else "", TEX_ARROWS[c.higher_is_better]]))
         for c in table.columns
     ]
     lines = [
-        rf"\begin{{{environment}}}[t]", r"\centering", r"\footnotesize", r"\setlength{\tabcolsep}{4pt}",
+        rf"\begin{{{environment}}}[t]", r"\centering", r"\footnotesize", r"\setlength{\tabcolsep}{3.5pt}",
         rf"\caption{{{caption or tex_escape(table.title)}}}", rf"\label{{{label}}}",
         rf"\sbox0{{\begin{{tabular}}{{{spec}}}", r"\toprule", " & ".join(names) + r" \\", " & ".join(units) + r" \\",
         r"\midrule",
@@ -313,7 +335,7 @@ def to_latex(table: Table, label: str, environment: str = "table*", caption: str
             if c.failed_note:
                 text += rf" {{\scriptsize ({c.failed_note})}}"
             cells.append(text)
-        lines.append(" & ".join([tex_escape(row.system), row.kbps or "--", str(row.n_items), *cells]) + r" \\")
+        lines.append(" & ".join([tex_escape(row.label), row.kbps or "--", str(row.n_items), *cells]) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}}\usebox0", r"\par\smallskip",
               r"\begin{minipage}{\wd0}\scriptsize\raggedright"]
     lines += [tex_escape(N_NOTE_LATEX if n == N_NOTE else n) + r"\par" for n in table.notes]

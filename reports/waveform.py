@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.errors import UsageError
+from reports.display import system_colours, system_names
 from reports.figures import colour, new_figure, save
 from reports.rundata import Run, read_audio
 
@@ -120,9 +121,9 @@ def waveform_figure(run: Run, utt: str, panels: list[list[str]], window_ms: floa
     t_ms = (np.arange(start, min(start + length, ref.size)) / sr) * 1e3
     missing: list[str] = []
     fig, axes = new_figure(6.0, 1.6 * max(1, len(panels)) + 0.3, nrows=max(1, len(panels)), sharex=True)
-    order = {s: i for i, s in enumerate(run.systems)}
+    names, colours = system_names(run), system_colours(run)
     for ax, panel in zip(axes[:, 0], panels or [[]]):
-        ax.plot(t_ms, ref[seg], color="black", linewidth=1.6, label="reference")
+        ax.plot(t_ms, ref[seg], color="black", linewidth=1.6, label="Reference")
         for s in panel:
             out = read_audio(run.audio_path(s, utt))
             if out is None:
@@ -132,7 +133,7 @@ def waveform_figure(run: Run, utt: str, panels: list[list[str]], window_ms: floa
             part = np.full(t_ms.size, np.nan, dtype=np.float32)  # a short output leaves a gap, not an error
             got = y[seg][: t_ms.size]
             part[: got.size] = got
-            ax.plot(t_ms, part, color=colour(order.get(s, 0)), linewidth=1.0, label=s)
+            ax.plot(t_ms, part, color=colours.get(s, colour(0)), linewidth=1.0, label=names.get(s, s))
         ax.set_ylabel("amplitude")
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         ax.grid(alpha=0.3)

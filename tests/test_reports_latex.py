@@ -92,13 +92,20 @@ def test_default_summary_tex_fits_a_two_column_papers_table_star(pdflatex: str, 
     tex = (out / "summary.tex").read_text()
     assert r"\begin{table*}" in tex
     header = tex.splitlines()[tex.splitlines().index(r"\toprule") + 1]
-    assert [h.strip().replace(r"\_", "_") for h in header.removesuffix(r"\\").split("&")][3:] == \
-        list(DEFAULT_REPORT_METRICS)
+    assert DEFAULT_REPORT_METRICS == ("pesq_wb", "stoi", "visqol_speech", "si_sdr", "phase_distance", "mcd")
+    # display names, not ids
+    assert [h.strip() for h in header.removesuffix(r"\\").split("&")][3:] == \
+        ["PESQ-WB", "STOI", "ViSQOL", "SI-SDR", "Phase distance", "MCD"]
+    body = tex[tex.index(r"\midrule"):tex.index(r"\bottomrule")]
+    assert [line.split(" & ")[0] for line in body.splitlines()[1:]] == [
+        "Natural", "Anchor 3.5 kHz", "Anchor 7 kHz", "Opus", "AudioDec stage 1", "AudioDec", "symAD",
+        "ScoreDec", "Opus+SPF"]
+    assert not any(raw in tex for raw in (r"pesq\_wb", r"audiodec\_stage1", r"opus\_spf", "anchor35"))
     log = compile_tex(out, "summary.tex")
     assert overfull(log) == [], overfull(log)
     # the anchors and the reference are never bold, even where their (random) mean is the best
     for line in tex.splitlines():
-        if line.startswith(("natural", "anchor35", "anchor70")):
+        if line.startswith(("Natural", "Anchor")):
             assert r"\mathbf" not in line, line
     # per-speaker tables compile too (in their own file)
     assert overfull(compile_tex(out, "summary_speakers.tex")) == []
@@ -135,7 +142,7 @@ def test_summary_tex_caption_and_notes_a_paper_can_keep(pdflatex: str, tmp_path:
     caption = next(line for line in tex.splitlines() if line.startswith(r"\caption"))
     assert "Summary of" not in caption and "10 utterances" in caption and "95" in caption
     assert "failed =" not in tex  # no note about a column the LaTeX table does not have
-    natural = next(line for line in tex.splitlines() if line.startswith("natural"))
+    natural = next(line for line in tex.splitlines() if line.startswith("Natural &"))
     assert natural.endswith("$100.000$ \\\\") and r"\pm 0.000" not in natural
     log = compile_tex(out, "summary.tex")
     assert overfull(log) == [] and "Underfull" not in log, re.findall(r"(?:Under|Over)full.*", log)

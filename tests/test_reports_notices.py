@@ -37,9 +37,12 @@ def test_demo_weights_and_synthetic_corpus_are_visible_on_every_page(tmp_path: P
     matrix = index.split('id="significance"')[1].split("</details>")[0]  # next to the paragraph
     assert matrix.count("class=\"sigmatrix\"") >= 1 and "Holm" in matrix  # one per report metric
     summary = index.split('id="summary"')[1].split("<h2")[0]
-    assert '<tr class="role-reference"><td class="sys">natural' in summary  # the reference set apart
-    assert '<tr class=" flagged"><td class="sys">delayed <span class="flag" title="alignment flag: weak' in summary
-    assert '<tr class=""><td class="sys">lowpass' in summary
+    rows = {r.split('"', 1)[0]: r for r in summary.split(' data-system="')[1:]}
+    assert '<tr class="role-reference"' in summary.split(' data-system="natural"')[0][-40:]  # the reference set apart
+    assert ">Natural<" in rows["natural"] or "</span>Natural" in rows["natural"]  # its display name
+    assert '<tr class=" flagged"' in summary.split(' data-system="delayed"')[0][-40:]
+    assert 'delayed <span class="flag" title="alignment flag: weak' in rows["delayed"].split("</tr>")[0]
+    assert summary.split(' data-system="lowpass"')[0].endswith('<tr class=""')
     assert "Summary of" not in summary and "scrolls sideways" in summary  # no second heading; a phone hint
     tex = (root / "report" / "summary.tex").read_text()
     assert "Demo weights: lowpass, noisy" in tex and "Synthetic corpus" in tex

@@ -146,7 +146,7 @@ def test_summary_paragraph_rounds_as_the_table_does() -> None:
     x = np.linspace(-0.002, 0.002, 6)
     run = _run({"opus": 3.997 + x, "other": 3.5 + x})
     text = summary_paragraph(run, ["m"])
-    assert "opus is best on m (3.997)" in text  # was "(4)"
+    assert "Opus is best on m (3.997)" in text  # was "(4)"; the display name
     table = build_table(run, title="t", metrics=["m"])
     assert next(c.mean_text for r in table.rows if r.system == "opus" for c in r.cells) == "3.997"
 
