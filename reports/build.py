@@ -271,7 +271,7 @@ def build_single(run: Run, out: Path, options: ReportOptions, claim: ReportFolde
                                                                            if p.strip()],
             "links": demo.links, "sections": sections, "legend": legend, "run_label": run.label,
             "caveats": run_caveats(run),
-            "metrics": demo_metrics,
+            "metrics": [metric_name(m) for m in demo_metrics],
             "format_label": "16-bit" if demo.format == "pcm16" else "32-bit float",
         })
         demo_link = "demo/index.html"

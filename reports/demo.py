@@ -25,6 +25,7 @@ from bench.atomic import atomic_path
 from bench.errors import UsageError
 from bench.runfolder import evaluation_rate
 from bench.runfolder.paths import system_dir
+from reports.display import css_colour, metric_name, system_colours, system_names
 from reports.options import DemoOptions, check_link
 from reports.ratequality import grouped_systems
 from reports.roles import SYSTEM, role
@@ -46,6 +47,9 @@ class DemoCell:
     system: str
     audio: str = ""
     image: str = ""
+    #: the display name (:mod:`reports.display`) and the colour of the system in the plots (``#rrggbb``)
+    label: str = ""
+    colour: str = ""
     duration: float = 0.0
     clipped: int = 0
     missing: str = ""
@@ -71,6 +75,9 @@ class DemoSystem:
     name: str
     description: str
     nominal_kbps: str
+    #: the display name and the colour of the system in the plots
+    label: str = ""
+    colour: str = ""
 
 
 def choose_utterances(run: Run, requested: list[str] | None, per_speaker: int = 2, limit: int = 6) -> list[str]:
@@ -171,7 +178,7 @@ def _metric_entries(run: Run, system: str | None, utt: str, metrics: list[str]) 
         if row is None or row.not_applicable:
             continue
         unit = "kbps" if m == BITRATE else str(run.metric_info(m).get("unit") or "")
-        out.append({"metric": m, "value": repr(row.value), "text": _metric_text(m, row.value, unit),
+        out.append({"metric": m, "label": metric_name(m), "value": repr(row.value), "text": _metric_text(m, row.value, unit),
                     "error": row.error})
     return out
 
@@ -199,12 +206,14 @@ def build_demo(run: Run, demo_dir: Path, options: DemoOptions, grids: dict[str, 
             sections.append(_section(run, demo_dir, u, systems, metrics, subtype, (grids or {}).get(u), thumbs,
                                      items.get(u, {}), written))
     rate = evaluation_rate(run.info.get("config"))
-    legend = [DemoSystem("reference", f"The reference as evaluated ({rate / 1000:g} kHz).", "")]
+    names, colours = system_names(run), system_colours(run)
+    legend = [DemoSystem("reference", f"The reference as evaluated ({rate / 1000:g} kHz).", "", "Reference")]
     for s in systems:
         info = run.system_info(s)
         kbps = info.get("nominal_kbps")
         legend.append(DemoSystem(s, str(info.get("description") or ""),
-                                 f"{kbps:g} kbps" if isinstance(kbps, (int, float)) else ""))
+                                 f"{kbps:g} kbps" if isinstance(kbps, (int, float)) else "", names[s],
+                                 css_colour(colours[s])))
     return sections, legend, metrics, written
 
 
@@ -224,10 +233,13 @@ def _section(run: Run, demo_dir: Path, u: str, systems: list[str], metrics: list
     entries = [("reference", REFERENCE_DIR, run.reference_path(u), None),
                *[(s, run.audio_dir(s), run.audio_path(s, u), s) for s in systems]]
     copies: list[tuple[DemoCell, np.ndarray | None, int]] = []
+    names, colours = system_names(run), system_colours(run)
     for name, folder, src, sys_name in entries:
         rel_audio = f"audio/{folder}/{u}.wav"
         copied = _copy(src, demo_dir / rel_audio, subtype)
-        cell = DemoCell(name, metrics=_metric_entries(run, sys_name, u, metrics))
+        cell = DemoCell(name, metrics=_metric_entries(run, sys_name, u, metrics),
+                        label=names[sys_name] if sys_name else "Reference",
+                        colour=css_colour(colours[sys_name]) if sys_name else "")
         if copied is None:
             cell.missing = f"no audio ({src.name} missing or unreadable)"
             copies.append((cell, None, 0))

@@ -218,7 +218,8 @@ def test_players_and_ab_buttons_have_accessible_names_and_a_way_back(page: objec
     sec = page.locator("section.utt").first
     utt = sec.get_attribute("data-utt")
     for player in sec.locator(".player").all():
-        system = player.get_attribute("data-system")
+        system = player.get_attribute("data-label")  # the display name (reports.display)
+        assert player.locator(".name").inner_text() == system
         if player.locator("audio").count():
             assert player.locator("audio").get_attribute("aria-label") == f"{system}, {utt}"
             assert player.locator("button.ab").get_attribute("aria-label") == f"continue on {system} at the same position"
