@@ -33,16 +33,20 @@ def log_spectrogram(x: np.ndarray, sample_rate: int, window_ms: float = 32.0, ho
     return (20 * np.log10(np.maximum(spec, 10 ** (FLOOR_DB / 20)))).T
 
 
-def spectrogram_grid(run: Run, utt: str, systems: list[str], stem: Path,
-                     formats: tuple[str, ...] = ("png", "pdf")) -> list[Path]:
-    """Reference and each system's spectrogram of one utterance, one row each (named by display name), on a
-    shared colour scale (the reference's loudest bin at the top, 80 dB range). The reference is drawn once: a
-    system whose audio is the reference file itself (the ``reference`` row of the no-reference metrics) is not
-    drawn again."""
+def grid_entries(run: Run, utt: str, systems: list[str]) -> list[tuple[str, Path]]:
+    """The rows of a spectrogram grid: (display name, audio path), the reference first and once (a system whose
+    audio is the reference file itself, the ``reference`` row of the no-reference metrics, is not repeated)."""
     ref_path = run.reference_path(utt)
     names = system_names(run, systems)
-    entries = [("Reference", ref_path), *[(names[s], run.audio_path(s, utt)) for s in systems
-                                          if run.audio_path(s, utt) != ref_path]]
+    return [("Reference", ref_path), *[(names[s], run.audio_path(s, utt)) for s in systems
+                                       if run.audio_path(s, utt) != ref_path]]
+
+
+def spectrogram_grid(run: Run, utt: str, systems: list[str], stem: Path,
+                     formats: tuple[str, ...] = ("png", "pdf")) -> list[Path]:
+    """Reference and each system's spectrogram of one utterance (:func:`grid_entries`), one row each, on a
+    shared colour scale (the reference's loudest bin at the top, 80 dB range)."""
+    entries = grid_entries(run, utt, systems)
     fig, axes = new_figure(6.0, 1.15 * len(entries) + 0.4, nrows=len(entries), sharex=True)
     vmax = None
     image = None
@@ -104,4 +108,4 @@ class Thumbnails:
         plt.close(self.fig)
 
 
-__all__ = ["Thumbnails", "log_spectrogram", "spectrogram_grid"]
+__all__ = ["Thumbnails", "grid_entries", "log_spectrogram", "spectrogram_grid"]
