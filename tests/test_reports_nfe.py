@@ -6,6 +6,7 @@ import pytest
 from conftest import demo_clips
 
 from bench.cli import main
+from reports.display import system_names
 from reports.nfe import nfe_points, seconds_per_second
 from reports.rundata import load_run
 
@@ -34,7 +35,8 @@ def test_run_with_one_post_filter_at_several_nfe_reports_quality_against_nfe(tmp
     report = out / "report"
     assert (report / "plots" / "quality_vs_nfe.png").is_file() and (report / "plots" / "quality_vs_nfe.pdf").is_file()
     md = (report / "nfe.md").read_text()
-    assert "s per s audio" in md and all(p.system in md for p in points)
+    names = system_names(run)  # the table shows display names ("Opus+SPF 24 kbps [sampler=ode,steps=2]")
+    assert "s per s audio" in md and all(names[p.system] in md for p in points)
     html = (report / "index.html").read_text()
     assert "Quality against network evaluations" in html and "quality_vs_nfe.png" in html
 
