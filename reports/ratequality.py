@@ -19,7 +19,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from bench.atomic import atomic_path, write_text_atomic
-from reports.display import metric_name, system_colours, system_name, system_names
+from reports.display import css_colour, metric_name, system_colours, system_name, system_names
 from reports.figures import new_figure, save
 from reports.plots import place_labels
 from reports.roles import family_of
@@ -140,7 +140,11 @@ def rate_quality_table(run: Run, points: list[RatePoint]) -> Table:
     notes = [f"Families (one line each in the plots): {fams}.",
              "Bitrate is the achieved bitrate (bits spent / duration), mean ± 95% CI over utterances."]
     # no "best" marks: the rows are at different bitrates
-    return assemble("Rate-quality", systems, data, n_items, exclude_from_best=tuple(systems), notes=notes, names=names)
+    table = assemble("Rate-quality", systems, data, n_items, exclude_from_best=tuple(systems), notes=notes, names=names)
+    colours = system_colours(run)
+    for row in table.rows:  # the colour of its curve
+        row.colour = css_colour(colours[row.system])
+    return table
 
 
 def write_csv(path: Path, points: list[RatePoint], metrics: list[str]) -> None:

@@ -90,9 +90,9 @@ def test_report_page_has_the_plots_and_the_table(sweep):
         assert (sweep / f"plots/ratequality_{metric}.pdf").is_file()
     table = page.tables["Rate-quality"]
     header, body = table[0], table[1:]
-    assert header[3].startswith("bitrate_kbps") and any(h.startswith("pesq_wb") for h in header)
+    assert header[3].startswith("Bitrate (kbps)") and any(h.startswith("PESQ-WB") for h in header)  # display names
     # grouped by family (first appearance), ascending bitrate inside each
-    assert [r[0] for r in body] == ["lc3@16k", "lc3@32k", "opus@6k", "opus@24k"]
+    assert [r[0] for r in body] == ["LC3 16 kbps", "LC3 32 kbps", "Opus 6 kbps", "Opus 24 kbps"]
     kbps = [float(r[3].split("±")[0]) for r in body]
     assert kbps[0] < kbps[1] and kbps[2] < kbps[3]
 

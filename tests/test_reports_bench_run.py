@@ -47,14 +47,16 @@ def test_bench_report_numbers_and_demo_audio(demo_run: tuple[Path, subprocess.Co
     md = (rep / "summary.md").read_text().splitlines()
     start = md.index(f"## Summary of {out.name}")
     header = [h.strip() for h in md[start + 2].strip("|").split(" | ")]
-    assert header[4:6] == ["si_sdr (dB) ↑", "lsd ↓"]
+    assert header[4:6] == ["SI-SDR (dB) ↑", "LSD ↓"]  # display names
     end = md.index("", start + 2)
     rows = md[start + 4: end]
-    assert [r.split(" | ")[0].strip("| ") for r in rows] == ["natural", "anchor35"]
+    assert [r.split(" | ")[0].strip("| ") for r in rows] == ["Natural", "Anchor 3.5 kHz"]
+    ids = {"Natural": "natural", "Anchor 3.5 kHz": "anchor35"}
     for line in rows:
         cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
         for metric, text in zip(("si_sdr", "lsd"), cells[4:6]):
-            n, _, mean, half = recompute([r["value"] for r in results if r["system"] == cells[0] and r["metric"] == metric])
+            n, _, mean, half = recompute([r["value"] for r in results if r["system"] == ids[cells[0]]
+                                          and r["metric"] == metric])
             m = re.match(r"^\**(-?\d+\.\d+)\**(?: ± (\d+\.\d+))?$", text)
             assert m and n == 2, text
             for got, want in ((m.group(1), mean), (m.group(2), half)):
