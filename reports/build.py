@@ -340,7 +340,7 @@ def build_comparison(runs: list[Run], out: Path, options: ReportOptions, claim: 
         owner = next(r for r in runs if m in table_metrics(r))
         for r in runs:
             data.append(ColumnData(f"{m} [{r.label}]", owner.higher_is_better(m), metric_unit(owner, m),
-                                   {s: r.values(s, m) for s in systems}))
+                                   {s: r.values(s, m) for s in systems}, f"{metric_name(m)} [{r.label}]"))
     n_items = {s: max(len({x.utterance for x in r.rows if x.system == s}) for r in runs) for s in systems}
     notes = [(f"Comparison of {len(runs)} runs: {', '.join(r.label for r in runs)}; n = utterances (largest over "
               "runs; per run in the n columns); – where a system or metric is not in that run."), *set_notes]
@@ -356,8 +356,11 @@ def build_comparison(runs: list[Run], out: Path, options: ReportOptions, claim: 
             "resampled differently, and metrics that need the full band are skipped below 44.1 kHz.")
     per_run_kbps = [kbps_texts(r) for r in runs]  # achieved bitrate; runs that differ show each, in run order
     kbps = {s: " / ".join(dict.fromkeys(k[s] for k in per_run_kbps if k.get(s))) for s in systems}
+    names: dict[str, str] = {}
+    for r in runs:  # the first run that has a system names it
+        names = system_names(r, systems) | names
     table = assemble("Comparison across runs", systems, data, n_items, exclude_from_best=excl, notes=notes,
-                     kbps=kbps)
+                     kbps=kbps, names=names)
     per_run_n = {r.label: {s: len({x.utterance for x in r.rows if x.system == s}) for s in systems} for r in runs}
     write_text_atomic(out / "summary.md", f"# Comparison\n\n{to_markdown(table)}")
     write_text_atomic(out / "summary.tex", "% codec-bench comparison table; needs \\usepackage{booktabs}\n\n"
@@ -368,7 +371,7 @@ def build_comparison(runs: list[Run], out: Path, options: ReportOptions, claim: 
                     f"{m}: mean and 95% CI per system, one bar per run.{aside}") for m in metrics]
     index = render("compare.html.j2", out / "index.html", {
         "title": "codec-bench comparison", "runs": runs, "tables": [table], "notes": notes, "figures": figures,
-        "per_run_n": per_run_n, "systems": systems, "n_common": len(common), "set_notes": set_notes,
+        "per_run_n": per_run_n, "systems": systems, "names": names, "n_common": len(common), "set_notes": set_notes,
     })
     claim.record()
     return index

@@ -29,10 +29,10 @@ def test_comparison_puts_runs_side_by_side(runs: tuple[Path, Path], tmp_path: Pa
     md = (out / "summary.md").read_text()
     header = next(line for line in md.splitlines() if line.startswith("| system"))
     cols = [c.strip() for c in header.strip("|").split(" | ")]
-    assert cols[4:8] == ["si_sdr [ckpt_a] (dB) ↑", "si_sdr [ckpt_b] (dB) ↑", "lsd [ckpt_a] ↓", "lsd [ckpt_b] ↓"]
+    assert cols[4:8] == ["SI-SDR [ckpt_a] (dB) ↑", "SI-SDR [ckpt_b] (dB) ↑", "LSD [ckpt_a] ↓", "LSD [ckpt_b] ↓"]
     rows = {line.split(" | ")[0].strip("| "): [c.strip() for c in line.strip().strip("|").split(" | ")]
             for line in md.splitlines() if line.startswith("| ") and not line.startswith("| system")}
-    assert set(rows) == {"natural", "lowpass", "delayed", "noisy", "broken_sys"}
+    assert set(rows) == {"Natural", "lowpass", "delayed", "noisy", "broken_sys"}  # display names
     assert rows["broken_sys"][4] == "–"  # not in run a
     for j, (run, metric) in enumerate([(a, "si_sdr"), (b, "si_sdr"), (a, "lsd"), (b, "lsd")]):
         results = read_results(run)
@@ -119,5 +119,5 @@ def test_comparison_shows_achieved_bitrates_and_says_when_rates_differ(runs: tup
             vals = [float(r["value"]) for r in read_results(run) if r["system"] == system and r["metric"] == "bitrate_kbps"]
             texts.append(f"{sum(vals) / len(vals):.1f}")
         assert rows[system][1] == " / ".join(dict.fromkeys(texts)), rows[system]
-    assert rows["natural"][1] == "–"  # spends no bits
+    assert rows["Natural"][1] == "–"  # spends no bits
     assert "evaluated at different rates (ckpt_a: 48 kHz, ckpt_b16: 16 kHz)" in md
