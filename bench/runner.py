@@ -126,10 +126,11 @@ class RunOutcome:
 
 def _build_systems(specs: list[str], settings: RunSettings) -> tuple[list[System], list[tuple[str, str]]]:
     expanded, skipped = expand_systems(specs, settings)
+    named = set(specs) - {"all"}  # these may fetch what they could do without; those `all` adds do not
     systems = []
     for spec in expanded:
         try:
-            systems.append(build_system(spec, settings))
+            systems.append(build_system(spec, settings, named=spec in named))
         except (SystemUnavailable, OptionError, ValueError, KeyError, ImportError) as exc:
             msg = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
             raise UsageError(f"--systems {spec}: {msg}") from None

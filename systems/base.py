@@ -37,6 +37,9 @@ class RunSettings:
         amp: mixed precision (autocast) for neural systems on the device; changes values.
         option_defaults: ``{kind: {option: "value"}}`` applied where a spec sets nothing (the deprecated
             ``--opus-bitrate``-style flags fill it); the instance name does not show them.
+        fetch_release: a system may download a release it can do without (AudioDec's official weights under
+            ``weights=auto``): set by :func:`systems.build_system` for systems named in ``--systems``; off for
+            ``--systems all`` (which downloads nothing) and in scripts. Not a run setting: run.json leaves it out.
     """
 
     device: str = "cpu"
@@ -47,10 +50,12 @@ class RunSettings:
     batch_size: int = 4
     amp: bool = False
     option_defaults: dict[str, dict[str, str]] = field(default_factory=dict)
+    fetch_release: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly view for run.json."""
         d = dict(self.__dict__)
+        d.pop("fetch_release")
         d["weights_dir"] = str(self.weights_dir) if self.weights_dir else None
         d["checkpoints"] = {k: str(v) for k, v in self.checkpoints.items()}
         return d
