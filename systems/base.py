@@ -176,6 +176,11 @@ class System(ABC):
         """Every option with its value (spec'd or default), ``{"kbps": 24.0, ...}``, for run.json."""
         return options_dict(self.options)
 
+    def default_option_values(self) -> dict[str, Any]:
+        """:meth:`option_values` as the declared defaults would give them (what a run made before an option
+        existed used)."""
+        return _defaults(self.options)
+
     @property
     def output_rate(self) -> int:
         """The rate of the audio :meth:`process` returns (the input rate, but for a composition whose last
@@ -342,6 +347,20 @@ class ComposedSystem(System):
         for pf in self.postfilters:
             out.update({f"{pf.kind}.{k}": v for k, v in options_dict(pf.options).items()})
         return out
+
+    def default_option_values(self) -> dict[str, Any]:
+        out = self.codec.default_option_values()
+        for pf in self.postfilters:
+            out.update({f"{pf.kind}.{k}": v for k, v in _defaults(pf.options).items()})
+        return out
+
+
+def _defaults(options: Any) -> dict[str, Any]:
+    """The declared defaults of an options dataclass instance's type (empty when it has required fields)."""
+    try:
+        return options_dict(type(options)())
+    except TypeError:
+        return {}
 
 
 def _not_cached(names: tuple[str, ...]) -> tuple[str, ...]:

@@ -435,3 +435,29 @@ def test_weights_official_offline_with_an_empty_cache_names_the_file_and_exits_2
     assert str(cache / "files" / "audiodec_exp_pretrain_models_v02.zip") in proc.stderr
     assert "bench download audiodec-exp" in proc.stderr
     assert len([line for line in proc.stderr.splitlines() if line.strip()]) == 1, proc.stderr
+
+
+def test_a_resumed_run_refuses_weights_that_changed_and_accepts_an_option_added_since(publisher, monkeypatch,
+                                                                                       tmp_path):
+    """A folder whose symad ran the demo weights is not continued with the official release once that is
+    cached (its outputs would mix two models); a run.json written before the ``weights`` option existed (no
+    such key) resumes as before."""
+    import bench
+    from bench.errors import UsageError
+
+    out = tmp_path / "run"
+    kw = {"systems": "symad", "data": "demo", "out": out, "limit": 1, "metrics": "snr", "workers": 1,
+          "report": False, "quiet": True}
+    monkeypatch.setenv("CODEC_BENCH_OFFLINE", "1")
+    bench.run(**kw)
+    doc = json.loads((out / "run.json").read_text())
+    assert doc["systems"]["symad"]["provenance"]["weights"] == "demo"
+    doc["systems"]["symad"]["options"] = {}  # as an earlier version wrote it
+    (out / "run.json").write_text(json.dumps(doc))
+    bench.run(**kw)
+    assert json.loads((out / "run.json").read_text())["systems"]["symad"]["options"] == {"weights": "auto"}
+    monkeypatch.delenv("CODEC_BENCH_OFFLINE")
+    filename = _publish_audiodec_release(publisher)
+    with pytest.raises(UsageError, match="symad: weights demo -> official"):
+        bench.run(**kw)
+    assert publisher.requests == {filename: 1}
