@@ -391,33 +391,38 @@ def test_systems_all_keeps_the_audiodec_demo_weights_and_downloads_nothing(publi
     """Online with an empty cache, systems reached through ``--systems all`` run the demo weights under their
     usual names, say so in one line with the download command, and ask the publisher for nothing; offline, a
     named system does the same."""
+    import systems.audiodec.system as audiodec_system
     from bench.runner import _build_systems
     from systems import RunSettings, describe_systems
 
     _publish_audiodec_release(publisher)
+    monkeypatch.setattr(audiodec_system, "_DEMO_NOTE_SHOWN", False)  # once per process: this test's process
     systems, _ = _build_systems(["all"], RunSettings())
     by_name = {s.name: s for s in systems}
     assert {"symad", "audiodec", "scoredec"} <= set(by_name) and not any("weights=" in n for n in by_name)
     assert by_name["symad"].provenance()["weights"] == "demo"
     assert by_name["scoredec"].codec.provenance()["weights"] == "demo"
     assert by_name["symad"].description.endswith("(demo weights)")
-    err = capsys.readouterr().err
-    note = next(line for line in err.splitlines() if line.startswith("note: symad:"))
-    assert "demo weights" in note and "`bench download audiodec-exp`" in note and "--systems all" in note
+    notes = [line for line in capsys.readouterr().err.splitlines() if "demo weights" in line]
+    assert len(notes) == 1, notes  # one line for symad, audiodec_stage1, audiodec and scoredec
+    assert "`bench download audiodec-exp`" in notes[0] and "--systems all" in notes[0]
     assert publisher.requests == {}
     info = {r.name: r for r in describe_systems(RunSettings())}["symad"]
     assert "on first use when named in --systems" in info.downloads and "demo weights" in info.downloads
     monkeypatch.setenv("CODEC_BENCH_OFFLINE", "1")
+    monkeypatch.setattr(audiodec_system, "_DEMO_NOTE_SHOWN", False)
     (named,), _ = _build_systems(["symad"], RunSettings())
     assert named.provenance()["weights"] == "demo" and "offline" in capsys.readouterr().err
     assert publisher.requests == {}
 
 
-def test_weights_demo_never_touches_the_network(publisher, capsys):
+def test_weights_demo_never_touches_the_network(publisher, capsys, monkeypatch):
+    import systems.audiodec.system as audiodec_system
     from bench.runner import _build_systems
     from systems import RunSettings
 
     _publish_audiodec_release(publisher)
+    monkeypatch.setattr(audiodec_system, "_DEMO_NOTE_SHOWN", False)
     (system,), _ = _build_systems(["symad[weights=demo]"], RunSettings())
     assert system.name == "symad[weights=demo]" and system.option_values() == {"weights": "demo"}
     assert system.provenance()["weights"] == "demo" and system.description.endswith("(demo weights)")

@@ -23,6 +23,8 @@ from systems.options import option
 #: Algorithmic latency of the hop-320 causal codec: one frame (320 samples at 48 kHz) must be buffered.
 HOP320_LATENCY_MS = 320 / 48000 * 1000
 _MANIFEST = Path(__file__).parent / "weights" / "manifest.json"
+#: the demo-weights note of ``weights=auto`` is printed once per process
+_DEMO_NOTE_SHOWN = False
 
 
 def _demo_latency(kind: str) -> str:
@@ -95,15 +97,20 @@ class AudioDecSystem(System):
     _label: ClassVar[str] = "AudioDec"
 
     def _demo_note(self) -> None:
-        """One line on stderr: ``weights=auto`` fell back to the demo weights, why, and how to get the release."""
+        """One line on stderr (once per process): ``weights=auto`` fell back to the demo weights, why, and how to
+        get the release."""
         from bench.downloads import is_offline
 
+        global _DEMO_NOTE_SHOWN
+        if _DEMO_NOTE_SHOWN:
+            return
+        _DEMO_NOTE_SHOWN = True
         if is_offline():
             why, how = "offline and the official release is not cached", "on a machine with internet run"
         else:
-            why, how = "not named in --systems: `--systems all` downloads nothing", "name it in --systems or run"
-        print(f"note: {self.name}: the shipped AudioDec demo weights ({why}); for the official release {how} "
-              f"`bench download {RELEASE}`", file=sys.stderr)
+            why, how = "not named in --systems: `--systems all` downloads nothing", "name them in --systems or run"
+        print(f"note: the AudioDec systems here run the shipped demo weights ({why}); for the official release "
+              f"{how} `bench download {RELEASE}`", file=sys.stderr)
 
     @classmethod
     def _choose(cls, settings: RunSettings, mode: str = "auto") -> Any:
