@@ -29,7 +29,8 @@ class RunSettings:
 
     Attributes:
         device: torch device for neural systems ("cpu" or "cuda[:N]").
-        weights_dir: an unzipped official AudioDec ``exp/`` folder, or None for the shipped demo weights.
+        weights_dir: an unzipped official AudioDec ``exp/`` folder, or None (the release from the download
+            cache, else the shipped demo weights).
         checkpoints: per-system checkpoint overrides, ``{"symad": Path(...), "spf": Path(...)}``.
         streaming: run neural codecs chunk by chunk with cached history.
         seed: base seed; stochastic systems derive a per-utterance seed from it (order-independent).
