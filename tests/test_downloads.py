@@ -466,3 +466,16 @@ def test_a_resumed_run_refuses_weights_that_changed_and_accepts_an_option_added_
     with pytest.raises(UsageError, match="symad: weights demo -> official"):
         bench.run(**kw)
     assert publisher.requests == {filename: 1}
+
+
+def test_a_failed_release_download_says_how_to_run_the_demo_weights_instead(publisher):
+    """Online but the release cannot be fetched (here: the mirror lacks it): a usage error naming the file and
+    the two ways to run on the demo weights, not a silent fallback."""
+    from bench.runner import _build_systems
+    from systems import RunSettings
+
+    _publish_audiodec_release(publisher)
+    publisher.files.clear()
+    with pytest.raises(downloads.DownloadError, match=r"audiodec_exp_pretrain_models_v02\.zip.*symad\[weights=demo\]"):
+        _build_systems(["symad"], RunSettings())
+    assert publisher.requests == {"audiodec_exp_pretrain_models_v02.zip": 1}

@@ -162,10 +162,18 @@ def choose_weights(kind: str, weights_dir: Path | None, override: Path | None, *
         return WeightsChoice(override, override, "override")
     if weights_dir is not None:
         return _official(kind, Path(weights_dir))
-    from bench.downloads import cached, is_offline, resolve
+    from bench.downloads import DownloadError, OfflineError, cached, is_offline, resolve
 
     if mode == "official" or cached(RELEASE) is not None or (fetch and not is_offline()):
-        release = resolve(RELEASE)  # cached and intact: no download; either way recorded for run.json
+        try:
+            release = resolve(RELEASE)  # cached and intact: no download; either way recorded for run.json
+        except OfflineError:
+            raise
+        except DownloadError as exc:
+            if mode == "official":
+                raise
+            raise DownloadError(f"{exc}; or run the shipped demo weights: {kind}[weights=demo] (or --offline)") \
+                from None
         choice = _official(kind, release)
         choice.notes.append(f"official release from the download cache ({release})")
         return choice
