@@ -126,10 +126,11 @@ class RunOutcome:
 
 def _build_systems(specs: list[str], settings: RunSettings) -> tuple[list[System], list[tuple[str, str]]]:
     expanded, skipped = expand_systems(specs, settings)
+    named = set(specs) - {"all"}  # these may fetch what they could do without; those `all` adds do not
     systems = []
     for spec in expanded:
         try:
-            systems.append(build_system(spec, settings))
+            systems.append(build_system(spec, settings, named=spec in named))
         except (SystemUnavailable, OptionError, ValueError, KeyError, ImportError) as exc:
             msg = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
             raise UsageError(f"--systems {spec}: {msg}") from None
@@ -170,14 +171,33 @@ def _check_compatible(rd: RunDir, cfg: RunConfig, systems: list[System]) -> dict
     old_systems = old.get("systems", {})
     for s in systems:
         before = old_systems.get(s.name, {}).get("options")
+        if before is None:
+            continue
         after = json.loads(json.dumps(s.option_values(), default=str))
-        if before is not None and before != after:
+        defaults = json.loads(json.dumps(s.default_option_values(), default=str))
+        # an option added since that run (absent from its record) changes nothing at its default value
+        after = {k: v for k, v in after.items() if k in before or k not in defaults or v != defaults[k]}
+        if before != after:
             details.append(f"{s.name}: {', '.join(diff_options(before, after))}")
+        details += [f"{s.name}: {d}" for d in _weights_changes(old_systems[s.name].get("provenance"), s.provenance())]
     if details:
         detail = "; ".join(details)
         raise UsageError(f"--out {rd.root} holds a run with different settings ({detail}); use another --out, "
                          "or --overwrite to add to it anyway")
     return old
+
+
+def _weights_changes(before: Any, now: dict[str, Any]) -> list[str]:
+    """``["weights demo -> official"]`` where a stage's recorded ``provenance.weights`` differs (AudioDec's
+    ``weights=auto`` picks the official release once it is cached: its outputs would not continue the run's)."""
+    if not isinstance(before, dict):
+        return []
+    out = []
+    for key, old, new in [("", before, now), *((f"{k}.", before.get(k), v) for k, v in now.items())]:
+        if isinstance(old, dict) and isinstance(new, dict) and "weights" in old and "weights" in new \
+                and old["weights"] != new["weights"]:
+            out.append(f"{key}weights {old['weights']} -> {new['weights']}")
+    return out
 
 
 @dataclass

@@ -10,7 +10,7 @@ post-filters (``opus@12k+spf[steps=8]``, ``files:mine=DIR+spf``); the grammar is
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bench.registry import Registry, RegistryError
 from systems.base import (
@@ -112,13 +112,18 @@ def parse_spec(spec: str) -> tuple[str, list[Stage]]:
     return expanded, stages
 
 
-def build_system(spec: str, settings: RunSettings) -> System:
+def build_system(spec: str, settings: RunSettings, *, named: bool = False) -> System:
     """Construct a system from its ``--systems`` spec (grammar: systems/options.py).
+
+    ``named``: the user named it in ``--systems`` (not reached through ``all``): it may download a release it
+    could do without (AudioDec's official weights under ``weights=auto``).
 
     Raises RegistryError (unknown name, with suggestions), OptionError/ValueError (bad options or
     argument) or SystemUnavailable.
     """
     spec = spec.strip()
+    if named:
+        settings = replace(settings, fetch_release=True)
     _, stages = parse_spec(spec)
     head, post = stages[0], stages[1:]
     if head.kind in POSTFILTERS and head.kind not in SYSTEMS:
@@ -211,15 +216,20 @@ def iter_system_checks(settings: RunSettings) -> Iterator[SystemInfo]:
 
 
 def _download_note(needs: list[str], optional: list[str], settings: RunSettings) -> str | None:
-    """What ``bench systems`` says about downloads: N MB on first use, or how to get optional official weights."""
-    from bench.downloads import cached, first_use_note
+    """What ``bench systems`` says about downloads: N MB on first use, and when optional official weights come."""
+    from bench.downloads import cached, first_use_note, is_offline
 
     if settings.weights_dir is not None or settings.checkpoints:
         return None
     note = first_use_note(tuple(needs)) if needs else None
     missing = [n for n in optional if cached(n) is None]
     if missing:
-        hint = f"official weights: `bench download {' '.join(missing)}` (until then the demo weights)"
+        names = " ".join(missing)
+        if is_offline():
+            hint = f"offline: demo weights (official weights: `bench download {names}` on a machine with internet)"
+        else:
+            hint = (f"official weights: {first_use_note(tuple(missing))} when named in --systems (or `bench download "
+                    f"{names}`); demo weights until then and with --systems all")
         note = f"{note}; {hint}" if note else hint
     return note
 

@@ -29,7 +29,8 @@ class RunSettings:
 
     Attributes:
         device: torch device for neural systems ("cpu" or "cuda[:N]").
-        weights_dir: an unzipped official AudioDec ``exp/`` folder, or None for the shipped demo weights.
+        weights_dir: an unzipped official AudioDec ``exp/`` folder, or None (the release from the download
+            cache, else the shipped demo weights).
         checkpoints: per-system checkpoint overrides, ``{"symad": Path(...), "spf": Path(...)}``.
         streaming: run neural codecs chunk by chunk with cached history.
         seed: base seed; stochastic systems derive a per-utterance seed from it (order-independent).
@@ -37,6 +38,9 @@ class RunSettings:
         amp: mixed precision (autocast) for neural systems on the device; changes values.
         option_defaults: ``{kind: {option: "value"}}`` applied where a spec sets nothing (the deprecated
             ``--opus-bitrate``-style flags fill it); the instance name does not show them.
+        fetch_release: a system may download a release it can do without (AudioDec's official weights under
+            ``weights=auto``): set by :func:`systems.build_system` for systems named in ``--systems``; off for
+            ``--systems all`` (which downloads nothing) and in scripts. Not a run setting: run.json leaves it out.
     """
 
     device: str = "cpu"
@@ -47,10 +51,12 @@ class RunSettings:
     batch_size: int = 4
     amp: bool = False
     option_defaults: dict[str, dict[str, str]] = field(default_factory=dict)
+    fetch_release: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly view for run.json."""
         d = dict(self.__dict__)
+        d.pop("fetch_release")
         d["weights_dir"] = str(self.weights_dir) if self.weights_dir else None
         d["checkpoints"] = {k: str(v) for k, v in self.checkpoints.items()}
         return d
@@ -170,6 +176,11 @@ class System(ABC):
     def option_values(self) -> dict[str, Any]:
         """Every option with its value (spec'd or default), ``{"kbps": 24.0, ...}``, for run.json."""
         return options_dict(self.options)
+
+    def default_option_values(self) -> dict[str, Any]:
+        """:meth:`option_values` as the declared defaults would give them (what a run made before an option
+        existed used)."""
+        return _defaults(self.options)
 
     @property
     def output_rate(self) -> int:
@@ -337,6 +348,20 @@ class ComposedSystem(System):
         for pf in self.postfilters:
             out.update({f"{pf.kind}.{k}": v for k, v in options_dict(pf.options).items()})
         return out
+
+    def default_option_values(self) -> dict[str, Any]:
+        out = self.codec.default_option_values()
+        for pf in self.postfilters:
+            out.update({f"{pf.kind}.{k}": v for k, v in _defaults(pf.options).items()})
+        return out
+
+
+def _defaults(options: Any) -> dict[str, Any]:
+    """The declared defaults of an options dataclass instance's type (empty when it has required fields)."""
+    try:
+        return options_dict(type(options)())
+    except TypeError:
+        return {}
 
 
 def _not_cached(names: tuple[str, ...]) -> tuple[str, ...]:

@@ -352,3 +352,130 @@ def test_systems_all_downloads_nothing_and_says_which_systems_wait_for_weights(p
     ckpt.write_bytes(b"x")
     specs, skipped = expand_systems(["all"], RunSettings(checkpoints={"encodec": ckpt}))
     assert "encodec" in specs and "encodec" not in dict(skipped)
+
+
+def _publish_audiodec_release(pub: Publisher) -> str:
+    """Serve the exp/-layout zip as the ``audiodec-exp`` entry; returns its file name."""
+    filename = "audiodec_exp_pretrain_models_v02.zip"
+    publish(pub, "audiodec-exp", _audiodec_exp_zip(), sha256=None, archive="zip", filename=filename,
+            notice=downloads.ENTRIES["audiodec-exp"].notice)
+    return filename
+
+
+def test_a_named_audiodec_system_downloads_the_official_release_on_first_use(publisher, tmp_path):
+    """Online with an empty cache, `bench run --systems symad` fetches the release once (licence first), runs
+    the official weights and records the download; later builds use the cache."""
+    filename = _publish_audiodec_release(publisher)
+    out = tmp_path / "run"
+    proc = subprocess.run(check=False, args=bench_cmd("run", "--systems", "symad", "--data", "demo", "--limit", "1",
+                                                      "--metrics", "snr", "--out", str(out), "--no-report", "--quiet"),
+                          capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "CC BY-NC 4.0" in proc.stderr and "demo weights" not in proc.stderr
+    run = json.loads((out / "run.json").read_text())
+    prov = run["systems"]["symad"]["provenance"]
+    folder = target_path(downloads.entry("audiodec-exp"))
+    assert prov["weights"] == "official" and prov["files"]["decoder"].startswith(str(folder))
+    assert "(demo weights)" not in run["systems"]["symad"]["description"]
+    assert run["downloads"]["audiodec-exp"]["url"] == f"{publisher.url}/{filename}"
+    assert run["downloads"]["audiodec-exp"]["sha256"] == downloads.provenance("audiodec-exp")["sha256"]
+    assert {r["system"] for r in read_rows(out / "results.csv")} == {"symad"}
+    from systems import RunSettings, build_system
+
+    again = build_system("audiodec_stage1", RunSettings(), named=True)
+    assert again.provenance()["weights"] == "official"
+    assert publisher.requests == {filename: 1}
+
+
+def test_systems_all_keeps_the_audiodec_demo_weights_and_downloads_nothing(publisher, capsys, monkeypatch):
+    """Online with an empty cache, systems reached through ``--systems all`` run the demo weights under their
+    usual names, say so in one line with the download command, and ask the publisher for nothing; offline, a
+    named system does the same."""
+    import systems.audiodec.system as audiodec_system
+    from bench.runner import _build_systems
+    from systems import RunSettings, describe_systems
+
+    _publish_audiodec_release(publisher)
+    monkeypatch.setattr(audiodec_system, "_DEMO_NOTE_SHOWN", False)  # once per process: this test's process
+    systems, _ = _build_systems(["all"], RunSettings())
+    by_name = {s.name: s for s in systems}
+    assert {"symad", "audiodec", "scoredec"} <= set(by_name) and not any("weights=" in n for n in by_name)
+    assert by_name["symad"].provenance()["weights"] == "demo"
+    assert by_name["scoredec"].codec.provenance()["weights"] == "demo"
+    assert by_name["symad"].description.endswith("(demo weights)")
+    notes = [line for line in capsys.readouterr().err.splitlines() if "demo weights" in line]
+    assert len(notes) == 1, notes  # one line for symad, audiodec_stage1, audiodec and scoredec
+    assert "`bench download audiodec-exp`" in notes[0] and "--systems all" in notes[0]
+    assert publisher.requests == {}
+    info = {r.name: r for r in describe_systems(RunSettings())}["symad"]
+    assert "on first use when named in --systems" in info.downloads and "demo weights" in info.downloads
+    monkeypatch.setenv("CODEC_BENCH_OFFLINE", "1")
+    monkeypatch.setattr(audiodec_system, "_DEMO_NOTE_SHOWN", False)
+    (named,), _ = _build_systems(["symad"], RunSettings())
+    assert named.provenance()["weights"] == "demo" and "offline" in capsys.readouterr().err
+    assert publisher.requests == {}
+
+
+def test_weights_demo_never_touches_the_network(publisher, capsys, monkeypatch):
+    import systems.audiodec.system as audiodec_system
+    from bench.runner import _build_systems
+    from systems import RunSettings
+
+    _publish_audiodec_release(publisher)
+    monkeypatch.setattr(audiodec_system, "_DEMO_NOTE_SHOWN", False)
+    (system,), _ = _build_systems(["symad[weights=demo]"], RunSettings())
+    assert system.name == "symad[weights=demo]" and system.option_values() == {"weights": "demo"}
+    assert system.provenance()["weights"] == "demo" and system.description.endswith("(demo weights)")
+    assert publisher.requests == {} and downloads.check("audiodec-exp").state == "missing"
+    assert "note:" not in capsys.readouterr().err  # asked for: nothing to explain
+
+
+def test_weights_official_offline_with_an_empty_cache_names_the_file_and_exits_2(tmp_path):
+    cache = tmp_path / "cache"
+    proc = subprocess.run(check=False, args=bench_cmd("run", "--systems", "symad[weights=official]", "--data", "demo",
+                                                      "--limit", "1", "--metrics", "snr", "--out", str(tmp_path / "r"),
+                                                      "--offline", "--cache-dir", str(cache), "--no-report"),
+                          capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert str(cache / "files" / "audiodec_exp_pretrain_models_v02.zip") in proc.stderr
+    assert "bench download audiodec-exp" in proc.stderr
+    assert len([line for line in proc.stderr.splitlines() if line.strip()]) == 1, proc.stderr
+
+
+def test_a_resumed_run_refuses_weights_that_changed_and_accepts_an_option_added_since(publisher, monkeypatch,
+                                                                                       tmp_path):
+    """A folder whose symad ran the demo weights is not continued with the official release once that is
+    cached (its outputs would mix two models); a run.json written before the ``weights`` option existed (no
+    such key) resumes as before."""
+    import bench
+    from bench.errors import UsageError
+
+    out = tmp_path / "run"
+    kw = {"systems": "symad", "data": "demo", "out": out, "limit": 1, "metrics": "snr", "workers": 1,
+          "report": False, "quiet": True}
+    monkeypatch.setenv("CODEC_BENCH_OFFLINE", "1")
+    bench.run(**kw)
+    doc = json.loads((out / "run.json").read_text())
+    assert doc["systems"]["symad"]["provenance"]["weights"] == "demo"
+    doc["systems"]["symad"]["options"] = {}  # as an earlier version wrote it
+    (out / "run.json").write_text(json.dumps(doc))
+    bench.run(**kw)
+    assert json.loads((out / "run.json").read_text())["systems"]["symad"]["options"] == {"weights": "auto"}
+    monkeypatch.delenv("CODEC_BENCH_OFFLINE")
+    filename = _publish_audiodec_release(publisher)
+    with pytest.raises(UsageError, match="symad: weights demo -> official"):
+        bench.run(**kw)
+    assert publisher.requests == {filename: 1}
+
+
+def test_a_failed_release_download_says_how_to_run_the_demo_weights_instead(publisher):
+    """Online but the release cannot be fetched (here: the mirror lacks it): a usage error naming the file and
+    the two ways to run on the demo weights, not a silent fallback."""
+    from bench.runner import _build_systems
+    from systems import RunSettings
+
+    _publish_audiodec_release(publisher)
+    publisher.files.clear()
+    with pytest.raises(downloads.DownloadError, match=r"audiodec_exp_pretrain_models_v02\.zip.*symad\[weights=demo\]"):
+        _build_systems(["symad"], RunSettings())
+    assert publisher.requests == {"audiodec_exp_pretrain_models_v02.zip": 1}

@@ -29,8 +29,10 @@ EPILOG = f"""systems (--systems, comma-separated; see `bench systems` and `bench
   several instances of one system run side by side: --systems opus@6k,opus@12k,opus@24k
 data (--data):
   demo | vctk | vctk:PATH | librispeech:test-clean | librispeech:PATH | folder:PATH | manifest:FILE.csv
-released weights (EnCodec, DAC) and the vctk / librispeech:test-clean corpora are downloaded on first use into a
-verified cache (`bench weights`); --offline never touches the network
+released weights (EnCodec, DAC, the AudioDec release) and the vctk / librispeech:test-clean corpora are downloaded
+on first use into a verified cache (`bench weights`), only for systems named here (`all` downloads nothing);
+--offline never touches the network. AudioDec systems without their release run the shipped demo weights:
+symad[weights=official] insists on the release, symad[weights=demo] on the demo weights
 
 exit status: 0 run complete (failed values are listed), 2 usage error, 1 with --strict if anything failed,
   1 when the machine failed (disk full, out of memory, I/O error): nothing of that is stored, rerun to finish
@@ -88,7 +90,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--speakers", default="", help="comma-separated speakers to keep")
     g.add_argument("--mic", default="mic1", choices=["mic1", "mic2"], help="VCTK 0.92 microphone (default mic1)")
     g = p.add_argument_group("run-wide system settings (each system's own options go in its spec)")
-    g.add_argument("--weights", type=Path, help="folder of official weights: the unzipped AudioDec exp/ (default: demo weights), "
+    g.add_argument("--weights", type=Path, help="folder of official weights: the unzipped AudioDec exp/ (default: the release from "
+                        "the download cache, else the demo weights), "
                         "EnCodec's *.th and DAC's weights*.pth files (also looked for in DIR/encodec, DIR/dac)")
     g.add_argument("--checkpoint", type=_checkpoint, action="append", default=[], metavar="NAME=PATH",
                    help="checkpoint for one system or part (repeatable), e.g. symad=..., spf=..., encodec=..., "

@@ -72,6 +72,8 @@ def _one(name: str, settings) -> int:
         raise UsageError(str(exc)) from None
     status = "can run here" if info.available else f"cannot run here: {info.reason}"
     print(f"{info.name}  {info.description}\n  {status}")
+    if info.downloads:
+        print(f"  {info.downloads}")
     for kind, options in stages:
         cls = SYSTEMS.get(kind) if kind == stages[0][0] else POSTFILTERS.get(kind)
         _print_options(kind, cls.shorthand, options)

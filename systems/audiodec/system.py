@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
+from systems.audiodec.weights import MODES, RELEASE
 from systems.base import RunSettings, System, SystemOutput, SystemUnavailable
+from systems.options import option
 
 #: Algorithmic latency of the hop-320 causal codec: one frame (320 samples at 48 kHz) must be buffered.
 HOP320_LATENCY_MS = 320 / 48000 * 1000
 _MANIFEST = Path(__file__).parent / "weights" / "manifest.json"
+#: the demo-weights note of ``weights=auto`` is printed once per process
+_DEMO_NOTE_SHOWN = False
 
 
 def _demo_latency(kind: str) -> str:
@@ -33,13 +39,25 @@ def _demo_latency(kind: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class AudioDecOptions:
+    """Options of the AudioDec systems."""
+
+    weights: str = option(
+        "auto", choices=MODES,
+        help="auto: --checkpoint/--weights, else the official release (downloaded on first use when the "
+             "system is named in --systems and not --offline), else the shipped demo weights; official: always "
+             "the release; demo: always the demo weights (no network)")
+
+
 class AudioDecSystem(System):
     """Common machinery; subclasses set ``kind`` and the decoder kind."""
 
     libraries = ("torch",)
-    #: the official release, used from the download cache once `bench download audiodec-exp` put it there
-    #: (until then the demo weights: nothing is fetched behind the user's back)
-    optional_downloads: ClassVar[tuple[str, ...]] = ("audiodec-exp",)
+    Options = AudioDecOptions
+    #: the official release: ``weights=auto`` downloads it on first use when the system is named in
+    #: ``--systems`` (``--systems all`` and ``--offline`` keep the demo weights until it is cached)
+    optional_downloads: ClassVar[tuple[str, ...]] = (RELEASE,)
 
     deterministic: ClassVar[bool] = True
     sample_rate: int = 48000
@@ -51,7 +69,9 @@ class AudioDecSystem(System):
         from systems.audiodec.codec import Codec
         from systems.audiodec.generator import Generator
 
-        self.choice = self._choose(settings)
+        self.choice = self._choose(settings, self.options.weights)
+        if self.choice.source == "demo" and self.options.weights == "auto":
+            self._demo_note()
         analyzer, acfg = load_model(self.choice.encoder, settings.device)
         synth, _ = load_model(self.choice.decoder, settings.device)
         if not isinstance(analyzer, Generator):
@@ -76,12 +96,29 @@ class AudioDecSystem(System):
 
     _label: ClassVar[str] = "AudioDec"
 
+    def _demo_note(self) -> None:
+        """One line on stderr (once per process): ``weights=auto`` fell back to the demo weights, why, and how to
+        get the release."""
+        from bench.downloads import is_offline
+
+        global _DEMO_NOTE_SHOWN
+        if _DEMO_NOTE_SHOWN:
+            return
+        _DEMO_NOTE_SHOWN = True
+        if is_offline():
+            why, how = "offline and the official release is not cached", "on a machine with internet run"
+        else:
+            why, how = "not named in --systems: `--systems all` downloads nothing", "name them in --systems or run"
+        print(f"note: the AudioDec systems here run the shipped demo weights ({why}); for the official release "
+              f"{how} `bench download {RELEASE}`", file=sys.stderr)
+
     @classmethod
-    def _choose(cls, settings: RunSettings) -> Any:
+    def _choose(cls, settings: RunSettings, mode: str = "auto") -> Any:
         from systems.audiodec.weights import choose_weights
 
         try:
-            return choose_weights(cls.kind, settings.weights_dir, settings.checkpoints.get(cls.kind))
+            return choose_weights(cls.kind, settings.weights_dir, settings.checkpoints.get(cls.kind), mode=mode,
+                                  fetch=settings.fetch_release)
         except (FileNotFoundError, ValueError) as exc:
             raise SystemUnavailable(str(exc)) from exc
 
@@ -90,7 +127,7 @@ class AudioDecSystem(System):
         if importlib.util.find_spec("torch") is None:  # not imported: `bench systems` stays fast
             return "PyTorch is not installed (pip install torch)"
         try:
-            cls._choose(settings)
+            cls._choose(replace(settings, fetch_release=False))  # never downloads: `bench systems` stays offline
         except SystemUnavailable as exc:
             return str(exc)
         return None

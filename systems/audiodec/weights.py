@@ -129,11 +129,31 @@ def _official(kind: str, weights_dir: Path) -> WeightsChoice:
     return WeightsChoice(resolve_analyzer(voc), voc, "official", notes=[note])
 
 
-def choose_weights(kind: str, weights_dir: Path | None, override: Path | None) -> WeightsChoice:
-    """Resolve the files of system ``kind``: ``override`` (``--checkpoint``), then ``weights_dir``
-    (``--weights``), then the official release in the download cache (``bench download audiodec-exp``), then
-    the shipped demo weights. Raises FileNotFoundError with a clear message."""
-    if override is not None:
+#: the values of the AudioDec systems' ``weights`` option
+MODES = ("auto", "official", "demo")
+
+
+def choose_weights(kind: str, weights_dir: Path | None, override: Path | None, *, mode: str = "auto",
+                   fetch: bool = False) -> WeightsChoice:
+    """Resolve the files of system ``kind``. Raises FileNotFoundError with a clear message.
+
+    Args:
+        kind: ``symad``, ``audiodec_stage1`` or ``audiodec``.
+        weights_dir: ``--weights`` (an unzipped official ``exp/``), or None.
+        override: ``--checkpoint KIND=FILE``, or None.
+        mode: ``auto``: ``override``, then ``weights_dir``, then the official release from the download
+            cache, downloading it first when ``fetch`` and not offline, else the shipped demo weights;
+            ``official``: ``weights_dir`` or else the release from the cache (downloaded on first use; offline
+            and not cached raises :class:`bench.downloads.OfflineError`); ``demo``: the shipped demo weights.
+        fetch: ``auto`` may download the release (the system was named in ``--systems``).
+    Raises:
+        bench.downloads.DownloadError: the release could not be downloaded (an ``OfflineError`` when offline).
+    """
+    if mode not in MODES:
+        raise ValueError(f"weights={mode}: must be one of {', '.join(MODES)}")
+    if mode == "demo":
+        return _demo(kind)
+    if mode == "auto" and override is not None:
         override = Path(override)
         if not override.is_file():
             raise FileNotFoundError(f"checkpoint override for {kind}: {override} not found")
@@ -142,10 +162,18 @@ def choose_weights(kind: str, weights_dir: Path | None, override: Path | None) -
         return WeightsChoice(override, override, "override")
     if weights_dir is not None:
         return _official(kind, Path(weights_dir))
-    from bench.downloads import cached, resolve
+    from bench.downloads import DownloadError, OfflineError, cached, is_offline, resolve
 
-    if cached(RELEASE) is not None:
-        release = resolve(RELEASE)  # cached and intact: no download; recorded for run.json
+    if mode == "official" or cached(RELEASE) is not None or (fetch and not is_offline()):
+        try:
+            release = resolve(RELEASE)  # cached and intact: no download; either way recorded for run.json
+        except OfflineError:
+            raise
+        except DownloadError as exc:
+            if mode == "official":
+                raise
+            raise DownloadError(f"{exc}; or run the shipped demo weights: {kind}[weights=demo] (or --offline)") \
+                from None
         choice = _official(kind, release)
         choice.notes.append(f"official release from the download cache ({release})")
         return choice
