@@ -310,12 +310,12 @@ def test_keys_and_ab_work_in_the_grid_view(browser: object, server: str) -> None
     _grid_view(pg)
     row = pg.locator("#listen-grid tbody tr").nth(0)
     row.locator("button.play-cell").nth(0).click()  # a mouse click, then the keys
-    pg.wait_for_function("() => { const a = document.querySelector('section.utt audio'); return !a.paused && a.currentTime > 0.3; }")
+    pg.wait_for_function("() => { const a = document.querySelector('section.utt audio'); return !a.paused && a.currentTime > 0.1; }")
     pg.keyboard.press("3")  # A/B: the third system of this utterance, at the same position
     pg.wait_for_function("() => document.querySelector('#listen-grid tbody tr').querySelectorAll('button.play-cell')[2]"
                          ".classList.contains('playing')")
     times = pg.evaluate("() => [...document.querySelector('section.utt').querySelectorAll('audio')].map(a => [a.paused, a.currentTime])")
-    assert times[0][0] and not times[2][0] and times[2][1] >= times[0][1] - 0.01 and times[2][1] > 0.3
+    assert times[0][0] and not times[2][0] and times[2][1] >= times[0][1] - 0.01 and times[2][1] > 0.1
     pg.keyboard.press(" ")
     pg.wait_for_function("() => !document.querySelector('#listen-grid button.play-cell.playing')")
     pg.keyboard.press("j")  # the next utterance's row becomes current
