@@ -166,7 +166,7 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
         files.append(item_plot({c: item_means[c] for c in conditions if item_means[c]}, out_dir / "items.png", label,
                                kind.scale.plot_limits()))
     off = "Post-screening switched off (--no-screening): every assessor is kept."
-    report = [*_panel_lines(kind, len(kept), panel.warning), ""]
+    report = [*_panel_lines(kind, len(kept), panel.warning, screening), ""]
     report += kind.screening_report(outcome) if screening else [off]
     if screening:
         effect = _screening_effect(ratings, kept, conditions)
@@ -181,11 +181,12 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
     return result
 
 
-def _panel_lines(kind: TestType, n_kept: int, warning: str) -> list[str]:
+def _panel_lines(kind: TestType, n_kept: int, warning: str, screened: bool) -> list[str]:
     """The panel-size paragraph at the top of ``screening.md``."""
     wanted = (f"; {kind.panel_source} expects at least {kind.recommended_panel}" if kind.recommended_panel
               else "; no minimum panel is stated for this test type here, so only the CIs are checked")
-    lines = ["## Panel size", "", f"{n_assessors(n_kept)} kept after post-screening{wanted}."]
+    kept = "kept after post-screening" if screened else "in the statistics (post-screening switched off)"
+    lines = ["## Panel size", "", f"{n_assessors(n_kept)} {kept}{wanted}."]
     return lines + (["", f"**Warning:** {warning}"] if warning else [])
 
 
