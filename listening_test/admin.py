@@ -35,7 +35,9 @@ def admin_page(definition: TestDefinition, storage: Storage, token: str) -> str:
     """The progress page as HTML (no scripts, no external resources), with each participant's screening
     outcome so far (live: recomputed on every load)."""
     from listening_test.p808 import is_check_condition
+    from listening_test.panel import assessors, check_panel
     from listening_test.stats import summarise
+    from listening_test.testtypes import get_test_type
 
     n_trials = len(definition.trials)
     status = screening_status(definition, storage)
@@ -62,6 +64,9 @@ def admin_page(definition: TestDefinition, storage: Storage, token: str) -> str:
         s = summarise(scores)
         ci = f"± {s.ci95:.2f}" if s.n > 1 else ""
         means.append(f"<tr><td>{escape(c)}</td><td>{s.n}</td><td>{s.mean:.2f} {ci}</td></tr>")
+    n_kept = sum(v == "kept" for v in status.values())
+    panel = check_panel(get_test_type(definition.type), n_kept)
+    panel_text = (f"{assessors(n_kept)} kept by the screening so far. " + (panel.warning if not panel.ok else ""))
     comments = [f"<tr><td><code>{escape(pid)}</code></td><td>{escape(trial)}</td><td>{escape(text)}</td></tr>"
                 for pid, trial, text in storage.comments()]
     token_q = escape(token, quote=True)
@@ -77,6 +82,7 @@ def admin_page(definition: TestDefinition, storage: Storage, token: str) -> str:
 <th>questionnaire</th><th>screening so far</th></tr></thead>
 <tbody>{''.join(rows) or '<tr><td colspan="9">nobody yet</td></tr>'}
 </tbody></table></div>
+<p id="panel"{'' if panel.ok else ' class="warning"'}>{escape(panel_text)}</p>
 <h2>Ratings so far, per condition</h2>
 <p class="muted">All ratings received, before post-screening; mean with 95% CI (t). For a first look only:
 run <code>bench listen analyze</code> for the screened results.</p>

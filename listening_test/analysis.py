@@ -14,6 +14,8 @@ from bench.stats import holm
 from listening_test.checks import check_problems
 from listening_test.definition import HIDDEN_REFERENCE, LOW_ANCHOR, MID_ANCHOR
 from listening_test.p808 import is_check_condition
+from listening_test.panel import assessors as n_assessors
+from listening_test.panel import check_panel
 from listening_test.plots import box_plot, item_plot
 from listening_test.ratings import Rating
 from listening_test.screening import Screening, fast_trial_problems
@@ -35,6 +37,9 @@ class Analysis:
     pairwise: list[dict]
     warnings: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    #: whether the kept panel is as large as the type's recommendation and its CIs stay on the scale
+    #: (:func:`listening_test.panel.check_panel`); when not, the CIs are not to be read as reliable
+    panel_ok: bool = True
 
 
 def condition_order(conditions: set[str], systems: list[str] | None = None) -> list[str]:
@@ -102,7 +107,7 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
     used = [r for r in ratings if r.assessor in kept]
     warnings: list[str] = []
     if not used:
-        warnings.append(f"post-screening excluded all {len(assessors)} assessors (see screening.md): no statistics; "
+        warnings.append(f"post-screening excluded all {n_assessors(len(assessors))} (see screening.md): no statistics; "
                         "for a pilot, rerun with --no-screening")
     conditions = condition_order({r.system for r in ratings}, systems)
     by_cond: dict[str, list[float]] = defaultdict(list)
@@ -138,12 +143,15 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
     for row, adj in zip(pairwise, holm([r["p"] for r in pairwise]), strict=True):
         row["p_holm"] = adj
         row["significant_0.05"] = "yes" if adj < 0.05 else "no"
+    panel = check_panel(kind, len(kept), [(r["mean"], r["ci95"]) for r in summary + items_rows])
+    warnings += [panel.warning] if not panel.ok else []
     warnings += kind.warnings(used)
     extra = kind.extra_tables(used, conditions)
     label = kind.scale.name
     files: list[Path] = []
+    caption = f"{label}: mean with 95% CI (t), median, IQR" + ("" if panel.ok else f" ({panel.note})")
     files += write_table(summary, ["condition", "n", "mean", "ci95", "ci95_low", "ci95_high", "median", "q1", "q3",
-                                   "iqr"], out_dir / "summary", caption=f"{label}: mean with 95% CI (t), median, IQR")
+                                   "iqr"], out_dir / "summary", caption=caption)
     files += write_table(items_rows, ["condition", "item", "n", "mean", "ci95", "median"], out_dir / "items",
                          caption=f"{label} per item")
     files += write_table(pairwise, ["a", "b", "n_pairs", "mean_difference", "wilcoxon_W", "p", "p_holm",
@@ -158,7 +166,8 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
         files.append(item_plot({c: item_means[c] for c in conditions if item_means[c]}, out_dir / "items.png", label,
                                kind.scale.plot_limits()))
     off = "Post-screening switched off (--no-screening): every assessor is kept."
-    report = kind.screening_report(outcome) if screening else [off]
+    report = [*_panel_lines(kind, len(kept), panel.warning, screening), ""]
+    report += kind.screening_report(outcome) if screening else [off]
     if screening:
         effect = _screening_effect(ratings, kept, conditions)
         files += write_table(effect, ["condition", "n_kept", "mean_kept", "n_all", "mean_all", "change"],
@@ -167,9 +176,18 @@ def analyse(ratings: list[Rating], test_type: str, out_dir: Path, systems: list[
     files.append(_write_screening(report, out_dir / "screening.md"))
     result = Analysis(type=test_type, n_assessors=len(assessors), n_kept=len(kept), excluded=outcome.excluded,
                       skipped_items=outcome.skipped_items, summary=summary, pairwise=pairwise, warnings=warnings,
-                      files=[str(p.name) for p in files])
+                      files=[str(p.name) for p in files], panel_ok=panel.ok)
     (out_dir / "analysis.json").write_text(json.dumps(asdict(result), indent=2, allow_nan=True) + "\n")
     return result
+
+
+def _panel_lines(kind: TestType, n_kept: int, warning: str, screened: bool) -> list[str]:
+    """The panel-size paragraph at the top of ``screening.md``."""
+    wanted = (f"; {kind.panel_source} expects at least {kind.recommended_panel}" if kind.recommended_panel
+              else "; no minimum panel is stated for this test type here, so only the CIs are checked")
+    kept = "kept after post-screening" if screened else "in the statistics (post-screening switched off)"
+    lines = ["## Panel size", "", f"{n_assessors(n_kept)} {kept}{wanted}."]
+    return lines + (["", f"**Warning:** {warning}"] if warning else [])
 
 
 def _write_screening(report: list[str], path: Path) -> Path:

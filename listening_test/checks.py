@@ -16,11 +16,11 @@ HEADPHONE_PASS = 5
 
 QUALIFICATION = [
     {"name": "hearing", "label": "Do you have normal hearing (no known hearing loss)?", "type": "choice",
-     "options": ["yes", "no"], "required": True},
+     "options": ["yes", "no"]},
     {"name": "environment", "label": "How quiet is the place where you are now?", "type": "choice",
-     "options": ["quiet", "some noise", "noisy"], "required": True},
+     "options": ["quiet", "some noise", "noisy"]},
     {"name": "device", "label": "What will you listen with?", "type": "choice",
-     "options": ["headphones", "earbuds", "loudspeakers"], "required": True},
+     "options": ["headphones", "earbuds", "loudspeakers"]},
 ]
 #: answers that disqualify, with the reason post-screening gives
 DISQUALIFYING = {("hearing", "no"): "reported a hearing impairment",

@@ -136,16 +136,20 @@ def _load(folder: Path, db: str | None) -> tuple[TestDefinition, Storage]:
 
 def _print_analysis(result: Analysis, out: Path) -> int:
     """Print the outcome; 1 when post-screening left nobody (no statistics), else 0."""
-    print(f"{result.n_assessors} assessors, {result.n_kept} kept after post-screening")
+    from listening_test.panel import assessors
+
+    note = "" if result.panel_ok else " (too few: see the warning below)"
+    print(f"{assessors(result.n_assessors)}, {result.n_kept} kept after post-screening{note}")
     for who, why in result.excluded.items():
         print(f"  excluded {who}: {why}")
     if result.n_kept == 0:
-        print(f"error: post-screening excluded all {result.n_assessors} assessors, so there are no statistics; "
+        print(f"error: post-screening excluded all {assessors(result.n_assessors)}, so there are no statistics; "
               f"the reasons are above and in {out / 'screening.md'}. For a pilot, rerun with --no-screening.",
               file=sys.stderr)
         return 1
     for row in result.summary:
-        print(f"  {row['condition']:<24} n={row['n']:<4} mean {row['mean']:.2f} +- {row['ci95']:.2f}"
+        unreliable = "" if result.panel_ok else " (CI not reliable)"
+        print(f"  {row['condition']:<24} n={row['n']:<4} mean {row['mean']:.2f} +- {row['ci95']:.2f}{unreliable}"
               f"  median {row['median']:.1f} IQR {row['iqr']:.1f}")
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)

@@ -1,8 +1,8 @@
 """The end-of-test questionnaire: answers checked against the test's own question list.
 
 A question is ``{"name", "label", "type"}`` with ``type`` one of ``text`` (``max_length``, default 500),
-``number`` (optional ``min``/``max``) or ``choice`` (``options``). An empty answer means "not answered" and
-is accepted unless the question has ``"required": true``.
+``number`` (optional ``min``/``max``) or ``choice`` (``options``). Every question must be answered (an empty
+or missing answer is refused, naming the question) unless it is marked ``"optional": true``.
 """
 
 from __future__ import annotations
@@ -17,13 +17,18 @@ class AnswerError(ValueError):
     """An answer that does not fit its question; the message starts with the field name."""
 
 
+def is_optional(q: dict[str, Any]) -> bool:
+    """Whether ``q`` may be left empty: only when the test marks it ``"optional": true``."""
+    return bool(q.get("optional", False))
+
+
 def _check(q: dict[str, Any], value: str) -> None:
     name, kind = q["name"], q.get("type", "text")
     if len(value) > int(q.get("max_length", TEXT_MAX)):
         raise AnswerError(f"{name}: answer longer than {q.get('max_length', TEXT_MAX)} characters")
-    if value == "":
-        if q.get("required"):
-            raise AnswerError(f"{name}: an answer is required")
+    if value.strip() == "":
+        if not is_optional(q):
+            raise AnswerError(f"{name}: an answer is required ({q.get('label', name)!r} was left empty)")
         return
     if kind == "number":
         try:

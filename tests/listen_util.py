@@ -76,6 +76,20 @@ def make_run_folder(root: Path, n_utts: int = 6, seconds: float = 2.0, speakers:
     return root
 
 
+#: an answer to every question of the default questionnaire (none of them is optional)
+ANSWERS = {"age": "31", "headphones": "closed-back headphones", "expert": "no"}
+
+
+def fill_answers(page, answers: dict[str, str] = ANSWERS) -> None:
+    """Answer the questionnaire (or qualification) page shown in a Playwright ``page``."""
+    for name, value in answers.items():
+        field = page.locator(f"[name={name}]")
+        if field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -14,7 +14,7 @@ from listening_test.build import BuildOptions, build_test
 from listening_test.definition import TestDefinition
 from listening_test.server import create_app
 from listening_test.storage import open_storage
-from tests.listen_util import ServerThread, make_run_folder
+from tests.listen_util import ServerThread, fill_answers, make_run_folder
 
 
 @pytest.fixture(scope="module")
@@ -169,8 +169,7 @@ def test_whole_mushra_test_with_keyboard_and_loop_dragging(browser, tmp_path):
         assert "computer" in phone.locator("#small-screen").inner_text()
         mushra_trial(phone, 2, 2, definition, entered, shots, 390)
         phone.get_by_role("heading", name="A few questions").wait_for()
-        phone.fill("input[name=age]", "31")
-        phone.select_option("select[name=expert]", "no")
+        fill_answers(phone)
         phone.click("#submit-questionnaire")
         phone.locator("#done").wait_for()
         assert not errors and not phone_errors, errors + phone_errors
@@ -209,6 +208,7 @@ def test_crowd_worker_entry_and_exit_in_german(browser, run_dir, tmp_path):
             page.locator("input[name=acr][value='3']").check()
             page.click("#next")
         page.get_by_role("heading", name="Einige Fragen").wait_for()
+        fill_answers(page)
         page.click("#submit-questionnaire")
         page.locator("#done").wait_for()
         assert "C0DE42" in page.locator("#completion-code").inner_text()
@@ -238,6 +238,7 @@ def test_whole_mos_test(browser, run_dir, tmp_path):
             trial = next(t.id for t in definition.trials if t.stimuli == [sid])
             entered[trial] = score
         page.get_by_role("heading", name="A few questions").wait_for()
+        fill_answers(page)
         page.click("#submit-questionnaire")
         page.locator("#done").wait_for()
         assert not errors, errors

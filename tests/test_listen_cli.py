@@ -14,7 +14,7 @@ from listening_test.build import BuildOptions, build_test
 from listening_test.definition import TestDefinition
 from listening_test.server import create_app
 from listening_test.storage import open_storage
-from tests.listen_util import ServerThread, make_run_folder
+from tests.listen_util import ANSWERS, ServerThread, make_run_folder
 
 #: simulated panel: mean score per condition; assessor "sloppy" rates the hidden reference 60 everywhere
 MEANS = {"reference": 97, "noisy": 55, "muffled": 70, "anchor70": 45, "anchor35": 15}
@@ -42,14 +42,20 @@ def collected(tmp_path_factory) -> Path:
                 r = c.post(f"/api/sessions/{pid}/trials/{trial['id']}",
                            json={"key": f"cli{n}trial{k}", "ratings": ratings, "time_ms": 60_000})
                 assert r.status_code == 201
-            c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": {"age": str(20 + n), "expert": "no"}})
+            answers = {**ANSWERS, "age": str(20 + n)}
+            assert c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": answers}).status_code == 200
     return out
 
 
 def test_analyze_excludes_the_sloppy_assessor_and_writes_tables(collected, capsys):
     assert bench_main(["listen", "analyze", str(collected)]) == 0
-    printed = capsys.readouterr().out
+    out = capsys.readouterr()
+    printed = out.out
     assert "6 assessors, 5 kept" in printed and "hidden reference below 90 on 5 of 5" in printed
+    # 5 kept is below the panel BS.1534-3 expects: said on the terminal, and no CI is printed as reliable
+    assert "5 assessors: below the 20 that ITU-R BS.1534-3 (§4) expects after post-screening" in out.err
+    ci_lines = [line for line in printed.splitlines() if " +- " in line]
+    assert ci_lines and all("(CI not reliable)" in line for line in ci_lines)
     result = json.loads((collected / "analysis" / "analysis.json").read_text())
     means = {r["condition"]: r["mean"] for r in result["summary"]}
     assert means == pytest.approx({k: float(v) for k, v in MEANS.items()}, abs=0.5)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import socket
 import sqlite3
 import subprocess
@@ -18,9 +19,10 @@ import pytest
 
 from listening_test.build import BuildOptions, build_test
 from listening_test.definition import TestDefinition
+from listening_test.questionnaire import AnswerError, validate_answers
 from listening_test.server import create_app
 from listening_test.storage import open_storage
-from tests.listen_util import ServerThread, make_run_folder
+from tests.listen_util import ANSWERS, ServerThread, make_run_folder
 
 TOKEN = "hardening-admin-token"
 
@@ -101,23 +103,69 @@ def test_questionnaire_answers_follow_the_definition(server, answers, field):
     with httpx.Client(base_url=server.url) as c:
         pid, session = start(c)
         rate_all(c, pid, session)
-        r = c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": answers})
+        r = c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": {**ANSWERS, **answers}})
         assert r.status_code == 422 and field in r.json()["error"], r.text
         assert c.get(f"/api/sessions/{pid}").json()["phase"] == "questionnaire"
 
 
 def test_questionnaire_boundaries_are_accepted_and_a_second_submission_refused(server):
     with httpx.Client(base_url=server.url) as c:
-        for age in ("0", "120", "33.5", ""):
+        for age in ("0", "120", "33.5"):
             pid, session = start(c)
             rate_all(c, pid, session)
-            r = c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": {"age": age, "expert": "yes"}})
+            r = c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": {**ANSWERS, "age": age, "expert": "yes"}})
             assert r.status_code == 200, (age, r.text)
-        again = c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": {"age": "99", "expert": "no"}})
+        again = c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": {**ANSWERS, "age": "99"}})
         assert again.status_code == 409
     with sqlite3.connect(server.db) as conn:
         stored = conn.execute("SELECT questionnaire FROM participants WHERE id = ?", (pid,)).fetchone()[0]
     assert '"expert": "yes"' in stored
+
+
+@pytest.mark.parametrize("field", ["age", "headphones", "expert"])
+@pytest.mark.parametrize("empty", ["", "   ", None])
+def test_an_empty_questionnaire_answer_is_refused_naming_the_field(server, field, empty):
+    answers = {k: v for k, v in ANSWERS.items() if k != field} | ({} if empty is None else {field: empty})
+    with httpx.Client(base_url=server.url) as c:
+        pid, session = start(c)
+        rate_all(c, pid, session)
+        r = c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": answers})
+        assert r.status_code == 422 and r.json()["error"].startswith(f"invalid answer: {field}: an answer is required")
+        assert c.get(f"/api/sessions/{pid}").json()["phase"] == "questionnaire"  # nothing stored, still to answer
+
+
+def test_a_question_the_test_marks_optional_may_be_left_empty():
+    questions = [{"name": "age", "label": "Age", "type": "number", "min": 0, "max": 120},
+                 {"name": "remarks", "label": "Anything else?", "type": "text", "optional": True}]
+    assert validate_answers(questions, {"age": "40", "remarks": ""}) == {"age": "40", "remarks": ""}
+    assert validate_answers(questions, {"age": "40"}) == {"age": "40"}
+    with pytest.raises(AnswerError, match="^age: an answer is required"):
+        validate_answers(questions, {"remarks": "fine"})
+
+
+def test_the_questionnaire_page_names_missing_answers_and_submits_only_when_complete(server, browser):
+    with httpx.Client(base_url=server.url) as c:
+        pid, session = start(c)
+        rate_all(c, pid, session)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{server.url}/s/{pid}")
+    page.get_by_role("heading", name="A few questions").wait_for()
+    submit, missing = page.locator("#submit-questionnaire"), page.locator("#missing-answers")
+    assert submit.is_disabled()
+    assert missing.inner_text() == ("Still to answer: Age, Headphones or loudspeakers used, "
+                                    "Have you taken part in listening tests before?")
+    page.fill("[name=age]", "31")
+    page.select_option("[name=expert]", "no")
+    page.fill("[name=headphones]", "   ")  # blanks are no answer
+    assert submit.is_disabled() and missing.inner_text() == "Still to answer: Headphones or loudspeakers used"
+    page.fill("[name=headphones]", "closed-back")
+    assert submit.is_enabled() and missing.inner_text() == ""
+    submit.click()
+    page.locator("#done").wait_for()
+    page.close()
+    with sqlite3.connect(server.db) as conn:
+        stored = json.loads(conn.execute("SELECT questionnaire FROM participants WHERE id = ?", (pid,)).fetchone()[0])
+    assert stored == {"age": "31", "headphones": "closed-back", "expert": "no"}
 
 
 def test_csv_export_neutralises_spreadsheet_formulas(server):
@@ -127,7 +175,7 @@ def test_csv_export_neutralises_spreadsheet_formulas(server):
             pid, session = start(c)
             rate_all(c, pid, session, comment=text)
             assert c.post(f"/api/sessions/{pid}/questionnaire",
-                          json={"answers": {"headphones": text}}).status_code == 200
+                          json={"answers": {**ANSWERS, "headphones": text}}).status_code == 200
         exported = c.get(f"/admin/export.csv?token={TOKEN}").text
     rows = list(csv.DictReader(io.StringIO(exported)))
     assert rows and {r["rating_comment"] for r in rows} == {"'" + f for f in formulas}

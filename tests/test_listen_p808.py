@@ -21,7 +21,7 @@ from listening_test.checks import HEADPHONE_PASS, HEADPHONE_TRIALS, check_proble
 from listening_test.definition import TestDefinition
 from listening_test.ratings import Rating
 from listening_test.testtypes.acr import screen_p808
-from tests.listen_util import make_run_folder
+from tests.listen_util import fill_answers, make_run_folder
 from tests.test_listen_browser import new_page, play_all, serve
 
 #: which tone a listener hears as quietest: per channel over headphones, the channel sum over loudspeakers
@@ -90,6 +90,7 @@ def session(browser, url: str, definition: TestDefinition, *, device: str, hears
         page.click("#next")
         entered[next(t.id for t in definition.trials if t.stimuli == [sid])] = score
     page.get_by_role("heading", name="A few questions").wait_for()
+    fill_answers(page)
     page.click("#submit-questionnaire")
     page.locator("#done").wait_for()
     assert not errors, errors

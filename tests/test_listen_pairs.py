@@ -16,7 +16,7 @@ from bench.cli import main as bench_main
 from listening_test.build import BuildOptions, build_test
 from listening_test.definition import TestDefinition
 from listening_test.testtypes.pairs import parse_pairs
-from tests.listen_util import make_run_folder
+from tests.listen_util import fill_answers, make_run_folder
 from tests.test_listen_browser import new_page, play_all, serve, start_trials
 
 
@@ -115,6 +115,7 @@ def test_ccr_and_dcr_in_the_browser(browser, run_dir, tmp_path):
                 sign = 1 if [first, second] == trial.stimuli else -1
                 expected[trial.id] = float(sign * score) if kind == "ccr" else float(score)
             page.get_by_role("heading", name="A few questions").wait_for()
+            fill_answers(page)
             page.click("#submit-questionnaire")
             page.locator("#done").wait_for()
             assert not errors, errors
@@ -142,6 +143,7 @@ def test_ab_preference_in_the_browser_with_binomial_shares(browser, run_dir, tmp
             page.click("#next")
             expected[trial.id] = float(choice if [first, second] == trial.stimuli else -choice) + 0.0
         page.get_by_role("heading", name="A few questions").wait_for()
+        fill_answers(page)
         page.click("#submit-questionnaire")
         page.locator("#done").wait_for()
         assert not errors, errors
@@ -199,6 +201,7 @@ def test_abx_in_the_browser_x_hidden_and_scored(browser, run_dir, tmp_path):
             page.click("#next")
             expected[view["id"]] = 1.0 if answer == truth else 0.0
         page.get_by_role("heading", name="A few questions").wait_for()
+        fill_answers(page)
         page.click("#submit-questionnaire")
         page.locator("#done").wait_for()
         assert not errors, errors

@@ -264,3 +264,7 @@ def test_implausibly_fast_trials_are_screened_out_and_shown_to_the_admin(run_dir
     assert "<td>3.2 / 3.2</td>" in page and "<td>90.0 / 90.0</td>" in page  # median / fastest trial time
     means = page.split('id="condition-means"')[1]
     assert "<td>reference</td><td>4</td><td>100.00 ± 0.00</td>" in means
+    # the panel so far, against the 20 assessors BS.1534-3 expects
+    panel = page.split('id="panel"')[1].split("</p>")[0]
+    assert 'class="warning"' in panel and "1 assessor kept by the screening so far." in panel
+    assert "1 assessor: below the 20 that ITU-R BS.1534-3 (§4) expects" in panel

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from listening_test.build import BuildOptions, build_test
-from tests.listen_util import free_port, make_run_folder
+from tests.listen_util import ANSWERS, free_port, make_run_folder
 
 TOKEN = "restart-admin-token"
 
@@ -72,11 +72,11 @@ def test_kill_and_restart_keeps_everything(tmp_path):
             r = c.post(f"/api/sessions/{pid}/trials/{last['id']}",
                        json={"key": "restart2xx", "ratings": {s["id"]: 99 for s in last["stimuli"]}, "time_ms": 1})
             assert r.status_code == 201
-            assert c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": {"age": "30"}}).status_code == 200
+            assert c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": {**ANSWERS, "age": "30"}}).status_code == 200
             assert c.get(f"/api/sessions/{pid}").json()["phase"] == "done"
             csv_text = c.get(f"/admin/export.csv?token={TOKEN}").text
-        rows = list(csv.reader(io.StringIO(csv_text)))[1:]
-        stored = {(r[3], r[4]): float(r[5]) for r in rows}  # session_test_id, age, uuid, trial, stimulus, score
+        rows = list(csv.DictReader(io.StringIO(csv_text)))  # webMUSHRA columns, the questionnaire fields in between
+        stored = {(r["trial_id"], r["rating_stimulus"]): float(r["rating_score"]) for r in rows}
         assert len(rows) == 3 * 5
         from listening_test.definition import TestDefinition
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 
 import numpy as np
@@ -70,14 +71,14 @@ def test_mid_anchor_rule_and_its_25_percent_item_exception():
 
 
 def test_summary_ci_holm_and_outputs(tmp_path):
-    ratings = replace(panel(), "a2", "reference", ITEMS[:3], 70)
+    ratings = replace(panel(21), "a2", "reference", ITEMS[:3], 70)  # 20 kept: the panel BS.1534-3 expects
     result = analyse(ratings, "mushra", tmp_path, systems=["codec"])
     assert list(result.excluded) == ["a2"]
     rows = {r["condition"]: r for r in result.summary}
     assert [r["condition"] for r in result.summary] == ["reference", "codec", "anchor70", "anchor35"]
     codec = np.array([r.score for r in ratings if r.system == "codec" and r.assessor != "a2"])
     half = stats.t.ppf(0.975, len(codec) - 1) * codec.std(ddof=1) / math.sqrt(len(codec))
-    assert rows["codec"]["n"] == 70 and rows["codec"]["mean"] == pytest.approx(codec.mean())
+    assert rows["codec"]["n"] == 200 and rows["codec"]["mean"] == pytest.approx(codec.mean())
     assert rows["codec"]["ci95"] == pytest.approx(half)
     pair = next(p for p in result.pairwise if {p["a"], p["b"]} == {"codec", "anchor35"})
     assert pair["p_holm"] < 1e-6 and pair["significant_0.05"] == "yes"
@@ -86,7 +87,36 @@ def test_summary_ci_holm_and_outputs(tmp_path):
         assert (tmp_path / name).stat().st_size > 0, name
     assert "excluded: rated the hidden reference below 90 on 3 of 10" in (tmp_path / "screening.md").read_text()
     assert r"\begin{tabular}" in (tmp_path / "summary.tex").read_text()
-    assert not result.warnings
+    assert not result.warnings and result.panel_ok
+
+
+@pytest.mark.parametrize(("n", "kind", "expected"), [
+    (2, "mushra", "2 assessors: below the 20 that ITU-R BS.1534-3 (§4) expects after post-screening"),
+    (19, "mushra", "19 assessors: below the 20 that ITU-R BS.1534-3 (§4) expects after post-screening"),
+    (1, "mos", "1 assessor: too few for these confidence intervals"),
+    (2, "mos", "2 assessors: too few for these confidence intervals"),
+])
+def test_a_small_panel_is_flagged_in_the_warnings_tables_and_screening_report(tmp_path, n, kind, expected):
+    if kind == "mushra":
+        ratings = panel(n)
+    else:  # two raters who disagree: CIs wider than the 1-5 scale (with one rater: no CI at all)
+        ratings = [Rating(f"a{a}", f"{item}-{system}", item, system, float(score))
+                   for a, scores in enumerate([(5, 4), (1, 2)][:n]) for item in ITEMS[:2]
+                   for system, score in zip(("codec", "other"), scores, strict=True)]
+    result = analyse(ratings, kind, tmp_path, screening=False)
+    warning = next(w for w in result.warnings if "assessor" in w)
+    assert warning.startswith(expected) and "not shown as reliable" in warning
+    assert not result.panel_ok
+    assert expected.split(":")[0] in (tmp_path / "summary.md").read_text()  # the table's caption
+    assert f"**Warning:** {warning}" in (tmp_path / "screening.md").read_text()
+    assert json.loads((tmp_path / "analysis.json").read_text())["panel_ok"] is False
+
+
+def test_twenty_mushra_assessors_with_tight_cis_are_not_flagged(tmp_path):
+    result = analyse(panel(20), "mushra", tmp_path)
+    assert result.n_kept == 20 and result.panel_ok and not any("assessor" in w for w in result.warnings)
+    assert "20 assessors kept after post-screening; ITU-R BS.1534-3 (§4) expects at least 20." in (
+        tmp_path / "screening.md").read_text()
 
 
 def test_holm_and_summary_edge_cases():

@@ -16,7 +16,7 @@ from listening_test.build import BuildOptions, build_test
 from listening_test.definition import TestDefinition
 from listening_test.server import create_app
 from listening_test.storage import open_storage
-from tests.listen_util import ServerThread, make_run_folder
+from tests.listen_util import ANSWERS, ServerThread, make_run_folder
 
 TOKEN = "admin-secret-token"
 
@@ -70,7 +70,7 @@ def test_fifty_concurrent_participants_each_rating_stored_once(server):
                     assert again.json()["status"] == "duplicate"
                     with lock:
                         sent.update({(pid, trial["id"], sid): v for sid, v in ratings.items()})
-                assert c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": {"age": str(n)}}).status_code == 200
+                assert c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": {**ANSWERS, "age": str(n)}}).status_code == 200
                 assert c.get(f"/api/sessions/{pid}").json()["phase"] == "done"
         except Exception as exc:  # noqa: BLE001 - collected and reported by the main thread
             errors.append(exc)
@@ -135,7 +135,7 @@ def test_bad_input_is_refused_and_nothing_is_stored(server):
             (c.post(url, json={**ok, "comment": "x" * 70_000}), 413),  # oversized, with Content-Length
             (c.post(url, content=(b"[" + b"1," * 40_000 + b"1]" for _ in range(1)),
                     headers={"content-type": "application/json"}), 413),  # oversized, chunked
-            (c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": {"age": "3"}}), 409),  # trials not done
+            (c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": ANSWERS}), 409),  # trials not done
             (c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": {"evil": "3"}}), 422),
             (c.post(f"/api/sessions/{pid}/progress", json={"step": "finished"}), 422),
             (c.post("/api/sessions", json={"consent": False}), 422),
@@ -163,7 +163,7 @@ def test_script_in_comments_and_answers_is_escaped_on_every_page(server):
             body = {"key": f"evilkey{k}", "ratings": {s["id"]: 70 for s in trial["stimuli"]}, "time_ms": 3,
                     "comment": evil}
             assert c.post(f"/api/sessions/{pid}/trials/{trial['id']}", json=body).status_code == 201
-        assert c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": {"headphones": evil}}).status_code == 200
+        assert c.post(f"/api/sessions/{pid}/questionnaire", json={"answers": {**ANSWERS, "headphones": evil}}).status_code == 200
         admin = c.get(f"/admin?token={TOKEN}")
         assert admin.status_code == 200
         assert "<script" not in admin.text and "<img" not in admin.text

@@ -247,3 +247,126 @@ def test_blind_mode_hides_and_shuffles_the_systems_until_revealed(page: object) 
     page.wait_for_function("() => document.querySelector('section.utt .players').children[1].classList.contains('current')")
     page.locator("#reveal").click()
     assert all(p.locator(".name").is_visible() for p in sec.locator(".player").all())
+
+
+def _fresh(browser: object, server: str, width: int, height: int) -> tuple[object, list[str]]:
+    """A new page (its own context: nothing remembered) of the default demo page at ``width`` x ``height``."""
+    pg = browser.new_page(viewport={"width": width, "height": height})
+    errors: list[str] = []
+    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.goto(f"{server}/run/report/demo/index.html", wait_until="load")
+    pg.evaluate(WAIT_AUDIO)
+    return pg, errors
+
+
+def _grid_view(pg: object) -> None:
+    if not pg.locator("#grid-toggle").is_checked():
+        pg.locator("#grid-toggle").check()
+    assert pg.locator("#listen-grid").is_visible() and pg.locator("main").is_hidden()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
+def test_grid_view_has_every_system_x_utterance_cell_and_plays_one_at_a_time(browser: object, server: str,
+                                                                              tmp_path: Path, width: int,
+                                                                              height: int) -> None:
+    pg, errors = _fresh(browser, server, width, height)
+    assert pg.locator("#grid-toggle").is_checked() is (width < 700)  # the grid is the default on a phone
+    _grid_view(pg)
+    cards = pg.evaluate("""() => [...document.querySelectorAll('section.utt')].map(s => ({utt: s.dataset.utt,
+      players: [...s.querySelectorAll('.player')].map(p => [p.dataset.system, !!p.querySelector('audio')])}))""")
+    grid = pg.evaluate("""() => ({head: [...document.querySelectorAll('#listen-grid thead th')].map(t => t.textContent),
+      rows: [...document.querySelectorAll('#listen-grid tbody tr')].map(r => ({utt: r.dataset.utt,
+        cells: [...r.querySelectorAll('td')].map(td => { const b = td.querySelector('button.play-cell');
+          return b ? [b.dataset.system, true, b.getAttribute('aria-label')] : [null, false, td.textContent]; })}))})""")
+    assert grid["head"] == ["utterance", *[system for system, _ in cards[0]["players"]]]
+    assert [r["utt"] for r in grid["rows"]] == [c["utt"] for c in cards] and len(cards) >= 2
+    for row, card in zip(grid["rows"], cards, strict=True):
+        assert [(s, has) for s, has, _ in row["cells"] if has] == [(s, True) for s, has in card["players"] if has]
+        assert len(row["cells"]) == len(card["players"])  # a cell for every system, "–" where audio is missing
+        assert all(label == f"play {s}, {row['utt']}" for s, has, label in row["cells"] if has)
+    assert any(not has for r in grid["rows"] for _, has, _ in r["cells"])  # the failing system's missing audio
+    buttons = pg.locator("#listen-grid tbody tr")
+    first, other = buttons.nth(0).locator("button.play-cell").nth(0), buttons.nth(1).locator("button.play-cell").nth(2)
+    first.click()
+    pg.wait_for_function("() => document.querySelectorAll('#listen-grid button.play-cell.playing').length === 1")
+    other.click()
+    pg.wait_for_function("() => { const b = document.querySelectorAll('#listen-grid tbody tr')[1]"
+                         ".querySelectorAll('button.play-cell')[2]; return b.classList.contains('playing'); }")
+    assert len(pg.evaluate(PLAYING)) == 1 and "playing" not in (first.get_attribute("class") or "")
+    other.click()  # again: pauses
+    pg.wait_for_function("() => !document.querySelector('#listen-grid button.play-cell.playing')")
+    assert pg.evaluate(PLAYING) == []
+    # the page never scrolls sideways: a wide grid scrolls inside its own box
+    scroll, client = pg.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    right = pg.evaluate("() => document.querySelector('#grid-view .grid-scroll').getBoundingClientRect().right")
+    _screenshot(pg, tmp_path, f"reports_demo_grid_{width}px.png")
+    pg.close()
+    assert scroll <= client and right <= width, (scroll, client, right)
+    assert not errors, errors
+
+
+def test_keys_and_ab_work_in_the_grid_view(browser: object, server: str) -> None:
+    pg, errors = _fresh(browser, server, 1280, 800)
+    _grid_view(pg)
+    row = pg.locator("#listen-grid tbody tr").nth(0)
+    row.locator("button.play-cell").nth(0).click()  # a mouse click, then the keys
+    pg.wait_for_function("() => { const a = document.querySelector('section.utt audio'); return !a.paused && a.currentTime > 0.1; }")
+    pg.keyboard.press("3")  # A/B: the third system of this utterance, at the same position
+    pg.wait_for_function("() => document.querySelector('#listen-grid tbody tr').querySelectorAll('button.play-cell')[2]"
+                         ".classList.contains('playing')")
+    times = pg.evaluate("() => [...document.querySelector('section.utt').querySelectorAll('audio')].map(a => [a.paused, a.currentTime])")
+    assert times[0][0] and not times[2][0] and times[2][1] >= times[0][1] - 0.01 and times[2][1] > 0.1
+    pg.keyboard.press(" ")
+    pg.wait_for_function("() => !document.querySelector('#listen-grid button.play-cell.playing')")
+    pg.keyboard.press("j")  # the next utterance's row becomes current
+    pg.wait_for_function("() => document.querySelectorAll('#listen-grid tbody tr')[1].classList.contains('current-row')")
+    pg.close()
+    assert not errors, errors
+
+
+def test_grid_view_hides_the_systems_in_blind_mode(browser: object, server: str) -> None:
+    pg, errors = _fresh(browser, server, 1280, 800)
+    systems = pg.evaluate("() => [...document.querySelector('section.utt').querySelectorAll('.player')].map(p => p.dataset.system)")
+    _grid_view(pg)
+    pg.locator("#blind").check()
+    head = pg.locator("#listen-grid thead th").all_inner_texts()
+    assert head == ["utterance", "reference", *[f"sample {k}" for k in range(1, len(systems))]]
+    labels = pg.locator("#listen-grid button.play-cell").evaluate_all("bs => bs.map(b => b.getAttribute('aria-label') + b.title)")
+    assert all(s not in label for label in labels for s in systems if s != "reference")
+    pg.locator("#reveal").click()
+    caps = pg.locator("#listen-grid tbody tr").nth(0).locator(".cap").all_inner_texts()
+    assert sorted(caps) == sorted(s for s in systems if s != "reference")
+    pg.close()
+    assert not errors, errors
+
+
+def test_the_view_choice_is_remembered(browser: object, server: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    pg = context.new_page()
+    url = f"{server}/run/report/demo/index.html"
+    pg.goto(url)
+    assert not pg.locator("#grid-toggle").is_checked() and pg.locator("#listen-grid").is_hidden()
+    pg.locator("#grid-toggle").check()
+    pg.reload()
+    assert pg.locator("#grid-toggle").is_checked() and pg.locator("#listen-grid").is_visible()
+    pg.set_viewport_size({"width": 390, "height": 844})  # a stored choice wins over the screen size
+    pg.locator("#grid-toggle").uncheck()
+    pg.reload()
+    assert not pg.locator("#grid-toggle").is_checked() and pg.locator("section.utt").first.is_visible()
+    context.close()
+
+
+def test_the_phone_page_is_short(browser: object, server: str) -> None:
+    """At 390x844 the page opens in the grid view: the header, one 2.4 rem row per utterance and the legend.
+    Bound: three screens (844 px each), less than half the card view's height with spectrograms (the page
+    of the 1.5 s fixture utterances; the `make demo` page, 4 utterances x 8 systems, went from 12,800 to 1,570 px)."""
+    pg, errors = _fresh(browser, server, 390, 844)
+    short = pg.evaluate("() => document.documentElement.scrollHeight")
+    pg.locator("#grid-toggle").uncheck()
+    pg.locator("#hide-spectrograms").uncheck()
+    pg.wait_for_timeout(100)
+    long = pg.evaluate("() => document.documentElement.scrollHeight")
+    pg.close()
+    assert short <= 3 * 844 and short < long / 2, (short, long)
+    assert not errors, errors

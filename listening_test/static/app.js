@@ -440,26 +440,44 @@ async function levelPage() {
     el("div", { class: "actions" }, el("span"), ok));
 }
 
+const questionLabel = (q) => (state.texts.questions || {})[q.name] ?? q.label;
+
 function questionField(q) {
-  const label = (state.texts.questions || {})[q.name] ?? q.label;
   const option = (o) => (state.texts.options || {})[o] ?? o;
+  const required = q.optional ? {} : { required: "", "aria-required": "true" };
   const input = q.type === "choice"
-    ? el("select", { name: q.name }, el("option", { value: "", text: "" }), ...q.options.map((o) => el("option", { value: o, text: option(o) })))
-    : el("input", { type: q.type === "number" ? "number" : "text", name: q.name, maxlength: 500, min: q.min, max: q.max });
-  return el("div", { class: "field" }, el("label", {}, el("div", { text: label }), input));
+    ? el("select", { name: q.name, ...required }, el("option", { value: "", text: "" }), ...q.options.map((o) => el("option", { value: o, text: option(o) })))
+    : el("input", { type: q.type === "number" ? "number" : "text", name: q.name, maxlength: 500, min: q.min, max: q.max, ...required });
+  return el("div", { class: "field" }, el("label", {}, el("div", { text: questionLabel(q) }), input));
+}
+
+// Every question must be answered unless the test marks it optional (the server refuses empty answers too):
+// the submit button stays disabled and a line names the answers still missing.
+function answerForm(questions, submit) {
+  const fields = questions.map(questionField);
+  const inputs = fields.map((f) => f.querySelector("[name]"));
+  const missing = el("p", { class: "muted", id: "missing-answers", "aria-live": "polite" });
+  const refresh = () => {
+    const left = questions.filter((q, i) => !q.optional && !inputs[i].value.trim());
+    submit.disabled = left.length > 0;
+    missing.textContent = left.length ? T("answers_missing", { fields: left.map(questionLabel).join(", ") }) : "";
+  };
+  for (const input of inputs) { input.addEventListener("input", refresh); input.addEventListener("change", refresh); }
+  refresh();
+  const answers = () => Object.fromEntries(inputs.map((input) => [input.name, input.value]));
+  return { fields, missing, answers };
 }
 
 function qualificationPage() {
   const submit = el("button", { class: "primary", type: "button", id: "submit-qualification", text: T("continue") });
   const error = el("p", { class: "error" });
+  const form = answerForm(state.session.qualification, submit);
   submit.addEventListener("click", async () => {
-    const answers = {};
-    for (const input of app.querySelectorAll("[name]")) answers[input.name] = input.value;
-    try { await api("POST", `/api/sessions/${state.pid}/checks/qualification`, { answers }); await resume(); }
+    try { await api("POST", `/api/sessions/${state.pid}/checks/qualification`, { answers: form.answers() }); await resume(); }
     catch (e) { error.textContent = e.message; }
   });
   show(el("h1", { text: T("qualification_title") }), el("p", { text: T("qualification_text") }),
-    ...state.session.qualification.map(questionField), error, el("div", { class: "actions" }, el("span"), submit));
+    ...form.fields, error, el("div", { class: "actions" }, form.missing, submit));
 }
 
 // A MUSHRA page (also used for training, where nothing is stored): waveform and loop on top, then the
@@ -658,16 +676,14 @@ async function mosTraining() {
 }
 
 function questionnairePage() {
-  const fields = state.session.questionnaire.map(questionField);
   const submit = el("button", { class: "primary", type: "button", id: "submit-questionnaire", text: T("submit") });
   const error = el("p", { class: "error" });
+  const form = answerForm(state.session.questionnaire, submit);
   submit.addEventListener("click", async () => {
-    const answers = {};
-    for (const input of app.querySelectorAll("[name]")) answers[input.name] = input.value;
-    try { await api("POST", `/api/sessions/${state.pid}/questionnaire`, { answers }); await resume(); }
+    try { await api("POST", `/api/sessions/${state.pid}/questionnaire`, { answers: form.answers() }); await resume(); }
     catch (e) { error.textContent = e.message; }
   });
-  show(el("h1", { text: T("questionnaire_title") }), ...fields, error, el("div", { class: "actions" }, el("span"), submit));
+  show(el("h1", { text: T("questionnaire_title") }), ...form.fields, error, el("div", { class: "actions" }, form.missing, submit));
 }
 
 function screenedOutPage() {

@@ -79,6 +79,12 @@ class TestType:
     needs_pairs: ClassVar[bool] = False
     #: a break page after every this many trials (``--break-every`` overrides; 0: none)
     break_every: ClassVar[int] = 30
+    #: assessors (after post-screening) the type's recommendation expects, and where it says so; ``None``
+    #: where no number is sourced (ITU-T P.808 for ACR/DCR/CCR: its number of votes per condition could not
+    #: be checked against the text), so only the check that every 95% CI stays on the scale applies
+    #: (:mod:`listening_test.panel`)
+    recommended_panel: ClassVar[int | None] = None
+    panel_source: ClassVar[str] = ""
 
     def min_trial_s(self, n_stimuli: int, duration_s: float) -> float:
         """Seconds below which a trial with ``n_stimuli`` samples of ``duration_s`` cannot have been heard."""

@@ -24,6 +24,11 @@ class Mushra(TestType):
     shows_reference = True
     page = "mushra"
     break_every = 10
+    # ITU-R BS.1534-3 §4 (selection of assessors): data from 20 assessors are often sufficient to draw
+    # conclusions; MPEG's USAC verification test report (ISO/IEC JTC1/SC29/WG11) reads BS.1116-3 and
+    # BS.1534-3 as recommending at least 20 listeners per test, after post-screening.
+    recommended_panel = 20
+    panel_source = "ITU-R BS.1534-3 (§4)"
 
     def min_trial_s(self, n_stimuli: int, duration_s: float) -> float:
         """At least 2 s (or the whole item, when shorter) of each condition and of the reference."""
