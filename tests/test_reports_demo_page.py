@@ -274,17 +274,18 @@ def test_grid_view_has_every_system_x_utterance_cell_and_plays_one_at_a_time(bro
     assert pg.locator("#grid-toggle").is_checked() is (width < 700)  # the grid is the default on a phone
     _grid_view(pg)
     cards = pg.evaluate("""() => [...document.querySelectorAll('section.utt')].map(s => ({utt: s.dataset.utt,
-      players: [...s.querySelectorAll('.player')].map(p => [p.dataset.system, !!p.querySelector('audio')])}))""")
+      players: [...s.querySelectorAll('.player')].map(p => [p.dataset.system, !!p.querySelector('audio'), p.dataset.label])}))""")
     grid = pg.evaluate("""() => ({head: [...document.querySelectorAll('#listen-grid thead th')].map(t => t.textContent),
       rows: [...document.querySelectorAll('#listen-grid tbody tr')].map(r => ({utt: r.dataset.utt,
         cells: [...r.querySelectorAll('td')].map(td => { const b = td.querySelector('button.play-cell');
           return b ? [b.dataset.system, true, b.getAttribute('aria-label')] : [null, false, td.textContent]; })}))})""")
-    assert grid["head"] == ["utterance", *[system for system, _ in cards[0]["players"]]]
+    assert grid["head"] == ["utterance", *[label for _, _, label in cards[0]["players"]]]  # display names
     assert [r["utt"] for r in grid["rows"]] == [c["utt"] for c in cards] and len(cards) >= 2
     for row, card in zip(grid["rows"], cards, strict=True):
-        assert [(s, has) for s, has, _ in row["cells"] if has] == [(s, True) for s, has in card["players"] if has]
+        assert [(s, has) for s, has, _ in row["cells"] if has] == [(s, True) for s, has, _ in card["players"] if has]
         assert len(row["cells"]) == len(card["players"])  # a cell for every system, "–" where audio is missing
-        assert all(label == f"play {s}, {row['utt']}" for s, has, label in row["cells"] if has)
+        shown = {s: label for s, _, label in card["players"]}
+        assert all(label == f"play {shown[s]}, {row['utt']}" for s, has, label in row["cells"] if has)
     assert any(not has for r in grid["rows"] for _, has, _ in r["cells"])  # the failing system's missing audio
     buttons = pg.locator("#listen-grid tbody tr")
     first, other = buttons.nth(0).locator("button.play-cell").nth(0), buttons.nth(1).locator("button.play-cell").nth(2)
@@ -327,16 +328,18 @@ def test_keys_and_ab_work_in_the_grid_view(browser: object, server: str) -> None
 
 def test_grid_view_hides_the_systems_in_blind_mode(browser: object, server: str) -> None:
     pg, errors = _fresh(browser, server, 1280, 800)
-    systems = pg.evaluate("() => [...document.querySelector('section.utt').querySelectorAll('.player')].map(p => p.dataset.system)")
+    players = pg.evaluate("() => [...document.querySelector('section.utt').querySelectorAll('.player')]"
+                          ".map(p => [p.dataset.system, p.dataset.label])")
+    systems, labels_of = [s for s, _ in players], dict(players)
     _grid_view(pg)
     pg.locator("#blind").check()
     head = pg.locator("#listen-grid thead th").all_inner_texts()
-    assert head == ["utterance", "reference", *[f"sample {k}" for k in range(1, len(systems))]]
+    assert head == ["utterance", labels_of["reference"], *[f"sample {k}" for k in range(1, len(systems))]]
     labels = pg.locator("#listen-grid button.play-cell").evaluate_all("bs => bs.map(b => b.getAttribute('aria-label') + b.title)")
-    assert all(s not in label for label in labels for s in systems if s != "reference")
+    assert all(n not in label for label in labels for s in systems if s != "reference" for n in (s, labels_of[s]))
     pg.locator("#reveal").click()
     caps = pg.locator("#listen-grid tbody tr").nth(0).locator(".cap").all_inner_texts()
-    assert sorted(caps) == sorted(s for s in systems if s != "reference")
+    assert sorted(caps) == sorted(labels_of[s] for s in systems if s != "reference")
     pg.close()
     assert not errors, errors
 
