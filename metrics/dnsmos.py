@@ -73,20 +73,28 @@ class DnsmosModels:
         if not np.all(np.isfinite(audio)):
             raise MetricError("NaN or infinite samples")
         n_window = int(WINDOW_SECONDS * SAMPLE_RATE)
+        # a tiled clip repeats with the clip's period: windows starting at the same offset modulo it are the
+        # same samples, so each distinct window is scored once (a 2 s clip: 2 forward passes, not 7)
+        period = len(audio) if len(audio) < n_window else None
         while len(audio) < n_window:  # tile short clips
             audio = np.concatenate([audio, audio])
         n_windows = int(np.floor(len(audio) / SAMPLE_RATE) - WINDOW_SECONDS) + 1
         raw: dict[str, list[float]] = {"sig": [], "bak": [], "ovrl": [], "p808": []}
+        seen: dict[int, tuple[float, float, float, float]] = {}
         for k in range(n_windows):
             start, end = int(k * HOP_SECONDS * SAMPLE_RATE), int((k + WINDOW_SECONDS) * HOP_SECONDS * SAMPLE_RATE)
             window = audio[start:end]
             if len(window) < n_window:
                 continue
-            p835 = self.p835.run(None, {"input_1": window.astype(np.float32)[None, :]})[0][0]
-            features = self.p808_features(window).astype(np.float32)[None]
-            raw["p808"].append(self.p808.run(None, {"input_1": features})[0][0][0])
-            for name, value in zip(("sig", "bak", "ovrl"), p835, strict=True):
-                raw[name].append(np.poly1d(P835_CALIBRATION[name])(value))
+            offset = start % period if period else start
+            if offset not in seen:
+                p835 = self.p835.run(None, {"input_1": window.astype(np.float32)[None, :]})[0][0]
+                features = self.p808_features(window).astype(np.float32)[None]
+                p808 = self.p808.run(None, {"input_1": features})[0][0][0]
+                sig, bak, ovrl = (np.poly1d(P835_CALIBRATION[n])(v) for n, v in zip(("sig", "bak", "ovrl"), p835, strict=True))
+                seen[offset] = (sig, bak, ovrl, p808)
+            for name, value in zip(("sig", "bak", "ovrl", "p808"), seen[offset], strict=True):
+                raw[name].append(value)
         out = {name: float(np.mean(values)) for name, values in raw.items()}
         self._last = (key, out)
         return out

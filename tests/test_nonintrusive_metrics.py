@@ -48,6 +48,21 @@ def test_dnsmos_equals_speechmos(demo16):
         ref = theirs.run(clip, 16000)
         for part in ("sig", "bak", "ovrl", "p808"):
             assert ours[part] == pytest.approx(float(ref[f"{part}_mos"]), abs=1e-6), (utt, part)
+    # a 2 s clip is tiled to 16 s: 7 windows, of which only 2 differ (they repeat with the clip's 2 s period);
+    # each distinct window is scored once, and the means over all 7 equal speechmos'
+    short = at16(next(iter(demo16.values())))[: 2 * 16000]
+    models = dnsmos_models()
+    passes = []
+    p835 = models.p835
+    models.p835 = type("Counting", (), {"run": lambda self, *a: passes.append(1) or p835.run(*a)})()
+    try:
+        ours = models.scores(short)
+    finally:
+        models.p835 = p835
+    ref = theirs.run(short, 16000)
+    assert len(passes) == 2
+    for part in ("sig", "bak", "ovrl", "p808"):
+        assert ours[part] == pytest.approx(float(ref[f"{part}_mos"]), abs=1e-6), part
     long_clip = at16(np.concatenate(list(demo16.values())))  # > 9.01 s: several windows
     assert len(long_clip) > 11 * 16000
     ours, ref = dnsmos_models().scores(long_clip), theirs.run(long_clip, 16000)
