@@ -13,8 +13,9 @@ STAMP  := $(VENV)/.installed-stamp
 # kernels, hundreds of MB); its other requirements are in pyproject.toml.
 NODEPS_SPEC ?= distillmos==0.9.1 xls-r-sqa==0.1.0 resemblyzer==0.1.4 openai-whisper==20250625
 # `make test` runs in parallel, one pytest-xdist worker per core (PYTEST_WORKERS=0: one process), a test
-# file's tests in one worker (module fixtures are built once), and lists the 15 slowest tests at the end; a
-# worker that dies ends the run as failed (never replaced: after a crash, loadfile scheduling can hang).
+# file's tests in one worker (module fixtures are built once), the heaviest files first (tests/file_costs.json,
+# refreshed by scripts/test_costs.py), and lists the 15 slowest tests at the end; a worker that dies ends the
+# run as failed (never replaced: after a crash, loadfile scheduling can hang).
 PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?=
 
@@ -46,10 +47,10 @@ check: setup
 	$(VENV)/bin/ruff check .
 
 test: setup check
-	BENCH_ARTIFACTS=1 $(PY) -m pytest -m "not slow" -n $(PYTEST_WORKERS) --dist loadfile --max-worker-restart=0 --durations=15 $(PYTEST_ARGS)
+	BENCH_ARTIFACTS=1 $(PY) -m pytest -m "not slow" -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --max-worker-restart=0 --durations=15 $(PYTEST_ARGS)
 
 test-slow: setup
-	$(PY) -m pytest -m slow -n $(PYTEST_WORKERS) --dist loadfile --max-worker-restart=0 --durations=15 $(PYTEST_ARGS)
+	$(PY) -m pytest -m slow -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --max-worker-restart=0 --durations=15 $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) scripts/benchmark.py

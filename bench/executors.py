@@ -84,7 +84,7 @@ EXECUTORS.register("ray", "bench.ray_executor:RayExecutor")
 _THREAD_VARS = ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _one_thread_per_process() -> None:
+def one_thread_per_process() -> None:
     """Keep numeric libraries to one thread: the pool is the parallelism.
 
     OpenBLAS starts a thread per core; pystoi's band matmul then spun on every core, so one worker
@@ -98,7 +98,7 @@ def _one_thread_per_process() -> None:
 
 
 def _init_worker() -> None:
-    _one_thread_per_process()
+    one_thread_per_process()
     torch = sys.modules.get("torch")  # only if already loaded: importing it costs seconds per worker
     if torch is not None:
         torch.set_num_threads(1)

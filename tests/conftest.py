@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -16,6 +17,23 @@ import soundfile as sf
 from scipy.signal import csd
 
 REPO = Path(__file__).resolve().parents[1]
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one pytest-xdist worker per core: each keeps its numeric libraries (torch, OpenBLAS, OpenMP) to one
+    # thread, as `bench run` does for its own workers; more threads than cores only spin
+    from bench.executors import one_thread_per_process
+
+    one_thread_per_process()
+
+#: seconds each test file took (``scripts/test_costs.py`` refreshes it): the heaviest go to the workers first
+FILE_COSTS: dict[str, float] = json.loads((REPO / "tests" / "file_costs.json").read_text())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Heaviest test files first (each file's tests in their own order): with ``--dist loadfile
+    --no-loadscope-reorder`` the workers take files in this order, so the run ends on short files instead of
+    one worker finishing a long file while the other idles. Files not in the table go last."""
+    items.sort(key=lambda item: -FILE_COSTS.get(item.nodeid.split("::", 1)[0], 0.0))
 FAST_METRICS = ["pesq_wb", "stoi", "si_sdr", "phase_distance", "lsd"]
 #: two utterances per voice keep the shared run fast
 SUBSET = ["demo_f_001", "demo_f_002", "demo_m_001", "demo_m_002"]
