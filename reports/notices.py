@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from reports.display import system_names
 from reports.rundata import Run
 
 #: the corpus spec of the bundled synthetic demo corpus (``--data demo``)
@@ -48,9 +49,12 @@ def run_caveats(run: Run) -> list[str]:
     caveats = []
     systems = demo_weight_systems(run)
     if systems:
-        caveats.append(f"Demo weights: {', '.join(systems)} ran the small demo weights shipped with codec-bench "
-                       "(trained briefly on CPU), not trained checkpoints; their numbers show that the pipeline "
-                       "works, not how these systems perform. Pass your checkpoints with --weights for real results.")
+        names = system_names(run, systems)
+        caveats.append(f"Demo weights: {', '.join(names[s] for s in systems)} ran the small demo weights shipped "
+                       "with codec-bench (trained briefly on CPU), not trained checkpoints; their numbers show that "
+                       "the pipeline works, not how these systems perform. For real results pass trained checkpoints "
+                       "with --checkpoint or --weights (the AudioDec systems, named in --systems, download the "
+                       "official release on first use).")
     if synthetic_corpus(run):
         caveats.append("Synthetic corpus: the utterances are the bundled synthetic demo corpus, not recorded speech; "
                        "scores are not comparable with published results.")

@@ -214,6 +214,21 @@ def test_keys_work_after_a_mouse_click_on_a_native_player(page: object) -> None:
     page.wait_for_function("() => document.querySelectorAll('section.utt')[1].querySelector('.player.current')")
 
 
+def test_a_player_paused_before_its_play_event_does_not_become_current(page: object) -> None:
+    """A key (j/k, another system) that pauses a player whose play() has not yet fired its event: the stale
+    event must not take the current mark back (under load, j after an A/B switch left the old row current)."""
+    page.keyboard.press("j")
+    page.wait_for_function("() => document.querySelectorAll('section.utt')[1].querySelector('.player.current')")
+    stale = page.evaluate("""async () => {
+      const a = document.querySelectorAll('section.utt')[0].querySelectorAll('audio')[2];
+      a.play().catch(() => {}); a.pause();  // both before the play event runs
+      await new Promise((r) => setTimeout(r, 300));
+      return [a.closest('.player').classList.contains('current'), document.querySelectorAll('.player.current').length,
+              !!document.querySelectorAll('section.utt')[1].querySelector('.player.current')];
+    }""")
+    assert stale == [False, 1, True]
+
+
 def test_players_and_ab_buttons_have_accessible_names_and_a_way_back(page: object) -> None:
     sec = page.locator("section.utt").first
     utt = sec.get_attribute("data-utt")
