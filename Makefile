@@ -12,11 +12,13 @@ STAMP  := $(VENV)/.installed-stamp
 # webrtcvad-wheels instead) and the obsolete `typing` backport. openai-whisper (wer, cer) declares triton (GPU
 # kernels, hundreds of MB); its other requirements are in pyproject.toml.
 NODEPS_SPEC ?= distillmos==0.9.1 xls-r-sqa==0.1.0 resemblyzer==0.1.4 openai-whisper==20250625
-# `make test` runs in parallel, one pytest-xdist worker per core (PYTEST_WORKERS=0: one process), a test
+# `make test` runs in parallel, pytest-xdist workers (PYTEST_WORKERS=0: one process), a test
 # file's tests in one worker (module fixtures are built once), the heaviest files first (tests/file_costs.json,
 # refreshed by scripts/test_costs.py), and lists the 15 slowest tests at the end; a worker that dies ends the
 # run as failed (never replaced: after a crash, loadfile scheduling can hang).
-PYTEST_WORKERS ?= auto
+# One worker more than the machine has cores: the browser, Ray and kill tests spend much of their time waiting
+# (audio plays in real time, processes start), and the extra worker keeps the cores busy meanwhile.
+PYTEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print(len(os.sched_getaffinity(0)) + 1 if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1) + 1)")
 PYTEST_ARGS ?=
 
 .PHONY: setup sysdeps demo check test test-slow bench clean lint

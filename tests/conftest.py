@@ -19,7 +19,7 @@ from scipy.signal import csd
 REPO = Path(__file__).resolve().parents[1]
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    # one pytest-xdist worker per core: each keeps its numeric libraries (torch, OpenBLAS, OpenMP) to one
+    # pytest-xdist workers share the cores: each keeps its numeric libraries (torch, OpenBLAS, OpenMP) to one
     # thread, as `bench run` does for its own workers; more threads than cores only spin
     from bench.executors import one_thread_per_process
 
