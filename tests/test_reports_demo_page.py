@@ -229,6 +229,21 @@ def test_a_player_paused_before_its_play_event_does_not_become_current(page: obj
     assert stale == [False, 1, True]
 
 
+def test_a_key_pressed_before_the_play_event_ran_switches_from_the_playing_player(page: object) -> None:
+    """A player has started (not paused) but its play event, which marks it current, has not run yet (a busy
+    machine) when "3" is pressed: the switch continues from the playing player, and the late event does not
+    take the mark back (under load, the A/B switch right after a click on a native player was lost)."""
+    state = page.evaluate("""async () => {
+      const players = document.querySelector('section.utt').querySelectorAll('audio');
+      players[0].play().catch(() => {});  // its play event is queued, not run
+      document.dispatchEvent(new KeyboardEvent('keydown', {key: '3', bubbles: true}));
+      await new Promise((r) => setTimeout(r, 500));
+      return [players[2].closest('.player').classList.contains('current'), players[0].paused,
+              document.querySelectorAll('.player.current').length];
+    }""")
+    assert state == [True, True, 1]
+
+
 def test_players_and_ab_buttons_have_accessible_names_and_a_way_back(page: object) -> None:
     sec = page.locator("section.utt").first
     utt = sec.get_attribute("data-utt")
